@@ -1,0 +1,60 @@
+# Stockpile: the two commands are `make demo` and `make test` (see README.md).
+# Every step is skipped when already done: stamps depend on the lock files they install.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SOLC_VERSION := $(shell sed -n '/"node_modules\/solc"/,/version/ s/.*"version": "\(.*\)".*/\1/p' package-lock.json | head -1)
+SOLCX_DIR := $(if $(SOLCX_BINARY_PATH),$(SOLCX_BINARY_PATH),$(HOME)/.solcx)
+APE_PKGS := $(HOME)/.ape/packages/projects
+SOL_SOURCES := $(shell find contracts -name '*.sol' -not -path '*/.cache/*' 2>/dev/null)
+ARTIFACTS_STAMP := python/stockpile/contracts/artifacts/.stamp
+export PATH := $(CURDIR)/$(BIN):$(CURDIR)/node_modules/.bin:$(PATH)
+
+.PHONY: help setup demo test bench clean
+
+help:
+	@echo "make demo   - set up what is missing, then run the main journey on a local anvil chain"
+	@echo "make test   - set up what is missing, then run the whole test suite"
+	@echo "make bench  - run the benchmarks, write bench/results/*.json"
+	@echo "make setup  - only the set-up (venv, npm packages, solc shim, ape packages, artifacts)"
+
+$(BIN)/.installed: pyproject.toml requirements.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# The solc-js shim, registered for py-solc-x / ape-solidity (~/.solcx) and as `solc`/`anvil` in the venv.
+$(SOLCX_DIR)/solc-v$(SOLC_VERSION): $(BIN)/.installed node_modules/.installed
+	$(BIN)/stockpile toolchain install
+	ln -sf $(CURDIR)/node_modules/.bin/anvil $(BIN)/anvil
+
+$(APE_PKGS)/@openzeppelin_contracts/5_7_0 $(APE_PKGS)/@openzeppelin_contracts-upgradeable/5_7_0 &: ape-config.yaml $(SOLCX_DIR)/solc-v$(SOLC_VERSION)
+	$(BIN)/ape pm install
+	@touch $(APE_PKGS)/@openzeppelin_contracts/5_7_0 $(APE_PKGS)/@openzeppelin_contracts-upgradeable/5_7_0
+
+$(ARTIFACTS_STAMP): $(SOL_SOURCES) ape-config.yaml $(SOLCX_DIR)/solc-v$(SOLC_VERSION)
+	$(BIN)/stockpile build
+	touch $@
+
+setup: $(BIN)/.installed node_modules/.installed $(SOLCX_DIR)/solc-v$(SOLC_VERSION) $(APE_PKGS)/@openzeppelin_contracts/5_7_0 $(ARTIFACTS_STAMP)
+
+demo: setup
+	$(BIN)/stockpile demo
+
+# pytest exits 5 when it collects nothing: that is a failure here too.
+test: setup
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+bench: setup
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+clean:
+	rm -rf .build contracts/.cache python/stockpile/contracts/artifacts .pytest_cache

@@ -1,0 +1,13 @@
+"""Stockpile: warehouse-backed strategic metal and rare earth tokens.
+
+Subpackages, one capability each:
+
+- ``stockpile.toolchain``: the offline Solidity compiler (solc-js shim) and local chains (anvil).
+- ``stockpile.sdk``: web3.py client for wallets and integrators (no ape needed).
+- ``stockpile.deploy``: declarative deployments and manifests.
+- ``stockpile.oracle``: the reference price feeder.
+- ``stockpile.reconcile``: custody reconciliation.
+- ``stockpile.cli``: the ``stockpile`` command.
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,58 @@
+"""The ``stockpile`` command. Each capability adds its own group (see ``stockpile --help``)."""
+
+from __future__ import annotations
+
+import click
+
+from stockpile import __version__
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="stockpile")
+def main() -> None:
+    """Stockpile: warehouse-backed strategic metal tokens.
+
+    Deploy commodity tokens, publish reference prices, reconcile custody records and use
+    the tokens from Python.
+    """
+
+
+@main.command()
+def build() -> None:
+    """Compile contracts/ (offline, solc-js) into the Python package's artifacts."""
+    from stockpile.contracts import compile_all
+
+    for path in compile_all():
+        click.echo(f"wrote {path}")
+
+
+@main.group()
+def toolchain() -> None:
+    """The offline Solidity compiler and local chain tools."""
+
+
+@toolchain.command("install")
+def toolchain_install() -> None:
+    """Register the solc-js shim where py-solc-x and ape find compilers."""
+    import sys
+    from pathlib import Path
+
+    from stockpile.toolchain import SOLC_VERSION, install_solc_shim
+
+    changed = install_solc_shim([Path(sys.executable).parent])
+    for link in changed:
+        click.echo(f"linked {link}")
+    click.echo(f"solc {SOLC_VERSION} (solc-js) registered")
+
+
+@main.command()
+@click.option("--port", type=int, default=None, help="anvil port (default: a free one)")
+def demo(port: int | None) -> None:
+    """Run the main journey on a local anvil chain that this command starts and stops."""
+    from stockpile.demo import run_demo
+
+    raise SystemExit(run_demo(port=port))
+
+
+if __name__ == "__main__":
+    main()

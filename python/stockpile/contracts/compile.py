@@ -1,0 +1,80 @@
+"""Compile ``contracts/`` with py-solc-x through the project's solc-js shim."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import solcx
+import yaml
+
+from stockpile.contracts import artifacts
+from stockpile.toolchain.paths import PROJECT_ROOT
+from stockpile.toolchain.solc import SOLC_VERSION, install_solc_shim
+
+OUTPUTS = [
+    "abi",
+    "evm.bytecode.object",
+    "evm.deployedBytecode.object",
+    "evm.methodIdentifiers",
+    "storageLayout",
+]
+
+
+def compiler_settings() -> dict[str, Any]:
+    """Optimizer and EVM settings, read from ape-config.yaml so both compile paths agree."""
+    cfg = yaml.safe_load((PROJECT_ROOT / "ape-config.yaml").read_text())["solidity"]
+    return {
+        "optimizer": {"enabled": bool(cfg.get("optimize", True)), "runs": int(cfg.get("optimization_runs", 200))},
+        "evmVersion": cfg.get("evm_version", "cancun"),
+        "viaIR": bool(cfg.get("via_ir", False)),
+    }
+
+
+def _sources(contracts_dir: Path) -> dict[str, dict[str, str]]:
+    return {
+        p.relative_to(PROJECT_ROOT).as_posix(): {"content": p.read_text()}
+        for p in sorted(contracts_dir.rglob("*.sol"))
+        if ".cache" not in p.parts
+    }
+
+
+def compile_standard_json(sources: dict[str, dict[str, str]], outputs: list[str] = OUTPUTS) -> dict[str, Any]:
+    install_solc_shim()
+    settings = compiler_settings()
+    settings["remappings"] = ["@openzeppelin/=node_modules/@openzeppelin/", "@chainlink/=node_modules/@chainlink/"]
+    settings["outputSelection"] = {"*": {"*": outputs}}
+    return solcx.compile_standard(
+        {"language": "Solidity", "sources": sources, "settings": settings},
+        solc_version=SOLC_VERSION,
+        base_path=str(PROJECT_ROOT),
+        allow_paths=[str(PROJECT_ROOT)],
+    )
+
+
+def compile_all(contracts_dir: Path | None = None, out_dir: Path | None = None) -> list[Path]:
+    """Compile every contract under ``contracts/`` and write its artifact. Returns the files written."""
+    contracts_dir = contracts_dir or PROJECT_ROOT / "contracts"
+    out = compile_standard_json(_sources(contracts_dir))
+    written = []
+    version = f"solc-js {SOLC_VERSION}"
+    for source, contracts in out.get("contracts", {}).items():
+        if not source.startswith("contracts/"):  # OpenZeppelin and other libraries
+            continue
+        for name, data in contracts.items():
+            bytecode = data["evm"]["bytecode"]["object"]
+            if not bytecode:  # interfaces and abstract contracts
+                continue
+            art = artifacts.Artifact(
+                name=name,
+                source=source,
+                abi=data["abi"],
+                bytecode="0x" + bytecode,
+                deployed_bytecode="0x" + data["evm"]["deployedBytecode"]["object"],
+                storage_layout=data.get("storageLayout"),
+                method_identifiers=data["evm"].get("methodIdentifiers", {}),
+                compiler=version,
+            )
+            written.append(artifacts.write(art, out_dir))
+    artifacts.load.cache_clear()
+    return written

@@ -1,0 +1,65 @@
+"""A contract importing OpenZeppelin compiles through ape and py-solc-x, and runs on both chains."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from eth_account import Account
+
+from stockpile.contracts import compile_all, load
+from stockpile.toolchain import PROJECT_ROOT, SOLC_VERSION
+from stockpile.toolchain.solc import solcx_folder, solc_version_of
+
+
+def test_shim_is_registered_for_py_solc_x_and_ape():
+    import solcx
+
+    link = solcx_folder() / f"solc-v{SOLC_VERSION}"
+    assert link.exists()
+    assert str(solcx.get_installed_solc_versions()[0]) == SOLC_VERSION
+    assert solc_version_of(link) == SOLC_VERSION
+
+
+def test_ape_compiles_and_deploys_on_the_in_process_network(project, accounts):
+    hello = accounts[0].deploy(project.Hello)
+    assert hello.name() == "Hello"
+    assert hello.balanceOf(accounts[0]) == 1_000 * 10**18
+
+
+def test_py_solc_x_artifacts_deploy_on_anvil(w3, anvil_keys, tmp_path):
+    written = compile_all(out_dir=tmp_path)
+    assert any(p.name == "Hello.json" for p in written)
+    art = load("Hello")
+    acct = Account.from_key(anvil_keys[0])
+    contract = w3.eth.contract(abi=art.abi, bytecode=art.bytecode)
+    tx = contract.constructor().build_transaction({"from": acct.address, "nonce": w3.eth.get_transaction_count(acct.address)})
+    receipt = w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(acct.sign_transaction(tx).raw_transaction))
+    assert receipt.status == 1
+    deployed = w3.eth.contract(address=receipt.contractAddress, abi=art.abi)
+    assert deployed.functions.balanceOf(acct.address).call() == 1_000 * 10**18
+    assert w3.eth.chain_id == 31337
+
+
+def test_ape_compile_in_the_venv_needs_no_extra_environment(tmp_path):
+    """`ape compile` as typed in an activated .venv: PATH has the venv and system tools only."""
+    venv_bin = Path(sys.executable).parent
+    env = {"HOME": os.environ["HOME"], "PATH": f"{venv_bin}:/usr/local/bin:/usr/bin:/bin"}
+    out = subprocess.run([str(venv_bin / "ape"), "compile", "--force"], cwd=PROJECT_ROOT, env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "compiled" in (out.stdout + out.stderr)
+    assert shutil.which("solc", path=env["PATH"])  # the shim, linked into the venv
+    assert shutil.which("anvil", path=env["PATH"])  # for ape-foundry
+
+
+def test_cli_version_and_help():
+    stockpile = Path(sys.executable).parent / "stockpile"
+    out = subprocess.run([str(stockpile), "--version"], capture_output=True, text=True)
+    assert out.returncode == 0 and "0.1.0" in out.stdout
+    out = subprocess.run([str(stockpile), "--help"], capture_output=True, text=True)
+    assert out.returncode == 0 and "demo" in out.stdout and "build" in out.stdout
