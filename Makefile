@@ -32,19 +32,22 @@ node_modules/.installed: package.json package-lock.json
 	touch $@
 
 # The solc-js shim, registered for py-solc-x / ape-solidity (~/.solcx) and as `solc`/`anvil` in the venv.
-$(SOLCX_DIR)/solc-v$(SOLC_VERSION): $(BIN)/.installed node_modules/.installed
+# The stamp sits next to the link, so an empty HOME (or a link to a checkout that is gone) redoes it.
+SHIM_STAMP := $(SOLCX_DIR)/.stockpile-$(SOLC_VERSION)-$(shell echo $(CURDIR) | md5sum | cut -c1-8)
+$(SHIM_STAMP): $(BIN)/.installed node_modules/.installed tools/solc/solc
 	$(BIN)/stockpile toolchain install
 	ln -sf $(CURDIR)/node_modules/.bin/anvil $(BIN)/anvil
+	touch $@
 
-$(APE_PKGS)/@openzeppelin_contracts/5_7_0 $(APE_PKGS)/@openzeppelin_contracts-upgradeable/5_7_0 &: ape-config.yaml $(SOLCX_DIR)/solc-v$(SOLC_VERSION)
+$(APE_PKGS)/@openzeppelin_contracts/5_7_0 $(APE_PKGS)/@openzeppelin_contracts-upgradeable/5_7_0 &: ape-config.yaml $(SHIM_STAMP)
 	$(BIN)/ape pm install
 	@touch $(APE_PKGS)/@openzeppelin_contracts/5_7_0 $(APE_PKGS)/@openzeppelin_contracts-upgradeable/5_7_0
 
-$(ARTIFACTS_STAMP): $(SOL_SOURCES) ape-config.yaml $(SOLCX_DIR)/solc-v$(SOLC_VERSION)
+$(ARTIFACTS_STAMP): $(SOL_SOURCES) ape-config.yaml $(SHIM_STAMP)
 	$(BIN)/stockpile build
 	touch $@
 
-setup: $(BIN)/.installed node_modules/.installed $(SOLCX_DIR)/solc-v$(SOLC_VERSION) $(APE_PKGS)/@openzeppelin_contracts/5_7_0 $(ARTIFACTS_STAMP)
+setup: $(BIN)/.installed node_modules/.installed $(SHIM_STAMP) $(APE_PKGS)/@openzeppelin_contracts/5_7_0 $(ARTIFACTS_STAMP)
 
 demo: setup
 	$(BIN)/stockpile demo

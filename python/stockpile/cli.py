@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
+import importlib
+
 import click
 
 from stockpile import __version__
 
+# Capability command groups, imported only when used: name -> "module:attribute".
+# Each capability folder owns its own `cli.py`.
+SUBCOMMANDS: dict[str, str] = {
+}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx):
+        return sorted(set(super().list_commands(ctx)) | set(SUBCOMMANDS))
+
+    def get_command(self, ctx, name):
+        if name in SUBCOMMANDS:
+            module, attr = SUBCOMMANDS[name].split(":")
+            return getattr(importlib.import_module(module), attr)
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="stockpile")
 def main() -> None:
     """Stockpile: warehouse-backed strategic metal tokens.

@@ -30,4 +30,5 @@ def run_demo(port: int | None = None) -> int:
             table.add_column(col, no_wrap=True)
         table.add_row("Hello", receipt.contractAddress, str(w3.eth.chain_id), str(receipt.blockNumber), str(receipt.gasUsed))
         console.print(table)
+        print(f"deployed Hello at {receipt.contractAddress} on chain id {w3.eth.chain_id}")
     return 0
