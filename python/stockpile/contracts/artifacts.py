@@ -24,6 +24,7 @@ class Artifact(BaseModel):
     deployed_bytecode: str
     storage_layout: dict[str, Any] | None = None
     method_identifiers: dict[str, str] = {}
+    immutable_references: dict[str, list[dict[str, int]]] = {}
     compiler: str
 
 

@@ -16,6 +16,7 @@ OUTPUTS = [
     "abi",
     "evm.bytecode.object",
     "evm.deployedBytecode.object",
+    "evm.deployedBytecode.immutableReferences",
     "evm.methodIdentifiers",
     "storageLayout",
 ]
@@ -73,6 +74,7 @@ def compile_all(contracts_dir: Path | None = None, out_dir: Path | None = None) 
                 deployed_bytecode="0x" + data["evm"]["deployedBytecode"]["object"],
                 storage_layout=data.get("storageLayout"),
                 method_identifiers=data["evm"].get("methodIdentifiers", {}),
+                immutable_references=data["evm"]["deployedBytecode"].get("immutableReferences", {}),
                 compiler=version,
             )
             written.append(artifacts.write(art, out_dir))

@@ -1,0 +1,95 @@
+"""Accounts for signing: from a private key, a mnemonic or an encrypted keystore file.
+
+Keys never come from the command line: a private key or passphrase is read from an
+environment variable (or a prompt), and is never printed or logged.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+from pathlib import Path
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+
+Account.enable_unaudited_hdwallet_features()
+
+
+class AccountError(ValueError):
+    pass
+
+
+def from_private_key(key: str) -> LocalAccount:
+    try:
+        return Account.from_key(key)
+    except Exception as exc:  # never echo the key itself
+        raise AccountError(f"invalid private key ({type(exc).__name__})") from None
+
+
+def from_mnemonic(mnemonic: str, index: int = 0, passphrase: str = "") -> LocalAccount:
+    try:
+        return Account.from_mnemonic(mnemonic, passphrase=passphrase, account_path=f"m/44'/60'/0'/0/{index}")
+    except Exception as exc:
+        raise AccountError(f"invalid mnemonic ({type(exc).__name__})") from None
+
+
+def from_keystore(path: str | Path, password: str | None = None, password_env: str | None = None,
+                  prompt: bool = False) -> LocalAccount:
+    """Decrypt an encrypted JSON keystore (web3 secret storage v3).
+
+    The passphrase comes from ``password``, or the environment variable ``password_env``, or an
+    interactive prompt when ``prompt`` is true."""
+    path = Path(path)
+    if not path.exists():
+        raise AccountError(f"keystore not found: {path}")
+    if password is None and password_env:
+        password = os.environ.get(password_env)
+        if password is None and not prompt:
+            raise AccountError(f"keystore passphrase variable {password_env} is not set")
+    if password is None:
+        if not prompt:
+            raise AccountError(f"no passphrase given for keystore {path}")
+        password = getpass.getpass(f"passphrase for {path.name}: ")
+    try:
+        key = Account.decrypt(json.loads(path.read_text()), password)
+    except ValueError:
+        raise AccountError(f"wrong passphrase for keystore {path}") from None
+    return Account.from_key(key)
+
+
+def write_keystore(account: LocalAccount, path: str | Path, password: str, kdf: str = "scrypt",
+                   iterations: int | None = None) -> Path:
+    """Encrypt ``account`` into a keystore file (mode 0600)."""
+    path = Path(path)
+    data = Account.encrypt(account.key, password, kdf=kdf, iterations=iterations)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data))
+    path.chmod(0o600)
+    return path
+
+
+def from_env(spec: str) -> LocalAccount:
+    """Resolve an account spec:
+
+    - ``env:NAME``: private key in environment variable NAME
+    - ``keystore:PATH[:PASSPHRASE_ENV]``: keystore file, passphrase from PASSPHRASE_ENV or a prompt
+    - ``mnemonic-env:NAME[:INDEX]``: mnemonic in environment variable NAME, derivation index
+    """
+    kind, _, rest = spec.partition(":")
+    if kind == "env":
+        value = os.environ.get(rest)
+        if not value:
+            raise AccountError(f"environment variable {rest} is not set")
+        return from_private_key(value)
+    if kind == "keystore":
+        path, _, pw_env = rest.partition(":")
+        return from_keystore(path, password_env=pw_env or None, prompt=not pw_env)
+    if kind == "mnemonic-env":
+        name, _, index = rest.partition(":")
+        value = os.environ.get(name)
+        if not value:
+            raise AccountError(f"environment variable {name} is not set")
+        return from_mnemonic(value, int(index or 0))
+    raise AccountError(f"unknown account spec {kind!r}: use env:NAME, keystore:PATH[:PASSPHRASE_ENV] or mnemonic-env:NAME[:INDEX]")

@@ -1,0 +1,172 @@
+"""Contract custom errors as Python exceptions, the same on anvil and on ape's in-process network.
+
+Every custom error in the compiled ABIs (ours and OpenZeppelin's) is registered by its 4-byte
+selector. ``decode_revert(data)`` turns revert data into a ``ContractError`` subclass named after
+the Solidity error, carrying its arguments by name::
+
+    try:
+        sp.token("NDPR").mint(to, amount, mint_id)
+    except errors.ReserveExceeded as e:
+        print(e.args_dict["requested"], e.args_dict["available"])
+
+``errors.<Name>`` gives the exception class for any error name (created on first use).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from eth_abi import decode as abi_decode
+from eth_utils import function_signature_to_4byte_selector
+
+ERROR_STRING = bytes.fromhex("08c379a0")
+PANIC = bytes.fromhex("4e487b71")
+
+
+class StockpileError(Exception):
+    """Base of every error the SDK raises."""
+
+
+class ContractError(StockpileError):
+    """A revert from a contract. ``name`` is the Solidity error name, ``args_dict`` its arguments."""
+
+    error_name: str = "ContractError"
+
+    def __init__(self, name: str, args_dict: dict[str, Any] | None = None, data: bytes = b""):
+        self.name = name
+        self.args_dict = dict(args_dict or {})
+        self.data = data
+        inner = ", ".join(f"{k}={_fmt(v)}" for k, v in self.args_dict.items())
+        super().__init__(f"{name}({inner})")
+
+
+class RevertedWithReason(ContractError):
+    error_name = "Error"
+
+
+class Panicked(ContractError):
+    error_name = "Panic"
+
+
+class UnknownRevert(ContractError):
+    error_name = "UnknownRevert"
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, bytes):
+        return "0x" + v.hex()
+    return repr(v) if isinstance(v, str) else str(v)
+
+
+_classes: dict[str, type[ContractError]] = {
+    "Error": RevertedWithReason,
+    "Panic": Panicked,
+}
+
+
+def error_class(name: str) -> type[ContractError]:
+    """The exception class for Solidity error ``name`` (one class per name)."""
+    if name not in _classes:
+        _classes[name] = type(name, (ContractError,), {"error_name": name, "__module__": __name__})
+    return _classes[name]
+
+
+def __getattr__(name: str) -> type[ContractError]:  # errors.ReserveExceeded
+    if name[:1].isupper():
+        return error_class(name)
+    raise AttributeError(name)
+
+
+def _abi_type(inp: dict) -> str:
+    t = inp["type"]
+    if t.startswith("tuple"):
+        return "(" + ",".join(_abi_type(c) for c in inp["components"]) + ")" + t[5:]
+    return t
+
+
+@lru_cache(maxsize=1)
+def _registry() -> dict[bytes, tuple[str, list[str], list[str]]]:
+    from stockpile.contracts.artifacts import artifacts_dir, load
+
+    reg: dict[bytes, tuple[str, list[str], list[str]]] = {}
+    folder = artifacts_dir()
+    for path in sorted(folder.glob("*.json")) if folder.exists() else []:
+        for item in load(path.stem).abi:
+            if item.get("type") != "error":
+                continue
+            types = [_abi_type(i) for i in item["inputs"]]
+            sig = f"{item['name']}({','.join(types)})"
+            reg[function_signature_to_4byte_selector(sig)] = (item["name"], [i["name"] or f"arg{n}" for n, i in enumerate(item["inputs"])], types)
+    return reg
+
+
+def register_abi(abi: list[dict]) -> None:
+    """Add the errors of an extra ABI (e.g. a contract not in this package)."""
+    reg = _registry()
+    for item in abi:
+        if item.get("type") == "error":
+            types = [_abi_type(i) for i in item["inputs"]]
+            sig = f"{item['name']}({','.join(types)})"
+            reg[function_signature_to_4byte_selector(sig)] = (item["name"], [i["name"] or f"arg{n}" for n, i in enumerate(item["inputs"])], types)
+
+
+def _to_bytes(data: Any) -> bytes:
+    if data is None:
+        return b""
+    if isinstance(data, (bytes, bytearray)):
+        return bytes(data)
+    if isinstance(data, str):
+        s = data[2:] if data.startswith("0x") else data
+        try:
+            return bytes.fromhex(s)
+        except ValueError:
+            return b""
+    return b""
+
+
+def decode_revert(data: Any) -> ContractError:
+    """Decode revert data into the matching exception (not raised)."""
+    raw = _to_bytes(data)
+    selector, body = raw[:4], raw[4:]
+    if selector == ERROR_STRING:
+        (reason,) = abi_decode(["string"], body)
+        return RevertedWithReason("Error", {"reason": reason}, raw)
+    if selector == PANIC:
+        (code,) = abi_decode(["uint256"], body)
+        return Panicked("Panic", {"code": code}, raw)
+    entry = _registry().get(selector)
+    if entry is None:
+        return UnknownRevert("UnknownRevert", {"data": raw}, raw)
+    name, names, types = entry
+    try:
+        values = abi_decode(types, body) if types else ()
+    except Exception:
+        return UnknownRevert("UnknownRevert", {"data": raw}, raw)
+    return error_class(name)(name, dict(zip(names, values)), raw)
+
+
+def revert_data_of(exc: BaseException) -> bytes | None:
+    """Revert data carried by a web3 / eth-tester exception, if any."""
+    for attr in ("data",):
+        value = getattr(exc, attr, None)
+        if isinstance(value, (str, bytes)) and _to_bytes(value):
+            return _to_bytes(value)
+        if isinstance(value, dict) and "data" in value:
+            return _to_bytes(value["data"])
+    for arg in getattr(exc, "args", ()):
+        if isinstance(arg, (bytes, bytearray)) and len(arg) >= 4:
+            return bytes(arg)
+        if isinstance(arg, str) and arg.startswith("0x") and len(arg) >= 10:
+            return _to_bytes(arg)
+        if isinstance(arg, dict) and "data" in arg:
+            return _to_bytes(arg["data"])
+    return None
+
+
+def translate(exc: BaseException) -> BaseException:
+    """The SDK exception for a web3 / eth-tester exception (or ``exc`` unchanged)."""
+    data = revert_data_of(exc)
+    if data:
+        return decode_revert(data)
+    return exc

@@ -1,0 +1,144 @@
+"""Build, sign, send and confirm transactions with eth-account (no node-side accounts).
+
+Reverts are decoded into ``stockpile.sdk.errors`` exceptions before anything is broadcast
+(gas estimation replays the call), and again if a mined transaction failed.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from eth_account.signers.local import LocalAccount
+from hexbytes import HexBytes
+from web3 import Web3
+from web3.exceptions import ContractCustomError, ContractLogicError, ContractPanicError, TimeExhausted
+
+from stockpile.sdk import errors
+
+
+@dataclass
+class SentTransaction:
+    tx_hash: str
+    nonce: int
+    raw: bytes
+
+
+class TransactionFailed(errors.StockpileError):
+    def __init__(self, tx_hash: str, receipt: Any):
+        self.tx_hash = tx_hash
+        self.receipt = receipt
+        super().__init__(f"transaction {tx_hash} reverted (block {receipt['blockNumber']})")
+
+
+def call_translating(fn: Callable[[], Any]) -> Any:
+    """Run ``fn`` turning web3/eth-tester revert exceptions into SDK errors."""
+    try:
+        return fn()
+    except (ContractCustomError, ContractLogicError, ContractPanicError) as exc:
+        raise errors.translate(exc) from None
+    except Exception as exc:  # eth-tester's TransactionFailed and friends
+        if type(exc).__name__ == "TransactionFailed" or "revert" in str(exc).lower():
+            translated = errors.translate(exc)
+            if translated is not exc:
+                raise translated from None
+        raise
+
+
+class Sender:
+    """Sends transactions for one account; tracks its nonce locally so a batch needs no
+    round trip per nonce (``resync()`` after an external send)."""
+
+    def __init__(self, w3: Web3, account: LocalAccount, poll_latency: float = 0.05, timeout: float = 120,
+                 gas_multiplier: float = 1.2):
+        self.w3 = w3
+        self.account = account
+        self.poll_latency = poll_latency
+        self.timeout = timeout
+        self.gas_multiplier = gas_multiplier
+        self._nonce: int | None = None
+        self._chain_id: int | None = None
+
+    @property
+    def address(self) -> str:
+        return self.account.address
+
+    @property
+    def chain_id(self) -> int:
+        if self._chain_id is None:
+            self._chain_id = self.w3.eth.chain_id
+        return self._chain_id
+
+    def resync(self) -> None:
+        self._nonce = None
+
+    def next_nonce(self) -> int:
+        if self._nonce is None:
+            self._nonce = self.w3.eth.get_transaction_count(self.account.address, "pending")
+        return self._nonce
+
+    def fees(self) -> dict[str, int]:
+        block = self.w3.eth.get_block("latest")
+        base = block.get("baseFeePerGas")
+        if base is None:
+            return {"gasPrice": self.w3.eth.gas_price}
+        try:
+            tip = self.w3.eth.max_priority_fee
+        except Exception:
+            tip = 10**9
+        return {"maxFeePerGas": 2 * base + tip, "maxPriorityFeePerGas": tip}
+
+    def build(self, tx: dict[str, Any]) -> dict[str, Any]:
+        tx = dict(tx)
+        tx.setdefault("from", self.account.address)
+        tx.setdefault("chainId", self.chain_id)
+        if "gasPrice" not in tx and "maxFeePerGas" not in tx:
+            tx.update(self.fees())
+        if "gas" not in tx:
+            estimate = call_translating(lambda: self.w3.eth.estimate_gas({k: v for k, v in tx.items() if k != "nonce"}))
+            tx["gas"] = int(estimate * self.gas_multiplier) + 10_000
+        tx.setdefault("nonce", self.next_nonce())
+        return tx
+
+    def sign(self, tx: dict[str, Any]) -> SentTransaction:
+        signed = self.account.sign_transaction(tx)
+        return SentTransaction(tx_hash=Web3.to_hex(signed.hash), nonce=tx["nonce"], raw=bytes(signed.raw_transaction))
+
+    def broadcast(self, sent: SentTransaction) -> str:
+        self.w3.eth.send_raw_transaction(sent.raw)
+        self._nonce = sent.nonce + 1
+        return sent.tx_hash
+
+    def wait(self, tx_hash: str, timeout: float | None = None) -> Any:
+        try:
+            receipt = self.w3.eth.wait_for_transaction_receipt(HexBytes(tx_hash), timeout=timeout or self.timeout,
+                                                               poll_latency=self.poll_latency)
+        except TimeExhausted:
+            raise
+        if receipt["status"] != 1:
+            raise TransactionFailed(tx_hash, receipt)
+        return receipt
+
+    def transact(self, call_or_tx: Any, value: int = 0, before_broadcast: Callable[[SentTransaction], None] | None = None) -> Any:
+        """Send a contract function call (``contract.functions.f(...)``) or a tx dict; wait for the
+        receipt. ``before_broadcast`` sees the signed transaction (hash, nonce) before it is sent,
+        so a caller can record it and recover after an interruption."""
+        if isinstance(call_or_tx, dict):
+            tx = dict(call_or_tx)
+        else:
+            params = {"from": self.account.address, "value": value}
+            tx = call_translating(lambda: call_or_tx.build_transaction(params))
+            tx.pop("nonce", None)
+            for k in ("gasPrice", "maxFeePerGas", "maxPriorityFeePerGas"):
+                tx.pop(k, None)
+        built = self.build(tx)
+        sent = self.sign(built)
+        if before_broadcast:
+            before_broadcast(sent)
+        self.broadcast(sent)
+        return self.wait(sent.tx_hash)
+
+    def deploy(self, abi: list, bytecode: str, *args: Any, before_broadcast=None) -> Any:
+        contract = self.w3.eth.contract(abi=abi, bytecode=bytecode)
+        return self.transact(contract.constructor(*args), before_broadcast=before_broadcast)

@@ -1,0 +1,83 @@
+"""The deployment file: every bad field gets an error naming the field and the value."""
+
+from __future__ import annotations
+
+import copy
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import yaml
+
+from stockpile.deploy.config import DeploymentFileError, load_deployment, parse_deployment
+
+SAMPLE = Path(__file__).resolve().parents[2] / "python/stockpile/deploy/samples/devnet.yaml"
+
+
+@pytest.fixture
+def data():
+    return yaml.safe_load(SAMPLE.read_text())
+
+
+def problems(data):
+    with pytest.raises(DeploymentFileError) as exc:
+        parse_deployment(data)
+    return exc.value.problems
+
+
+def test_sample_file_is_valid_and_converts_quantities_exactly():
+    dep = load_deployment(SAMPLE)
+    ndpr = dep.product("NDPR")
+    assert ndpr.decimals == 6
+    assert ndpr.min_redemption == Decimal("100")
+    assert ndpr.to_units(Decimal("1.5")) == 1_500_000
+    assert dep.attestors.quorum == 2 and len(dep.attestors.signers) == 3
+
+
+def test_decimals_over_18_names_field_and_value(data):
+    data["products"][2]["decimals"] = 40
+    assert problems(data) == ["products[2].decimals: must be <= 18, got 40"]
+
+
+@pytest.mark.parametrize(
+    "mutate, expected",
+    [
+        (lambda d: d["products"][0].update(min_redemption=1.5), "products[0].min_redemption: write quantities as strings or integers, not floats, got 1.5"),
+        (lambda d: d["products"][0].update(min_redemption="0.0000001"), "products[0].min_redemption: 1E-7 has more than 6 decimal places"),
+        (lambda d: d["products"][0].update(min_redemption="-1"), "products[0].min_redemption: must be > 0, got -1"),
+        (lambda d: d["products"][1].update(symbol="nd pr"), "products[1].symbol: must be 1-16 upper-case letters, digits or '-', got 'nd pr'"),
+        (lambda d: d["products"][1].update(symbol="NDPR"), "products[1].symbol: duplicate of products[0], got 'NDPR'"),
+        (lambda d: d["roles"].update(admin="0x1234"), "roles.admin: must be a 0x-prefixed 20-byte hex address, got '0x1234'"),
+        (lambda d: d["attestors"].update(quorum=4), "attestors.quorum: must be <= number of signers (3), got 4"),
+        (lambda d: d["products"][0]["feed"].update(max_answer="0.5"), "products[0].feed.max_answer: must be > min_answer (1), got 0.5"),
+        (lambda d: d["products"][0].update(colour="red"), "products[0].colour: unknown field"),
+        (lambda d: d["products"][0].pop("max_attestation_age"), "products[0].max_attestation_age: required field is missing"),
+        (lambda d: d["products"][0].update(max_attestation_age=0), "products[0].max_attestation_age: must be > 0, got 0"),
+        (lambda d: d["attestors"]["signers"].append(d["attestors"]["signers"][0]), "attestors.signers: duplicate address"),
+    ],
+)
+def test_each_bad_field_is_named(data, mutate, expected):
+    mutate(data)
+    found = problems(data)
+    assert any(p.startswith(expected) for p in found), found
+
+
+def test_several_problems_are_all_reported(data):
+    data["products"][0]["decimals"] = 19
+    data["timelock"]["delay"] = -1
+    found = problems(data)
+    assert "products[0].decimals: must be <= 18, got 19" in found
+    assert "timelock.delay: must be >= 0, got -1" in found
+
+
+def test_bad_yaml_and_missing_file(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("products: [\n")
+    with pytest.raises(DeploymentFileError, match="not valid YAML"):
+        load_deployment(bad)
+    with pytest.raises(DeploymentFileError, match="file not found"):
+        load_deployment(tmp_path / "nope.yaml")
+    lst = tmp_path / "list.yaml"
+    lst.write_text("- 1\n")
+    with pytest.raises(DeploymentFileError, match="top level must be a mapping"):
+        load_deployment(lst)
