@@ -1,0 +1,385 @@
+"""The Stockpile SDK: a thin typed client over web3.py and eth-account (no ape needed).
+
+    from stockpile.sdk import Stockpile, accounts
+    sp = Stockpile.connect("http://127.0.0.1:8545", directory="0x...",
+                           account=accounts.from_env("env:WALLET_KEY"))
+    ndpr = sp.product("NDPR")
+    ndpr.balance(sp.address).amount          # Decimal, product units
+    ndpr.transfer("0x...", Decimal("12.5"))  # Decimal = product units, int = base units
+    ndpr.holding(sp.address).value_usd       # from the reference price feed
+
+Contract reverts are raised as ``stockpile.sdk.errors`` exceptions named after the Solidity
+error (``errors.ReserveExceeded``...).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Iterator
+
+from eth_account.messages import encode_typed_data
+from eth_account.signers.local import LocalAccount
+from eth_utils import to_checksum_address
+from web3 import Web3
+from web3.middleware import ExtraDataToPOAMiddleware
+
+from stockpile.contracts import load
+from stockpile.merkle import Lot, lot_tree, verify_proof
+from stockpile.merkle.lots import lot_leaf
+from stockpile.sdk import errors
+from stockpile.sdk.models import (
+    AttestationView,
+    Balance,
+    HistoryEvent,
+    HistoryPage,
+    Holding,
+    Price,
+    ProductInfo,
+    RedemptionRequest,
+    ReserveStatus,
+)
+from stockpile.sdk.transactions import Sender, call_translating
+from stockpile.sdk.units import from_units, to_units
+
+REDEMPTION_STATUS = {0: "none", 1: "pending", 2: "completed", 3: "rejected", 4: "cancelled"}
+HOLDER_EVENTS = ("Transfer", "Minted", "RedemptionRequested", "RedemptionCompleted", "RedemptionRejected",
+                 "RedemptionCancelled", "AddressFrozen", "Frozen", "ForcedTransfer")
+
+
+class SdkError(errors.StockpileError):
+    pass
+
+
+def _b32(value: bytes | str | None) -> bytes:
+    if value is None:
+        return bytes(32)
+    if isinstance(value, str):
+        if value.startswith("0x") and len(value) == 66:
+            return bytes.fromhex(value[2:])
+        return Web3.keccak(text=value)  # a human reference (order number...) is hashed
+    if len(value) != 32:
+        raise SdkError("expected 32 bytes")
+    return bytes(value)
+
+
+class ProductClient:
+    """One product: its token, reserve attestor and price feed."""
+
+    def __init__(self, sp: "Stockpile", info: ProductInfo):
+        self.sp = sp
+        self.info = info
+        w3 = sp.w3
+        self.token = w3.eth.contract(address=info.token, abi=load("CommodityToken").abi)
+        self.attestor = w3.eth.contract(address=info.attestor, abi=load("ReserveAttestor").abi) if info.attestor else None
+        self.feed = w3.eth.contract(address=info.feed, abi=sp.feed_abi) if info.feed else None
+
+    @property
+    def symbol(self) -> str:
+        return self.info.symbol
+
+    def units(self, amount: Decimal | int | str) -> int:
+        return to_units(amount, self.info.decimals)
+
+    def amount(self, units: int) -> Decimal:
+        return from_units(units, self.info.decimals)
+
+    # -- reads ----------------------------------------------------------------------------
+    def balance(self, holder: str) -> Balance:
+        holder = to_checksum_address(holder)
+        units = self.token.functions.balanceOf(holder).call()
+        frozen = self.token.functions.getFrozenTokens(holder).call()
+        return Balance(symbol=self.symbol, holder=holder, units=units, amount=self.amount(units), frozen_units=frozen)
+
+    def total_supply(self) -> int:
+        return self.token.functions.totalSupply().call()
+
+    def price(self) -> Price | None:
+        if self.feed is None:
+            return None
+        round_id, answer, _, updated_at, _ = self.feed.functions.latestRoundData().call()
+        decimals = self.feed.functions.decimals().call()
+        description = self.feed.functions.description().call()
+        heartbeat = None
+        for name in ("heartbeat", "heartbeatSeconds"):
+            if any(i.get("name") == name for i in self.sp.feed_abi):
+                heartbeat = getattr(self.feed.functions, name)().call()
+                break
+        now = self.sp.w3.eth.get_block("latest")["timestamp"]
+        age = max(0, now - updated_at)
+        return Price(symbol=self.symbol, feed=self.feed.address, description=description, round_id=round_id,
+                     answer=answer, decimals=decimals, price=Decimal(answer).scaleb(-decimals), updated_at=updated_at,
+                     age=age, heartbeat=heartbeat, stale=(updated_at == 0) or (heartbeat is not None and age > heartbeat))
+
+    def holding(self, holder: str) -> Holding:
+        bal = self.balance(holder)
+        price = self.price()
+        value = None if price is None or price.updated_at == 0 else bal.amount * price.price
+        return Holding(balance=bal, price=price, value_usd=value, stale_price=price is None or price.stale)
+
+    def redemption(self, request_id: int) -> RedemptionRequest:
+        r = call_translating(lambda: self.token.functions.getRedemption(request_id).call())
+        holder, requested_at, status, amount, ref = r
+        return RedemptionRequest(id=request_id, holder=holder, units=amount, amount=self.amount(amount),
+                                 status=REDEMPTION_STATUS.get(status, str(status)), delivery_ref="0x" + bytes(ref).hex(),
+                                 requested_at=requested_at)
+
+    def attestation(self) -> AttestationView | None:
+        if self.attestor is None:
+            return None
+        att, round_id, attested_at = self.attestor.functions.latestAttestation().call()
+        if round_id == 0:
+            return None
+        root, total, count, as_of, report = att
+        return AttestationView(round_id=round_id, merkle_root="0x" + bytes(root).hex(), total_quantity=total,
+                               lot_count=count, as_of=as_of, attested_at=attested_at, report_hash="0x" + bytes(report).hex())
+
+    def reserve_status(self) -> ReserveStatus:
+        """Is every token backed? totalSupply (incl. escrow) against the latest attested total."""
+        supply = self.total_supply()
+        escrowed = self.token.functions.totalEscrowed().call()
+        max_age = self.token.functions.maxAttestationAge().call()
+        att = self.attestation()
+        now = self.sp.w3.eth.get_block("latest")["timestamp"]
+        total = att.total_quantity if att else 0
+        age = (now - att.as_of) if att else None
+        return ReserveStatus(symbol=self.symbol, total_supply=supply, escrowed=escrowed, attested_total=total,
+                             attestation=att, attestation_age=age, max_attestation_age=max_age,
+                             backed=supply <= total, stale=att is None or age > max_age,
+                             collateralization=(Decimal(total) / Decimal(supply)) if supply else None)
+
+    def verify_lot(self, lot: Lot | tuple, proof: list[bytes | str]) -> bool:
+        """Is ``lot`` in the latest attested reserve? Checked locally against the attested root
+        and on chain by the attestor's ``verifyLeaf`` (both must agree)."""
+        att = self.attestation()
+        if att is None:
+            return False
+        values = lot.as_tuple() if isinstance(lot, Lot) else tuple(lot)
+        leaf = lot_leaf(values)
+        proof_b = [bytes.fromhex(p[2:]) if isinstance(p, str) else bytes(p) for p in proof]
+        local = verify_proof(leaf, proof_b, bytes.fromhex(att.merkle_root[2:]))
+        onchain = self.attestor.functions.verifyLeaf(leaf, proof_b).call()
+        if local != onchain:
+            raise SdkError(f"lot proof verified {'locally' if local else 'on chain'} only: root changed meanwhile?")
+        return local
+
+    def history(self, holder: str, from_block: int = 0, to_block: int | None = None,
+                page_size: int = 1000, block_span: int = 100_000) -> HistoryPage:
+        """Events touching ``holder`` (transfers in and out, mints, redemptions, freezes), oldest
+        first, at most about ``page_size`` per page; pass ``next_cursor`` as ``from_block`` for the next."""
+        w3 = self.sp.w3
+        head = w3.eth.block_number if to_block is None else to_block
+        topic = "0x" + "00" * 12 + to_checksum_address(holder)[2:].lower()
+        events: list[HistoryEvent] = []
+        start = from_block
+        while start <= head and len(events) < page_size:
+            end = min(head, start + block_span - 1)
+            events.extend(self._holder_events(topic, start, end))
+            start = end + 1
+        events.sort(key=lambda e: (e.block_number, e.log_index))
+        return HistoryPage(events=events, next_cursor=start if start <= head else None)
+
+    def iter_history(self, holder: str, from_block: int = 0, **kw: Any) -> Iterator[HistoryEvent]:
+        cursor: int | None = from_block
+        to_block = kw.pop("to_block", None) or self.sp.w3.eth.block_number
+        while cursor is not None:
+            page = self.history(holder, cursor, to_block=to_block, **kw)
+            yield from page.events
+            cursor = page.next_cursor
+
+    def _holder_events(self, topic: str, start: int, end: int) -> list[HistoryEvent]:
+        w3 = self.sp.w3
+        sigs = self.sp.event_topics
+        addr = self.token.address
+        queries = [
+            [sigs["Transfer"], topic],  # sent
+            [sigs["Transfer"], None, topic],  # received
+            [[sigs[n] for n in ("RedemptionRequested", "RedemptionCompleted", "RedemptionRejected",
+                                "RedemptionCancelled", "Minted") if n in sigs], None, topic],
+        ]
+        seen: dict[tuple[str, int], HistoryEvent] = {}
+        for topics in queries:
+            for log in w3.eth.get_logs({"address": addr, "fromBlock": start, "toBlock": end, "topics": topics}):
+                key = (Web3.to_hex(log["transactionHash"]), log["logIndex"])
+                if key in seen:
+                    continue
+                seen[key] = self.sp.decode_log(self.token, log)
+        return list(seen.values())
+
+    # -- holder writes -------------------------------------------------------------------
+    def transfer(self, to: str, amount: Decimal | int | str) -> Any:
+        return self.sp.send(self.token.functions.transfer(to_checksum_address(to), self.units(amount)))
+
+    def approve(self, spender: str, amount: Decimal | int | str) -> Any:
+        return self.sp.send(self.token.functions.approve(to_checksum_address(spender), self.units(amount)))
+
+    def sign_permit(self, owner: LocalAccount, spender: str, amount: Decimal | int | str, deadline: int) -> dict[str, Any]:
+        """EIP-2612 permit signed with eth-account typed-data signing (nothing is sent)."""
+        value = self.units(amount)
+        nonce = self.token.functions.nonces(owner.address).call()
+        domain = self.token.functions.eip712Domain().call()
+        _, name, version, chain_id, verifying, _, _ = domain
+        message = {
+            "types": {
+                "EIP712Domain": [{"name": "name", "type": "string"}, {"name": "version", "type": "string"},
+                                 {"name": "chainId", "type": "uint256"}, {"name": "verifyingContract", "type": "address"}],
+                "Permit": [{"name": "owner", "type": "address"}, {"name": "spender", "type": "address"},
+                           {"name": "value", "type": "uint256"}, {"name": "nonce", "type": "uint256"},
+                           {"name": "deadline", "type": "uint256"}],
+            },
+            "primaryType": "Permit",
+            "domain": {"name": name, "version": version, "chainId": chain_id, "verifyingContract": verifying},
+            "message": {"owner": owner.address, "spender": to_checksum_address(spender), "value": value,
+                        "nonce": nonce, "deadline": deadline},
+        }
+        signed = owner.sign_message(encode_typed_data(full_message=message))
+        return {"owner": owner.address, "spender": to_checksum_address(spender), "value": value, "deadline": deadline,
+                "v": signed.v, "r": signed.r.to_bytes(32, "big"), "s": signed.s.to_bytes(32, "big")}
+
+    def submit_permit(self, permit: dict[str, Any]) -> Any:
+        return self.sp.send(self.token.functions.permit(permit["owner"], permit["spender"], permit["value"],
+                                                        permit["deadline"], permit["v"], permit["r"], permit["s"]))
+
+    def transfer_from(self, owner: str, to: str, amount: Decimal | int | str) -> Any:
+        return self.sp.send(self.token.functions.transferFrom(to_checksum_address(owner), to_checksum_address(to),
+                                                              self.units(amount)))
+
+    def request_redemption(self, amount: Decimal | int | str, delivery_ref: bytes | str) -> RedemptionRequest:
+        receipt = self.sp.send(self.token.functions.requestRedemption(self.units(amount), _b32(delivery_ref)))
+        (event,) = self.token.events.RedemptionRequested().process_receipt(receipt)
+        return self.redemption(event["args"]["id"])
+
+    def cancel_redemption(self, request_id: int) -> RedemptionRequest:
+        self.sp.send(self.token.functions.cancelRedemption(request_id))
+        return self.redemption(request_id)
+
+    # -- operator writes (need the roles) ------------------------------------------------------
+    def mint(self, to: str, amount: Decimal | int | str, mint_id: bytes | str) -> Any:
+        """Mint against the attested reserve. ``mint_id`` (32 bytes, or a reference string that is
+        hashed) makes the mint idempotent: the same id is refused with ``MintIdUsed``."""
+        return self.sp.send(self.token.functions.mint(to_checksum_address(to), self.units(amount), _b32(mint_id)))
+
+    def complete_redemption(self, request_id: int) -> RedemptionRequest:
+        self.sp.send(self.token.functions.completeRedemption(request_id))
+        return self.redemption(request_id)
+
+    def reject_redemption(self, request_id: int, reason: bytes | str) -> RedemptionRequest:
+        self.sp.send(self.token.functions.rejectRedemption(request_id, _b32(reason)))
+        return self.redemption(request_id)
+
+    def freeze(self, account: str, frozen: bool = True) -> Any:
+        return self.sp.send(self.token.functions.setAddressFrozen(to_checksum_address(account), frozen))
+
+    def freeze_amount(self, account: str, amount: Decimal | int | str) -> Any:
+        return self.sp.send(self.token.functions.setFrozenTokens(to_checksum_address(account), self.units(amount)))
+
+    def attest(self, lots: list[Lot | tuple], as_of: int, report: bytes | str, signers: list[LocalAccount]) -> AttestationView:
+        """Build the lot tree, collect the attestors' EIP-712 signatures and submit."""
+        from stockpile.reserve.models import Attestation, report_hash
+        from stockpile.reserve.signing import sign_by_quorum
+
+        if self.attestor is None:
+            raise SdkError(f"{self.symbol} has no reserve attestor")
+        tree = lot_tree(lots)
+        att = Attestation.of_tree(tree, as_of=as_of, report_hash=report_hash(report))
+        sigs = sign_by_quorum(signers, self.sp.chain_id, self.attestor.address, att)
+        self.sp.send(self.attestor.functions.attest(att.as_tuple(), sigs))
+        return self.attestation()
+
+    def lot_proof(self, lots: list[Lot | tuple], index: int) -> list[bytes]:
+        return lot_tree(lots).proof(index)
+
+
+class Stockpile:
+    """Entry point: products discovered from a Directory contract or a deployment manifest."""
+
+    def __init__(self, w3: Web3, products: dict[str, ProductInfo], account: LocalAccount | None = None,
+                 directory: str | None = None):
+        self.w3 = w3
+        self.account = account
+        self.directory = directory
+        self._products = products
+        self._sender = Sender(w3, account) if account else None
+        self.chain_id = w3.eth.chain_id
+        self.feed_abi = _feed_abi()
+        self.event_topics = {
+            item["name"]: Web3.to_hex(Web3.keccak(text=f"{item['name']}({','.join(errors._abi_type(i) for i in item['inputs'])})"))
+            for item in load("CommodityToken").abi if item.get("type") == "event"
+        }
+        self._clients: dict[str, ProductClient] = {}
+
+    # -- construction -------------------------------------------------------------------------
+    @classmethod
+    def connect(cls, rpc_url: str | Web3, directory: str | None = None, manifest: str | Path | dict | None = None,
+                account: LocalAccount | None = None) -> "Stockpile":
+        w3 = rpc_url if isinstance(rpc_url, Web3) else Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 30}))
+        if not isinstance(rpc_url, Web3):
+            w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0)
+        if manifest is not None and directory is None:
+            data = manifest if isinstance(manifest, dict) else json.loads(Path(manifest).read_text())
+            directory = data["contracts"]["directory"]["address"]
+        if directory is None:
+            raise SdkError("give a Directory address or a deployment manifest")
+        products = _products_from_directory(w3, directory)
+        return cls(w3, products, account, directory)
+
+    @property
+    def address(self) -> str | None:
+        return self.account.address if self.account else None
+
+    def products(self) -> list[ProductInfo]:
+        return list(self._products.values())
+
+    def product(self, symbol: str) -> ProductClient:
+        if symbol not in self._products:
+            raise SdkError(f"unknown product {symbol!r}; known: {sorted(self._products)}")
+        if symbol not in self._clients:
+            self._clients[symbol] = ProductClient(self, self._products[symbol])
+        return self._clients[symbol]
+
+    def with_account(self, account: LocalAccount) -> "Stockpile":
+        """The same connection acting as another account."""
+        return Stockpile(self.w3, self._products, account, self.directory)
+
+    # -- plumbing ------------------------------------------------------------------------------
+    def send(self, fn: Any) -> Any:
+        if self._sender is None:
+            raise SdkError("this client has no account: connect(..., account=...) to send transactions")
+        return self._sender.transact(fn)
+
+    def decode_log(self, contract: Any, log: Any) -> HistoryEvent:
+        topic0 = Web3.to_hex(log["topics"][0])
+        name = next((n for n, t in self.event_topics.items() if t == topic0), "Unknown")
+        args: dict[str, Any] = {}
+        if name != "Unknown":
+            decoded = getattr(contract.events, name)().process_log(log)
+            args = {k: ("0x" + v.hex() if isinstance(v, (bytes, bytearray)) else v) for k, v in decoded["args"].items()}
+        return HistoryEvent(block_number=log["blockNumber"], tx_hash=Web3.to_hex(log["transactionHash"]),
+                            log_index=log["logIndex"], event=name, args=args)
+
+
+def _feed_abi() -> list[dict]:
+    """The price feed ABI: our PriceFeed's if built, else Chainlink's AggregatorV3Interface."""
+    for name in ("PriceFeed", "ReserveAttestor"):
+        try:
+            return load(name).abi
+        except FileNotFoundError:
+            continue
+    raise SdkError("no feed ABI available: run `stockpile build`")
+
+
+def _products_from_directory(w3: Web3, directory: str) -> dict[str, ProductInfo]:
+    d = w3.eth.contract(address=to_checksum_address(directory), abi=load("Directory").abi)
+    out = {}
+    for symbol in d.functions.symbols().call():
+        token, feed, attestor = d.functions.product(symbol).call()[:3]
+        t = w3.eth.contract(address=token, abi=load("CommodityToken").abi)
+        zero = "0x" + "00" * 20
+        out[symbol] = ProductInfo(
+            symbol=symbol, name=t.functions.name().call(), product_code=t.functions.productCode().call(),
+            unit=t.functions.unitDescription().call(), decimals=t.functions.decimals().call(), token=token,
+            attestor=attestor if int(attestor, 16) else None, feed=feed if int(feed, 16) else None)
+        _ = zero
+    return out

@@ -1,0 +1,99 @@
+"""Typed views of on-chain state (pydantic). Quantities: ``units`` are integers in token base
+units; ``amount``/``price``/``value`` are Decimal in product units or USD."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+
+class ProductInfo(Model):
+    symbol: str
+    name: str
+    product_code: str
+    unit: str
+    decimals: int
+    token: str
+    attestor: str | None = None
+    feed: str | None = None
+
+
+class Balance(Model):
+    symbol: str
+    holder: str
+    units: int
+    amount: Decimal
+    frozen_units: int = 0
+
+
+class Price(Model):
+    symbol: str
+    feed: str
+    description: str
+    round_id: int
+    answer: int
+    decimals: int
+    price: Decimal  # USD per product unit
+    updated_at: int
+    age: int  # seconds, at the chain's latest block time
+    heartbeat: int | None = None
+    stale: bool = False
+
+
+class Holding(Model):
+    balance: Balance
+    price: Price | None
+    value_usd: Decimal | None
+    stale_price: bool
+
+
+class AttestationView(Model):
+    round_id: int
+    merkle_root: str
+    total_quantity: int
+    lot_count: int
+    as_of: int
+    attested_at: int
+    report_hash: str
+
+
+class ReserveStatus(Model):
+    symbol: str
+    total_supply: int
+    escrowed: int
+    attested_total: int
+    attestation: AttestationView | None
+    attestation_age: int | None
+    max_attestation_age: int
+    backed: bool  # totalSupply <= attested total
+    stale: bool
+    collateralization: Decimal | None  # attested / supply
+
+
+class RedemptionRequest(Model):
+    id: int
+    holder: str
+    units: int
+    amount: Decimal
+    status: str  # pending, completed, rejected, cancelled
+    delivery_ref: str
+    requested_at: int
+
+
+class HistoryEvent(Model):
+    block_number: int
+    tx_hash: str
+    log_index: int
+    event: str
+    args: dict[str, Any]
+
+
+class HistoryPage(Model):
+    events: list[HistoryEvent]
+    next_cursor: int | None  # pass as from_block to get the next page; None when done
