@@ -1,0 +1,42 @@
+"""Fixtures for the oracle tests: signer keys, a PriceFeed hub on ape's in-process network."""
+
+from __future__ import annotations
+
+import pytest
+from eth_account import Account
+
+from oracle_helpers import DY, NDPR, TB, Reporter, make_keys
+
+@pytest.fixture(scope="session")
+def signer_keys() -> list[str]:
+    return make_keys(9)
+
+
+@pytest.fixture(scope="session")
+def outsider_key() -> str:
+    return make_keys(1, "outsider")[0]
+
+
+@pytest.fixture
+def admin(accounts):
+    return accounts[0]
+
+
+@pytest.fixture
+def stranger(accounts):
+    return accounts[5]
+
+
+@pytest.fixture
+def hub(project, admin, signer_keys):
+    """A hub with 5 signers (quorum 3) and three feeds (8 decimals, bounds 1 .. 1e14)."""
+    five = [Account.from_key(k).address for k in signer_keys[:5]]
+    feed = admin.deploy(project.PriceFeed, admin, 0, five, 3)
+    for fid, desc in ((NDPR, "NDPR-OXIDE / USD per kg"), (DY, "DY-METAL / USD per kg"), (TB, "TB-METAL / USD per kg")):
+        feed.addFeed(fid, 8, desc, 1, 10**14, 86400, sender=admin)
+    return feed
+
+
+@pytest.fixture
+def reporter(hub, chain, signer_keys, accounts):
+    return Reporter(hub, chain, signer_keys, accounts[1])
