@@ -1,0 +1,138 @@
+"""The steps that realise a deployment file on a chain, in order.
+
+Shared implementations (one CommodityToken and one ReserveAttestor implementation serve every
+product), a TimelockController holding UPGRADER_ROLE, the Directory and the PriceFeed hub;
+then per product its ReserveAttestor and CommodityToken proxies, its price feed, roles, minter
+limits, allowlist mode and Directory entry. The deployer is the initial admin of everything so
+that it can configure; ``handover`` moves admin to the configured holders afterwards.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from web3 import Web3
+
+from stockpile.contracts import load
+from stockpile.deploy.config import Deployment, Product
+from stockpile.deploy.engine import ApplyContext, CallStep, DeployStep, Step
+
+ZERO = "0x0000000000000000000000000000000000000000"
+
+TOKEN_ROLES = {
+    "minters": "MINTER_ROLE",
+    "redemption_operators": "REDEMPTION_OPERATOR_ROLE",
+    "asset_protection": "ASSET_PROTECTION_ROLE",
+    "pausers": "PAUSER_ROLE",
+    "compliance": "COMPLIANCE_ROLE",
+}
+
+
+def role_id(name: str) -> bytes:
+    return Web3.keccak(text=name)
+
+
+def feed_id(symbol: str) -> bytes:
+    from stockpile.oracle.report import feed_id as _feed_id
+
+    return _feed_id(f"{symbol}/USD")
+
+
+def _encode_init(artifact: str, args: list[Any]) -> bytes:
+    contract = Web3().eth.contract(abi=load(artifact).abi)
+    return bytes.fromhex(contract.encode_abi("initialize", args=args)[2:])
+
+
+def _scaled(value, decimals: int) -> int:
+    scaled = value.scaleb(decimals)
+    if scaled != scaled.to_integral_value():
+        raise ValueError(f"{value} has more than {decimals} decimal places")
+    return int(scaled)
+
+
+def _has_role(target_artifact: str, target: str, role: str, account: str):
+    def check(ctx: ApplyContext) -> bool:
+        return ctx.contract(target, target_artifact).functions.hasRole(role_id(role), account).call()
+    return check
+
+
+def _recorded(key: str):
+    def check(ctx: ApplyContext) -> bool:
+        return key in ctx.manifest.actions
+    return check
+
+
+def product_steps(dep: Deployment, p: Product) -> list[Step]:
+    s = p.symbol
+    roles = dep.roles
+    steps: list[Step] = [
+        DeployStep(
+            key=f"{s}.attestor", contract="StockpileProxy", description=f"{s}: ReserveAttestor proxy",
+            args=lambda ctx, p=p: [ctx.address("attestor-impl"), _encode_init("ReserveAttestor", [
+                p.product_code, p.decimals, list(dep.attestors.signers), dep.attestors.quorum,
+                ctx.sender_address, roles.admin_transfer_delay, ctx.address("timelock")])]),
+        DeployStep(
+            key=f"{s}.token", contract="StockpileProxy", description=f"{s}: CommodityToken proxy",
+            args=lambda ctx, p=p: [ctx.address("token-impl"), _encode_init("CommodityToken", [(
+                p.name, p.symbol, p.decimals, p.product_code, p.unit, ctx.sender_address,
+                roles.admin_transfer_delay, ctx.address("timelock"), ctx.address(f"{p.symbol}.attestor"),
+                p.max_attestation_age, p.to_units(p.min_redemption))])]),
+    ]
+    for field, role in TOKEN_ROLES.items():
+        for holder in getattr(roles, field):
+            steps.append(CallStep(
+                key=f"{s}.role.{role}.{holder}", target=f"{s}.token", contract="CommodityToken", function="grantRole",
+                args=lambda ctx, role=role, holder=holder: [role_id(role), holder],
+                done=_has_role("CommodityToken", f"{s}.token", role, holder),
+                description=f"{s}: grant {role} to {holder}"))
+    for minter in roles.minters:
+        key = f"{s}.minter-limit.{minter}"
+        steps.append(CallStep(
+            key=key, target=f"{s}.token", contract="CommodityToken", function="setMinterLimit",
+            args=lambda ctx, p=p, minter=minter: [minter, p.to_units(p.mint_limits.capacity),
+                                                   p.to_units(p.mint_limits.refill_per_second)],
+            done=_recorded(key), description=f"{s}: minter limit of {minter}"))
+    if p.allowlist:
+        steps.append(CallStep(
+            key=f"{s}.allowlist-mode", target=f"{s}.token", contract="CommodityToken", function="setAllowlistMode",
+            args=lambda ctx: [True], done=lambda ctx, s=s: ctx.contract(f"{s}.token", "CommodityToken").functions.allowlistMode().call(),
+            description=f"{s}: allowlist mode on"))
+        # COMPLIANCE needs itself on the list? No: the deployer grants the role only; holders are listed later.
+    if p.feed is not None:
+        f = p.feed
+        steps.append(CallStep(
+            key=f"{s}.feed", target="price-feed", contract="PriceFeed", function="addFeed",
+            args=lambda ctx, s=s, f=f: [feed_id(s), f.decimals, f.description, _scaled(f.min_answer, f.decimals),
+                                        _scaled(f.max_answer, f.decimals), f.heartbeat],
+            done=lambda ctx, s=s: int(ctx.contract("price-feed", "PriceFeed").functions.adapterOf(feed_id(s)).call(), 16) != 0,
+            description=f"{s}: price feed {f.description}"))
+
+    def feed_adapter(ctx: ApplyContext, s=s, has_feed=p.feed is not None) -> str:
+        if not has_feed:
+            return ZERO
+        return ctx.contract("price-feed", "PriceFeed").functions.adapterOf(feed_id(s)).call()
+
+    steps.append(CallStep(
+        key=f"{s}.directory", target="directory", contract="Directory", function="register",
+        args=lambda ctx, s=s: [s, ctx.address(f"{s}.token"), feed_adapter(ctx), ctx.address(f"{s}.attestor")],
+        done=lambda ctx, s=s: ctx.contract("directory", "Directory").functions.contains(s).call(),
+        description=f"{s}: register in the Directory"))
+    return steps
+
+
+def deployment_steps(dep: Deployment) -> list[Step]:
+    steps: list[Step] = [
+        DeployStep(key="timelock", contract="StockpileTimelock", description="TimelockController (upgrades)",
+                   args=lambda ctx: [dep.timelock.delay, list(dep.timelock.proposers), list(dep.timelock.executors), ZERO]),
+        DeployStep(key="directory", contract="Directory", description="Directory",
+                   args=lambda ctx: [ctx.sender_address]),
+        DeployStep(key="token-impl", contract="CommodityToken", description="CommodityToken implementation"),
+        DeployStep(key="attestor-impl", contract="ReserveAttestor", description="ReserveAttestor implementation"),
+    ]
+    if dep.oracle is not None:
+        signers = sorted(dep.oracle.signers, key=lambda a: int(a, 16))
+        steps.append(DeployStep(key="price-feed", contract="PriceFeed", description="PriceFeed hub",
+                                args=lambda ctx: [ctx.sender_address, dep.roles.admin_transfer_delay, signers, dep.oracle.quorum]))
+    for p in dep.products:
+        steps.extend(product_steps(dep, p))
+    return steps
