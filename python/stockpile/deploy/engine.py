@@ -107,11 +107,28 @@ class Engine:
         self.manifest_dir = Path(manifest_dir)
         self.chain_id = w3.eth.chain_id
         self.manifest = load_manifest(self.manifest_dir, self.chain_id)
+        self.archived: Path | None = None
+        if self.manifest.contracts and not any(
+                self.w3.eth.get_code(Web3.to_checksum_address(c.address)) for c in self.manifest.contracts.values()):
+            # None of the recorded contracts exists: a local chain was restarted. Keep the old
+            # manifest aside and start afresh (on a real network this cannot happen).
+            self.archived = self._archive()
+            self.manifest = load_manifest(self.manifest_dir, self.chain_id)
         self.manifest.deployment = deployment_name
         self.extra = extra or {}
         keys = [s.key for s in steps]
         if len(keys) != len(set(keys)):
             raise DeploymentError("duplicate step keys")
+
+    def _archive(self) -> Path:
+        import time
+
+        from stockpile.deploy.manifest import manifest_path
+
+        path = manifest_path(self.manifest_dir, self.chain_id)
+        target = path.with_name(f"{path.stem}.stale-{int(time.time())}.json")
+        path.rename(target)
+        return target
 
     # -- evaluation ---------------------------------------------------------------------
     def _ctx(self, sender_address: str) -> ApplyContext:

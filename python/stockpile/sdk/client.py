@@ -362,7 +362,7 @@ class Stockpile:
 
 def _feed_abi() -> list[dict]:
     """The price feed ABI: our PriceFeed's if built, else Chainlink's AggregatorV3Interface."""
-    for name in ("PriceFeed", "ReserveAttestor"):
+    for name in ("PriceFeedAdapter", "ReserveAttestor"):
         try:
             return load(name).abi
         except FileNotFoundError:
@@ -374,7 +374,7 @@ def _products_from_directory(w3: Web3, directory: str) -> dict[str, ProductInfo]
     d = w3.eth.contract(address=to_checksum_address(directory), abi=load("Directory").abi)
     out = {}
     for symbol in d.functions.symbols().call():
-        token, feed, attestor = d.functions.product(symbol).call()[:3]
+        token, feed, attestor = d.functions.get(symbol).call()
         t = w3.eth.contract(address=token, abi=load("CommodityToken").abi)
         zero = "0x" + "00" * 20
         out[symbol] = ProductInfo(

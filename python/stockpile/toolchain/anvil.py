@@ -97,3 +97,13 @@ class Anvil:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def dev_keys(count: int = 10, mnemonic: str = DEFAULT_MNEMONIC) -> list[str]:
+    """anvil's well-known development private keys (derived from the public test mnemonic).
+
+    For local chains and tests only: everybody knows these keys."""
+    from eth_account import Account
+
+    Account.enable_unaudited_hdwallet_features()
+    return [Account.from_mnemonic(mnemonic, account_path=f"m/44'/60'/0'/0/{i}").key.to_0x_hex() for i in range(count)]

@@ -1,0 +1,185 @@
+"""``stockpile deploy``: validate, plan, apply, handover, verify."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from stockpile.deploy import DEFAULT_MANIFEST_DIR, DeploymentFileError, NetworkError, connect, load_deployment, make_engine
+from stockpile.deploy.engine import DeploymentError
+from stockpile.deploy.manifest import load_manifest, manifest_path
+
+ANVIL_DEV_MNEMONIC = "test test test test test test test test test test test junk"
+
+console = Console(stderr=False, width=140)
+
+
+def _common(f):
+    f = click.option("--network", "-n", default="anvil", show_default=True,
+                     help="anvil (start one here), in-process, or an RPC URL")(f)
+    f = click.option("--chain-id", type=int, default=None, help="refuse unless the node answers this chain id")(f)
+    f = click.option("--account", "account_spec", default=None,
+                     help="env:VAR (private key), keystore:PATH[:PASSPHRASE_VAR], or mnemonic-env:VAR[:INDEX]. "
+                          "Default on a local dev chain only: anvil's first dev account")(f)
+    f = click.option("--manifest-dir", type=click.Path(path_type=Path), default=DEFAULT_MANIFEST_DIR, show_default=True)(f)
+    f = click.option("--allow-mainnet", is_flag=True, help="allow a mainnet chain id")(f)
+    return f
+
+
+def _fail(msg: str, code: int = 2) -> None:
+    click.echo(f"error: {msg}", err=True)
+    sys.exit(code)
+
+
+def _load(path: Path):
+    try:
+        return load_deployment(path)
+    except DeploymentFileError as exc:
+        _fail(str(exc))
+
+
+def _account(spec: str | None, chain_id: int):
+    from stockpile.sdk.accounts import AccountError, from_env, from_mnemonic
+
+    try:
+        if spec:
+            return from_env(spec)
+    except AccountError as exc:
+        _fail(str(exc))
+    if chain_id in (31337, 1337, 131277322940537):
+        return from_mnemonic(ANVIL_DEV_MNEMONIC, 0)
+    _fail(f"chain id {chain_id} is not a local dev chain: give --account (keystore:PATH:PASSPHRASE_VAR or env:VAR)")
+
+
+def _connect(network, chain_id, allow_mainnet):
+    try:
+        return connect(network, expected_chain_id=chain_id, allow_mainnet=allow_mainnet)
+    except NetworkError as exc:
+        _fail(str(exc))
+
+
+@click.group()
+def deploy() -> None:
+    """Deploy products from a deployment file (YAML) to a chain."""
+
+
+@deploy.command()
+@click.argument("file", type=click.Path(path_type=Path))
+def validate(file: Path) -> None:
+    """Check a deployment file; print each bad field with its value."""
+    dep = _load(file)
+    click.echo(f"{file}: valid ({len(dep.products)} products: {', '.join(p.symbol for p in dep.products)})")
+
+
+@deploy.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@_common
+def plan(file, network, chain_id, account_spec, manifest_dir, allow_mainnet) -> None:
+    """Show what apply would deploy or change on this chain, with gas estimates. Touches nothing."""
+    dep = _load(file)
+    with _connect(network, chain_id, allow_mainnet) as conn:
+        acct = _account(account_spec, conn.chain_id)
+        engine = make_engine(dep, conn.w3, manifest_dir)
+        steps = engine.plan(acct.address)
+        table = Table(title=f"plan for {conn.description}, chain id {conn.chain_id}, deployer {acct.address}")
+        for col in ("step", "kind", "status", "gas estimate", "address"):
+            table.add_column(col)
+        for s in steps:
+            table.add_row(s.description, s.kind, s.status, f"{s.gas_estimate:,}" if s.gas_estimate else "-", s.address or "")
+        console.print(table)
+        todo = [s for s in steps if s.status != "done"]
+        known = sum(s.gas_estimate or 0 for s in todo)
+        click.echo(f"{len(todo)} of {len(steps)} steps to do; estimated gas of those estimable now: {known:,}")
+
+
+@deploy.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@_common
+def apply(file, network, chain_id, account_spec, manifest_dir, allow_mainnet) -> None:
+    """Deploy what is missing, configure roles, register in the Directory, verify, record the manifest."""
+    from stockpile.sdk.transactions import Sender
+
+    dep = _load(file)
+    with _connect(network, chain_id, allow_mainnet) as conn:
+        acct = _account(account_spec, conn.chain_id)
+        engine = make_engine(dep, conn.w3, manifest_dir)
+        try:
+            results = engine.apply(Sender(conn.w3, acct), progress=sys.stderr.isatty())
+        except DeploymentError as exc:
+            _fail(str(exc))
+        applied = [r for r in results if r.status == "applied"]
+        bad = [k for k, ok in engine.verify().items() if not ok]
+        if bad:
+            _fail(f"code at {', '.join(bad)} does not match the artifacts")
+        for r in applied:
+            click.echo(f"applied {r.key}" + (f" at {r.address}" if r.address else "") + f" (gas {r.gas_estimate:,})")
+        click.echo(f"{len(applied)} steps applied, {len(results) - len(applied)} already done; code verified at "
+                   f"{len(engine.manifest.contracts)} addresses; manifest {manifest_path(manifest_dir, conn.chain_id)}")
+        click.echo(f"directory: {engine.manifest.address('directory')}")
+
+
+@deploy.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@_common
+def handover(file, network, chain_id, account_spec, manifest_dir, allow_mainnet) -> None:
+    """Move admin roles from the deployer to the configured holders (two-step where the contract has it)."""
+    from stockpile.deploy.handover import handover as do_handover
+    from stockpile.sdk.transactions import Sender
+
+    dep = _load(file)
+    with _connect(network, chain_id, allow_mainnet) as conn:
+        acct = _account(account_spec, conn.chain_id)
+        manifest = load_manifest(manifest_dir, conn.chain_id)
+        if "directory" not in manifest.contracts:
+            _fail(f"nothing deployed on chain {conn.chain_id} according to {manifest_path(manifest_dir, conn.chain_id)}")
+        lines = do_handover(dep, conn.w3, Sender(conn.w3, acct), manifest)
+        table = Table(title="handover")
+        for col in ("contract", "role", "holder", "status"):
+            table.add_column(col)
+        for line in lines:
+            table.add_row(line.contract, line.role, line.holder, line.status)
+        console.print(table)
+
+
+@deploy.command()
+@_common
+def verify(network, chain_id, account_spec, manifest_dir, allow_mainnet) -> None:
+    """Check the code at every address of the manifest against the compiled artifacts."""
+    from stockpile.deploy.engine import code_matches
+
+    with _connect(network, chain_id, allow_mainnet) as conn:
+        manifest = load_manifest(manifest_dir, conn.chain_id)
+        if not manifest.contracts:
+            _fail(f"no manifest for chain {conn.chain_id} in {manifest_dir}")
+        bad = 0
+        for key, rec in sorted(manifest.contracts.items()):
+            ok = code_matches(conn.w3, rec.address, rec.contract)
+            bad += not ok
+            click.echo(f"{'ok ' if ok else 'BAD'} {key:<24} {rec.contract:<20} {rec.address}")
+        sys.exit(1 if bad else 0)
+
+
+@deploy.command("new-keystore")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--passphrase-env", required=True, help="environment variable holding the passphrase")
+@click.option("--from-key-env", default=None, help="import the private key in this environment variable")
+def new_keystore(path: Path, passphrase_env: str, from_key_env: str | None) -> None:
+    """Create an encrypted keystore (a new key, or one imported from an environment variable)."""
+    import os
+
+    from eth_account import Account
+
+    from stockpile.sdk.accounts import from_env, write_keystore
+
+    password = os.environ.get(passphrase_env)
+    if not password:
+        _fail(f"environment variable {passphrase_env} is not set")
+    if path.exists():
+        _fail(f"{path} exists; refusing to overwrite a keystore")
+    acct = from_env(f"env:{from_key_env}") if from_key_env else Account.create()
+    write_keystore(acct, path, password)
+    click.echo(f"wrote {path} for {acct.address}")

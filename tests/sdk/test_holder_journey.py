@@ -1,0 +1,123 @@
+"""The full holder journey against anvil by RPC URL, through the SDK only."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from eth_account import Account
+
+from stockpile.merkle import Lot
+from stockpile.sdk import Stockpile, errors
+from stockpile.sdk.units import QuantityError
+from conftest import ATTESTOR_KEYS, HOLDER, SPENDER, publish_price
+
+pytestmark = pytest.mark.anvil
+
+LOTS = [
+    Lot(warehouse_id="WH-ROTTERDAM-01", lot_id=f"NDPR-{i:04d}", product_code="NDPR-OXIDE", form="powder",
+        purity_ppm=995_000, quantity=(500 + i) * 10**6, assay_ref=f"SGS-2026-{i:04d}")
+    for i in range(5)
+]  # 2,510 kg in all
+
+
+def attest(operator: Stockpile, lots=LOTS):
+    now = operator.w3.eth.get_block("latest")["timestamp"]
+    signers = [Account.from_key(k) for k in ATTESTOR_KEYS[:2]]
+    return operator.product("NDPR").attest(lots, as_of=now - 60, report=b"custody report", signers=signers)
+
+
+def test_products_are_discovered_from_the_directory(holder):
+    symbols = [p.symbol for p in holder.products()]
+    assert symbols == ["NDPR", "DY", "GA"]
+    ndpr = holder.product("NDPR").info
+    assert (ndpr.product_code, ndpr.decimals, ndpr.unit) == ("NDPR-OXIDE", 6, "NdPr oxide, 1 kg, 99.5%")
+    assert ndpr.attestor and ndpr.feed
+
+
+def test_holder_journey(operator, holder, devnet):
+    me = holder.address
+    spender_acct = Account.from_key(SPENDER)
+    ndpr_op = operator.product("NDPR")
+    ndpr = holder.product("NDPR")
+
+    att = attest(operator)
+    assert att.total_quantity == sum(l.quantity for l in LOTS) and att.lot_count == 5
+
+    ndpr_op.mint(me, Decimal("1000"), "deposit WH-ROTTERDAM-01 #1")
+    assert ndpr.balance(me).amount == Decimal("1000")
+    with pytest.raises(errors.MintIdUsed):
+        ndpr_op.mint(me, Decimal("1"), "deposit WH-ROTTERDAM-01 #1")
+
+    # transfer, approve, permit signed by the holder and spent by a second account
+    ndpr.transfer(spender_acct.address, Decimal("12.5"))
+    assert ndpr.balance(spender_acct.address).units == 12_500_000
+    deadline = holder.w3.eth.get_block("latest")["timestamp"] + 3600
+    permit = ndpr.sign_permit(holder.account, spender_acct.address, Decimal("100"), deadline)
+    spender = holder.with_account(spender_acct)
+    spender.product("NDPR").submit_permit(permit)
+    assert ndpr.token.functions.allowance(me, spender_acct.address).call() == 100 * 10**6
+    spender.product("NDPR").transfer_from(me, spender_acct.address, Decimal("40"))
+    assert ndpr.balance(me).amount == Decimal("947.5")
+
+    # value of holdings from the reference price
+    publish_price(operator, "NDPR", "63.25")
+    holding = ndpr.holding(me)
+    assert holding.price.price == Decimal("63.25") and not holding.stale_price
+    assert holding.value_usd == Decimal("947.5") * Decimal("63.25")
+
+    # redemption: request, follow, cancel; request again and the operator completes it
+    req = ndpr.request_redemption(Decimal("100"), "delivery order DO-7781")
+    assert req.status == "pending" and req.amount == Decimal("100")
+    assert ndpr.balance(me).amount == Decimal("847.5")
+    assert ndpr.cancel_redemption(req.id).status == "cancelled"
+    assert ndpr.balance(me).amount == Decimal("947.5")
+    req2 = ndpr.request_redemption(Decimal("200"), "delivery order DO-7782")
+    with pytest.raises(errors.RedemptionBelowMinimum) as below:
+        ndpr.request_redemption(Decimal("99.999999"), "too small")
+    assert below.value.args_dict == {"amount": 99_999_999, "minimum": 100_000_000}
+    done = ndpr_op.complete_redemption(req2.id)
+    assert done.status == "completed"
+    assert ndpr.total_supply() == 800 * 10**6
+
+    # backing: supply <= attested reserve, lot proofs
+    status = ndpr.reserve_status()
+    assert status.backed and not status.stale
+    assert status.collateralization == Decimal(att.total_quantity) / Decimal(800 * 10**6)
+    proof = ndpr.lot_proof(LOTS, 3)
+    assert ndpr.verify_lot(LOTS[3], proof)
+    forged = LOTS[3].model_copy(update={"quantity": LOTS[3].quantity + 1})
+    assert not ndpr.verify_lot(forged, proof)
+
+    # history of the holder, paginated
+    events = list(ndpr.iter_history(me, page_size=2, block_span=3))
+    names = [e.event for e in events]
+    assert names.count("Minted") == 1
+    assert names.count("RedemptionRequested") == 2 and "RedemptionCancelled" in names and "RedemptionCompleted" in names
+    assert [e.block_number for e in events] == sorted(e.block_number for e in events)
+    one_page = ndpr.history(me, page_size=10_000)
+    assert one_page.next_cursor is None and len(one_page.events) == len(events)
+
+
+def test_mint_beyond_reserve_is_refused_with_arguments(operator, holder):
+    ndpr_op = operator.product("NDPR")
+    attest(operator)
+    supply = ndpr_op.total_supply()
+    reserve = ndpr_op.reserve_status().attested_total
+    with pytest.raises(errors.ReserveExceeded) as exc:
+        ndpr_op.mint(holder.address, reserve - supply + 1, "too much")
+    assert exc.value.args_dict == {"requested": reserve - supply + 1, "available": reserve - supply}
+    assert ndpr_op.total_supply() == supply  # nothing minted
+
+
+def test_privileged_calls_from_a_holder_are_refused(holder):
+    with pytest.raises(errors.AccessControlUnauthorizedAccount) as exc:
+        holder.product("NDPR").mint(holder.address, 1, "not a minter")
+    assert exc.value.args_dict["account"] == holder.address
+
+
+def test_floats_are_refused_before_anything_is_sent(holder):
+    with pytest.raises(QuantityError, match="not float"):
+        holder.product("NDPR").transfer(holder.address, 1.5)
+    with pytest.raises(QuantityError, match="more than 6 decimal places"):
+        holder.product("NDPR").transfer(holder.address, Decimal("0.0000001"))
