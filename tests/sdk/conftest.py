@@ -54,7 +54,8 @@ def publish_price(sp: Stockpile, symbol: str, usd: str) -> None:
     product = sp.product(symbol)
     hub = product.feed.functions.hub().call() if hasattr(product.feed.functions, "hub") else None
     decimals = product.feed.functions.decimals().call()
-    round_id = product.feed.functions.latestRoundData().call()[0] + 1
+    latest = product.price()
+    round_id = 1 if latest is None else latest.round_id + 1
     now = sp.w3.eth.get_block("latest")["timestamp"]
     answer = int(Decimal(usd).scaleb(decimals))
     entry = FeedEntry(feed_id=feed_id(symbol), round_id=round_id, observed_at=now)

@@ -24,6 +24,7 @@ from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
 from web3 import Web3
+from web3.logs import DISCARD
 from web3.middleware import ExtraDataToPOAMiddleware
 
 from stockpile.contracts import load
@@ -99,7 +100,10 @@ class ProductClient:
     def price(self) -> Price | None:
         if self.feed is None:
             return None
-        round_id, answer, _, updated_at, _ = self.feed.functions.latestRoundData().call()
+        try:
+            round_id, answer, _, updated_at, _ = call_translating(lambda: self.feed.functions.latestRoundData().call())
+        except errors.error_class("NoDataPresent"):
+            return None  # no price published yet
         decimals = self.feed.functions.decimals().call()
         description = self.feed.functions.description().call()
         heartbeat = None
@@ -248,7 +252,7 @@ class ProductClient:
 
     def request_redemption(self, amount: Decimal | int | str, delivery_ref: bytes | str) -> RedemptionRequest:
         receipt = self.sp.send(self.token.functions.requestRedemption(self.units(amount), _b32(delivery_ref)))
-        (event,) = self.token.events.RedemptionRequested().process_receipt(receipt)
+        (event,) = self.token.events.RedemptionRequested().process_receipt(receipt, errors=DISCARD)
         return self.redemption(event["args"]["id"])
 
     def cancel_redemption(self, request_id: int) -> RedemptionRequest:

@@ -143,6 +143,9 @@ def decode_revert(data: Any) -> ContractError:
         values = abi_decode(types, body) if types else ()
     except Exception:
         return UnknownRevert("UnknownRevert", {"data": raw}, raw)
+    from eth_utils import to_checksum_address
+
+    values = [to_checksum_address(v) if t == "address" else v for t, v in zip(types, values)]
     return error_class(name)(name, dict(zip(names, values)), raw)
 
 
