@@ -158,6 +158,17 @@ def revert_data_of(exc: BaseException) -> bytes | None:
         if isinstance(value, dict) and "data" in value:
             return _to_bytes(value["data"])
     for arg in getattr(exc, "args", ()):
+        if isinstance(arg, str) and "reverted: b'" in arg or isinstance(arg, str) and 'reverted: b"' in arg:
+            # eth-tester (py-evm): "execution reverted: b'...'" with the raw revert data
+            import ast
+
+            literal = arg[arg.index("reverted: b") + len("reverted: "):]
+            try:
+                value = ast.literal_eval(literal)
+            except (ValueError, SyntaxError):
+                value = b""
+            if isinstance(value, bytes) and len(value) >= 4:
+                return value
         if isinstance(arg, (bytes, bytearray)) and len(arg) >= 4:
             return bytes(arg)
         if isinstance(arg, str) and arg.startswith("0x") and len(arg) >= 10:

@@ -1,0 +1,175 @@
+"""Deploying through an RPC URL to an anvil started by the test, exactly as a testnet is used."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from eth_account import Account
+from web3 import Web3
+
+from stockpile.contracts import load
+from stockpile.deploy import SAMPLE_DEVNET
+from stockpile.sdk.accounts import write_keystore
+from stockpile.toolchain import Anvil
+from stockpile.toolchain.anvil import dev_keys
+
+pytestmark = pytest.mark.anvil
+
+KEYS = dev_keys()
+DEPLOYER = Account.from_key(KEYS[0])
+ADMIN = Account.from_key(KEYS[1])
+STOCKPILE = str(Path(sys.executable).parent / "stockpile")
+N_DEPLOYS = 11  # timelock, directory, 2 implementations, price feed, 3 x (attestor + token proxies)
+N_STEPS = 36
+
+
+def cli(*args, env_extra=None, timeout=300):
+    env = dict(os.environ, **(env_extra or {}))
+    return subprocess.run([STOCKPILE, "deploy", *map(str, args)], capture_output=True, text=True, env=env, timeout=timeout)
+
+
+@pytest.fixture
+def node():
+    with Anvil() as n:
+        yield n
+
+
+@pytest.fixture
+def keystore(tmp_path):
+    path = write_keystore(DEPLOYER, tmp_path / "deployer.json", "s3cret-pass", kdf="pbkdf2", iterations=1000)
+    return f"keystore:{path}:DEPLOYER_PASS", {"DEPLOYER_PASS": "s3cret-pass"}
+
+
+def nonce(url, address=DEPLOYER.address):
+    return Web3(Web3.HTTPProvider(url)).eth.get_transaction_count(address)
+
+
+def test_apply_by_rpc_url_with_keystore_then_again_changes_nothing(node, keystore, tmp_path):
+    spec, env = keystore
+    out = cli("apply", SAMPLE_DEVNET, "--network", node.url, "--chain-id", 31337, "--account", spec,
+              "--manifest-dir", tmp_path / "m", env_extra=env)
+    assert out.returncode == 0, out.stderr
+    assert f"{N_STEPS} steps applied, 0 already done" in out.stdout
+    for secret in (KEYS[0][2:], "s3cret-pass"):
+        assert secret not in out.stdout + out.stderr
+    manifest = json.loads((tmp_path / "m" / "31337.json").read_text())
+    assert manifest["chain_id"] == 31337 and manifest["compiler"].startswith("solc-js 0.8.28")
+    assert len(manifest["contracts"]) == N_DEPLOYS and not manifest["pending"]
+    for rec in manifest["contracts"].values():
+        assert rec["tx_hash"].startswith("0x") and rec["block_number"] > 0 and Web3.is_checksum_address(rec["address"])
+    assert nonce(node.url) == N_STEPS
+
+    again = cli("apply", SAMPLE_DEVNET, "--network", node.url, "--account", spec, "--manifest-dir", tmp_path / "m", env_extra=env)
+    assert again.returncode == 0, again.stderr
+    assert f"0 steps applied, {N_STEPS} already done" in again.stdout
+    assert nonce(node.url) == N_STEPS  # nothing sent
+
+    plan = cli("plan", SAMPLE_DEVNET, "--network", node.url, "--account", spec, "--manifest-dir", tmp_path / "m", env_extra=env)
+    assert plan.returncode == 0 and f"0 of {N_STEPS} steps to do" in plan.stdout
+    verify = cli("verify", "--network", node.url, "--manifest-dir", tmp_path / "m")
+    assert verify.returncode == 0 and verify.stdout.count("ok ") == N_DEPLOYS
+
+
+def test_plan_touches_nothing_and_estimates_gas(node, tmp_path):
+    out = cli("plan", SAMPLE_DEVNET, "--network", node.url, "--manifest-dir", tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert f"{N_STEPS} of {N_STEPS} steps to do" in out.stdout
+    estimated = int(out.stdout.rsplit("estimable now: ", 1)[1].split()[0].replace(",", ""))
+    assert estimated > 5_000_000
+    assert nonce(node.url) == 0 and not list(tmp_path.iterdir())
+
+
+def test_interrupted_apply_is_completed_without_duplicates(tmp_path):
+    with Anvil(block_time=0.25) as node:
+        manifest = tmp_path / "31337.json"
+        proc = subprocess.Popen([STOCKPILE, "deploy", "apply", str(SAMPLE_DEVNET), "--network", node.url,
+                                 "--manifest-dir", str(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            if manifest.exists():
+                data = json.loads(manifest.read_text())
+                if len(data["contracts"]) >= 4 and data["pending"]:
+                    break
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGKILL)  # killed between sending and confirming a transaction
+        proc.wait()
+        killed = json.loads(manifest.read_text())
+        assert killed["pending"], "the kill should land while a transaction is in flight"
+        assert len(killed["contracts"]) < N_DEPLOYS
+
+        out = cli("apply", SAMPLE_DEVNET, "--network", node.url, "--manifest-dir", tmp_path)
+        assert out.returncode == 0, out.stderr
+        final = json.loads(manifest.read_text())
+        assert len(final["contracts"]) == N_DEPLOYS and not final["pending"]
+        # Every step sent exactly once: one transaction per step, one creation per contract.
+        w3 = Web3(Web3.HTTPProvider(node.url))
+        assert w3.eth.get_transaction_count(DEPLOYER.address) == N_STEPS
+        creations = 0
+        for n in range(1, w3.eth.block_number + 1):
+            for tx in w3.eth.get_block(n, full_transactions=True)["transactions"]:
+                creations += tx["to"] is None
+        assert creations == N_DEPLOYS
+
+
+def test_bad_deployment_file_is_refused_and_nothing_is_deployed(node, tmp_path):
+    data = yaml.safe_load(SAMPLE_DEVNET.read_text())
+    data["products"][2]["decimals"] = 40
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(data))
+    out = cli("apply", bad, "--network", node.url, "--manifest-dir", tmp_path / "m")
+    assert out.returncode == 2
+    assert "products[2].decimals: must be <= 18, got 40" in out.stderr
+    assert nonce(node.url) == 0 and not (tmp_path / "m").exists()
+
+
+def test_mainnet_chain_id_is_refused_by_the_cli(tmp_path):
+    with Anvil(chain_id=1) as node:
+        out = cli("apply", SAMPLE_DEVNET, "--network", node.url, "--manifest-dir", tmp_path, "--account", "env:K",
+                  env_extra={"K": KEYS[0]})
+        assert out.returncode == 2
+        assert "chain id 1 is Ethereum mainnet: refusing without --allow-mainnet" in out.stderr
+        assert nonce(node.url) == 0
+
+
+def test_remote_chain_needs_an_explicit_account(tmp_path):
+    with Anvil(chain_id=11155111) as node:  # a node answering Sepolia's chain id
+        out = cli("plan", SAMPLE_DEVNET, "--network", node.url, "--manifest-dir", tmp_path)
+        assert out.returncode == 2 and "give --account" in out.stderr
+
+
+def test_handover_moves_admin_two_step(node, tmp_path):
+    assert cli("apply", SAMPLE_DEVNET, "--network", node.url, "--manifest-dir", tmp_path).returncode == 0
+    out = cli("handover", SAMPLE_DEVNET, "--network", node.url, "--manifest-dir", tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "transfer begun" in out.stdout
+    w3 = Web3(Web3.HTTPProvider(node.url))
+    manifest = json.loads((tmp_path / "31337.json").read_text())
+    token = w3.eth.contract(address=manifest["contracts"]["NDPR.token"]["address"], abi=load("CommodityToken").abi)
+    attestor = w3.eth.contract(address=manifest["contracts"]["NDPR.attestor"]["address"], abi=load("ReserveAttestor").abi)
+    directory = w3.eth.contract(address=manifest["contracts"]["directory"]["address"], abi=load("Directory").abi)
+    pending, schedule = token.functions.pendingDefaultAdmin().call()
+    assert pending == ADMIN.address and token.functions.defaultAdmin().call() == DEPLOYER.address
+    manager = Web3.keccak(text="ATTESTOR_MANAGER_ROLE")
+    assert attestor.functions.hasRole(manager, ADMIN.address).call()
+    assert not attestor.functions.hasRole(manager, DEPLOYER.address).call()
+    assert directory.functions.hasRole(bytes(32), ADMIN.address).call()
+    assert not directory.functions.hasRole(bytes(32), DEPLOYER.address).call()
+
+    # the new admin accepts once the delay has passed
+    w3.provider.make_request("evm_increaseTime", [120])
+    w3.provider.make_request("evm_mine", [])
+    tx = token.functions.acceptDefaultAdminTransfer().build_transaction(
+        {"from": ADMIN.address, "nonce": w3.eth.get_transaction_count(ADMIN.address)})
+    w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(ADMIN.sign_transaction(tx).raw_transaction))
+    assert token.functions.defaultAdmin().call() == ADMIN.address
+
+    again = cli("handover", SAMPLE_DEVNET, "--network", node.url, "--manifest-dir", tmp_path)
+    assert again.returncode == 0 and "NDPR.token" in again.stdout

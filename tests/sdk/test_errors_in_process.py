@@ -1,0 +1,55 @@
+"""Custom errors decode to the same Python exceptions on ape's in-process network (py-evm via
+eth-tester) as on anvil (see test_holder_journey)."""
+
+from __future__ import annotations
+
+import pytest
+from eth_account import Account
+
+from stockpile.deploy import SAMPLE_DEVNET, connect, load_deployment, make_engine
+from stockpile.sdk import Stockpile, errors
+from stockpile.sdk.transactions import Sender
+from stockpile.toolchain.anvil import dev_keys
+
+KEYS = dev_keys()
+
+
+@pytest.fixture(scope="module")
+def in_process(tmp_path_factory):
+    conn = connect("in-process")
+    deployer = Account.from_key(KEYS[0])
+    w3 = conn.w3
+    # eth-tester funds its own accounts: move ether to the dev accounts used here.
+    funder = w3.eth.accounts[0]
+    for key in KEYS[:10]:
+        w3.eth.send_transaction({"from": funder, "to": Account.from_key(key).address, "value": 10**20})
+    engine = make_engine(load_deployment(SAMPLE_DEVNET), w3, tmp_path_factory.mktemp("m"))
+    engine.apply(Sender(w3, deployer), progress=False)
+    return w3, engine.manifest.address("directory")
+
+
+def test_chain_is_py_evm(in_process):
+    w3, _ = in_process
+    assert w3.eth.chain_id == 131277322940537
+
+
+def test_reserve_exceeded_and_access_control_decode_in_process(in_process):
+    w3, directory = in_process
+    op = Stockpile.connect(w3, directory=directory, account=Account.from_key(KEYS[0]))
+    with pytest.raises(errors.NoAttestation):
+        op.product("NDPR").mint(op.address, 1, "no attestation yet")
+    holder = op.with_account(Account.from_key(KEYS[8]))
+    with pytest.raises(errors.AccessControlUnauthorizedAccount) as exc:
+        holder.product("NDPR").mint(holder.address, 1, "x")
+    assert exc.value.args_dict["account"] == holder.address
+    assert exc.value.name == "AccessControlUnauthorizedAccount"
+    with pytest.raises(errors.RedemptionBelowMinimum) as below:
+        holder.product("NDPR").request_redemption(1, "too small")
+    assert below.value.args_dict == {"amount": 1, "minimum": 100 * 10**6}
+
+
+def test_unknown_selector_becomes_unknown_revert():
+    err = errors.decode_revert("0xdeadbeef")
+    assert isinstance(err, errors.UnknownRevert)
+    err = errors.decode_revert("0x08c379a0" + "00" * 31 + "20" + "00" * 31 + "03" + "616263" + "00" * 29)
+    assert isinstance(err, errors.RevertedWithReason) and err.args_dict == {"reason": "abc"}
