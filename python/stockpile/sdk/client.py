@@ -302,6 +302,8 @@ class Stockpile:
     def __init__(self, w3: Web3, products: dict[str, ProductInfo], account: LocalAccount | None = None,
                  directory: str | None = None):
         self.w3 = w3
+        if hasattr(w3.provider, "cache_allowed_requests"):
+            w3.provider.cache_allowed_requests = True  # eth_chainId once, not before every call
         self.account = account
         self.directory = directory
         self._products = products

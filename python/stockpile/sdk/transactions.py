@@ -127,11 +127,9 @@ class Sender:
         if isinstance(call_or_tx, dict):
             tx = dict(call_or_tx)
         else:
-            params = {"from": self.account.address, "value": value}
+            # fees and nonce given up front so web3 does not fetch them a second time
+            params = {"from": self.account.address, "value": value, "nonce": self.next_nonce(), **self.fees()}
             tx = call_translating(lambda: call_or_tx.build_transaction(params))
-            tx.pop("nonce", None)
-            for k in ("gasPrice", "maxFeePerGas", "maxPriorityFeePerGas"):
-                tx.pop(k, None)
         built = self.build(tx)
         sent = self.sign(built)
         if before_broadcast:
