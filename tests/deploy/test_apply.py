@@ -27,8 +27,8 @@ KEYS = dev_keys()
 DEPLOYER = Account.from_key(KEYS[0])
 ADMIN = Account.from_key(KEYS[1])
 STOCKPILE = str(Path(sys.executable).parent / "stockpile")
-N_DEPLOYS = 11  # timelock, directory, 2 implementations, price feed, 3 x (attestor + token proxies)
-N_STEPS = 36
+N_DEPLOYS = 15  # timelock, directory, 2 implementations, price feed, 5 x (attestor + token proxies)
+N_STEPS = 56
 
 
 def cli(*args, env_extra=None, timeout=300):

@@ -28,9 +28,10 @@ def problems(data):
 def test_sample_file_is_valid_and_converts_quantities_exactly():
     dep = load_deployment(SAMPLE)
     ndpr = dep.product("NDPR")
-    assert ndpr.decimals == 6
+    assert ndpr.decimals == 18
     assert ndpr.min_redemption == Decimal("100")
-    assert ndpr.to_units(Decimal("1.5")) == 1_500_000
+    assert ndpr.to_units(Decimal("1.5")) == 15 * 10**17
+    assert dep.product("AG").to_units(Decimal("1.5")) == 1_500_000
     assert dep.attestors.quorum == 2 and len(dep.attestors.signers) == 3
 
 
@@ -43,7 +44,7 @@ def test_decimals_over_18_names_field_and_value(data):
     "mutate, expected",
     [
         (lambda d: d["products"][0].update(min_redemption=1.5), "products[0].min_redemption: write quantities as strings or integers, not floats, got 1.5"),
-        (lambda d: d["products"][0].update(min_redemption="0.0000001"), "products[0].min_redemption: 1E-7 has more than 6 decimal places"),
+        (lambda d: d["products"][4].update(min_redemption="0.0000001"), "products[4].min_redemption: 1E-7 has more than 6 decimal places"),
         (lambda d: d["products"][0].update(min_redemption="-1"), "products[0].min_redemption: must be > 0, got -1"),
         (lambda d: d["products"][1].update(symbol="nd pr"), "products[1].symbol: must be 1-16 upper-case letters, digits or '-', got 'nd pr'"),
         (lambda d: d["products"][1].update(symbol="NDPR"), "products[1].symbol: duplicate of products[0], got 'NDPR'"),

@@ -45,7 +45,7 @@ def test_reserve_exceeded_and_access_control_decode_in_process(in_process):
     assert exc.value.name == "AccessControlUnauthorizedAccount"
     with pytest.raises(errors.RedemptionBelowMinimum) as below:
         holder.product("NDPR").request_redemption(1, "too small")
-    assert below.value.args_dict == {"amount": 1, "minimum": 100 * 10**6}
+    assert below.value.args_dict == {"amount": 1, "minimum": 100 * 10**18}
 
 
 def test_unknown_selector_becomes_unknown_revert():

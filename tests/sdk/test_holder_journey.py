@@ -16,7 +16,7 @@ pytestmark = pytest.mark.anvil
 
 LOTS = [
     Lot(warehouse_id="WH-ROTTERDAM-01", lot_id=f"NDPR-{i:04d}", product_code="NDPR-OXIDE", form="powder",
-        purity_ppm=995_000, quantity=(500 + i) * 10**6, assay_ref=f"SGS-2026-{i:04d}")
+        purity_ppm=995_000, quantity=(500 + i) * 10**18, assay_ref=f"SGS-2026-{i:04d}")
     for i in range(5)
 ]  # 2,510 kg in all
 
@@ -31,9 +31,9 @@ def attest(operator: Stockpile, lots=LOTS):
 
 def test_products_are_discovered_from_the_directory(holder):
     symbols = [p.symbol for p in holder.products()]
-    assert symbols == ["NDPR", "DY", "GA"]
+    assert symbols == ["NDPR", "DY", "TB", "LI2CO3", "AG"]
     ndpr = holder.product("NDPR").info
-    assert (ndpr.product_code, ndpr.decimals, ndpr.unit) == ("NDPR-OXIDE", 6, "NdPr oxide, 1 kg, 99.5%")
+    assert (ndpr.product_code, ndpr.decimals, ndpr.unit) == ("NDPR-OXIDE", 18, "NdPr oxide, 1 kg, 99.5%")
     assert ndpr.attestor and ndpr.feed
 
 
@@ -53,12 +53,12 @@ def test_holder_journey(operator, holder, devnet):
 
     # transfer, approve, permit signed by the holder and spent by a second account
     ndpr.transfer(spender_acct.address, Decimal("12.5"))
-    assert ndpr.balance(spender_acct.address).units == 12_500_000
+    assert ndpr.balance(spender_acct.address).units == 12_500_000 * 10**12
     deadline = holder.w3.eth.get_block("latest")["timestamp"] + 3600
     permit = ndpr.sign_permit(holder.account, spender_acct.address, Decimal("100"), deadline)
     spender = holder.with_account(spender_acct)
     spender.product("NDPR").submit_permit(permit)
-    assert ndpr.token.functions.allowance(me, spender_acct.address).call() == 100 * 10**6
+    assert ndpr.token.functions.allowance(me, spender_acct.address).call() == 100 * 10**18
     spender.product("NDPR").transfer_from(me, spender_acct.address, Decimal("40"))
     assert ndpr.balance(me).amount == Decimal("947.5")
 
@@ -77,15 +77,15 @@ def test_holder_journey(operator, holder, devnet):
     req2 = ndpr.request_redemption(Decimal("200"), "delivery order DO-7782")
     with pytest.raises(errors.RedemptionBelowMinimum) as below:
         ndpr.request_redemption(Decimal("99.999999"), "too small")
-    assert below.value.args_dict == {"amount": 99_999_999, "minimum": 100_000_000}
+    assert below.value.args_dict == {"amount": 99_999_999 * 10**12, "minimum": 100 * 10**18}
     done = ndpr_op.complete_redemption(req2.id)
     assert done.status == "completed"
-    assert ndpr.total_supply() == 800 * 10**6
+    assert ndpr.total_supply() == 800 * 10**18
 
     # backing: supply <= attested reserve, lot proofs
     status = ndpr.reserve_status()
     assert status.backed and not status.stale
-    assert status.collateralization == Decimal(att.total_quantity) / Decimal(800 * 10**6)
+    assert status.collateralization == Decimal(att.total_quantity) / Decimal(800 * 10**18)
     proof = ndpr.lot_proof(LOTS, 3)
     assert ndpr.verify_lot(LOTS[3], proof)
     forged = LOTS[3].model_copy(update={"quantity": LOTS[3].quantity + 1})
@@ -122,4 +122,4 @@ def test_floats_are_refused_before_anything_is_sent(holder):
     with pytest.raises(QuantityError, match="not float"):
         holder.product("NDPR").transfer(holder.address, 1.5)
     with pytest.raises(QuantityError, match="more than 6 decimal places"):
-        holder.product("NDPR").transfer(holder.address, Decimal("0.0000001"))
+        holder.product("AG").transfer(holder.address, Decimal("0.0000001"))

@@ -28,7 +28,7 @@ def test_readme_quickstart_runs_as_written(devnet, operator, monkeypatch):
     ndpr = operator.product("NDPR")
     now = operator.w3.eth.get_block("latest")["timestamp"]
     last = ndpr.attestation()
-    lots = [("WH-ROTTERDAM-01", "Q-1", "NDPR-OXIDE", "powder", 995_000, 5_000 * 10**6, "SGS-Q1")]
+    lots = [("WH-ROTTERDAM-01", "Q-1", "NDPR-OXIDE", "powder", 995_000, 5_000 * 10**18, "SGS-Q1")]
     ndpr.attest(lots, as_of=max(now - 30, (last.as_of + 1) if last else 0), report=b"r",
                 signers=[Account.from_key(k) for k in ATTESTOR_KEYS[:2]])
     ndpr.mint(holder.address, Decimal("500"), "quickstart funding")
