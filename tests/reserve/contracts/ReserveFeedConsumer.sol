@@ -7,8 +7,8 @@ import {AggregatorV3Interface} from "@chainlink/contracts/src/v0.8/shared/interf
 /// @title ReserveFeedConsumer
 /// @notice Test consumer: reads a proof-of-reserve feed the way a DeFi integrator would.
 contract ReserveFeedConsumer {
-    /// @notice The reserve feed is older than allowed.
-    error ReserveStale(uint256 updatedAt, uint256 maxAge);
+    /// @notice The attested snapshot (startedAt = custodian as-of time) is older than allowed.
+    error ReserveStale(uint256 asOf, uint256 maxAge);
 
     AggregatorV3Interface public immutable feed;
 
