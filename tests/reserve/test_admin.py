@@ -149,3 +149,18 @@ def test_default_admin_handover_is_two_step(attestor, admin, outsider):
         attestor.acceptDefaultAdminTransfer(sender=admin)
     with custom_error("AccessControlUnauthorizedAccount", account=outsider.address):
         attestor.beginDefaultAdminTransfer(outsider.address, sender=outsider)
+
+
+def test_state_lives_in_the_erc7201_namespace(attestor, relayer, chain, as_of):
+    """The storage location constant is the ERC-7201 formula for "stockpile.storage.ReserveAttestor",
+    and the proxy's state is there (not in slot 0..n, where an upgrade could collide)."""
+    base = (int.from_bytes(keccak((int.from_bytes(keccak(text="stockpile.storage.ReserveAttestor"), "big") - 1)
+                                  .to_bytes(32, "big")), "big")) & ~0xFF
+    a = make_attestation(sample_lots(3), as_of)
+    attestor.attest(a.as_tuple(), sign(attestor, a, SIGNERS[:3], chain.chain_id), sender=relayer)
+    word = lambda slot: int.from_bytes(bytes(chain.provider.get_storage(attestor.address, slot)), "big")  # noqa: E731
+    # slot base+0: productCode (short string: bytes and length*2); base+1: decimals (uint8) | latestRoundId (uint80)
+    assert word(base) == int.from_bytes(PRODUCT.encode().ljust(31, b"\0") + bytes([2 * len(PRODUCT)]), "big")
+    assert word(base + 1) == 18 | (1 << 8)
+    assert word(base + 2) == 3  # quorum
+    assert all(word(i) == 0 for i in range(4))  # nothing in the low slots
