@@ -13,6 +13,7 @@ from stockpile import __version__
 SUBCOMMANDS: dict[str, str] = {
     "deploy": "stockpile.deploy.cli:deploy",
     "layout": "stockpile.token.cli:layout",
+    "reserve": "stockpile.reserve.cli:reserve",
 }
 
 
