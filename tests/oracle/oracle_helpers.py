@@ -27,17 +27,13 @@ class Reporter:
     def now(self) -> int:
         return self.chain.pending_timestamp
 
-    def entries(self, fids, observed_at=None, rounds=None):
-        t = observed_at if observed_at is not None else self.now() - 1
-        out = []
-        for i, fid in enumerate(fids):
-            r = rounds[i] if rounds else self.hub.feedConfig(fid).latestRound + 1
-            out.append(FeedEntry(fid, r, t))
-        return out
+    def entries(self, fids, rounds=None):
+        return [FeedEntry(fid, rounds[i] if rounds else self.hub.feedConfig(fid).latestRound + 1) for i, fid in enumerate(fids)]
 
-    def report(self, entries, answers_by_signer, keys=None, chain_id=None, contract=None):
+    def report(self, entries, answers_by_signer, keys=None, chain_id=None, contract=None, observed_at=None):
         keys = keys if keys is not None else self.keys[: len(answers_by_signer)]
-        return build_report(keys, chain_id or self.chain.chain_id, contract or self.hub.address, entries, answers_by_signer)
+        t = observed_at if observed_at is not None else self.now() - 1
+        return build_report(keys, chain_id or self.chain.chain_id, contract or self.hub.address, entries, t, answers_by_signer)
 
     def send(self, report, args=None):
         return self.hub.transmit(*(args or report.transmit_args()), sender=self.sender)
