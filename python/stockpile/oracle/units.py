@@ -7,9 +7,9 @@ quotes with unit ``QUOTE/BASE`` read as "QUOTE per 1 BASE" (``CNY/USD`` = 7.1 me
 
 from __future__ import annotations
 
-from decimal import Decimal, getcontext
+from decimal import Decimal, localcontext
 
-getcontext().prec = 50
+PRECISION = 50  # significant digits of intermediate results (local context, not the global one)
 
 MASS_IN_KG: dict[str, Decimal] = {
     "kg": Decimal(1),
@@ -42,31 +42,40 @@ def convert(value: Decimal, from_unit: str, to_unit: str, fx: dict[str, Decimal]
         raise TypeError("prices are Decimal, never float")
     from_cur, from_mass = parse_unit(from_unit)
     to_cur, to_mass = parse_unit(to_unit)
-    # per from_mass -> per kg -> per to_mass
-    per_kg = value / MASS_IN_KG[from_mass]
-    converted = per_kg * MASS_IN_KG[to_mass]
-    if from_cur != to_cur:
-        converted = converted * fx_rate(from_cur, to_cur, fx or {})
-    return converted
+    with localcontext() as ctx:
+        ctx.prec = PRECISION
+        # per from_mass -> per to_mass: multiply by (to_mass in kg) / (from_mass in kg)
+        converted = value * MASS_IN_KG[to_mass] / MASS_IN_KG[from_mass]
+        if from_cur != to_cur:
+            multiply, rate = fx_rate(from_cur, to_cur, fx or {})
+            converted = converted * rate if multiply else converted / rate
+        return +converted
 
 
-def fx_rate(from_cur: str, to_cur: str, fx: dict[str, Decimal]) -> Decimal:
-    """How many ``to_cur`` one ``from_cur`` is worth, from direct or inverse quotes."""
+def fx_rate(from_cur: str, to_cur: str, fx: dict[str, Decimal]) -> tuple[bool, Decimal]:
+    """(True, rate) to multiply by ``to_cur`` per ``from_cur``, or (False, rate) to divide by
+    ``from_cur`` per ``to_cur`` (dividing by the quoted rate keeps results exact)."""
     direct = fx.get(f"{to_cur}/{from_cur}")  # to_cur per 1 from_cur
     if direct is not None:
-        return Decimal(direct)
+        return True, _positive(Decimal(direct), f"{to_cur}/{from_cur}")
     inverse = fx.get(f"{from_cur}/{to_cur}")  # from_cur per 1 to_cur
     if inverse is not None:
-        if Decimal(inverse) <= 0:
-            raise UnitError(f"FX rate {from_cur}/{to_cur} is not positive: {inverse}")
-        return Decimal(1) / Decimal(inverse)
+        return False, _positive(Decimal(inverse), f"{from_cur}/{to_cur}")
     raise UnitError(f"no FX rate to convert {from_cur} to {to_cur} (need {from_cur}/{to_cur} or {to_cur}/{from_cur})")
+
+
+def _positive(rate: Decimal, pair: str) -> Decimal:
+    if not rate.is_finite() or rate <= 0:
+        raise UnitError(f"FX rate {pair} is not a positive number: {rate}")
+    return rate
 
 
 def to_answer(value: Decimal, decimals: int) -> int:
     """Scale a price to the feed's integer answer (rounded half-even)."""
-    return int((value * (Decimal(10) ** decimals)).to_integral_value())
+    with localcontext() as ctx:
+        ctx.prec = PRECISION
+        return int((value.scaleb(decimals)).to_integral_value())
 
 
 def from_answer(answer: int, decimals: int) -> Decimal:
-    return Decimal(answer) / (Decimal(10) ** decimals)
+    return Decimal(answer).scaleb(-decimals)
