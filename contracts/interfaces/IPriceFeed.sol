@@ -6,9 +6,9 @@ pragma solidity ^0.8.28;
 ///         of registered oracle signers. Each feed is also readable as a Chainlink-style aggregator
 ///         through its own adapter contract (see `adapterOf`).
 /// @dev Report format (EIP-712, domain name "Stockpile PriceFeed", version "1"):
-///      `Observation(bytes32[] feedIds,uint32[] roundIds,uint32[] observedAts,int192[] answers)`.
+///      `Observation(bytes32[] feedIds,uint32[] roundIds,uint32 observedAt,int192[] answers)`.
 ///      Every signer signs its own observation: the batch (feeds, the round each will become, the
-///      observation time of each) with its own answer for each feed. The on-chain answer of a feed
+///      observation time) with its own answer for each feed. The on-chain answer of a feed
 ///      is the median of the signers' answers (even count: mean of the two middle values, rounded
 ///      towards negative infinity).
 interface IPriceFeed {
@@ -76,7 +76,7 @@ interface IPriceFeed {
     /// @notice The oracle signer set and quorum were replaced.
     event SignersChanged(address[] signers, uint8 quorum, uint32 configVersion);
     /// @notice A feed got a new round.
-    event AnswerUpdated(bytes32 indexed feedId, uint32 indexed roundId, int192 answer, uint32 observedAt);
+    event AnswerUpdated(bytes32 indexed feedId, uint32 roundId, int192 answer);
     /// @notice A batch entry failed its checks and was skipped; `reason` is the ABI-encoded custom error.
     event FeedUpdateSkipped(bytes32 indexed feedId, uint32 roundId, bytes reason);
 
@@ -89,15 +89,16 @@ interface IPriceFeed {
     ///      entry is accepted the call reverts with the first entry's error.
     /// @param feedIds The feeds of the batch.
     /// @param roundIds For each feed, the round this report creates (latest round + 1).
-    /// @param observedAts For each feed, the observation time (unix seconds).
-    /// @param answers answers[s][f] = signer s's answer for feed f (s in signature order).
+    /// @param observedAt Observation time of the report (unix seconds).
+    /// @param answers Feed-major: answers[f * signatures.length + s] = signer s's answer for feed f
+    ///        (s in signature order).
     /// @param signatures One signature per signer, ordered by ascending signer address.
     /// @return updated Number of feeds that got a new round.
     function transmit(
         bytes32[] calldata feedIds,
         uint32[] calldata roundIds,
-        uint32[] calldata observedAts,
-        int192[][] calldata answers,
+        uint32 observedAt,
+        int192[] calldata answers,
         Signature[] calldata signatures
     ) external returns (uint256 updated);
 

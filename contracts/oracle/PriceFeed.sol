@@ -24,20 +24,13 @@ contract PriceFeed is IPriceFeed, AccessControlDefaultAdminRules, EIP712 {
     bytes32 public constant FEED_ADMIN_ROLE = keccak256("FEED_ADMIN_ROLE");
     /// @notice EIP-712 type of one signer's observation of a batch.
     bytes32 public constant OBSERVATION_TYPEHASH =
-        keccak256("Observation(bytes32[] feedIds,uint32[] roundIds,uint32[] observedAts,int192[] answers)");
+        keccak256("Observation(bytes32[] feedIds,uint32[] roundIds,uint32 observedAt,int192[] answers)");
     /// @notice Number of past rounds retained per feed (getRoundData).
     uint32 public constant HISTORY = 32;
     /// @notice Largest signer set.
     uint256 public constant MAX_SIGNERS = 31;
 
     uint256 private constant _PLACEHOLDER = 1;
-
-    struct Hot {
-        uint32 latestRound;
-        uint32 latestObservedAt;
-        int96 minAnswer;
-        int96 maxAnswer;
-    }
 
     struct Info {
         uint32 heartbeat;
@@ -46,7 +39,11 @@ contract PriceFeed is IPriceFeed, AccessControlDefaultAdminRules, EIP712 {
         string description;
     }
 
-    mapping(bytes32 feedId => Hot) private _hot;
+    // Hot slot of a feed, one word: latestRound [0,32) | latestObservedAt [32,64) |
+    // minAnswer int96 [64,160) | maxAnswer int96 [160,256). maxAnswer == 0 means "no such feed".
+    uint256 private constant _LOW64 = (1 << 64) - 1;
+
+    mapping(bytes32 feedId => uint256) private _hot;
     mapping(bytes32 feedId => Info) private _info;
     mapping(bytes32 feedId => uint256[HISTORY]) private _rounds;
     bytes32[] private _feedIds;
@@ -78,41 +75,52 @@ contract PriceFeed is IPriceFeed, AccessControlDefaultAdminRules, EIP712 {
     function transmit(
         bytes32[] calldata feedIds,
         uint32[] calldata roundIds,
-        uint32[] calldata observedAts,
-        int192[][] calldata answers,
+        uint32 observedAt,
+        int192[] calldata answers,
         Signature[] calldata signatures
     ) external returns (uint256 updated) {
         uint256 nFeeds = feedIds.length;
         uint256 nSigs = signatures.length;
         if (nFeeds == 0) revert EmptyReport();
-        if (roundIds.length != nFeeds || observedAts.length != nFeeds || answers.length != nSigs) {
-            revert LengthMismatch();
-        }
+        if (roundIds.length != nFeeds || answers.length != nFeeds * nSigs) revert LengthMismatch();
         uint256 q = quorum;
         if (nSigs < q) revert QuorumNotMet(nSigs, q);
-        _verify(feedIds, roundIds, observedAts, answers, signatures);
-
-        updated = _applyAll(feedIds, roundIds, observedAts, answers);
+        _verify(feedIds, roundIds, observedAt, answers, signatures);
+        updated = _applyAll(feedIds, roundIds, observedAt, answers, nSigs);
     }
 
     function _verify(
         bytes32[] calldata feedIds,
         uint32[] calldata roundIds,
-        uint32[] calldata observedAts,
-        int192[][] calldata answers,
+        uint32 observedAt,
+        int192[] calldata answers,
         Signature[] calldata signatures
     ) private view {
-        bytes32 hFeeds = keccak256(abi.encodePacked(feedIds));
-        bytes32 hRounds = keccak256(abi.encodePacked(roundIds));
-        bytes32 hTimes = keccak256(abi.encodePacked(observedAts));
+        // abi.encode(OBSERVATION_TYPEHASH, hFeeds, hRounds, observedAt, hAnswers): the last word per signer
+        bytes memory head = abi.encode(
+            OBSERVATION_TYPEHASH,
+            keccak256(abi.encodePacked(feedIds)),
+            keccak256(abi.encodePacked(roundIds)),
+            observedAt,
+            bytes32(0)
+        );
         uint256 nFeeds = feedIds.length;
+        uint256 nSigs = signatures.length;
         address previous;
-        for (uint256 s; s < signatures.length; ++s) {
-            int192[] calldata mine = answers[s];
-            if (mine.length != nFeeds) revert LengthMismatch();
-            bytes32 digest = _hashTypedDataV4(
-                keccak256(abi.encode(OBSERVATION_TYPEHASH, hFeeds, hRounds, hTimes, keccak256(abi.encodePacked(mine))))
-            );
+        for (uint256 s; s < nSigs; ++s) {
+            bytes32 structHash;
+            // hash of signer s's answers (answers[f * nSigs + s] for every f), gathered in scratch memory
+            assembly ("memory-safe") {
+                let ptr := mload(0x40)
+                let src := add(answers.offset, shl(5, s))
+                let stride := shl(5, nSigs)
+                for { let f := 0 } lt(f, nFeeds) { f := add(f, 1) } {
+                    mstore(add(ptr, shl(5, f)), calldataload(add(src, mul(f, stride))))
+                }
+                mstore(add(head, 160), keccak256(ptr, shl(5, nFeeds)))
+                structHash := keccak256(add(head, 32), 160)
+            }
+            bytes32 digest = _hashTypedDataV4(structHash);
             (address signer, ECDSA.RecoverError status,) = ECDSA.tryRecover(digest, signatures[s].r, signatures[s].vs);
             if (status != ECDSA.RecoverError.NoError) revert InvalidSignature(s);
             if (signer <= previous) {
@@ -128,72 +136,109 @@ contract PriceFeed is IPriceFeed, AccessControlDefaultAdminRules, EIP712 {
     function _applyAll(
         bytes32[] calldata feedIds,
         uint32[] calldata roundIds,
-        uint32[] calldata observedAts,
-        int192[][] calldata answers
+        uint32 observedAt,
+        int192[] calldata answers,
+        uint256 nSigs
     ) private returns (uint256 updated) {
-        bytes memory firstError;
-        uint256 nSigs = answers.length;
-        int256[] memory column = new int256[](nSigs);
+        uint256 firstFailed = type(uint256).max;
         for (uint256 f; f < feedIds.length; ++f) {
-            for (uint256 s; s < nSigs; ++s) {
-                column[s] = answers[s][f];
-            }
-            bytes memory err = _apply(feedIds[f], roundIds[f], observedAts[f], _median(column));
-            if (err.length == 0) {
+            int256 answer = _median(answers, f * nSigs, nSigs);
+            if (_apply(feedIds[f], roundIds[f], observedAt, answer)) {
                 ++updated;
             } else {
-                emit FeedUpdateSkipped(feedIds[f], roundIds[f], err);
-                if (firstError.length == 0) firstError = err;
+                emit FeedUpdateSkipped(feedIds[f], roundIds[f], _reason(feedIds[f], roundIds[f], observedAt, answer));
+                if (firstFailed == type(uint256).max) firstFailed = f;
             }
         }
         if (updated == 0) {
+            uint256 f = firstFailed;
+            bytes memory err = _reason(feedIds[f], roundIds[f], observedAt, _median(answers, f * nSigs, nSigs));
             assembly ("memory-safe") {
-                revert(add(firstError, 32), mload(firstError))
+                revert(add(err, 32), mload(err))
             }
         }
     }
 
-    /// @dev Returns the ABI-encoded error when the entry is refused, empty bytes when applied.
-    function _apply(bytes32 feedId, uint32 roundId, uint32 observedAt, int256 answer) private returns (bytes memory) {
-        Hot memory hot = _hot[feedId];
-        if (hot.maxAnswer == 0) return abi.encodeWithSelector(UnknownFeed.selector, feedId);
-        if (roundId != hot.latestRound + 1) {
-            return abi.encodeWithSelector(UnexpectedRound.selector, feedId, hot.latestRound + 1, roundId);
+    /// @dev Applies one entry when it passes every check; returns false (writing nothing) otherwise.
+    function _apply(bytes32 feedId, uint32 roundId, uint32 observedAt, int256 answer) private returns (bool) {
+        uint256 hotSlot;
+        uint256 hot;
+        assembly ("memory-safe") {
+            mstore(0, feedId)
+            mstore(0x20, _hot.slot)
+            hotSlot := keccak256(0, 0x40)
+            hot := sload(hotSlot)
         }
-        if (observedAt <= hot.latestObservedAt) {
-            return abi.encodeWithSelector(StaleReport.selector, feedId, observedAt, hot.latestObservedAt);
+        int96 maxAnswer = int96(uint96(hot >> 160));
+        if (
+            maxAnswer == 0 || roundId != uint32(hot) + 1 || observedAt <= uint32(hot >> 32)
+                || observedAt > block.timestamp || answer < int96(uint96(hot >> 64)) || answer > maxAnswer
+        ) return false;
+        bytes32 topic = AnswerUpdated.selector;
+        assembly ("memory-safe") {
+            // _rounds[feedId][roundId % HISTORY] = answer | observedAt << 192 | block.timestamp << 224
+            mstore(0, feedId)
+            mstore(0x20, _rounds.slot)
+            let ringSlot := add(keccak256(0, 0x40), mod(roundId, HISTORY))
+            sstore(
+                ringSlot,
+                or(and(answer, 0xffffffffffffffffffffffffffffffffffffffffffffffff), or(shl(192, observedAt), shl(224, timestamp())))
+            )
+            sstore(hotSlot, or(and(hot, not(0xffffffffffffffff)), or(roundId, shl(32, observedAt))))
+            mstore(0, roundId)
+            mstore(0x20, answer)
+            log2(0, 0x40, topic, feedId)
+        }
+        return true;
+    }
+
+    /// @dev The custom error (ABI-encoded) explaining why an entry was refused (failure path only).
+    function _reason(bytes32 feedId, uint32 roundId, uint32 observedAt, int256 answer)
+        private
+        view
+        returns (bytes memory)
+    {
+        uint256 hot = _hot[feedId];
+        int96 maxAnswer = int96(uint96(hot >> 160));
+        if (maxAnswer == 0) return abi.encodeWithSelector(UnknownFeed.selector, feedId);
+        uint32 latestRound = uint32(hot);
+        uint32 latestObservedAt = uint32(hot >> 32);
+        if (roundId != latestRound + 1) {
+            return abi.encodeWithSelector(UnexpectedRound.selector, feedId, latestRound + 1, roundId);
+        }
+        if (observedAt <= latestObservedAt) {
+            return abi.encodeWithSelector(StaleReport.selector, feedId, observedAt, latestObservedAt);
         }
         if (observedAt > block.timestamp) {
             return abi.encodeWithSelector(FutureReport.selector, feedId, observedAt, block.timestamp);
         }
-        if (answer < hot.minAnswer || answer > hot.maxAnswer) {
-            return abi.encodeWithSelector(AnswerOutOfBounds.selector, feedId, answer, hot.minAnswer, hot.maxAnswer);
-        }
-        _rounds[feedId][roundId % HISTORY] =
-            (uint256(uint192(int192(answer)))) | (uint256(observedAt) << 192) | (uint256(block.timestamp) << 224);
-        hot.latestRound = roundId;
-        hot.latestObservedAt = observedAt;
-        _hot[feedId] = hot;
-        emit AnswerUpdated(feedId, roundId, int192(answer), observedAt);
-        return "";
+        int96 minAnswer = int96(uint96(hot >> 64));
+        return abi.encodeWithSelector(AnswerOutOfBounds.selector, feedId, answer, minAnswer, maxAnswer);
     }
 
-    /// @dev Median by insertion sort (small n); even count: floor of the mean of the two middle values.
-    function _median(int256[] memory values) private pure returns (int256) {
-        uint256 n = values.length;
-        for (uint256 i = 1; i < n; ++i) {
-            int256 key = values[i];
-            uint256 j = i;
-            while (j > 0 && values[j - 1] > key) {
-                values[j] = values[j - 1];
-                --j;
+    /// @dev Median of answers[base .. base + n) by insertion sort in scratch memory (past the free
+    ///      memory pointer, not kept); even count: floor of the mean of the two middle values.
+    ///      Reverts on a word that is not a clean int192.
+    function _median(int192[] calldata answers, uint256 base, uint256 n) private pure returns (int256 m) {
+        assembly ("memory-safe") {
+            let column := mload(0x40)
+            let src := add(answers.offset, shl(5, base))
+            for { let i := 0 } lt(i, n) { i := add(i, 1) } {
+                let v := calldataload(add(src, shl(5, i)))
+                if iszero(eq(v, signextend(23, v))) { revert(0, 0) }
+                let j := i
+                for {} gt(j, 0) { j := sub(j, 1) } {
+                    let prev := mload(add(column, shl(5, sub(j, 1))))
+                    if iszero(sgt(prev, v)) { break }
+                    mstore(add(column, shl(5, j)), prev)
+                }
+                mstore(add(column, shl(5, j)), v)
             }
-            values[j] = key;
+            let mid := shr(1, n)
+            switch and(n, 1)
+            case 1 { m := mload(add(column, shl(5, mid))) }
+            default { m := sar(1, add(mload(add(column, shl(5, sub(mid, 1)))), mload(add(column, shl(5, mid))))) }
         }
-        uint256 mid = n / 2;
-        if (n % 2 == 1) return values[mid];
-        int256 sum = values[mid - 1] + values[mid];
-        return sum >> 1; // arithmetic shift: rounds towards negative infinity
     }
 
     // ----------------------------------------------------------------------------------- reads
@@ -204,7 +249,7 @@ contract PriceFeed is IPriceFeed, AccessControlDefaultAdminRules, EIP712 {
         view
         returns (uint80 roundId, int256 answer, uint256 startedAt, uint256 updatedAt, uint80 answeredInRound)
     {
-        uint32 latest = _hot[feedId].latestRound;
+        uint32 latest = uint32(_hot[feedId]);
         if (latest == 0) revert NoDataPresent(feedId, 0);
         return _round(feedId, latest);
     }
@@ -215,7 +260,7 @@ contract PriceFeed is IPriceFeed, AccessControlDefaultAdminRules, EIP712 {
         view
         returns (uint80, int256 answer, uint256 startedAt, uint256 updatedAt, uint80 answeredInRound)
     {
-        uint32 latest = _hot[feedId].latestRound;
+        uint32 latest = uint32(_hot[feedId]);
         if (roundId == 0 || roundId > latest || roundId + HISTORY <= latest) revert NoDataPresent(feedId, roundId);
         return _round(feedId, uint32(roundId));
     }
@@ -234,16 +279,16 @@ contract PriceFeed is IPriceFeed, AccessControlDefaultAdminRules, EIP712 {
 
     /// @inheritdoc IPriceFeed
     function feedConfig(bytes32 feedId) external view returns (FeedConfig memory config) {
-        Hot memory hot = _hot[feedId];
-        if (hot.maxAnswer == 0) revert UnknownFeed(feedId);
+        uint256 hot = _hot[feedId];
+        if (hot >> 160 == 0) revert UnknownFeed(feedId);
         Info storage info = _info[feedId];
         config = FeedConfig({
             decimals: info.decimals,
             heartbeat: info.heartbeat,
-            minAnswer: hot.minAnswer,
-            maxAnswer: hot.maxAnswer,
-            latestRound: hot.latestRound,
-            latestObservedAt: hot.latestObservedAt,
+            minAnswer: int96(uint96(hot >> 64)),
+            maxAnswer: int96(uint96(hot >> 160)),
+            latestRound: uint32(hot),
+            latestObservedAt: uint32(hot >> 32),
             adapter: info.adapter,
             description: info.description
         });
@@ -299,10 +344,10 @@ contract PriceFeed is IPriceFeed, AccessControlDefaultAdminRules, EIP712 {
         int96 maxAnswer,
         uint32 heartbeat
     ) external onlyRole(FEED_ADMIN_ROLE) returns (address adapter) {
-        if (_hot[feedId].maxAnswer != 0) revert FeedExists(feedId);
+        if (_hot[feedId] >> 160 != 0) revert FeedExists(feedId);
         if (decimals > 36) revert InvalidFeedConfig();
         _checkConfig(minAnswer, maxAnswer, heartbeat);
-        _hot[feedId] = Hot({latestRound: 0, latestObservedAt: 0, minAnswer: minAnswer, maxAnswer: maxAnswer});
+        _hot[feedId] = _bounds(minAnswer, maxAnswer);
         adapter = address(new PriceFeedAdapter(this, feedId));
         _info[feedId] = Info({heartbeat: heartbeat, decimals: decimals, adapter: adapter, description: description});
         uint256[HISTORY] storage ring = _rounds[feedId];
@@ -323,11 +368,10 @@ contract PriceFeed is IPriceFeed, AccessControlDefaultAdminRules, EIP712 {
         external
         onlyRole(FEED_ADMIN_ROLE)
     {
-        Hot storage hot = _hot[feedId];
-        if (hot.maxAnswer == 0) revert UnknownFeed(feedId);
+        uint256 hot = _hot[feedId];
+        if (hot >> 160 == 0) revert UnknownFeed(feedId);
         _checkConfig(minAnswer, maxAnswer, heartbeat);
-        hot.minAnswer = minAnswer;
-        hot.maxAnswer = maxAnswer;
+        _hot[feedId] = (hot & _LOW64) | _bounds(minAnswer, maxAnswer);
         _info[feedId].heartbeat = heartbeat;
         emit FeedConfigChanged(feedId, minAnswer, maxAnswer, heartbeat);
     }
@@ -337,6 +381,10 @@ contract PriceFeed is IPriceFeed, AccessControlDefaultAdminRules, EIP712 {
     /// @param newQuorum Signatures needed: a strict majority of the signers, at most their number.
     function setSigners(address[] calldata newSigners, uint8 newQuorum) external onlyRole(SIGNER_ADMIN_ROLE) {
         _setSigners(newSigners, newQuorum);
+    }
+
+    function _bounds(int96 minAnswer, int96 maxAnswer) private pure returns (uint256) {
+        return (uint256(uint96(minAnswer)) << 64) | (uint256(uint96(maxAnswer)) << 160);
     }
 
     function _checkConfig(int96 minAnswer, int96 maxAnswer, uint32 heartbeat) private pure {

@@ -14,6 +14,7 @@ SUBCOMMANDS: dict[str, str] = {
     "deploy": "stockpile.deploy.cli:deploy",
     "layout": "stockpile.token.cli:layout",
     "reserve": "stockpile.reserve.cli:reserve",
+    "oracle": "stockpile.oracle.cli:oracle",
 }
 
 

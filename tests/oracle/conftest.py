@@ -40,3 +40,22 @@ def hub(project, admin, signer_keys):
 @pytest.fixture
 def reporter(hub, chain, signer_keys, accounts):
     return Reporter(hub, chain, signer_keys, accounts[1])
+
+
+# ------------------------------------------------------------------ feeder fixtures (anvil)
+
+from decimal import Decimal  # noqa: E402
+
+from oracle_helpers import ANVIL_TRANSMITTER, Clock  # noqa: E402
+
+
+@pytest.fixture
+def deployed_hub(w3, anvil, anvil_keys, signer_keys):
+    """A fresh hub on the session anvil: 5 signers, quorum 3, feeds NDPR/DY/TB (8 decimals)."""
+    from stockpile.oracle.api import deploy_feeds
+
+    out = deploy_feeds(
+        anvil.url, anvil_keys[0], [Account.from_key(k).address for k in signer_keys[:5]], 3,
+        [{"symbol": s, "description": f"{s} per kg", "max_answer": 10**14, "heartbeat": 3600}
+         for s in ("NDPR-OXIDE/USD", "DY-METAL/USD", "TB-METAL/USD")])
+    return out

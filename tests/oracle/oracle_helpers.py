@@ -27,17 +27,64 @@ class Reporter:
     def now(self) -> int:
         return self.chain.pending_timestamp
 
-    def entries(self, fids, observed_at=None, rounds=None):
-        t = observed_at if observed_at is not None else self.now() - 1
-        out = []
-        for i, fid in enumerate(fids):
-            r = rounds[i] if rounds else self.hub.feedConfig(fid).latestRound + 1
-            out.append(FeedEntry(fid, r, t))
-        return out
+    def entries(self, fids, rounds=None):
+        return [FeedEntry(fid, rounds[i] if rounds else self.hub.feedConfig(fid).latestRound + 1) for i, fid in enumerate(fids)]
 
-    def report(self, entries, answers_by_signer, keys=None, chain_id=None, contract=None):
+    def report(self, entries, answers_by_signer, keys=None, chain_id=None, contract=None, observed_at=None):
         keys = keys if keys is not None else self.keys[: len(answers_by_signer)]
-        return build_report(keys, chain_id or self.chain.chain_id, contract or self.hub.address, entries, answers_by_signer)
+        t = observed_at if observed_at is not None else self.now() - 1
+        return build_report(keys, chain_id or self.chain.chain_id, contract or self.hub.address, entries, t, answers_by_signer)
 
     def send(self, report, args=None):
         return self.hub.transmit(*(args or report.transmit_args()), sender=self.sender)
+
+
+# ------------------------------------------------------------------ anvil / web3 helpers
+
+ANVIL_TRANSMITTER = 3  # index into anvil_keys used by feeder tests (deploys use index 0)
+
+
+def advance(w3, seconds: int) -> int:
+    """Move anvil's chain time forward and mine a block; returns the new latest timestamp."""
+    w3.provider.make_request("evm_increaseTime", [int(seconds)])
+    w3.provider.make_request("evm_mine", [])
+    return w3.eth.get_block("latest")["timestamp"]
+
+
+def write_json_prices(path, prices: dict, unit: str = "USD/kg", timestamp=None):
+    import json
+
+    doc = {k: ({"price": str(v), "unit": unit} | ({"timestamp": timestamp} if timestamp else {})) for k, v in prices.items()}
+    path.write_text(json.dumps(doc))
+
+
+class Clock:
+    """An injectable clock the test moves by hand."""
+
+    def __init__(self, t: float):
+        self.t = float(t)
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def make_feeder(anvil, w3, hub_address, sources: dict, products: list[dict], signer_keys, anvil_keys, tmp_path,
+                clock=None, fx=None, n_signers=3, **cfg):
+    from stockpile.oracle.config import FeederConfig
+    from stockpile.oracle.feeder import Feeder
+
+    config = FeederConfig.model_validate({
+        "rpc_url": anvil.url,
+        "feed_address": hub_address,
+        "state_db": f"sqlite:///{tmp_path / 'state.sqlite'}",
+        "sources": sources,
+        "fx": fx or [],
+        "products": products,
+        "metrics": {"enabled": False},
+        "confirm_timeout_seconds": cfg.pop("confirm_timeout_seconds", 10),
+        **cfg,
+    })
+    clock = clock or Clock(w3.eth.get_block("latest")["timestamp"])
+    return Feeder(config, clock=clock, w3=w3,
+                  signers=[Account.from_key(k) for k in signer_keys[:n_signers]],
+                  transmitter=Account.from_key(anvil_keys[ANVIL_TRANSMITTER]))

@@ -27,7 +27,7 @@ def test_quorum_of_signed_observations_sets_the_median(hub, reporter, chain):
     receipt = reporter.send(report)
     rid, answer, started, updated, answered = latest(hub, NDPR)
     assert (rid, answer, answered) == (1, 100 * P, 1)
-    assert started == entries[0].observed_at
+    assert started == report.observed_at
     assert updated == chain.blocks[-1].timestamp
     logs = list(receipt.decode_logs(hub.AnswerUpdated))
     assert len(logs) == 1 and logs[0].feedId == NDPR and logs[0].answer == 100 * P and logs[0].roundId == 1
@@ -99,8 +99,8 @@ def test_non_signer_is_refused(hub, reporter, signer_keys, outsider_key):
 def test_tampered_answer_does_not_verify(hub, reporter):
     report = reporter.report(reporter.entries([NDPR]), [[100 * P]] * 3)
     fids, rounds, times, answers, sigs = report.transmit_args()
-    answers = [list(a) for a in answers]
-    answers[0][0] = 500 * P  # the transmitter changes a signer's answer
+    answers = list(answers)
+    answers[0] = 500 * P  # the transmitter changes a signer's answer
     with ape.reverts(hub.NotSigner):
         reporter.send(report, (fids, rounds, times, answers, sigs))
 
@@ -151,28 +151,28 @@ def test_answer_out_of_bounds_is_refused(hub, reporter, admin):
 
 def test_older_or_equal_observation_time_is_refused(hub, reporter, chain):
     t = reporter.now() - 10
-    reporter.send(reporter.report(reporter.entries([NDPR], observed_at=t), [[100 * P]] * 3))
+    reporter.send(reporter.report(reporter.entries([NDPR]), [[100 * P]] * 3, observed_at=t))
     for older in (t, t - 1):
-        report = reporter.report(reporter.entries([NDPR], observed_at=older), [[100 * P]] * 3)
+        report = reporter.report(reporter.entries([NDPR]), [[100 * P]] * 3, observed_at=older)
         with ape.reverts(hub.StaleReport):
             reporter.send(report)
     assert hub.feedConfig(NDPR).latestRound == 1
 
 
 def test_old_round_is_refused(hub, reporter):
-    reporter.send(reporter.report(reporter.entries([NDPR], observed_at=reporter.now() - 20), [[100 * P]] * 3))
-    reporter.send(reporter.report(reporter.entries([NDPR], observed_at=reporter.now() - 10), [[101 * P]] * 3))
-    old = reporter.report(reporter.entries([NDPR], observed_at=reporter.now() - 1, rounds=[2]), [[90 * P]] * 3)
+    reporter.send(reporter.report(reporter.entries([NDPR]), [[100 * P]] * 3, observed_at=reporter.now() - 20))
+    reporter.send(reporter.report(reporter.entries([NDPR]), [[101 * P]] * 3, observed_at=reporter.now() - 10))
+    old = reporter.report(reporter.entries([NDPR], rounds=[2]), [[90 * P]] * 3, observed_at=reporter.now() - 1)
     with ape.reverts(hub.UnexpectedRound, expected=3, provided=2):
         reporter.send(old)
-    skip = reporter.report(reporter.entries([NDPR], observed_at=reporter.now() - 1, rounds=[5]), [[90 * P]] * 3)
+    skip = reporter.report(reporter.entries([NDPR], rounds=[5]), [[90 * P]] * 3, observed_at=reporter.now() - 1)
     with ape.reverts(hub.UnexpectedRound, expected=3, provided=5):
         reporter.send(skip)
     assert latest(hub, NDPR)[:2] == (2, 101 * P)
 
 
 def test_future_observation_time_is_refused(hub, reporter, chain):
-    report = reporter.report(reporter.entries([NDPR], observed_at=reporter.now() + 3600), [[100 * P]] * 3)
+    report = reporter.report(reporter.entries([NDPR]), [[100 * P]] * 3, observed_at=reporter.now() + 3600)
     with ape.reverts(hub.FutureReport):
         reporter.send(report)
     assert hub.feedConfig(NDPR).latestRound == 0
@@ -181,7 +181,7 @@ def test_future_observation_time_is_refused(hub, reporter, chain):
 def test_unknown_feed_is_refused(hub, reporter):
     from stockpile.oracle.report import feed_id
 
-    report = reporter.report([FeedEntry(feed_id("NOPE/USD"), 1, reporter.now() - 1)], [[100 * P]] * 3)
+    report = reporter.report([FeedEntry(feed_id("NOPE/USD"), 1)], [[100 * P]] * 3)
     with ape.reverts(hub.UnknownFeed):
         reporter.send(report)
 
@@ -207,19 +207,19 @@ def test_batch_with_one_bad_entry_applies_the_others_and_skips_it(hub, reporter,
 
 def test_batch_with_a_stale_entry_and_a_duplicate_feed(hub, reporter, chain):
     t0 = reporter.now() - 30
-    reporter.send(reporter.report(reporter.entries([TB], observed_at=t0), [[30 * P]] * 3))
-    t1 = reporter.now() - 1
-    entries = [FeedEntry(NDPR, 1, t1), FeedEntry(TB, 2, t0), FeedEntry(NDPR, 1, t1)]
-    receipt = reporter.send(reporter.report(entries, [[100 * P, 99 * P, 100 * P]] * 3))
+    reporter.send(reporter.report(reporter.entries([TB]), [[30 * P]] * 3, observed_at=t0))
+    entries = [FeedEntry(NDPR, 1), FeedEntry(TB, 2), FeedEntry(NDPR, 1)]
+    # observed at t0 again: fresh for NDPR, stale for TB; the repeated NDPR entry is an old round by then
+    receipt = reporter.send(reporter.report(entries, [[100 * P, 99 * P, 100 * P]] * 3, observed_at=t0))
     assert latest(hub, NDPR)[:2] == (1, 100 * P)
     assert latest(hub, TB)[:2] == (1, 30 * P)  # stale entry skipped
     assert [log.feedId for log in receipt.decode_logs(hub.FeedUpdateSkipped)] == [TB, NDPR]
 
 
 def test_batch_where_every_entry_is_bad_reverts_with_the_first_error(hub, reporter):
-    entries = reporter.entries([NDPR, DY], observed_at=reporter.now() + 999)
+    entries = reporter.entries([NDPR, DY])
     with ape.reverts(hub.FutureReport):
-        reporter.send(reporter.report(entries, [[100 * P, 100 * P]] * 3))
+        reporter.send(reporter.report(entries, [[100 * P, 100 * P]] * 3, observed_at=reporter.now() + 999))
 
 
 def test_malformed_reports_are_refused(hub, reporter):
@@ -227,20 +227,20 @@ def test_malformed_reports_are_refused(hub, reporter):
     report = reporter.report(entries, [[100 * P]] * 3)
     fids, rounds, times, answers, sigs = report.transmit_args()
     with ape.reverts(hub.EmptyReport):
-        hub.transmit([], [], [], answers, sigs, sender=reporter.sender)
+        hub.transmit([], [], times, answers, sigs, sender=reporter.sender)
     with ape.reverts(hub.LengthMismatch):
         hub.transmit(fids, rounds + [2], times, answers, sigs, sender=reporter.sender)
     with ape.reverts(hub.LengthMismatch):
         hub.transmit(fids, rounds, times, answers[:2], sigs, sender=reporter.sender)
     with ape.reverts(hub.LengthMismatch):
-        hub.transmit(fids, rounds, times, [a + [1] for a in answers], sigs, sender=reporter.sender)
+        hub.transmit(fids, rounds, times, answers + [1], sigs, sender=reporter.sender)
 
 
 def test_past_rounds_are_readable_within_history(hub, reporter, chain):
     history = hub.HISTORY()
     t = reporter.now() - 200
     for i in range(history + 2):
-        reporter.send(reporter.report(reporter.entries([NDPR], observed_at=t + i), [[(100 + i) * P]] * 3))
+        reporter.send(reporter.report(reporter.entries([NDPR]), [[(100 + i) * P]] * 3, observed_at=t + i))
     last = history + 2
     assert latest(hub, NDPR)[:2] == (last, (100 + last - 1) * P)
     rid, answer, started, _, _ = hub.getRoundData(NDPR, last - history + 1)

@@ -2,10 +2,11 @@
 
 Report format: every oracle signer signs, under the domain
 ``{name: "Stockpile PriceFeed", version: "1", chainId, verifyingContract}``, the struct
-``Observation(bytes32[] feedIds,uint32[] roundIds,uint32[] observedAts,int192[] answers)``:
-the batch (feeds, the round each becomes, the observation time of each) with its *own* answer
-per feed. The transmitter sends all signers' answers and signatures ordered by ascending signer
-address; the contract takes the median of the signers' answers per feed.
+``Observation(bytes32[] feedIds,uint32[] roundIds,uint32 observedAt,int192[] answers)``:
+the batch (feeds, the round each becomes, the report's observation time) with its *own* answer
+per feed. The transmitter sends all signers' answers (flat, feed-major:
+``answers[f * nSigners + s]``) and signatures ordered by ascending signer address; the contract
+takes the median of the signers' answers per feed.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ OBSERVATION_TYPES = {
     "Observation": [
         {"name": "feedIds", "type": "bytes32[]"},
         {"name": "roundIds", "type": "uint32[]"},
-        {"name": "observedAts", "type": "uint32[]"},
+        {"name": "observedAt", "type": "uint32"},
         {"name": "answers", "type": "int192[]"},
     ]
 }
@@ -44,11 +45,10 @@ def feed_symbol(fid: bytes) -> str:
 
 @dataclass(frozen=True)
 class FeedEntry:
-    """One feed of a batch: the round it becomes and the observation time."""
+    """One feed of a batch and the round it becomes."""
 
     feed_id: bytes
     round_id: int
-    observed_at: int
 
 
 @dataclass
@@ -64,20 +64,31 @@ class Report:
     """A batch report ready for ``PriceFeed.transmit``."""
 
     entries: list[FeedEntry]
+    observed_at: int
     observations: list[SignedObservation] = field(default_factory=list)
 
+    def ordered(self) -> list[SignedObservation]:
+        return sorted(self.observations, key=lambda o: int(o.signer, 16))
+
     def transmit_args(self) -> tuple:
-        obs = sorted(self.observations, key=lambda o: int(o.signer, 16))
+        """Arguments of ``PriceFeed.transmit(feedIds, roundIds, observedAt, answers, signatures)``."""
+        obs = self.ordered()
+        flat = [o.answers[f] for f in range(len(self.entries)) for o in obs]
         return (
             [e.feed_id for e in self.entries],
             [e.round_id for e in self.entries],
-            [e.observed_at for e in self.entries],
-            [o.answers for o in obs],
+            int(self.observed_at),
+            flat,
             [(o.r, o.vs) for o in obs],
         )
 
+    def medians(self) -> list[int]:
+        return [median([o.answers[f] for o in self.observations]) for f in range(len(self.entries))]
 
-def typed_data(chain_id: int, contract: str, entries: Sequence[FeedEntry], answers: Sequence[int]) -> dict:
+
+def typed_data(
+    chain_id: int, contract: str, entries: Sequence[FeedEntry], observed_at: int, answers: Sequence[int]
+) -> dict:
     return {
         "domain": {
             "name": DOMAIN_NAME,
@@ -98,7 +109,7 @@ def typed_data(chain_id: int, contract: str, entries: Sequence[FeedEntry], answe
         "message": {
             "feedIds": [bytes(e.feed_id) for e in entries],
             "roundIds": [int(e.round_id) for e in entries],
-            "observedAts": [int(e.observed_at) for e in entries],
+            "observedAt": int(observed_at),
             "answers": [int(a) for a in answers],
         },
     }
@@ -113,13 +124,18 @@ def to_compact(v: int, r: int, s: int) -> tuple[bytes, bytes]:
 
 
 def sign_observation(
-    private_key: str | bytes, chain_id: int, contract: str, entries: Sequence[FeedEntry], answers: Sequence[int]
+    private_key: str | bytes,
+    chain_id: int,
+    contract: str,
+    entries: Sequence[FeedEntry],
+    observed_at: int,
+    answers: Sequence[int],
 ) -> SignedObservation:
     """One signer's signed observation of a batch (its own answer for each feed)."""
     if len(answers) != len(entries):
         raise ValueError("one answer per feed entry")
     acct = Account.from_key(private_key)
-    signed = acct.sign_message(encode_typed_data(full_message=typed_data(chain_id, contract, entries, answers)))
+    signed = acct.sign_message(encode_typed_data(full_message=typed_data(chain_id, contract, entries, observed_at, answers)))
     r, vs = to_compact(signed.v, signed.r, signed.s)
     return SignedObservation(signer=acct.address, answers=[int(a) for a in answers], r=r, vs=vs)
 
@@ -129,14 +145,15 @@ def build_report(
     chain_id: int,
     contract: str,
     entries: Sequence[FeedEntry],
+    observed_at: int,
     answers_by_signer: Sequence[Sequence[int]],
 ) -> Report:
     """Sign ``entries`` with every key (answers_by_signer[i] = key i's answers) into a Report."""
     if len(signer_keys) != len(answers_by_signer):
         raise ValueError("one answer list per signer key")
-    report = Report(entries=list(entries))
+    report = Report(entries=list(entries), observed_at=int(observed_at))
     for key, answers in zip(signer_keys, answers_by_signer):
-        report.observations.append(sign_observation(key, chain_id, contract, entries, answers))
+        report.observations.append(sign_observation(key, chain_id, contract, entries, observed_at, answers))
     return report
 
 

@@ -1,0 +1,282 @@
+"""The PriceFeed contract from web3.py: deploy, add feeds, read, and send signed reports.
+
+No ape needed: artifacts come from ``stockpile.contracts.load``. Custom errors come back as
+``PriceFeedError`` carrying the error's name and arguments.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+from eth_abi import decode as abi_decode
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from eth_utils import keccak, to_checksum_address
+from web3 import Web3
+from web3.exceptions import ContractCustomError, ContractLogicError, TimeExhausted, TransactionNotFound
+
+from stockpile.contracts import load
+from stockpile.oracle.report import Report, feed_id
+
+log = logging.getLogger(__name__)
+
+
+class PriceFeedError(Exception):
+    """A PriceFeed custom error, decoded: ``.name`` and ``.args_by_name``."""
+
+    def __init__(self, name: str, args: dict[str, Any], data: str = ""):
+        self.name = name
+        self.args_by_name = args
+        self.data = data
+        shown = ", ".join(f"{k}={_show(v)}" for k, v in args.items())
+        super().__init__(f"{name}({shown})")
+
+
+def _show(v: Any) -> str:
+    if isinstance(v, (bytes, bytearray)):
+        raw = bytes(v)
+        text = raw.rstrip(b"\0")
+        return repr(text.decode()) if text and text.isascii() and text.decode().isprintable() else "0x" + raw.hex()
+    return str(v)
+
+
+def _error_table() -> dict[bytes, tuple[str, list[str], list[str]]]:
+    table = {}
+    for name in ("PriceFeed", "PriceFeedAdapter"):
+        for item in load(name).abi:
+            if item["type"] != "error":
+                continue
+            types = [i["type"] for i in item["inputs"]]
+            sel = keccak(text=f"{item['name']}({','.join(types)})")[:4]
+            table[sel] = (item["name"], types, [i["name"] for i in item["inputs"]])
+    return table
+
+
+def decode_error(data: str | bytes) -> PriceFeedError | None:
+    """Decode revert data of a PriceFeed custom error (None when unknown)."""
+    raw = bytes.fromhex(data[2:] if data.startswith("0x") else data) if isinstance(data, str) else bytes(data)
+    entry = _error_table().get(raw[:4])
+    if entry is None:
+        return None
+    name, types, names = entry
+    values = abi_decode(types, raw[4:]) if types else ()
+    return PriceFeedError(name, dict(zip(names, values)), "0x" + raw.hex())
+
+
+def raise_decoded(exc: Exception) -> None:
+    """Re-raise a web3 revert as PriceFeedError when its data is one of ours."""
+    data = getattr(exc, "data", None)
+    if isinstance(exc, ContractCustomError) and isinstance(data, str):
+        err = decode_error(data)
+        if err:
+            raise err from exc
+    if isinstance(exc, ContractLogicError) and isinstance(data, str) and data.startswith("0x") and len(data) >= 10:
+        err = decode_error(data)
+        if err:
+            raise err from exc
+    raise exc
+
+
+def connect(rpc_url: str, timeout: float = 10.0) -> Web3:
+    return Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}))
+
+
+def hub_contract(w3: Web3, address: str):
+    return w3.eth.contract(address=to_checksum_address(address), abi=load("PriceFeed").abi)
+
+
+def adapter_contract(w3: Web3, address: str):
+    return w3.eth.contract(address=to_checksum_address(address), abi=load("PriceFeedAdapter").abi)
+
+
+# ----------------------------------------------------------------------------------- sending
+
+class ConfirmationTimeout(RuntimeError):
+    pass
+
+
+@dataclass
+class SentTx:
+    tx_hash: str
+    nonce: int
+    max_fee: int
+    priority_fee: int
+    receipt: Any = None
+    replaced: int = 0
+
+
+class Sender:
+    """Sends transactions from one account: correct nonces, EIP-1559 fees, replacement of a stuck
+    transaction (same nonce, fees bumped), receipt confirmation.
+
+    ``on_sent(SentTx)`` is called right after each broadcast (the feeder persists it there)."""
+
+    def __init__(
+        self,
+        w3: Web3,
+        account: LocalAccount | str,
+        confirm_timeout: float = 30.0,
+        max_replacements: int = 3,
+        fee_bump: float = 1.25,
+        poll: float = 0.05,
+    ):
+        self.w3 = w3
+        self.account = account if isinstance(account, LocalAccount) else Account.from_key(account)
+        self.confirm_timeout = confirm_timeout
+        self.max_replacements = max_replacements
+        self.fee_bump = fee_bump
+        self.poll = poll
+
+    @property
+    def address(self) -> str:
+        return self.account.address
+
+    def fees(self) -> tuple[int, int]:
+        """(maxFeePerGas, maxPriorityFeePerGas): twice the latest base fee plus the suggested tip."""
+        base = self.w3.eth.get_block("latest").get("baseFeePerGas") or 0
+        try:
+            tip = int(self.w3.eth.max_priority_fee)
+        except Exception:  # some nodes lack eth_maxPriorityFeePerGas
+            tip = 10**9
+        tip = max(tip, 1)
+        return 2 * int(base) + tip, tip
+
+    def next_nonce(self) -> int:
+        return self.w3.eth.get_transaction_count(self.address, "pending")
+
+    def send(
+        self,
+        tx: dict,
+        nonce: int | None = None,
+        on_sent: Callable[[SentTx], None] | None = None,
+        wait: bool = True,
+    ) -> SentTx:
+        """Estimate (reverts surface here, as PriceFeedError), sign, broadcast, confirm, replace if stuck."""
+        tx = dict(tx)
+        tx.setdefault("from", self.address)
+        tx["chainId"] = self.w3.eth.chain_id
+        try:
+            tx["gas"] = int(self.w3.eth.estimate_gas(tx) * 1.2) + 10_000
+        except (ContractCustomError, ContractLogicError) as exc:
+            raise_decoded(exc)
+        max_fee, tip = self.fees()
+        tx["nonce"] = self.next_nonce() if nonce is None else nonce
+        sent = self._broadcast(tx, max_fee, tip, on_sent)
+        if wait:
+            return self.confirm(sent, tx, on_sent)
+        return sent
+
+    def _broadcast(self, tx: dict, max_fee: int, tip: int, on_sent, replaced: int = 0) -> SentTx:
+        tx = dict(tx, maxFeePerGas=max_fee, maxPriorityFeePerGas=tip, type=2)
+        tx.pop("gasPrice", None)
+        signed = self.account.sign_transaction(tx)
+        tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
+        sent = SentTx("0x" + bytes(tx_hash).hex(), tx["nonce"], max_fee, tip, replaced=replaced)
+        log.info("sent tx %s nonce %d maxFee %d tip %d (replacement %d)", sent.tx_hash, sent.nonce, max_fee, tip, replaced)
+        if on_sent:
+            on_sent(sent)
+        return sent
+
+    def confirm(self, sent: SentTx, tx: dict, on_sent=None) -> SentTx:
+        hashes = [sent.tx_hash]
+        current = sent
+        while True:
+            receipt = self._wait_any(hashes, self.confirm_timeout)
+            if receipt is not None:
+                current.receipt = receipt
+                current.tx_hash = "0x" + bytes(receipt["transactionHash"]).hex()
+                return current
+            if current.replaced >= self.max_replacements:
+                raise ConfirmationTimeout(
+                    f"nonce {current.nonce}: no receipt after {current.replaced} replacements ({hashes[-1]})")
+            # stuck: same nonce, fees bumped (>= +12.5% as nodes require), at least the current market
+            market_fee, market_tip = self.fees()
+            tip = max(int(current.priority_fee * self.fee_bump) + 1, market_tip)
+            max_fee = max(int(current.max_fee * self.fee_bump) + 1, market_fee, tip)
+            try:
+                current = self._broadcast(dict(tx, nonce=current.nonce), max_fee, tip, on_sent, current.replaced + 1)
+            except ValueError as exc:  # e.g. "nonce too low": the previous one got mined meanwhile
+                log.info("replacement refused (%s); waiting for the earlier transaction", exc)
+                continue
+            hashes.append(current.tx_hash)
+
+    def _wait_any(self, hashes: Sequence[str], timeout: float):
+        deadline = time.monotonic() + timeout
+        while True:
+            for h in hashes:
+                try:
+                    receipt = self.w3.eth.get_transaction_receipt(h)
+                except TransactionNotFound:
+                    continue
+                if receipt is not None:
+                    return receipt
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(self.poll)
+
+
+def transact(sender: Sender, fn, **kw) -> Any:
+    """Build a contract function call, send it and return the receipt (raises PriceFeedError on revert)."""
+    tx = fn.build_transaction({"from": sender.address, "gas": 1, "maxFeePerGas": 1, "maxPriorityFeePerGas": 1, "nonce": 0})
+    for k in ("gas", "maxFeePerGas", "maxPriorityFeePerGas", "nonce"):
+        tx.pop(k, None)
+    receipt = sender.send(tx, **kw).receipt
+    if receipt is not None and receipt["status"] != 1:
+        raise RuntimeError(f"transaction {receipt['transactionHash'].hex()} reverted")
+    return receipt
+
+
+# ---------------------------------------------------------------------------------- deploying
+
+def deploy_price_feed(
+    w3: Web3,
+    deployer_key: str,
+    signers: Sequence[str],
+    quorum: int,
+    admin: str | None = None,
+    admin_delay: int = 0,
+) -> str:
+    """Deploy a PriceFeed hub from its artifact. ``signers``: addresses (sorted here). Returns its address."""
+    art = load("PriceFeed")
+    sender = Sender(w3, deployer_key)
+    ordered = sorted((to_checksum_address(s) for s in signers), key=lambda a: int(a, 16))
+    ctor = w3.eth.contract(abi=art.abi, bytecode=art.bytecode).constructor(
+        to_checksum_address(admin or sender.address), admin_delay, ordered, quorum
+    )
+    tx = ctor.build_transaction({"from": sender.address, "gas": 1, "maxFeePerGas": 1, "maxPriorityFeePerGas": 1, "nonce": 0})
+    for k in ("gas", "maxFeePerGas", "maxPriorityFeePerGas", "nonce", "to"):
+        tx.pop(k, None)
+    receipt = sender.send(tx).receipt
+    if receipt["status"] != 1:
+        raise RuntimeError("PriceFeed deployment reverted")
+    return receipt["contractAddress"]
+
+
+def add_feed(
+    w3: Web3,
+    admin_key: str,
+    hub_address: str,
+    symbol: str,
+    decimals: int,
+    description: str,
+    min_answer: int,
+    max_answer: int,
+    heartbeat: int,
+) -> str:
+    """Register a feed (feed id = bytes32 of ``symbol``); returns its AggregatorV3 adapter address."""
+    hub = hub_contract(w3, hub_address)
+    fid = feed_id(symbol)
+    transact(Sender(w3, admin_key), hub.functions.addFeed(fid, decimals, description, min_answer, max_answer, heartbeat))
+    return hub.functions.adapterOf(fid).call()
+
+
+def transmit_tx(w3: Web3, hub_address: str, report: Report, sender: str) -> dict:
+    """The unsigned transaction of a report (no gas/fees/nonce yet)."""
+    fn = hub_contract(w3, hub_address).functions.transmit(*report.transmit_args())
+    tx = fn.build_transaction({"from": sender, "gas": 1, "maxFeePerGas": 1, "maxPriorityFeePerGas": 1, "nonce": 0})
+    for k in ("gas", "maxFeePerGas", "maxPriorityFeePerGas", "nonce"):
+        tx.pop(k, None)
+    return tx

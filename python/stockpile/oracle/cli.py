@@ -1,0 +1,119 @@
+"""``stockpile oracle ...``: run the price feeder once or as a daemon, deploy feeds, read prices."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+
+import click
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+
+
+def _print_result(res) -> None:
+    for p in res.published:
+        click.echo(f"published {p.symbol} round {p.round_id}: {p.value} (answer {p.answer})")
+    for sym, why in res.held.items():
+        click.echo(f"held {sym}: {why}")
+    for sym, rej in res.rejected.items():
+        for r in rej:
+            click.echo(f"rejected source for {sym}: {r}")
+    for k, v in res.errors.items():
+        click.echo(f"error {k}: {v}", err=True)
+    if res.tx_hash:
+        click.echo(f"tx {res.tx_hash} gas {res.gas_used}")
+
+
+@click.group()
+def oracle() -> None:
+    """Reference price feeds: the feeder service and the PriceFeed contract."""
+
+
+@oracle.command("run-once")
+@click.option("--config", "config_path", required=True, type=click.Path(exists=True, dir_okay=False), help="feeder YAML")
+@click.option("-v", "--verbose", is_flag=True)
+def run_once(config_path: str, verbose: bool) -> None:
+    """One pass: fetch, aggregate, publish what the policy asks for. Exit 1 on any error."""
+    from stockpile.oracle.config import load_config
+    from stockpile.oracle.feeder import Feeder
+
+    _setup_logging(verbose)
+    res = Feeder(load_config(config_path)).run_once()
+    _print_result(res)
+    raise SystemExit(0 if res.ok else 1)
+
+
+@oracle.command("run")
+@click.option("--config", "config_path", required=True, type=click.Path(exists=True, dir_okay=False), help="feeder YAML")
+@click.option("--max-runs", type=int, default=None, help="stop after this many passes")
+@click.option("-v", "--verbose", is_flag=True)
+def run(config_path: str, max_runs: int | None, verbose: bool) -> None:
+    """Daemon: a pass every interval_seconds; health and metrics on 127.0.0.1; stops cleanly on SIGTERM/SIGINT."""
+    from stockpile.oracle.config import load_config
+    from stockpile.oracle.feeder import Feeder
+    from stockpile.oracle.metrics import MetricsServer
+
+    _setup_logging(verbose)
+    cfg = load_config(config_path)
+    feeder = Feeder(cfg)
+    server = None
+    if cfg.metrics.enabled:
+        server = MetricsServer(feeder.metrics, cfg.metrics.host, cfg.metrics.port).start()
+        logging.getLogger(__name__).info("metrics on http://%s:%d/metrics, health on /health", cfg.metrics.host, server.port)
+
+    def _stop(signum, _frame):
+        logging.getLogger(__name__).info("signal %d: stopping after the current pass", signum)
+        feeder.stop()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    try:
+        feeder.run(max_runs=max_runs)
+    finally:
+        if server:
+            server.stop()
+    logging.getLogger(__name__).info("stopped")
+
+
+@oracle.command("deploy")
+@click.option("--rpc-url", required=True)
+@click.option("--key-env", default="STOCKPILE_DEPLOYER_KEY", show_default=True, help="env var holding the deployer key")
+@click.option("--signer", "signers", multiple=True, required=True, help="oracle signer address (repeat)")
+@click.option("--quorum", type=int, required=True)
+@click.option("--feed", "feeds", multiple=True, help="SYMBOL:MAX_ANSWER[:HEARTBEAT[:DECIMALS]] (repeat)")
+def deploy(rpc_url: str, key_env: str, signers, quorum: int, feeds) -> None:
+    """Deploy a PriceFeed hub (and feeds) with web3.py; prints the addresses."""
+    import json
+    import os
+
+    from stockpile.oracle.api import deploy_feeds
+
+    key = os.environ.get(key_env)
+    if not key:
+        raise click.UsageError(f"set {key_env} to the deployer's private key")
+    specs = []
+    for f in feeds:
+        parts = f.split(":")
+        spec = {"symbol": parts[0], "max_answer": int(parts[1])}
+        if len(parts) > 2:
+            spec["heartbeat"] = int(parts[2])
+        if len(parts) > 3:
+            spec["decimals"] = int(parts[3])
+        specs.append(spec)
+    click.echo(json.dumps(deploy_feeds(rpc_url, key, list(signers), quorum, specs), indent=2))
+
+
+@oracle.command("prices")
+@click.option("--rpc-url", required=True)
+@click.option("--feed-address", required=True)
+@click.argument("symbols", nargs=-1, required=True)
+def prices(rpc_url: str, feed_address: str, symbols) -> None:
+    """Print the latest on-chain price of each symbol."""
+    from stockpile.oracle.api import read_prices
+
+    for sym, value in read_prices(rpc_url, feed_address, list(symbols)):
+        click.echo(f"{sym}\t{value}")
