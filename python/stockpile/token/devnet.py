@@ -1,0 +1,150 @@
+"""Deploy and drive the token stack with web3.py + eth-account (anvil or any dev node).
+
+Used by the gas benchmark and the anvil tests. Real deployments belong to ``stockpile.deploy``;
+this module only shows the order and the arguments (see ``deploy_stack``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from eth_account import Account
+from eth_account.messages import encode_typed_data
+from web3 import Web3
+from web3.contract import Contract
+
+from stockpile.contracts import load
+
+ZERO = "0x" + "00" * 20
+
+
+class TxFailed(RuntimeError):
+    pass
+
+
+def send(w3: Web3, key: str, fn, value: int = 0):
+    """Sign and send a contract function call; return the receipt (raises TxFailed on revert)."""
+    acct = Account.from_key(key)
+    tx = fn.build_transaction({
+        "from": acct.address,
+        "nonce": w3.eth.get_transaction_count(acct.address),
+        "value": value,
+        "chainId": w3.eth.chain_id,
+    })
+    receipt = w3.eth.wait_for_transaction_receipt(
+        w3.eth.send_raw_transaction(acct.sign_transaction(tx).raw_transaction), poll_latency=0.01
+    )
+    if receipt.status != 1:
+        raise TxFailed(f"transaction reverted: {receipt.transactionHash.hex()}")
+    return receipt
+
+
+def deploy(w3: Web3, key: str, name: str, *args) -> Contract:
+    art = load(name)
+    factory = w3.eth.contract(abi=art.abi, bytecode=art.bytecode)
+    receipt = send(w3, key, factory.constructor(*args))
+    return w3.eth.contract(address=receipt.contractAddress, abi=art.abi)
+
+
+def deploy_proxy(w3: Web3, key: str, name: str, init_args: tuple) -> Contract:
+    """Deploy implementation `name` and an ERC1967 proxy initialised with `initialize(*init_args)`."""
+    impl = deploy(w3, key, name)
+    data = impl.encode_abi("initialize", args=list(init_args))
+    proxy = deploy(w3, key, "StockpileProxy", impl.address, data)
+    return w3.eth.contract(address=proxy.address, abi=load(name).abi)
+
+
+def token_init_params(**kw: Any) -> tuple:
+    """The `CommodityToken.initialize` InitParams tuple, in field order."""
+    return (
+        kw["name"], kw["symbol"], kw.get("decimals", 18), kw["product_code"], kw["unit_description"],
+        kw["admin"], kw.get("admin_transfer_delay", 86_400), kw["upgrader"], kw["reserve_attestor"],
+        kw.get("max_attestation_age", 7 * 86_400), kw.get("minimum_redemption", 0),
+    )
+
+
+def attestation_typed_data(chain_id: int, attestor: str, att: dict) -> dict:
+    return {
+        "types": {
+            "EIP712Domain": [
+                {"name": "name", "type": "string"}, {"name": "version", "type": "string"},
+                {"name": "chainId", "type": "uint256"}, {"name": "verifyingContract", "type": "address"},
+            ],
+            "Attestation": [
+                {"name": "merkleRoot", "type": "bytes32"}, {"name": "totalQuantity", "type": "uint256"},
+                {"name": "lotCount", "type": "uint64"}, {"name": "asOf", "type": "uint64"},
+                {"name": "reportHash", "type": "bytes32"},
+            ],
+        },
+        "primaryType": "Attestation",
+        "domain": {"name": "Stockpile ReserveAttestor", "version": "1", "chainId": chain_id,
+                   "verifyingContract": attestor},
+        "message": att,
+    }
+
+
+def sign_attestation(keys: list[str], chain_id: int, attestor: str, att: dict) -> list[bytes]:
+    """EIP-712 signatures of `att` by `keys`, ordered by signer address as ReserveAttestor requires."""
+    msg = encode_typed_data(full_message=attestation_typed_data(chain_id, attestor, att))
+    signed = sorted(((Account.from_key(k).address.lower(), Account.sign_message(msg, k).signature) for k in keys))
+    return [bytes(sig) for _, sig in signed]
+
+
+def attestation_tuple(att: dict) -> tuple:
+    return (att["merkleRoot"], att["totalQuantity"], att["lotCount"], att["asOf"], att["reportHash"])
+
+
+def permit_typed_data(token_name: str, chain_id: int, token: str, owner: str, spender: str, value: int,
+                      nonce: int, deadline: int) -> dict:
+    return {
+        "types": {
+            "EIP712Domain": [
+                {"name": "name", "type": "string"}, {"name": "version", "type": "string"},
+                {"name": "chainId", "type": "uint256"}, {"name": "verifyingContract", "type": "address"},
+            ],
+            "Permit": [
+                {"name": "owner", "type": "address"}, {"name": "spender", "type": "address"},
+                {"name": "value", "type": "uint256"}, {"name": "nonce", "type": "uint256"},
+                {"name": "deadline", "type": "uint256"},
+            ],
+        },
+        "primaryType": "Permit",
+        "domain": {"name": token_name, "version": "1", "chainId": chain_id, "verifyingContract": token},
+        "message": {"owner": owner, "spender": spender, "value": value, "nonce": nonce, "deadline": deadline},
+    }
+
+
+def sign_permit(key: str, **kw) -> tuple[int, bytes, bytes]:
+    """(v, r, s) of an EIP-2612 permit signed with eth-account typed-data signing."""
+    signed = Account.sign_message(encode_typed_data(full_message=permit_typed_data(**kw)), key)
+    return signed.v, signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big")
+
+
+@dataclass
+class Stack:
+    token: Contract
+    attestor: Contract
+    timelock: Contract
+
+
+def deploy_stack(w3: Web3, admin_key: str, attestor_keys: list[str], quorum: int, *, timelock_delay: int = 3600,
+                 product_code: str = "NDPR-OX-995", symbol: str = "sNDPR", decimals: int = 18,
+                 max_attestation_age: int = 7 * 86_400, minimum_redemption: int = 0) -> Stack:
+    """Timelock (admin proposes/executes), ReserveAttestor proxy, CommodityToken proxy.
+
+    Roles afterwards: admin holds DEFAULT_ADMIN_ROLE on both; the timelock holds UPGRADER_ROLE on both.
+    Operational roles (MINTER, ...) are left to the caller."""
+    admin = Account.from_key(admin_key).address
+    timelock = deploy(w3, admin_key, "StockpileTimelock", timelock_delay, [admin], [admin], ZERO)
+    attestor = deploy_proxy(w3, admin_key, "ReserveAttestor", (
+        product_code, decimals, [Account.from_key(k).address for k in attestor_keys], quorum, admin, 86_400,
+        timelock.address,
+    ))
+    token = deploy_proxy(w3, admin_key, "CommodityToken", (token_init_params(
+        name=f"Stockpile {product_code}", symbol=symbol, decimals=decimals, product_code=product_code,
+        unit_description="NdPr oxide, 1 kg, 99.5%", admin=admin, upgrader=timelock.address,
+        reserve_attestor=attestor.address, max_attestation_age=max_attestation_age,
+        minimum_redemption=minimum_redemption,
+    ),))
+    return Stack(token=token, attestor=attestor, timelock=timelock)

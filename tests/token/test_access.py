@@ -1,0 +1,94 @@
+"""Every privileged function is refused for an account without its role, with OpenZeppelin's
+AccessControlUnauthorizedAccount(account, neededRole); and the default admin handover is two-step and delayed."""
+
+from __future__ import annotations
+
+import ape
+import pytest
+
+from stockpile.token.testing import UNIT, mint_id
+
+DEFAULT_ADMIN = b"\0" * 32
+
+# (function, role getter name or None for DEFAULT_ADMIN_ROLE, args builder)
+PRIVILEGED = [
+    ("mint", "MINTER_ROLE", lambda s: (s.alice, UNIT, mint_id("x"))),
+    ("setMinterLimit", None, lambda s: (s.stranger, UNIT, 1)),
+    ("setReserveAttestor", None, lambda s: (s.attestor,)),
+    ("setMaxAttestationAge", None, lambda s: (60,)),
+    ("setMinimumRedemption", None, lambda s: (1,)),
+    ("completeRedemption", "REDEMPTION_OPERATOR_ROLE", lambda s: (1,)),
+    ("rejectRedemption", "REDEMPTION_OPERATOR_ROLE", lambda s: (1, b"\x01" * 32)),
+    ("forcedTransfer", "ASSET_PROTECTION_ROLE", lambda s: (s.alice, s.bob, UNIT)),
+    ("setFrozenTokens", "ASSET_PROTECTION_ROLE", lambda s: (s.alice, UNIT)),
+    ("setAddressFrozen", "ASSET_PROTECTION_ROLE", lambda s: (s.alice, True)),
+    ("pause", "PAUSER_ROLE", lambda s: ()),
+    ("unpause", "PAUSER_ROLE", lambda s: ()),
+    ("setAllowlistMode", "COMPLIANCE_ROLE", lambda s: (True,)),
+    ("setAllowlisted", "COMPLIANCE_ROLE", lambda s: (s.alice, True)),
+    ("upgradeToAndCall", "UPGRADER_ROLE", lambda s: (s.token.address, b"")),
+    ("grantRole", None, lambda s: (s.token.MINTER_ROLE(), s.stranger)),
+    ("revokeRole", None, lambda s: (s.token.MINTER_ROLE(), s.minter)),
+    ("beginDefaultAdminTransfer", None, lambda s: (s.stranger,)),
+    ("cancelDefaultAdminTransfer", None, lambda s: ()),
+    ("changeDefaultAdminDelay", None, lambda s: (10,)),
+    ("rollbackDefaultAdminDelay", None, lambda s: ()),
+]
+
+
+@pytest.mark.parametrize("fn,role,args", PRIVILEGED, ids=[p[0] for p in PRIVILEGED])
+def test_privileged_function_refused_without_role(stack, funded, fn, role, args):
+    token = stack.token
+    needed = getattr(token, role)() if role else DEFAULT_ADMIN
+    callers = [stack.stranger, stack.alice]
+    # Holders of the other roles are refused too (roles do not overlap).
+    callers += [a for a in (stack.minter, stack.operator, stack.protector, stack.pauser, stack.compliance)
+                if not token.hasRole(needed, a)]
+    supply, alice = token.totalSupply(), token.balanceOf(stack.alice)
+    for caller in callers:
+        with ape.reverts(token.AccessControlUnauthorizedAccount, account=caller.address, neededRole=needed):
+            getattr(token, fn)(*args(stack), sender=caller)
+    assert token.totalSupply() == supply and token.balanceOf(stack.alice) == alice
+
+
+def test_roles_are_held_as_configured(stack):
+    t = stack.token
+    assert t.hasRole(DEFAULT_ADMIN, stack.admin) and t.defaultAdmin() == stack.admin.address
+    assert t.hasRole(t.UPGRADER_ROLE(), stack.timelock) and not t.hasRole(t.UPGRADER_ROLE(), stack.admin)
+    assert t.hasRole(t.MINTER_ROLE(), stack.minter)
+    assert t.hasRole(t.REDEMPTION_OPERATOR_ROLE(), stack.operator)
+    assert t.hasRole(t.ASSET_PROTECTION_ROLE(), stack.protector)
+    assert t.hasRole(t.PAUSER_ROLE(), stack.pauser)
+    assert t.hasRole(t.COMPLIANCE_ROLE(), stack.compliance)
+    assert t.defaultAdminDelay() == 86_400
+
+
+def test_default_admin_cannot_be_granted_directly(stack):
+    t = stack.token
+    with ape.reverts(t.AccessControlEnforcedDefaultAdminRules):
+        t.grantRole(DEFAULT_ADMIN, stack.stranger, sender=stack.admin)
+
+
+def test_default_admin_handover_is_two_step_and_delayed(stack, chain):
+    t, new_admin = stack.token, stack.carol
+    t.beginDefaultAdminTransfer(new_admin, sender=stack.admin)
+    pending, schedule = t.pendingDefaultAdmin()
+    assert pending == new_admin.address
+    with ape.reverts(t.AccessControlEnforcedDefaultAdminDelay):
+        t.acceptDefaultAdminTransfer(sender=new_admin)
+    chain.pending_timestamp = schedule + 1
+    with ape.reverts(t.AccessControlInvalidDefaultAdmin, defaultAdmin=stack.stranger.address):
+        t.acceptDefaultAdminTransfer(sender=stack.stranger)
+    t.acceptDefaultAdminTransfer(sender=new_admin)
+    assert t.defaultAdmin() == new_admin.address
+    assert not t.hasRole(DEFAULT_ADMIN, stack.admin)
+    with ape.reverts(t.AccessControlUnauthorizedAccount, account=stack.admin.address, neededRole=DEFAULT_ADMIN):
+        t.setMinimumRedemption(1, sender=stack.admin)
+    t.setMinimumRedemption(1, sender=new_admin)
+
+
+def test_initialize_cannot_run_twice(stack):
+    t = stack.token
+    params = ("X", "X", 18, "P", "U", stack.stranger.address, 0, stack.stranger.address, stack.attestor.address, 1, 0)
+    with ape.reverts(t.InvalidInitialization):
+        t.initialize(params, sender=stack.stranger)
