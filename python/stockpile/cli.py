@@ -11,6 +11,7 @@ from stockpile import __version__
 # Capability command groups, imported only when used: name -> "module:attribute".
 # Each capability folder owns its own `cli.py`.
 SUBCOMMANDS: dict[str, str] = {
+    "reconcile": "stockpile.reconcile.cli:reconcile",
 }
 
 

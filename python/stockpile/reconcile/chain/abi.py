@@ -58,7 +58,7 @@ TOKEN_ABI = [
 
 ATTESTOR_ABI = [
     _fn("latestAttestation", outputs=[ATTESTATION_TUPLE, ("roundId", "uint80"), ("attestedAt", "uint64")]),
-    _fn("reserveTotal", outputs=[("", "uint256")]),
+    _fn("reserveTotal", outputs=[("totalQuantity", "uint256"), ("asOf", "uint64")]),
     _fn("productCode", outputs=[("", "string")]),
     _ev("ReserveAttested", ("roundId", "uint80", True), ("merkleRoot", "bytes32", False),
         ("totalQuantity", "uint256", False), ("lotCount", "uint64", False), ("asOf", "uint64", False),
