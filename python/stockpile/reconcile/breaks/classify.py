@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 from stockpile.merkle import LOT_LEAF_TYPES, StandardMerkleTree
 from stockpile.reconcile.breaks.model import Break, Severity, make
@@ -50,7 +50,7 @@ def merkle_root(leaves: list[bytes]) -> str | None:
 def ratio(numerator: int | None, denominator: int | None) -> str | None:
     if numerator is None or not denominator:
         return None
-    return str((Decimal(numerator) / Decimal(denominator)).quantize(Decimal("0.000001")))
+    return str((Decimal(numerator) / Decimal(denominator)).quantize(Decimal("0.000001"), rounding=ROUND_DOWN))
 
 
 def _lot_ev(x: tuple) -> dict:
