@@ -15,6 +15,7 @@ SUBCOMMANDS: dict[str, str] = {
     "layout": "stockpile.token.cli:layout",
     "reserve": "stockpile.reserve.cli:reserve",
     "oracle": "stockpile.oracle.cli:oracle",
+    "reconcile": "stockpile.reconcile.cli:reconcile",
 }
 
 

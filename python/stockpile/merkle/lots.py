@@ -24,6 +24,7 @@ LOT_LEAF_FIELDS = ["warehouse_id", "lot_id", "product_code", "form", "purity_ppm
 
 _HEAD = 7 * 32
 _ZERO32 = bytes(32)
+_HEAD_OFFSET = _HEAD.to_bytes(32, "big")
 
 
 class Lot(BaseModel):
@@ -50,10 +51,25 @@ class Lot(BaseModel):
         return (self.warehouse_id, self.lot_id, self.product_code, self.form, self.purity_ppm, self.quantity, self.assay_ref)
 
 
+_TAILS: dict[str, bytes] = {}
+_LEN32 = [n.to_bytes(32, "big") for n in range(64 * 32 + 1)]
+
+
 def _string_tail(s: str) -> bytes:
     data = s.encode("utf-8")
-    pad = (-len(data)) % 32
-    return len(data).to_bytes(32, "big") + data + _ZERO32[:pad]
+    n = len(data)
+    pad = (-n) % 32
+    return (_LEN32[n] if n < len(_LEN32) else n.to_bytes(32, "big")) + data + _ZERO32[:pad]
+
+
+def _cached_tail(s: str) -> bytes:
+    """Tail of a string that repeats across lots (warehouse, product, form): memoised."""
+    t = _TAILS.get(s)
+    if t is None:
+        t = _string_tail(s)
+        if len(_TAILS) < 4096:
+            _TAILS[s] = t
+    return t
 
 
 def encode_lot(values: tuple | list) -> bytes:
@@ -63,16 +79,20 @@ def encode_lot(values: tuple | list) -> bytes:
         raise ValueError(f"purity_ppm out of uint32 range: {purity}")
     if not 0 <= quantity < 2**256:
         raise ValueError(f"quantity out of uint256 range: {quantity}")
-    tails = [_string_tail(warehouse), _string_tail(lot), _string_tail(product), _string_tail(form)]
-    assay_tail = _string_tail(assay)
-    offsets = []
-    off = _HEAD
-    for t in tails:
-        offsets.append(off)
-        off += len(t)
-    head = b"".join(o.to_bytes(32, "big") for o in offsets)
-    head += purity.to_bytes(32, "big") + quantity.to_bytes(32, "big") + off.to_bytes(32, "big")
-    return head + b"".join(tails) + assay_tail
+    t_wh = _cached_tail(warehouse)
+    t_lot = _string_tail(lot)
+    t_prod = _cached_tail(product)
+    t_form = _cached_tail(form)
+    t_assay = _string_tail(assay)
+    o1 = _HEAD + len(t_wh)
+    o2 = o1 + len(t_lot)
+    o3 = o2 + len(t_prod)
+    o4 = o3 + len(t_form)
+    return b"".join((
+        _HEAD_OFFSET, o1.to_bytes(32, "big"), o2.to_bytes(32, "big"), o3.to_bytes(32, "big"),
+        purity.to_bytes(32, "big"), quantity.to_bytes(32, "big"), o4.to_bytes(32, "big"),
+        t_wh, t_lot, t_prod, t_form, t_assay,
+    ))
 
 
 def lot_leaf(values: tuple | list) -> bytes:

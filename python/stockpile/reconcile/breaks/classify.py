@@ -1,0 +1,357 @@
+"""Classify breaks for each product from the custody books (database) and the chain state.
+
+Views of the custody books:
+- *as-of view*: per warehouse, the latest custody snapshot at or before the attestation's
+  as-of time (what the attestation should have been built from);
+- *current view*: per warehouse, the latest custody snapshot at or before ``now``.
+
+The reserve of a product is its lots with status in_stock or allocated. The attested lot list
+is the as-of view's reserve when its Merkle root equals the attested root; otherwise an
+ingested ``attested`` list with that root, otherwise the view before a later snapshot that
+reproduces the root (the previous matching snapshot). Without one, lot-level differences
+cannot be named and the root mismatch says so.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import ROUND_DOWN, Decimal
+
+from stockpile.merkle import LOT_LEAF_TYPES, StandardMerkleTree
+from stockpile.reconcile.breaks.model import Break, Severity, make
+from stockpile.reconcile.chain.state import ProductChainState
+from stockpile.reconcile.custody.parse import format_time
+from stockpile.reconcile.custody.schema import RESERVE_STATUSES, Catalogue
+from stockpile.reconcile.db.store import LEAF, LINE, PPM, SID, A, Database, F, L, P, Q, S, W
+from stockpile.reconcile.progress import progress
+
+
+@dataclass
+class Thresholds:
+    max_attestation_age: int = 86_400  # seconds
+    max_redemption_pending: int = 3 * 86_400  # seconds
+    previous_snapshots_searched: int = 5
+
+
+@dataclass
+class ProductResult:
+    product: str
+    summary: dict
+    breaks: list[Break] = field(default_factory=list)
+
+
+def merkle_root(leaves: list[bytes]) -> str | None:
+    if not leaves:
+        return None
+    return "0x" + StandardMerkleTree(LOT_LEAF_TYPES, [None] * len(leaves), leaves).root.hex()
+
+
+def ratio(numerator: int | None, denominator: int | None) -> str | None:
+    if numerator is None or not denominator:
+        return None
+    return str((Decimal(numerator) / Decimal(denominator)).quantize(Decimal("0.000001"), rounding=ROUND_DOWN))
+
+
+def _lot_ev(x: tuple) -> dict:
+    return {"warehouse_id": x[W], "lot_id": x[L], "product": x[P], "form": x[F], "purity_ppm": x[PPM],
+            "quantity": str(x[Q]), "assay_ref": x[A], "status": x[S], "snapshot_id": x[SID], "line": x[LINE]}
+
+
+class Classifier:
+    def __init__(self, db: Database, catalogue: Catalogue | None = None, thresholds: Thresholds | None = None,
+                 show_progress: bool = False):
+        self.db = db
+        self.catalogue = catalogue or Catalogue.load()
+        self.t = thresholds or Thresholds()
+        self.show_progress = show_progress
+        self._views: dict[frozenset, list[tuple]] = {}
+        self._roots: dict[tuple, str | None] = {}
+
+    # ---------------------------------------------------------------- helpers
+    def view(self, sources: dict[str, tuple[int, int]]) -> list[tuple]:
+        key = frozenset((w, s) for w, (s, _a) in sources.items())
+        v = self._views.get(key)
+        if v is None:
+            v = self.db.custody_view(sources=sources, show_progress=self.show_progress)
+            self._views[key] = v
+        return v
+
+    def reserve(self, view: list[tuple], product: str) -> list[tuple]:
+        return [x for x in view if x[P] == product and x[S] in RESERVE_STATUSES]
+
+    def root_of(self, key, lots: list[tuple]) -> str | None:
+        if key not in self._roots:
+            bar = progress(desc="merkle root", total=len(lots), unit=" leaves", enabled=self.show_progress and len(lots) > 100_000)
+            self._roots[key] = merkle_root([x[LEAF] for x in lots])
+            bar.update(len(lots))
+            bar.close()
+        return self._roots[key]
+
+    # ---------------------------------------------------------------- run
+    def classify(self, states: dict[str, ProductChainState], now: int | None = None) -> list[ProductResult]:
+        results = []
+        now_ts = now if now is not None else max((s.block_timestamp for s in states.values()), default=0)
+        current_sources = self.db.view_sources(now_ts)
+        current = self.view(current_sources)
+        dup_breaks = self.duplicates(current)
+        for product, st in sorted(states.items()):
+            res = self.classify_product(product, st, now_ts, current_sources, current)
+            res.breaks.extend(b for b in dup_breaks if b.product == product)
+            res.breaks = _dedupe(res.breaks)
+            res.summary["breaks"] = len(res.breaks)
+            res.summary["breaks_by_severity"] = _count(b.severity.name for b in res.breaks)
+            results.append(res)
+        return results
+
+    def duplicates(self, view: list[tuple]) -> list[Break]:
+        where: dict[str, list[tuple]] = defaultdict(list)
+        for x in view:
+            where[x[L]].append(x)
+        out = []
+        for lot, xs in where.items():
+            whs = {x[W] for x in xs}
+            if len(whs) > 1:
+                for x in xs:
+                    out.append(make(x[P], "duplicate_lot_across_warehouses", lot_id=lot, warehouse_id=x[W],
+                                    message=f"lot {lot} is recorded in {len(whs)} warehouses: {', '.join(sorted(whs))}",
+                                    evidence={"records": [_lot_ev(y) for y in xs]}))
+        return out
+
+    def classify_product(self, product: str, st: ProductChainState, now: int,
+                         current_sources: dict, current: list[tuple]) -> ProductResult:
+        breaks: list[Break] = []
+        prod = self.catalogue.get(product)
+        att = st.attestation
+        cur_reserve = self.reserve(current, product)
+        cur_total = sum(x[Q] for x in cur_reserve)
+        summary = {
+            "product": product, "token": st.token, "attestor": st.attestor, "block_number": st.block_number,
+            "block_time": format_time(st.block_timestamp), "decimals": st.decimals,
+            "unit": prod.unit if prod else None, "total_supply": str(st.total_supply),
+            "total_escrowed": None if st.total_escrowed is None else str(st.total_escrowed),
+            "custody_reserve_now": str(cur_total), "custody_lots_now": len(cur_reserve),
+            "attested_reserve": None, "attested_lots": None, "attested_root": None, "attestation_as_of": None,
+            "attestation_age_seconds": None, "custody_root_at_as_of": None, "root_matches": None,
+            "collateralisation_ratio": None, "custody_ratio": ratio(cur_total, st.total_supply),
+            "pending_redemptions": len(st.pending), "pending_amount": str(sum(p.amount for p in st.pending)),
+            "supply_from_events": None if st.supply_from_events is None else str(st.supply_from_events),
+            "attested_list_source": None,
+        }
+        if prod is None:
+            breaks.append(make(product, "attestation_missing", severity=Severity.high,
+                               message=f"product {product} is not in the catalogue (unit and decimals unknown)"))
+        elif prod.decimals != st.decimals:
+            breaks.append(make(product, "supply_event_mismatch", severity=Severity.high,
+                               message=f"token decimals {st.decimals} differ from the catalogue's {prod.decimals}",
+                               evidence={"token_decimals": st.decimals, "catalogue_decimals": prod.decimals}))
+        # chain-only checks
+        if st.supply_from_events is not None and st.supply_from_events != st.total_supply:
+            breaks.append(make(product, "supply_event_mismatch", amount=st.total_supply - st.supply_from_events,
+                               message=f"totalSupply {st.total_supply} but mints - burns from events = {st.supply_from_events}",
+                               evidence={"total_supply": str(st.total_supply), "minted": str(st.minted_from_events),
+                                         "burned": str(st.burned_from_events), "block": st.block_number}))
+        if st.total_escrowed is not None:
+            pending_sum = sum(p.amount for p in st.pending)
+            if pending_sum != st.total_escrowed:
+                breaks.append(make(product, "escrow_mismatch", amount=st.total_escrowed - pending_sum,
+                                   message=f"totalEscrowed {st.total_escrowed} but pending requests sum to {pending_sum}",
+                                   evidence={"total_escrowed": str(st.total_escrowed), "pending_sum": str(pending_sum),
+                                             "pending_ids": [p.id for p in st.pending]}))
+        for p in st.pending:
+            age = now - p.requested_at
+            if age > self.t.max_redemption_pending:
+                breaks.append(make(product, "redemption_pending_too_long", lot_id=f"redemption#{p.id}", amount=p.amount,
+                                   message=f"redemption {p.id} of {p.holder} pending for {age}s "
+                                           f"(> {self.t.max_redemption_pending}s)",
+                                   evidence={"id": p.id, "holder": p.holder, "amount": str(p.amount),
+                                             "requested_at": format_time(p.requested_at), "age_seconds": age,
+                                             "block": p.block_number}))
+        if st.total_supply > cur_total:
+            breaks.append(make(product, "supply_above_custody", amount=st.total_supply - cur_total,
+                               message=f"totalSupply {st.total_supply} exceeds current custody reserve {cur_total}",
+                               evidence={"total_supply": str(st.total_supply), "custody_reserve": str(cur_total),
+                                         "custody_lots": len(cur_reserve)}))
+        if att is None:
+            if st.total_supply > 0:
+                breaks.append(make(product, "attestation_missing", amount=st.total_supply,
+                                   evidence={"total_supply": str(st.total_supply)}))
+            return ProductResult(product, summary, breaks)
+
+        age = now - att.as_of
+        summary.update({
+            "attested_reserve": str(att.total_quantity), "attested_lots": att.lot_count, "attested_root": att.merkle_root,
+            "attestation_as_of": format_time(att.as_of), "attestation_age_seconds": age, "attestation_round": att.round_id,
+            "collateralisation_ratio": ratio(att.total_quantity, st.total_supply),
+        })
+        if st.total_supply > att.total_quantity:
+            breaks.append(make(product, "supply_above_reserve", amount=st.total_supply - att.total_quantity,
+                               message=f"totalSupply {st.total_supply} exceeds attested reserve {att.total_quantity} "
+                                       f"by {st.total_supply - att.total_quantity}",
+                               evidence={"total_supply": str(st.total_supply), "attested_reserve": str(att.total_quantity),
+                                         "round": att.round_id, "block": st.block_number}))
+        if age > self.t.max_attestation_age:
+            breaks.append(make(product, "attestation_stale",
+                               message=f"attestation round {att.round_id} as of {format_time(att.as_of)} is {age}s old "
+                                       f"(> {self.t.max_attestation_age}s)",
+                               evidence={"as_of": format_time(att.as_of), "age_seconds": age,
+                                         "max_age_seconds": self.t.max_attestation_age}))
+
+        asof_sources = self.db.view_sources(att.as_of)
+        if not asof_sources:
+            breaks.append(make(product, "custody_missing",
+                               message=f"no custody snapshot at or before the attestation's as-of {format_time(att.as_of)}",
+                               evidence={"as_of": format_time(att.as_of)}))
+            return ProductResult(product, summary, breaks)
+        asof_view = self.view(asof_sources)
+        asof_reserve = self.reserve(asof_view, product)
+        key = (frozenset((w, s) for w, (s, _a) in asof_sources.items()), product)
+        custody_root = self.root_of(key, asof_reserve)
+        summary["custody_root_at_as_of"] = custody_root
+        summary["custody_snapshots_at_as_of"] = sorted({s for s, _a in asof_sources.values()})
+        attested: list[tuple] | None
+        if custody_root is not None and custody_root.lower() == att.merkle_root.lower():
+            summary["root_matches"] = True
+            attested = asof_reserve
+            summary["attested_list_source"] = "custody view at as-of (root matches)"
+        else:
+            summary["root_matches"] = False
+            attested, source = self.find_attested_list(product, att, asof_sources)
+            summary["attested_list_source"] = source
+            breaks.append(make(product, "root_mismatch",
+                               message=f"custody root {custody_root} at as-of {format_time(att.as_of)} differs from "
+                                       f"attested root {att.merkle_root}",
+                               evidence={"attested_root": att.merkle_root, "custody_root": custody_root,
+                                         "attested_total": str(att.total_quantity), "attested_lots": att.lot_count,
+                                         "custody_total": str(sum(x[Q] for x in asof_reserve)),
+                                         "custody_lots": len(asof_reserve), "attested_list": source}))
+            if attested is not None:
+                breaks.extend(self.lot_diffs(product, attested, asof_view, asof_reserve, "as-of"))
+        if attested is not None:
+            total = sum(x[Q] for x in attested)
+            if total != att.total_quantity or len(attested) != att.lot_count:
+                breaks.append(make(product, "attestation_total_mismatch", amount=att.total_quantity - total,
+                                   message=f"attested total {att.total_quantity} / {att.lot_count} lots but the attested "
+                                           f"list sums to {total} / {len(attested)} lots",
+                                   evidence={"attested_total": str(att.total_quantity), "attested_lots": att.lot_count,
+                                             "list_total": str(total), "list_lots": len(attested)}))
+            if current_sources != asof_sources:
+                breaks.extend(self.backing_now(product, attested, current))
+        return ProductResult(product, summary, breaks)
+
+    def find_attested_list(self, product: str, att, asof_sources) -> tuple[list[tuple] | None, str]:
+        found = self.db.attested_list(product, att.merkle_root)
+        if found is not None:
+            return found[1], f"ingested attested list (snapshot {found[0]})"
+        sids = sorted({s for s, _a in asof_sources.values()}, reverse=True)
+        tried = 0
+        seen: set = set()
+        while sids and tried < self.t.previous_snapshots_searched:
+            before = sids[0]
+            prev = self.db.view_sources(att.as_of, before_snapshot=before)
+            if not prev:
+                break
+            k = frozenset((w, s) for w, (s, _a) in prev.items())
+            if k in seen:
+                break
+            seen.add(k)
+            tried += 1
+            lots = self.reserve(self.view(prev), product)
+            if self.root_of((k, product), lots) == att.merkle_root.lower():
+                return lots, f"previous matching custody view (snapshots {sorted({s for s, _ in prev.values()})})"
+            sids = sorted({s for s, _a in prev.values()}, reverse=True)
+        return None, ("attested lot list unavailable: ingest it with `stockpile reconcile ingest --attested`; "
+                      "lot-level differences cannot be named")
+
+    def lot_diffs(self, product: str, attested: list[tuple], view: list[tuple], reserve: list[tuple],
+                  when: str) -> list[Break]:
+        out: list[Break] = []
+        idx: dict[str, list[tuple]] = defaultdict(list)
+        for x in view:
+            idx[x[L]].append(x)
+        att_ids = set()
+        for a in attested:
+            att_ids.add(a[L])
+            cands = idx.get(a[L])
+            ev = {"attested": _lot_ev(a), "view": when}
+            if not cands:
+                out.append(make(product, "lot_not_in_custody", lot_id=a[L], warehouse_id=a[W], amount=a[Q],
+                                message=f"attested lot {a[L]} ({a[W]}) is not in the custody books ({when})", evidence=ev))
+                continue
+            same_wh = [c for c in cands if c[W] == a[W]]
+            c = same_wh[0] if same_wh else cands[0]
+            ev["custody"] = _lot_ev(c)
+            if c[LEAF] == a[LEAF] and c[S] in RESERVE_STATUSES:
+                continue
+            if c[W] != a[W]:
+                out.append(make(product, "warehouse_mismatch", lot_id=a[L], warehouse_id=c[W],
+                                message=f"lot {a[L]} attested in {a[W]} but custody has it in {c[W]}", evidence=ev))
+            if c[P] != a[P]:
+                out.append(make(product, "product_mismatch", lot_id=a[L], warehouse_id=c[W], amount=a[Q],
+                                message=f"lot {a[L]} attested as {a[P]} but custody records {c[P]}", evidence=ev))
+            if c[Q] != a[Q]:
+                out.append(make(product, "quantity_mismatch", lot_id=a[L], warehouse_id=c[W], amount=a[Q] - c[Q],
+                                message=f"lot {a[L]}: attested {a[Q]} base units, custody {c[Q]} (difference {a[Q] - c[Q]})",
+                                evidence=ev))
+            if c[S] == "released":
+                out.append(make(product, "released_lot_backing", lot_id=a[L], warehouse_id=c[W], amount=a[Q],
+                                message=f"lot {a[L]} is released in custody ({when}) but still backs tokens", evidence=ev))
+            elif c[S] == "in_transit":
+                out.append(make(product, "in_transit_lot_backing", lot_id=a[L], warehouse_id=c[W], amount=a[Q],
+                                message=f"lot {a[L]} is in transit ({when}) but still backs tokens", evidence=ev))
+            if c[W] == a[W] and c[P] == a[P] and c[Q] == a[Q] and c[LEAF] != a[LEAF]:
+                out.append(make(product, "lot_attribute_mismatch", lot_id=a[L], warehouse_id=c[W],
+                                message=f"lot {a[L]}: form, purity or assay reference differ from the attested lot",
+                                evidence=ev))
+        for c in reserve:
+            if c[L] not in att_ids:
+                out.append(make(product, "lot_not_attested", lot_id=c[L], warehouse_id=c[W], amount=c[Q],
+                                message=f"custody reserve lot {c[L]} ({c[W]}) is not in the attested list ({when})",
+                                evidence={"custody": _lot_ev(c), "view": when}))
+        return out
+
+    def backing_now(self, product: str, attested: list[tuple], current: list[tuple]) -> list[Break]:
+        """Attested lots (still backing tokens until the next attestation) that the current books
+        show released, in transit or gone."""
+        out = []
+        idx: dict[str, list[tuple]] = defaultdict(list)
+        for x in current:
+            idx[x[L]].append(x)
+        for a in attested:
+            cands = idx.get(a[L])
+            ev = {"attested": _lot_ev(a), "view": "current"}
+            if not cands:
+                out.append(make(product, "lot_not_in_custody", lot_id=a[L], warehouse_id=a[W], amount=a[Q],
+                                message=f"attested lot {a[L]} ({a[W]}) is no longer in the custody books", evidence=ev))
+                continue
+            same = [c for c in cands if c[W] == a[W]]
+            c = same[0] if same else cands[0]
+            ev["custody"] = _lot_ev(c)
+            if c[S] == "released":
+                out.append(make(product, "released_lot_backing", lot_id=a[L], warehouse_id=c[W], amount=a[Q],
+                                message=f"lot {a[L]} was released after the attestation but still backs tokens",
+                                evidence=ev))
+            elif c[S] == "in_transit":
+                out.append(make(product, "in_transit_lot_backing", lot_id=a[L], warehouse_id=c[W], amount=a[Q],
+                                message=f"lot {a[L]} is in transit but still backs tokens", evidence=ev))
+        return out
+
+
+def _dedupe(breaks: list[Break]) -> list[Break]:
+    seen = set()
+    out = []
+    for b in breaks:
+        k = b.key()
+        if k in seen:
+            continue
+        seen.add(k)
+        out.append(b)
+    out.sort(key=lambda b: (-b.severity, b.kind, b.lot_id or ""))
+    return out
+
+
+def _count(items) -> dict[str, int]:
+    out: dict[str, int] = defaultdict(int)
+    for i in items:
+        out[i] += 1
+    return dict(out)

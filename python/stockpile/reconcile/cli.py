@@ -1,0 +1,230 @@
+"""``stockpile reconcile ...``: ingest custody exports, reconcile against the chain, watch."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from stockpile.reconcile.breaks.model import Severity
+
+DB_HELP = "database: a SQLite file path or an SQLAlchemy URL (postgresql://...); default ./stockpile-reconcile.db"
+
+
+def _db(url):
+    from stockpile.reconcile.db.store import Database
+
+    return Database(url)
+
+
+def _catalogue(path):
+    from stockpile.reconcile.custody.schema import Catalogue
+
+    return Catalogue.load(path)
+
+
+def _kv(values: tuple[str, ...], what: str) -> dict[str, int]:
+    out = {}
+    for v in values:
+        k, _, n = v.partition("=")
+        if not n.isdigit():
+            raise click.BadParameter(f"{what} must look like kind=count, got {v!r}")
+        out[k] = int(n)
+    return out
+
+
+@click.group()
+def reconcile() -> None:
+    """Reconcile custody records (warehouse lot lists) with on-chain supply and attestations."""
+
+
+@reconcile.command()
+@click.argument("exports", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--db", "db_url", default=None, help=DB_HELP)
+@click.option("--attested", is_flag=True, help="these files are the lot lists attestations were built from")
+@click.option("--decimal-comma/--decimal-point", default=None, help="override the export's decimal separator")
+@click.option("--rejects-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="where <export>.rejects.csv goes (default: next to the export)")
+@click.option("--catalogue", type=click.Path(exists=True, dir_okay=False), default=None, help="product catalogue JSON")
+@click.option("--quiet", is_flag=True, help="no progress bars")
+def ingest(exports, db_url, attested, decimal_comma, rejects_dir, catalogue, quiet) -> None:
+    """Ingest custody exports (CSV or JSON). Bad rows go to a rejects file; the same file twice changes nothing."""
+    from stockpile.reconcile.custody.parse import ExportError
+
+    db = _db(db_url)
+    cat = _catalogue(catalogue)
+    failed = False
+    for path in exports:
+        try:
+            r = db.ingest(path, cat, kind="attested" if attested else "custody", rejects_dir=rejects_dir,
+                          decimal_comma=decimal_comma, show_progress=not quiet)
+        except ExportError as exc:
+            click.echo(f"{path}: FAILED: {exc}", err=True)
+            failed = True
+            continue
+        if r.duplicate:
+            click.echo(f"{path}: already ingested as snapshot {r.snapshot_id} (same content); nothing changed")
+            continue
+        click.echo(f"{path}: snapshot {r.snapshot_id}, {r.accepted} rows kept, {r.rejected} rejected"
+                   + (f" -> {r.rejects_path}" if r.rejects_path else "") + f" ({r.seconds:.1f}s)")
+        for code, n in sorted(r.reject_counts.items()):
+            click.echo(f"    {code}: {n}")
+    sys.exit(2 if failed else 0)
+
+
+def run_options(f):
+    opts = [
+        click.option("--rpc", "rpc_url", envvar="STOCKPILE_RPC_URL", default=None, help="JSON-RPC URL (or in the products file)"),
+        click.option("--products", "products_file", required=True, type=click.Path(exists=True, dir_okay=False),
+                     help="JSON/YAML: {rpc_url, products: {CODE: {token, attestor, start_block}}}"),
+        click.option("--db", "db_url", default=None, help=DB_HELP),
+        click.option("--confirmations", default=12, show_default=True, help="read this many blocks behind the head"),
+        click.option("--max-log-range", default=10_000, show_default=True, help="largest eth_getLogs block range tried"),
+        click.option("--max-attestation-age", default=86_400, show_default=True, help="seconds before an attestation is stale"),
+        click.option("--max-redemption-pending", default=3 * 86_400, show_default=True, help="seconds a redemption may stay pending"),
+        click.option("--fail-on", default="medium", show_default=True,
+                     type=click.Choice([s.name for s in Severity]), help="exit 1 when a break is at least this severe"),
+        click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("reconcile-report"),
+                     show_default=True, help="report directory (JSON, CSV of breaks, HTML)"),
+        click.option("--ingest", "ingest_paths", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                     help="ingest this custody export first (repeatable)"),
+        click.option("--catalogue", type=click.Path(exists=True, dir_okay=False), default=None),
+        click.option("--quiet", is_flag=True, help="no progress bars"),
+    ]
+    for o in reversed(opts):
+        f = o(f)
+    return f
+
+
+def _setup(rpc_url, products_file, db_url, confirmations, max_log_range, max_attestation_age, max_redemption_pending,
+           fail_on, out_dir, ingest_paths, catalogue, quiet):
+    from web3 import Web3
+
+    from stockpile.reconcile.breaks.classify import Thresholds
+    from stockpile.reconcile.service import RunConfig, load_products
+
+    products, doc = load_products(products_file)
+    rpc_url = rpc_url or doc.get("rpc_url")
+    if not rpc_url:
+        raise click.UsageError("no RPC URL: --rpc, STOCKPILE_RPC_URL or rpc_url in the products file")
+    db = _db(db_url)
+    cat = _catalogue(catalogue)
+    for p in ingest_paths:
+        r = db.ingest(p, cat, show_progress=not quiet)
+        click.echo(f"{p}: {'already ingested' if r.duplicate else f'{r.accepted} kept, {r.rejected} rejected'}", err=True)
+    w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 60}))
+    cfg = RunConfig(products=products, confirmations=confirmations, max_log_range=max_log_range,
+                    thresholds=Thresholds(max_attestation_age, max_redemption_pending), fail_on=Severity[fail_on],
+                    out_dir=out_dir, show_progress=not quiet)
+    return db, w3, cfg, cat
+
+
+def _summary(report: dict) -> None:
+    click.echo(f"run {report.get('run_id')}: {report['status']} at block {report.get('chain', {}).get('block')}, "
+               f"{len(report['breaks'])} break(s), exit {report['exit_code']}")
+    if report.get("error"):
+        click.echo(f"  error: {report['error']}", err=True)
+    for p in report["products"]:
+        click.echo(f"  {p['product']}: supply {p['total_supply']} attested {p['attested_reserve']} "
+                   f"ratio {p['collateralisation_ratio']} breaks {p.get('breaks', 0)}")
+    for b in report["breaks"][:20]:
+        click.echo(f"  [{b['severity']}] {b['kind']} {b['product']} {b['lot_id'] or ''}: {b['message']}")
+    if len(report["breaks"]) > 20:
+        click.echo(f"  ... {len(report['breaks']) - 20} more (see the CSV)")
+    for k, v in (report.get("files") or {}).items():
+        click.echo(f"  {k}: {v}")
+
+
+@reconcile.command()
+@run_options
+@click.option("--json", "as_json", is_flag=True, help="print the JSON report on stdout")
+def run(as_json, **kw) -> None:
+    """One reconciliation. Exit code 0 clean, 1 breaks at/above --fail-on, 2 the run failed."""
+    from stockpile.reconcile.service import EXIT_FAILED, reconcile as do_reconcile
+
+    try:
+        db, w3, cfg, cat = _setup(**kw)
+        report = do_reconcile(db, w3, cfg, cat)
+    except click.UsageError:
+        raise
+    except Exception as exc:
+        click.echo(f"reconciliation failed: {type(exc).__name__}: {exc}", err=True)
+        sys.exit(EXIT_FAILED)
+    if as_json:
+        click.echo(json.dumps(report, indent=2, default=str))
+    else:
+        _summary(report)
+    sys.exit(report["exit_code"])
+
+
+@reconcile.command()
+@run_options
+@click.option("--interval", default=60.0, show_default=True, help="seconds between runs")
+@click.option("--iterations", default=None, type=int, help="stop after this many runs (default: forever)")
+@click.option("--metrics-port", default=9464, show_default=True, type=int, help="Prometheus /metrics port (0: off)")
+@click.option("--guardian-key-env", default="STOCKPILE_GUARDIAN_KEY", show_default=True,
+              help="environment variable holding the guardian (PAUSER_ROLE) private key; unset = never pause")
+def watch(interval, iterations, metrics_port, guardian_key_env, **kw) -> None:
+    """Reconcile every --interval seconds; export metrics; pause a product whose supply exceeds its reserve."""
+    from stockpile.reconcile.watch import watch as do_watch
+
+    db, w3, cfg, cat = _setup(**kw)
+    key = os.environ.get(guardian_key_env) or None
+    click.echo(f"watching {len(cfg.products)} product(s) every {interval}s; metrics on :{metrics_port}; "
+               f"guardian {'configured' if key else 'not configured'}")
+
+    def show(report):
+        _summary(report)
+        for a in report.get("actions", []):
+            click.echo(f"  guardian {a['action']} {a['product']}: {a['result']} {a.get('error', '')}")
+
+    do_watch(db, w3, cfg, interval, iterations, metrics_port or None, key, on_report=show, catalogue=cat)
+
+
+@reconcile.command()
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--lots", default=1000, show_default=True)
+@click.option("--seed", default=1, show_default=True)
+@click.option("--as-of", default="2026-11-20T00:00:00Z", show_default=True)
+@click.option("--discrepancy", multiple=True, help="kind=count, e.g. quantity_mismatch=3 (repeatable)")
+@click.option("--bad-row", multiple=True, help="kind=count, e.g. unknown_status=2 (repeatable)")
+@click.option("--decimal-comma", is_flag=True)
+def generate(out, lots, seed, as_of, discrepancy, bad_row, decimal_comma) -> None:
+    """Write a deterministic custody export with planted discrepancies / bad rows (CSV, or JSON by suffix)."""
+    from stockpile.reconcile.custody.generator import generate as gen
+
+    g = gen(lots, seed=seed, as_of=as_of, discrepancies=_kv(discrepancy, "--discrepancy"),
+            bad_rows=_kv(bad_row, "--bad-row"))
+    if out.suffix.lower() == ".json":
+        g.write_json(out, metadata={"as_of": as_of})
+    else:
+        g.write_csv(out, decimal_comma=decimal_comma, metadata={"as_of": as_of})
+    click.echo(f"wrote {out}: {len(g.rows)} rows, {len(g.planted)} planted discrepancies, {len(g.bad)} bad rows")
+    for p in g.planted:
+        click.echo(f"  planted {p['kind']}: {p['lot_id']} ({p['product']})")
+
+
+@reconcile.command("demo")
+@click.option("--rpc", "rpc_url", default=None, help="use this chain instead of starting anvil")
+@click.option("--out", "work_dir", type=click.Path(file_okay=False, path_type=Path), default=None)
+def demo(rpc_url, work_dir) -> None:
+    """Deploy sample products on anvil, reconcile clean, plant a released lot, reconcile again."""
+    from rich.console import Console
+
+    from stockpile.reconcile.demo import reconcile_demo
+    from stockpile.toolchain import Anvil
+
+    console = Console()
+    if rpc_url:
+        result = reconcile_demo(rpc_url, work_dir, console=console)
+    else:
+        with Anvil() as node:
+            result = reconcile_demo(node.url, work_dir, console=console)
+    ok = result["clean"]["exit_code"] == 0 and result["found"]
+    console.print(f"demo {'OK' if ok else 'FAILED'}: clean run exit {result['clean']['exit_code']}, planted "
+                  f"{result['planted_item']['kind']} of {result['planted_item']['lot_id']} "
+                  f"{'found' if result['found'] else 'NOT found'}; reports in {result['work_dir']}")
+    sys.exit(0 if ok else 1)

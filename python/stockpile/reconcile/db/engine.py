@@ -1,0 +1,65 @@
+"""Engines, SQLite pragmas, and migrations applied on start."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+DEFAULT_URL = "sqlite:///stockpile-reconcile.db"
+
+
+def normalise_url(url_or_path: str | Path | None) -> str:
+    """A SQLAlchemy URL; a plain path means a SQLite file; postgresql:// uses psycopg 3."""
+    if url_or_path is None:
+        return DEFAULT_URL
+    s = str(url_or_path)
+    if "://" not in s:
+        return f"sqlite:///{Path(s).expanduser().resolve()}"
+    if s.startswith("postgresql://") or s.startswith("postgres://"):
+        return "postgresql+psycopg://" + s.split("://", 1)[1]
+    return s
+
+
+def alembic_config() -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    return cfg
+
+
+def make_engine(url: str | Path | None = None) -> Engine:
+    url = normalise_url(url)
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 60})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn, _record):  # pragma: no cover - trivial
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA cache_size=-200000")
+            cur.execute("PRAGMA temp_store=MEMORY")
+            cur.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def migrate(engine: Engine) -> str:
+    """Upgrade the schema to the newest migration; returns the revision."""
+    cfg = alembic_config()
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def head_revision() -> str:
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()

@@ -1,0 +1,160 @@
+"""Database schema (SQLAlchemy 2 declarative). Changes go through alembic migrations in
+``migrations/versions`` (applied on start by :func:`stockpile.reconcile.db.open_db`).
+
+Quantities are exact integers or decimals stored as text (token base units exceed 64 bits and
+SQLite has no exact NUMERIC); times are unix seconds.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+ID = BigInteger().with_variant(Integer, "sqlite")  # INTEGER PRIMARY KEY is SQLite's rowid alias
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Snapshot(Base):
+    """One ingested export: a custody export, or the lot list an attestation was built from."""
+
+    __tablename__ = "snapshots"
+    __table_args__ = (UniqueConstraint("kind", "content_hash", name="uq_snapshots_kind_hash"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16), default="custody")  # custody | attested
+    content_hash: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(Text)
+    format: Mapped[str] = mapped_column(String(8))
+    as_of: Mapped[int] = mapped_column(BigInteger)
+    ingested_at: Mapped[int] = mapped_column(BigInteger)
+    accepted: Mapped[int] = mapped_column(Integer, default=0)
+    rejected: Mapped[int] = mapped_column(Integer, default=0)
+    size_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    meta: Mapped[str] = mapped_column(Text, default="{}")
+    rejects_path: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class SnapshotWarehouse(Base):
+    """Which warehouses a snapshot covers, and as of when (a view takes the latest per warehouse)."""
+
+    __tablename__ = "snapshot_warehouses"
+
+    snapshot_id: Mapped[int] = mapped_column(ForeignKey("snapshots.id", ondelete="CASCADE"), primary_key=True)
+    warehouse_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    as_of: Mapped[int] = mapped_column(BigInteger, index=True)
+    lots: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class LotRecord(Base):
+    __tablename__ = "lots"
+    __table_args__ = (Index("ix_lots_snapshot_warehouse", "snapshot_id", "warehouse_id"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    snapshot_id: Mapped[int] = mapped_column(ForeignKey("snapshots.id", ondelete="CASCADE"))
+    line: Mapped[int] = mapped_column(Integer)
+    warehouse_id: Mapped[str] = mapped_column(String(128))
+    lot_id: Mapped[str] = mapped_column(String(128))
+    product_code: Mapped[str] = mapped_column(String(64))
+    form: Mapped[str] = mapped_column(String(64))
+    purity_ppm: Mapped[int] = mapped_column(Integer)
+    gross_quantity: Mapped[str] = mapped_column(String(80))
+    net_quantity: Mapped[str] = mapped_column(String(80))
+    unit: Mapped[str] = mapped_column(String(8))
+    assay_ref: Mapped[str] = mapped_column(String(256))
+    status: Mapped[str] = mapped_column(String(16))
+    as_of: Mapped[int] = mapped_column(BigInteger)
+    quantity: Mapped[str] = mapped_column(String(80))  # token base units, decimal integer text
+    leaf: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class RejectRecord(Base):
+    __tablename__ = "rejects"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    snapshot_id: Mapped[int] = mapped_column(ForeignKey("snapshots.id", ondelete="CASCADE"), index=True)
+    line: Mapped[int] = mapped_column(Integer)
+    code: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text)
+    raw: Mapped[str] = mapped_column(Text)
+
+
+class AttestedRoot(Base):
+    """Per product Merkle root of an ``attested`` snapshot (to find the list of an attestation)."""
+
+    __tablename__ = "attested_roots"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    snapshot_id: Mapped[int] = mapped_column(ForeignKey("snapshots.id", ondelete="CASCADE"))
+    product_code: Mapped[str] = mapped_column(String(64))
+    root: Mapped[str] = mapped_column(String(66), index=True)
+    total: Mapped[str] = mapped_column(String(80))
+    lot_count: Mapped[int] = mapped_column(Integer)
+
+
+class ChainCheckpoint(Base):
+    __tablename__ = "chain_checkpoints"
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)  # chain id : contract addresses
+    chain_id: Mapped[int] = mapped_column(BigInteger)
+    start_block: Mapped[int] = mapped_column(BigInteger)
+    last_block: Mapped[int] = mapped_column(BigInteger)
+    last_hash: Mapped[str] = mapped_column(String(66))
+    updated_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class ChainBlock(Base):
+    """Hashes of blocks the sync has relied on (checkpoints, blocks with events): reorg detection."""
+
+    __tablename__ = "chain_blocks"
+
+    chain_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    number: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    hash: Mapped[str] = mapped_column(String(66))
+    timestamp: Mapped[int] = mapped_column(BigInteger)
+
+
+class ChainEvent(Base):
+    __tablename__ = "chain_events"
+    __table_args__ = (
+        UniqueConstraint("chain_id", "tx_hash", "log_index", name="uq_chain_events_log"),
+        Index("ix_chain_events_product_block", "chain_id", "product_code", "block_number"),
+    )
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    chain_id: Mapped[int] = mapped_column(BigInteger)
+    product_code: Mapped[str] = mapped_column(String(64))
+    address: Mapped[str] = mapped_column(String(42))
+    block_number: Mapped[int] = mapped_column(BigInteger)
+    block_hash: Mapped[str] = mapped_column(String(66))
+    tx_hash: Mapped[str] = mapped_column(String(66))
+    log_index: Mapped[int] = mapped_column(Integer)
+    event: Mapped[str] = mapped_column(String(64))
+    args: Mapped[str] = mapped_column(Text)  # JSON, ints as decimal strings
+
+
+class Run(Base):
+    __tablename__ = "runs"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    started_at: Mapped[int] = mapped_column(BigInteger)
+    finished_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    block_number: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    status: Mapped[str] = mapped_column(String(16))  # running | clean | breaks | failed
+    exit_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    summary: Mapped[str] = mapped_column(Text, default="{}")
+
+
+class BreakRecord(Base):
+    __tablename__ = "breaks"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    product_code: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(64))
+    severity: Mapped[str] = mapped_column(String(16))
+    lot_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    amount: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    evidence: Mapped[str] = mapped_column(Text)

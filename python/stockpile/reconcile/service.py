@@ -1,0 +1,136 @@
+"""A reconciliation run: (ingest) -> sync chain -> read state -> classify -> report -> exit code."""
+
+from __future__ import annotations
+
+import json
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import text
+from web3 import Web3
+
+from stockpile.reconcile.breaks.classify import Classifier, Thresholds
+from stockpile.reconcile.breaks.model import Break, Severity
+from stockpile.reconcile.chain.reader import ChainReader, ProductContracts
+from stockpile.reconcile.chain.state import ProductChainState
+from stockpile.reconcile.custody.parse import format_time
+from stockpile.reconcile.custody.schema import Catalogue
+from stockpile.reconcile.db.store import Database
+from stockpile.reconcile.report import write_all
+
+EXIT_CLEAN, EXIT_BREAKS, EXIT_FAILED = 0, 1, 2
+REPORT_SCHEMA = "stockpile.reconcile.report/1"
+
+
+@dataclass
+class RunConfig:
+    products: list[ProductContracts]
+    confirmations: int = 12
+    max_log_range: int = 10_000
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    fail_on: Severity = Severity.medium
+    out_dir: Path | None = None
+    now: int | None = None  # defaults to the confirmed block's timestamp
+    show_progress: bool = False
+
+
+def load_products(path: str | Path) -> tuple[list[ProductContracts], dict]:
+    """Products file (JSON or YAML): ``{"rpc_url": ..., "products": {"NDPR-OXIDE": {"token": "0x..",
+    "attestor": "0x..", "start_block": 0}}}``; returns the products and the whole document."""
+    p = Path(path)
+    raw = p.read_text("utf-8")
+    if p.suffix.lower() in (".yaml", ".yml"):
+        import yaml
+
+        doc = yaml.safe_load(raw)
+    else:
+        doc = json.loads(raw)
+    items = doc.get("products", doc)
+    out = []
+    for code, v in items.items():
+        if not isinstance(v, dict) or "token" not in v:
+            raise ValueError(f"products file {p}: product {code} needs at least a 'token' address")
+        out.append(ProductContracts(code, v["token"], v.get("attestor"), int(v.get("start_block", 0))))
+    return out, doc
+
+
+def exit_code_for(breaks: list[Break], fail_on: Severity) -> int:
+    return EXIT_BREAKS if any(b.severity >= fail_on for b in breaks) else EXIT_CLEAN
+
+
+def reconcile(db: Database, w3: Web3, cfg: RunConfig, catalogue: Catalogue | None = None) -> dict:
+    """One run. Returns the report dict (``report["exit_code"]`` is 0, 1 or 2); writes the
+    report files when ``cfg.out_dir`` is set and records the run and its breaks in the DB."""
+    started = time.time()
+    timings: dict[str, float] = {}
+    with db.engine.begin() as conn:
+        run_id = conn.execute(text("INSERT INTO runs (started_at, status, summary) VALUES (:t, 'running', '{}') "
+                                   "RETURNING id"), {"t": int(started)}).scalar_one()
+    report: dict = {"schema": REPORT_SCHEMA, "run_id": run_id, "generated_at": format_time(int(started)),
+                    "severity_threshold": cfg.fail_on.name, "products": [], "breaks": [], "chain": {}, "custody": {}}
+    try:
+        t0 = time.perf_counter()
+        reader = ChainReader(w3, db, cfg.products, cfg.confirmations, cfg.max_log_range, cfg.show_progress)
+        block = reader.confirmed_block()
+        syncs = reader.sync(block)
+        timings["chain_sync"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        states: dict[str, ProductChainState] = reader.states(block)
+        timings["chain_state"] = time.perf_counter() - t0
+        now = cfg.now if cfg.now is not None else reader.block(block)[1]
+        t0 = time.perf_counter()
+        classifier = Classifier(db, catalogue, cfg.thresholds, cfg.show_progress)
+        results = classifier.classify(states, now)
+        timings["classify"] = time.perf_counter() - t0
+        breaks = [b for r in results for b in r.breaks]
+        code = exit_code_for(breaks, cfg.fail_on)
+        report.update({
+            "status": "breaks" if breaks else "clean",
+            "exit_code": code,
+            "chain": {"chain_id": reader.chain_id, "block": block, "block_time": format_time(reader.block(block)[1]),
+                      "confirmations": cfg.confirmations, "now": format_time(now),
+                      "sync": [{"product": s.product, "from_block": s.from_block, "to_block": s.to_block,
+                                "events": s.events, "log_requests": s.stats.requests, "log_refusals": s.stats.refusals}
+                               for s in syncs],
+                      "reorgs": [s.reorg for s in syncs if s.reorg]},
+            "custody": {"sources_now": {w: {"snapshot_id": s, "as_of": format_time(a)}
+                                        for w, (s, a) in db.view_sources(now).items()}},
+            "products": [r.summary for r in results],
+            "breaks": [b.as_dict() for b in breaks],
+            "counts": {"by_kind": _count(b.kind for b in breaks), "by_severity": _count(b.severity.name for b in breaks)},
+        })
+        status = report["status"]
+    except Exception as exc:  # the run itself failed: exit 2, with the reason in the report
+        report.update({"status": "failed", "exit_code": EXIT_FAILED, "error": f"{type(exc).__name__}: {exc}",
+                       "traceback": traceback.format_exc()})
+        breaks = []
+        status = "failed"
+    t0 = time.perf_counter()
+    if cfg.out_dir is not None:
+        report["files"] = write_all(report, cfg.out_dir)
+    timings["report"] = time.perf_counter() - t0
+    report["timings"] = {k: round(v, 4) for k, v in timings.items()}
+    with db.engine.begin() as conn:
+        conn.execute(text("UPDATE runs SET finished_at = :f, block_number = :b, status = :s, exit_code = :c, summary = :m "
+                          "WHERE id = :i"),
+                     {"f": int(time.time()), "b": report.get("chain", {}).get("block"), "s": status,
+                      "c": report["exit_code"], "i": run_id,
+                      "m": json.dumps({"counts": report.get("counts"), "error": report.get("error")})})
+        if breaks:
+            conn.execute(text("INSERT INTO breaks (run_id, product_code, kind, severity, lot_id, amount, evidence) "
+                              "VALUES (:r, :p, :k, :s, :l, :a, :e)"),
+                         [{"r": run_id, "p": b.product, "k": b.kind, "s": b.severity.name, "l": b.lot_id,
+                           "a": None if b.amount is None else str(b.amount), "e": json.dumps(b.evidence, default=str)}
+                          for b in breaks])
+    if cfg.out_dir is not None:  # rewrite JSON with timings included
+        write_all(report, cfg.out_dir)
+    return report
+
+
+def _count(items) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for i in items:
+        out[i] = out.get(i, 0) + 1
+    return out

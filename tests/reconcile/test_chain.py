@@ -1,0 +1,299 @@
+"""Chain side on a real anvil node with the real CommodityToken and ReserveAttestor."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import httpx
+import pytest
+from click.testing import CliRunner
+from eth_account import Account
+from sqlalchemy import text
+from web3 import Web3
+
+from stockpile.reconcile import devchain
+from stockpile.reconcile.chain.abi import ATTESTOR_ABI, TOKEN_ABI
+from stockpile.reconcile.chain.reader import ChainReader
+from stockpile.reconcile.cli import reconcile as reconcile_cli
+from stockpile.reconcile.custody.generator import generate
+from stockpile.reconcile.demo import DEV_KEYS, iso, reserve_of
+from stockpile.reconcile.service import RunConfig, reconcile
+from stockpile.reconcile.breaks.classify import Thresholds
+from stockpile.reconcile.watch import Metrics, run_once
+from stockpile.toolchain import Anvil
+
+pytestmark = pytest.mark.anvil
+PRODUCT = "NDPR-OXIDE"
+ADMIN = DEV_KEYS[0]
+ATTESTORS = DEV_KEYS[1:4]
+HOLDER_KEY = "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a"  # anvil key 4
+STRANGER_KEY = "0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba"  # anvil key 5
+
+
+class Env:
+    def __init__(self, node, db, tmp_path):
+        self.node = node
+        self.w3 = Web3(Web3.HTTPProvider(node.url, request_kwargs={"timeout": 30}))
+        self.db = db
+        self.tmp = tmp_path
+        self.holder = Account.from_key(HOLDER_KEY).address
+        self.stack = devchain.deploy_product(self.w3, ADMIN, ATTESTORS, PRODUCT)
+        self.as_of = self.w3.eth.get_block("latest")["timestamp"] - 60
+        g = generate(30, seed=3, products=[PRODUCT], as_of=iso(self.as_of))
+        db.ingest(g.write_csv(tmp_path / "custody.csv"))
+        self.root, self.total, self.count = reserve_of(db, PRODUCT, self.as_of)
+        devchain.attest(self.w3, self.stack, self.root, self.total, self.count, self.as_of)
+        devchain.mint(self.w3, self.stack, self.holder, self.total // 2, "first")
+
+    def cfg(self, **kw):
+        kw.setdefault("confirmations", 0)
+        return RunConfig(products=[self.stack.contracts()], **kw)
+
+    def run(self, **kw):
+        return reconcile(self.db, self.w3, self.cfg(**kw))
+
+    def rpc(self, method, params=()):
+        return self.w3.provider.make_request(method, list(params))
+
+
+@pytest.fixture
+def env(sqlite_db, tmp_path):
+    with Anvil() as node:
+        yield Env(node, sqlite_db, tmp_path)
+
+
+def kinds(report):
+    return {(b["product"], b["kind"]) for b in report["breaks"]}
+
+
+def test_builtin_abi_is_a_subset_of_the_compiled_contracts():
+    from stockpile.contracts import load
+
+    for builtin, name in ((TOKEN_ABI, "CommodityToken"), (ATTESTOR_ABI, "ReserveAttestor")):
+        compiled = {(i["type"], i.get("name")): i for i in load(name).abi}
+        for item in builtin:
+            other = compiled[(item["type"], item["name"])]
+            assert [(i["type"], i.get("indexed", False)) for i in other["inputs"]] == \
+                   [(i["type"], i.get("indexed", False)) for i in item["inputs"]], item["name"]
+
+
+def test_clean_run_then_supply_above_reserve_and_guardian_pause(env):
+    report = env.run(out_dir=env.tmp / "r1")
+    assert report["status"] == "clean" and report["exit_code"] == 0, report["breaks"]
+    p = report["products"][0]
+    assert p["root_matches"] and p["attested_reserve"] == str(env.total)
+    assert p["total_supply"] == str(env.total // 2) and p["collateralisation_ratio"] == "2.000000"
+    for f in report["files"].values():
+        assert (env.tmp / "r1").exists() and open(f).read()
+    assert json.loads(open(report["files"]["json"]).read())["status"] == "clean"
+
+    # the custodian releases most lots, the attestors attest the smaller reserve: supply is now above it
+    later = env.as_of + 30
+    g = generate(30, seed=3, products=[PRODUCT], as_of=iso(later), discrepancies={"released": 20})
+    env.db.ingest(g.write_csv(env.tmp / "custody-2.csv"))
+    root, total, count = reserve_of(env.db, PRODUCT, later)
+    assert total < env.total // 2
+    devchain.attest(env.w3, env.stack, root, total, count, later)
+    report = env.run(out_dir=env.tmp / "r2")
+    assert (PRODUCT, "supply_above_reserve") in kinds(report) and report["exit_code"] == 1
+    b = next(b for b in report["breaks"] if b["kind"] == "supply_above_reserve")
+    assert int(b["amount"]) == env.total // 2 - total
+
+    # a key without PAUSER_ROLE is refused and the token stays unpaused
+    metrics = Metrics()
+    r = run_once(env.db, env.w3, env.cfg(), metrics, guardian_key=STRANGER_KEY)
+    assert r["actions"][0]["result"] == "refused" and not env.stack.token.functions.paused().call()
+    assert metrics.registry.get_sample_value("stockpile_reconcile_guardian_paused", {"product": PRODUCT}) == 0
+    # the guardian (PAUSER_ROLE) pauses the product
+    r = run_once(env.db, env.w3, env.cfg(), metrics, guardian_key=ADMIN)
+    assert r["actions"][0]["result"] == "paused" and env.stack.token.functions.paused().call()
+    get = metrics.registry.get_sample_value
+    assert get("stockpile_reconcile_guardian_paused", {"product": PRODUCT}) == 1
+    assert get("stockpile_reconcile_breaks", {"kind": "supply_above_reserve", "severity": "critical"}) == 1
+    assert get("stockpile_reconcile_collateralisation_ratio", {"product": PRODUCT}) < 1
+    assert get("stockpile_reconcile_last_success_timestamp_seconds") > 0
+    assert get("stockpile_reconcile_last_exit_code") == 1
+
+
+def test_incremental_sync_uses_checkpoints(env):
+    reader = ChainReader(env.w3, env.db, [env.stack.contracts()], confirmations=0)
+    first = reader.sync()[0]
+    assert first.from_block == env.stack.start_block and first.events > 0
+    n_events = env.db.count("chain_events")
+    again = reader.sync()[0]
+    assert again.events == 0 and again.from_block == first.to_block + 1 > again.to_block
+    assert env.db.count("chain_events") == n_events
+    devchain.mint(env.w3, env.stack, env.holder, 10**18, "second")
+    third = reader.sync()[0]
+    assert third.from_block == first.to_block + 1 and third.events == 2  # Transfer + Minted
+    state = reader.state(PRODUCT, third.to_block)
+    assert state.total_supply == env.total // 2 + 10**18 == state.supply_from_events
+
+
+def test_confirmations_hide_the_newest_blocks(env):
+    devchain.mint(env.w3, env.stack, env.holder, 10**18, "recent")
+    report = env.run(confirmations=1)
+    assert report["products"][0]["total_supply"] == str(env.total // 2)
+    assert report["chain"]["block"] == env.w3.eth.block_number - 1
+
+
+class RefusingProxy:
+    """An HTTP JSON-RPC proxy in front of anvil that refuses eth_getLogs over more than K blocks,
+    as hosted nodes do."""
+
+    def __init__(self, upstream: str, max_blocks: int):
+        self.upstream, self.max_blocks, self.refused, self.log_calls = upstream, max_blocks, 0, 0
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                req = json.loads(body)
+                if req.get("method") == "eth_getLogs":
+                    proxy.log_calls += 1
+                    f = req["params"][0]
+                    lo, hi = int(f["fromBlock"], 16), int(f["toBlock"], 16)
+                    if hi - lo + 1 > proxy.max_blocks:
+                        proxy.refused += 1
+                        out = json.dumps({"jsonrpc": "2.0", "id": req["id"], "error": {
+                            "code": -32005, "message": "query returned more than 10000 results"}}).encode()
+                        self._send(out)
+                        return
+                out = httpx.post(proxy.upstream, content=body, headers={"content-type": "application/json"}).content
+                self._send(out)
+
+            def _send(self, out: bytes):
+                self.send_response(200)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(out)))
+                self.end_headers()
+                self.wfile.write(out)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_node_refusing_large_log_ranges(env, tmp_path):
+    from stockpile.reconcile.db.store import Database
+
+    for i in range(12):
+        devchain.mint(env.w3, env.stack, env.holder, 10**18 + i, f"m{i}")
+    direct_db = Database(tmp_path / "direct.db")
+    direct = ChainReader(env.w3, direct_db, [env.stack.contracts()], confirmations=0).sync()[0]
+    with RefusingProxy(env.node.url, max_blocks=4) as proxy:
+        w3p = Web3(Web3.HTTPProvider(proxy.url))
+        reader = ChainReader(w3p, env.db, [env.stack.contracts()], confirmations=0, max_log_range=10_000)
+        res = reader.sync()[0]
+        assert proxy.refused > 0 and res.stats.refusals == proxy.refused and res.stats.min_range <= 4
+        state = reader.state(PRODUCT, res.to_block)
+    assert res.events == direct.events
+
+    def events(db):
+        with db.engine.connect() as c:
+            return c.execute(text("SELECT block_number, log_index, event, args FROM chain_events ORDER BY 1, 2")).all()
+
+    assert events(env.db) == events(direct_db)
+    assert state.supply_from_events == state.total_supply
+    # a node that refuses even one block: the error surfaces, nothing is checkpointed
+    with RefusingProxy(env.node.url, max_blocks=0) as proxy:
+        fresh = Database(tmp_path / "fresh.db")
+        with pytest.raises(Exception, match="query returned more than"):
+            ChainReader(Web3(Web3.HTTPProvider(proxy.url)), fresh, [env.stack.contracts()], confirmations=0).sync()
+        assert fresh.count("chain_checkpoints") == 0 and fresh.count("chain_events") == 0
+
+
+def test_reorg_deeper_than_confirmations_is_detected_and_resynced(env):
+    snap = env.rpc("evm_snapshot")["result"]
+    devchain.mint(env.w3, env.stack, env.holder, 7 * 10**18, "orphaned")
+    reader = ChainReader(env.w3, env.db, [env.stack.contracts()], confirmations=0)
+    reader.sync()
+    assert reader.state(PRODUCT, env.w3.eth.block_number).total_supply == env.total // 2 + 7 * 10**18
+    env.rpc("evm_revert", [snap])
+    devchain.mint(env.w3, env.stack, env.holder, 3 * 10**18, "canonical")
+    env.rpc("evm_mine")
+    report = env.run()
+    reorgs = report["chain"]["reorgs"]
+    assert reorgs and reorgs[0]["events_removed"] == 2 and reorgs[0]["common_ancestor"] < reorgs[0]["checkpoint_block"]
+    p = report["products"][0]
+    assert p["total_supply"] == p["supply_from_events"] == str(env.total // 2 + 3 * 10**18)
+    assert report["status"] == "clean", report["breaks"]
+
+
+def test_missed_mint_event_is_a_supply_event_mismatch(env):
+    env.run()
+    with env.db.engine.begin() as c:
+        c.execute(text("DELETE FROM chain_events WHERE event = 'Transfer'"))
+    report = env.run()
+    assert (PRODUCT, "supply_event_mismatch") in kinds(report)
+
+
+def test_redemption_pending_too_long_and_escrow(env):
+    req = devchain.request_redemption(env.w3, env.stack, HOLDER_KEY, 10**18)
+    assert req.status == 1
+    devchain.request_redemption(env.w3, env.stack, HOLDER_KEY, 2 * 10**18)
+    devchain.complete_redemption(env.w3, env.stack, 2)
+    report = env.run()
+    assert report["status"] == "clean", report["breaks"]
+    assert report["products"][0]["pending_redemptions"] == 1
+    env.rpc("evm_increaseTime", [4 * 86_400])
+    env.rpc("evm_mine")
+    report = env.run(thresholds=Thresholds(max_attestation_age=30 * 86_400))
+    assert kinds(report) == {(PRODUCT, "redemption_pending_too_long")}
+    b = report["breaks"][0]
+    assert b["lot_id"] == "redemption#1" and int(b["amount"]) == 10**18 and b["severity"] == "medium"
+    report = env.run()  # default 1-day max age: the attestation is now stale too
+    assert (PRODUCT, "attestation_stale") in kinds(report)
+
+
+def test_cli_run_exit_codes(env, tmp_path):
+    products = tmp_path / "products.json"
+    products.write_text(json.dumps({"rpc_url": env.node.url, "products": {PRODUCT: {
+        "token": env.stack.token.address, "attestor": env.stack.attestor.address, "start_block": env.stack.start_block}}}))
+    db = str(tmp_path / "cli.db")
+    custody = str(env.tmp / "custody.csv")
+    runner = CliRunner()
+    args = ["run", "--products", str(products), "--db", db, "--confirmations", "0", "--quiet", "--ingest", custody,
+            "--out", str(tmp_path / "out")]
+    res = runner.invoke(reconcile_cli, args)
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "out" / "reconcile.html").exists() and (tmp_path / "out" / "reconcile-breaks.csv").exists()
+    env.rpc("evm_increaseTime", [2 * 86_400])
+    env.rpc("evm_mine")
+    res = runner.invoke(reconcile_cli, args)  # stale attestation: high
+    assert res.exit_code == 1 and "attestation_stale" in res.output
+    res = runner.invoke(reconcile_cli, args[:-2] + ["--fail-on", "critical", "--out", str(tmp_path / "o2")])
+    assert res.exit_code == 0  # below the threshold
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"rpc_url": "http://127.0.0.1:1", "products": {PRODUCT: {"token": env.stack.token.address}}}))
+    res = runner.invoke(reconcile_cli, ["run", "--products", str(bad), "--db", db, "--quiet", "--out", str(tmp_path / "o3")])
+    assert res.exit_code == 2
+    failed = json.loads((tmp_path / "o3" / "reconcile.json").read_text())
+    assert failed["status"] == "failed" and failed["error"]
+
+
+def test_reconcile_demo_clean_then_planted_found(tmp_path):
+    from stockpile.reconcile.demo import reconcile_demo
+
+    with Anvil() as node:
+        result = reconcile_demo(node.url, tmp_path / "demo")
+    assert result["clean"]["exit_code"] == 0 and result["clean"]["breaks"] == []
+    assert len(result["clean"]["products"]) == 5
+    assert result["found"]
+    planted = result["planted"]
+    assert planted["exit_code"] == 1
+    assert [(b["kind"], b["lot_id"]) for b in planted["breaks"]] == [("released_lot_backing",
+                                                                       result["planted_item"]["lot_id"])]
