@@ -58,8 +58,8 @@ def publish_price(sp: Stockpile, symbol: str, usd: str) -> None:
     round_id = 1 if latest is None else latest.round_id + 1
     now = sp.w3.eth.get_block("latest")["timestamp"]
     answer = int(Decimal(usd).scaleb(decimals))
-    entry = FeedEntry(feed_id=feed_id(symbol), round_id=round_id, observed_at=now)
-    report = build_report(ORACLE_KEYS[:2], sp.chain_id, hub, [entry], [[answer], [answer]])
+    entry = FeedEntry(feed_id=feed_id(product.info.product_code), round_id=round_id)
+    report = build_report(ORACLE_KEYS[:2], sp.chain_id, hub, [entry], now, [[answer], [answer]])
     from stockpile.contracts import load
 
     hub_c = sp.w3.eth.contract(address=hub, abi=load("PriceFeed").abi)

@@ -32,10 +32,11 @@ def role_id(name: str) -> bytes:
     return Web3.keccak(text=name)
 
 
-def feed_id(symbol: str) -> bytes:
+def feed_id(product_code: str) -> bytes:
+    """The PriceFeed hub's id of a product's USD feed, e.g. "NDPR-OXIDE/USD" (the oracle feeder's symbol)."""
     from stockpile.oracle.report import feed_id as _feed_id
 
-    return _feed_id(f"{symbol}/USD")
+    return _feed_id(f"{product_code}/USD")
 
 
 def _encode_init(artifact: str, args: list[Any]) -> bytes:
@@ -102,15 +103,15 @@ def product_steps(dep: Deployment, p: Product) -> list[Step]:
         f = p.feed
         steps.append(CallStep(
             key=f"{s}.feed", target="price-feed", contract="PriceFeed", function="addFeed",
-            args=lambda ctx, s=s, f=f: [feed_id(s), f.decimals, f.description, _scaled(f.min_answer, f.decimals),
+            args=lambda ctx, c=p.product_code, f=f: [feed_id(c), f.decimals, f.description, _scaled(f.min_answer, f.decimals),
                                         _scaled(f.max_answer, f.decimals), f.heartbeat],
-            done=lambda ctx, s=s: int(ctx.contract("price-feed", "PriceFeed").functions.adapterOf(feed_id(s)).call(), 16) != 0,
+            done=lambda ctx, c=p.product_code: int(ctx.contract("price-feed", "PriceFeed").functions.adapterOf(feed_id(c)).call(), 16) != 0,
             description=f"{s}: price feed {f.description}"))
 
-    def feed_adapter(ctx: ApplyContext, s=s, has_feed=p.feed is not None) -> str:
+    def feed_adapter(ctx: ApplyContext, c=p.product_code, has_feed=p.feed is not None) -> str:
         if not has_feed:
             return ZERO
-        return ctx.contract("price-feed", "PriceFeed").functions.adapterOf(feed_id(s)).call()
+        return ctx.contract("price-feed", "PriceFeed").functions.adapterOf(feed_id(c)).call()
 
     steps.append(CallStep(
         key=f"{s}.directory", target="directory", contract="Directory", function="register",
