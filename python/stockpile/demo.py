@@ -1,34 +1,220 @@
-"""The main journey on a local chain: start anvil, deploy, and print what happened.
+"""The main journey on a local chain (``make demo`` / ``stockpile demo``).
 
-It grows with each capability (deploy, prices, mint, redeem, reconcile)."""
+1. start anvil; deploy the sample deployment file (tokens, attestors, price feeds, directory)
+2. ingest the three sample warehouse exports into the reconciliation database (SQLite)
+3. the custodian's attestors sign each product's reserve (Merkle root of its lots)
+4. oracle operators publish reference prices from a simulated market
+5. mint against the reserves, transfer, permit + transferFrom, redeem
+6. print a summary per product (supply, attested reserve, price, holders)
+7. reconcile custody records against the chain: clean, then with one planted discrepancy
+
+Everything runs on anvil's public development accounts: never use them on a real network.
+"""
 
 from __future__ import annotations
 
+import tempfile
+from datetime import datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+
+from eth_account import Account
 from rich.console import Console
 from rich.table import Table
-from web3 import Web3
 
-from stockpile.contracts import load
 from stockpile.toolchain import Anvil
+from stockpile.toolchain.anvil import dev_keys
 
-ANVIL_FIRST_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"  # public anvil test key
+# Roles in the sample deployment file (python/stockpile/deploy/samples/devnet.yaml).
+DEPLOYER, ATTESTORS, ORACLES, TRANSMITTER, HOLDER, FRIEND = 0, (2, 3), (5, 6), 7, 8, 9
+START_PRICES = {  # USD per token unit, the simulated market's starting point
+    "NDPR-OXIDE": Decimal("62.50"), "DY-METAL": Decimal("310.00"), "TB-METAL": Decimal("1050.00"),
+    "LI2CO3": Decimal("10400.00"), "AG-BAR": Decimal("31.20"),
+}
 
 
-def run_demo(port: int | None = None) -> int:
-    console = Console()
-    with Anvil(port=port) as anvil:
-        w3 = Web3(Web3.HTTPProvider(anvil.url))
-        account = w3.eth.account.from_key(ANVIL_FIRST_KEY)
-        console.print(f"anvil at {anvil.url}, chain id {w3.eth.chain_id}")
-        art = load("Hello")
-        contract = w3.eth.contract(abi=art.abi, bytecode=art.bytecode)
-        tx = contract.constructor().build_transaction({"from": account.address, "nonce": w3.eth.get_transaction_count(account.address)})
-        signed = account.sign_transaction(tx)
-        receipt = w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(signed.raw_transaction))
-        table = Table(title="Deployed")
-        for col in ("contract", "address", "chain id", "block", "gas used"):
-            table.add_column(col, no_wrap=True)
-        table.add_row("Hello", receipt.contractAddress, str(w3.eth.chain_id), str(receipt.blockNumber), str(receipt.gasUsed))
-        console.print(table)
-        print(f"deployed Hello at {receipt.contractAddress} on chain id {w3.eth.chain_id}")
-    return 0
+def iso(ts: int) -> str:
+    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def run_demo(port: int | None = None, work_dir: str | Path | None = None, console: Console | None = None) -> int:
+    console = console or Console(width=150)
+    work = Path(work_dir or tempfile.mkdtemp(prefix="stockpile-demo-"))
+    keys = dev_keys()
+    with Anvil(port=port) as node:
+        console.rule("1. local chain and deployment")
+        sp, manifest = _deploy(node.url, keys, work, console)
+        console.print(f"anvil at {node.url}, chain id {sp.chain_id}; directory {sp.directory}")
+        console.print(f"deployed {len(manifest.contracts)} contracts; manifest {work / 'deployments'}")
+
+        console.rule("2-3. custody records and reserve attestations")
+        db, catalogue, as_of = _ingest_samples(sp, work, console)
+        lots_by_code = _attest_reserves(sp, db, as_of, keys, console)
+
+        console.rule("4. reference prices")
+        _publish_prices(node.url, sp, manifest, keys, work, console)
+
+        console.rule("5. mint, transfer, permit, redeem")
+        _holder_journey(sp, keys, lots_by_code, console)
+
+        console.rule("6. summary")
+        _summary(sp, console)
+
+        console.rule("7. reconciliation")
+        ok = _reconcile(sp, db, catalogue, as_of, work, console)
+        db.dispose()
+    console.print(f"work files (manifest, custody database, reports): {work}")
+    return 0 if ok else 1
+
+
+def _deploy(url: str, keys: list[str], work: Path, console: Console):
+    from stockpile.deploy import SAMPLE_DEVNET, connect, load_deployment, make_engine
+    from stockpile.sdk import Stockpile
+    from stockpile.sdk.transactions import Sender
+
+    dep = load_deployment(SAMPLE_DEVNET)
+    conn = connect(url, expected_chain_id=31337)
+    deployer = Account.from_key(keys[DEPLOYER])
+    engine = make_engine(dep, conn.w3, work / "deployments")
+    results = engine.apply(Sender(conn.w3, deployer), progress=False)
+    bad = [k for k, ok in engine.verify().items() if not ok]
+    if bad:
+        raise RuntimeError(f"code mismatch at {bad}")
+    console.print(f"{sum(r.status == 'applied' for r in results)} deployment steps applied from {SAMPLE_DEVNET.name}")
+    sp = Stockpile.connect(conn.w3, directory=engine.manifest.address("directory"), account=deployer)
+    return sp, engine.manifest
+
+
+def _ingest_samples(sp, work: Path, console: Console):
+    from stockpile.reconcile.custody.schema import Catalogue
+    from stockpile.reconcile.db.store import Database
+    from stockpile.reconcile.samples import write_samples
+
+    catalogue = Catalogue.load()
+    db = Database(work / "custody.db")
+    as_of = sp.w3.eth.get_block("latest")["timestamp"] - 60
+    for path in write_samples(work / "exports-1", as_of=iso(as_of)):
+        r = db.ingest(path, catalogue, rejects_dir=work / "rejects")
+        console.print(f"ingested {path.name}: {r.accepted} lots accepted, {r.rejected} rejected")
+    return db, catalogue, as_of
+
+
+def _reserve_lots(db, product_code: str, as_of: int) -> list[tuple]:
+    from stockpile.reconcile.custody.schema import RESERVE_STATUSES
+
+    return [x[:7] for x in db.custody_view(as_of) if x[2] == product_code and x[7] in RESERVE_STATUSES]
+
+
+def _attest_reserves(sp, db, as_of: int, keys: list[str], console: Console) -> dict[str, list[tuple]]:
+    signers = [Account.from_key(keys[i]) for i in ATTESTORS]
+    out = {}
+    for info in sp.products():
+        lots = _reserve_lots(db, info.product_code, as_of)
+        if not lots:
+            console.print(f"{info.symbol}: no lots in custody, nothing to attest")
+            continue
+        att = sp.product(info.symbol).attest(lots, as_of, f"custody report {info.product_code} {iso(as_of)}", signers)
+        out[info.product_code] = lots
+        amount = sp.product(info.symbol).amount(att.total_quantity)
+        console.print(f"{info.symbol}: attested {att.lot_count} lots, {amount:,.3f} units, root {att.merkle_root[:18]}... "
+                      f"(round {att.round_id}, 2-of-3 attestor signatures)")
+    return out
+
+
+def _publish_prices(url: str, sp, manifest, keys: list[str], work: Path, console: Console) -> None:
+    from stockpile.oracle.api import publish_simulated_prices
+
+    prices = {f"{p.product_code}/USD": START_PRICES[p.product_code] for p in sp.products() if p.feed}
+    published = publish_simulated_prices(url, manifest.address("price-feed"), prices,
+                                         signer_keys=[keys[i] for i in ORACLES], transmitter_key=keys[TRANSMITTER],
+                                         state_db=f"sqlite:///{work / 'oracle.db'}")
+    for symbol, price in published:
+        console.print(f"{symbol}: {price} (read back from chain)")
+
+
+def _holder_journey(sp, keys: list[str], lots_by_code: dict, console: Console) -> None:
+    from stockpile.sdk import errors
+
+    holder_acct, friend_acct = Account.from_key(keys[HOLDER]), Account.from_key(keys[FRIEND])
+    holder, friend = sp.with_account(holder_acct), sp.with_account(friend_acct)
+    for info in sp.products():
+        if info.product_code not in lots_by_code:
+            continue
+        op = sp.product(info.symbol)
+        if op.token.functions.allowlistMode().call():
+            op.allowlist(holder_acct.address)
+            console.print(f"{info.symbol}: allowlist mode; {holder_acct.address} allowlisted")
+        reserve = op.attestation().total_quantity
+        op.mint(holder_acct.address, reserve * 6 // 10, f"demo deposit {info.symbol}")
+        console.print(f"{info.symbol}: minted {op.amount(reserve * 6 // 10):,.3f} to the holder (60% of the reserve)")
+    try:
+        reserve = sp.product("NDPR").attestation().total_quantity
+        sp.product("NDPR").mint(holder_acct.address, reserve, "over the reserve")
+    except errors.ReserveExceeded as refused:
+        console.print(f"NDPR: a mint above the attested reserve is refused: {refused}")
+
+    ndpr_h, ndpr_f = holder.product("NDPR"), friend.product("NDPR")
+    ndpr_h.transfer(friend_acct.address, Decimal("25"))
+    console.print("NDPR: holder transferred 25 kg to a second account")
+    deadline = sp.w3.eth.get_block("latest")["timestamp"] + 3600
+    permit = ndpr_h.sign_permit(holder_acct, friend_acct.address, Decimal("40"), deadline)
+    ndpr_f.submit_permit(permit)
+    ndpr_f.transfer_from(holder_acct.address, friend_acct.address, Decimal("40"))
+    console.print("NDPR: holder signed an EIP-2612 permit for 40 kg; the second account submitted it and pulled the tokens")
+    req = ndpr_h.request_redemption(Decimal("150"), "delivery order DO-2026-0001")
+    console.print(f"NDPR: redemption #{req.id} requested for {req.amount:,.3f} kg ({req.status}, tokens in escrow)")
+    done = sp.product("NDPR").complete_redemption(req.id)
+    console.print(f"NDPR: redemption #{done.id} {done.status} by the operator (tokens burned; metal leaves the warehouse)")
+    pending = ndpr_h.request_redemption(Decimal("100"), "delivery order DO-2026-0002")
+    console.print(f"NDPR: redemption #{pending.id} for {pending.amount:,.3f} kg left {pending.status}")
+    value = ndpr_h.holding(holder_acct.address)
+    console.print(f"NDPR: holder balance {value.balance.amount:,.3f} kg worth {value.value_usd:,.2f} USD")
+
+
+def _summary(sp, console: Console) -> None:
+    table = Table(title="Stockpile on the local chain")
+    for col in ("product", "unit", "supply", "escrowed", "attested reserve", "collateral", "price (USD)", "holders"):
+        table.add_column(col, justify="right" if col not in ("product", "unit") else "left")
+    for info in sp.products():
+        p = sp.product(info.symbol)
+        status = p.reserve_status()
+        price = p.price()
+        table.add_row(
+            info.symbol, info.unit, f"{p.amount(status.total_supply):,.3f}", f"{p.amount(status.escrowed):,.3f}",
+            f"{p.amount(status.attested_total):,.3f}",
+            f"{status.collateralization:.2%}" if status.collateralization else "-",
+            f"{price.price:,.2f}" if price else "-", str(len(p.holders())))
+    console.print(table)
+
+
+def _reconcile(sp, db, catalogue, as_of: int, work: Path, console: Console) -> bool:
+    from stockpile.reconcile.chain.reader import ProductContracts
+    from stockpile.reconcile.custody.generator import generate
+    from stockpile.reconcile.samples import SAMPLE_SPECS
+    from stockpile.reconcile.service import RunConfig, reconcile
+
+    contracts = [ProductContracts(p.product_code, p.token, p.attestor) for p in sp.products()]
+    cfg = RunConfig(products=contracts, confirmations=0, out_dir=work / "report-clean")
+    clean = reconcile(db, sp.w3, cfg, catalogue)
+    console.print(f"run 1: {clean['status']} (exit code {clean['exit_code']}), {len(clean['breaks'])} breaks; "
+                  f"report {clean.get('files', {}).get('html')}")
+
+    # A newer export from the first warehouse in which one attested lot has been released.
+    name, wh, products, n, opts = SAMPLE_SPECS[0]
+    later = as_of + 30
+    g = generate(n, seed=100, warehouses=[wh], products=products, as_of=iso(later), lot_prefix=f"{wh[3:6]}-",
+                 discrepancies={"released": 1})
+    planted = g.planted[0]
+    path = g.write_csv(work / "exports-2" / name, metadata={"warehouse_id": wh, "as_of": iso(later)}, **opts)
+    db.ingest(path, catalogue, rejects_dir=work / "rejects")
+    console.print(f"planted: a newer {name} where lot {planted['lot_id']} ({planted['product']}) is released "
+                  "but still backs tokens")
+    cfg.out_dir = work / "report-planted"
+    second = reconcile(db, sp.w3, cfg, catalogue)
+    for b in second["breaks"]:
+        console.print(f"  break: {b['severity']} {b['kind']} {b['product']} lot {b['lot_id']}: {b['message']}")
+    console.print(f"run 2: {second['status']} (exit code {second['exit_code']}); report {second.get('files', {}).get('html')}")
+    found = any(b["lot_id"] == planted["lot_id"] and b["kind"] == "released_lot_backing" for b in second["breaks"])
+    clean_ok = clean["exit_code"] == 0
+    console.print(f"result: first run clean: {clean_ok}; planted discrepancy found and named: {found}")
+    return clean_ok and found

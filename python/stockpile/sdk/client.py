@@ -281,16 +281,41 @@ class ProductClient:
 
     def attest(self, lots: list[Lot | tuple], as_of: int, report: bytes | str, signers: list[LocalAccount]) -> AttestationView:
         """Build the lot tree, collect the attestors' EIP-712 signatures and submit."""
+        tree = lot_tree(lots)
+        total = sum(int(v[5]) for v in tree.values)
+        return self.attest_root(tree.root, total, len(tree), as_of, report, signers)
+
+    def attest_root(self, merkle_root: bytes | str, total_quantity: int, lot_count: int, as_of: int,
+                    report: bytes | str, signers: list[LocalAccount]) -> AttestationView:
+        """Submit an attestation of a lot list whose root was computed elsewhere (by the custodian)."""
         from stockpile.reserve.models import Attestation, report_hash
         from stockpile.reserve.signing import sign_by_quorum
 
         if self.attestor is None:
             raise SdkError(f"{self.symbol} has no reserve attestor")
-        tree = lot_tree(lots)
-        att = Attestation.of_tree(tree, as_of=as_of, report_hash=report_hash(report))
+        att = Attestation(merkle_root=merkle_root, total_quantity=total_quantity, lot_count=lot_count, as_of=as_of,
+                          report_hash=report_hash(report))
         sigs = sign_by_quorum(signers, self.sp.chain_id, self.attestor.address, att)
         self.sp.send(self.attestor.functions.attest(att.as_tuple(), sigs))
         return self.attestation()
+
+    def allowlist(self, account: str, allowed: bool = True) -> Any:
+        """Add (or remove) a permitted holder, for products in allowlist mode (COMPLIANCE role)."""
+        return self.sp.send(self.token.functions.setAllowlisted(to_checksum_address(account), allowed))
+
+    def holders(self, from_block: int = 0) -> dict[str, int]:
+        """Every address with a non-zero balance (base units), from the Transfer events."""
+        balances: dict[str, int] = {}
+        logs = self.token.events.Transfer.get_logs(from_block=from_block)
+        for log in logs:
+            a = log["args"]
+            sender, to, value = a["from"], a["to"], a["value"]
+            if int(sender, 16):
+                balances[sender] = balances.get(sender, 0) - value
+            if int(to, 16):
+                balances[to] = balances.get(to, 0) + value
+        escrow = self.token.address
+        return {k: v for k, v in balances.items() if v and k != escrow}
 
     def lot_proof(self, lots: list[Lot | tuple], index: int) -> list[bytes]:
         return lot_tree(lots).proof(index)

@@ -13,7 +13,7 @@ from typing import Any, Callable
 from eth_account.signers.local import LocalAccount
 from hexbytes import HexBytes
 from web3 import Web3
-from web3.exceptions import ContractCustomError, ContractLogicError, ContractPanicError, TimeExhausted
+from web3.exceptions import ContractCustomError, ContractLogicError, ContractPanicError, TimeExhausted, Web3RPCError
 
 from stockpile.sdk import errors
 
@@ -124,8 +124,19 @@ class Sender:
         """Send a contract function call (``contract.functions.f(...)``) or a tx dict; wait for the
         receipt. ``before_broadcast`` sees the signed transaction (hash, nonce) before it is sent,
         so a caller can record it and recover after an interruption."""
+        try:
+            return self._transact_once(call_or_tx, value, before_broadcast)
+        except Web3RPCError as exc:
+            if "nonce too low" not in str(exc).lower():
+                raise
+            # the account sent a transaction elsewhere since our nonce was cached
+            self.resync()
+            return self._transact_once(call_or_tx, value, before_broadcast)
+
+    def _transact_once(self, call_or_tx: Any, value: int, before_broadcast) -> Any:
         if isinstance(call_or_tx, dict):
             tx = dict(call_or_tx)
+            tx.pop("nonce", None)
         else:
             # fees and nonce given up front so web3 does not fetch them a second time
             params = {"from": self.account.address, "value": value, "nonce": self.next_nonce(), **self.fees()}
