@@ -181,11 +181,13 @@ contract ReserveAttestor is
         for (uint256 i = 0; i < signatures.length; ++i) {
             (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecoverCalldata(digest, signatures[i]);
             if (err != ECDSA.RecoverError.NoError || signer == address(0)) revert InvalidSignature(i);
+            // A signature over another chain id, another contract or other values recovers to an
+            // unrelated address: it fails here, before the order check.
+            if (!$.attestors.contains(signer)) revert NotAttestor(signer);
             if (signer <= previous) {
                 if (signer == previous) revert DuplicateSigner(signer);
                 revert SignersNotOrdered(previous, signer);
             }
-            if (!$.attestors.contains(signer)) revert NotAttestor(signer);
             previous = signer;
         }
 

@@ -12,6 +12,7 @@ from stockpile import __version__
 # Each capability folder owns its own `cli.py`.
 SUBCOMMANDS: dict[str, str] = {
     "layout": "stockpile.token.cli:layout",
+    "reserve": "stockpile.reserve.cli:reserve",
 }
 
 

@@ -1,0 +1,32 @@
+"""Reserve attestations: the custodian's lot list (Merkle root), total, lot count and as-of time,
+signed by a quorum of attestors (EIP-712) and accepted by the product's ReserveAttestor contract.
+
+web3.py / eth-account only (no ape), for the SDK, deployment and reconciliation.
+"""
+
+from stockpile.reserve.models import Attestation, report_hash
+from stockpile.reserve.signing import (
+    DOMAIN_NAME,
+    DOMAIN_VERSION,
+    SignedAttestation,
+    attestation_digest,
+    attestation_typed_data,
+    order_signatures,
+    recover_signer,
+    sign_attestation,
+    sign_by_quorum,
+)
+
+__all__ = [
+    "Attestation",
+    "DOMAIN_NAME",
+    "DOMAIN_VERSION",
+    "SignedAttestation",
+    "attestation_digest",
+    "attestation_typed_data",
+    "order_signatures",
+    "recover_signer",
+    "report_hash",
+    "sign_attestation",
+    "sign_by_quorum",
+]

@@ -1,0 +1,67 @@
+"""Fixtures for the ReserveAttestor tests on ape's in-process network (helpers: reserve_helpers.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from stockpile.reserve.deploy import proxy_artifact
+
+from reserve_helpers import DECIMALS, PRODUCT, SIGNERS, ape_container
+
+
+@pytest.fixture(scope="session")
+def signers():
+    return SIGNERS
+
+
+@pytest.fixture(scope="session")
+def proxy_container():
+    return ape_container(proxy_artifact())
+
+
+@pytest.fixture
+def admin(accounts):
+    return accounts[0]
+
+
+@pytest.fixture
+def relayer(accounts):
+    return accounts[1]
+
+
+@pytest.fixture
+def outsider(accounts):
+    return accounts[2]
+
+
+@pytest.fixture
+def upgrader(accounts):
+    return accounts[3]
+
+
+@pytest.fixture
+def deploy_attestor(project, admin, upgrader, proxy_container):
+    """Factory: a ReserveAttestor behind an ERC1967Proxy on ape's network."""
+
+    def deploy(attestors=None, quorum=3, product=PRODUCT, decimals=DECIMALS, admin_=None, upgrader_=None):
+        attestors = [s.address for s in SIGNERS] if attestors is None else attestors
+        impl = admin.deploy(project.ReserveAttestor)
+        init = impl.initialize.encode_input(product, decimals, attestors, quorum, admin_ or admin.address, 0,
+                                            upgrader_ or upgrader.address)
+        proxy = admin.deploy(proxy_container, impl.address, init)
+        return project.ReserveAttestor.at(proxy.address)
+
+    return deploy
+
+
+@pytest.fixture
+def attestor(deploy_attestor):
+    return deploy_attestor()
+
+
+@pytest.fixture
+def as_of(chain):
+    """A snapshot time just before the next block."""
+    return chain.pending_timestamp - 60
+
+
