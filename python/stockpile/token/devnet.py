@@ -64,31 +64,15 @@ def token_init_params(**kw: Any) -> tuple:
     )
 
 
-def attestation_typed_data(chain_id: int, attestor: str, att: dict) -> dict:
-    return {
-        "types": {
-            "EIP712Domain": [
-                {"name": "name", "type": "string"}, {"name": "version", "type": "string"},
-                {"name": "chainId", "type": "uint256"}, {"name": "verifyingContract", "type": "address"},
-            ],
-            "Attestation": [
-                {"name": "merkleRoot", "type": "bytes32"}, {"name": "totalQuantity", "type": "uint256"},
-                {"name": "lotCount", "type": "uint64"}, {"name": "asOf", "type": "uint64"},
-                {"name": "reportHash", "type": "bytes32"},
-            ],
-        },
-        "primaryType": "Attestation",
-        "domain": {"name": "Stockpile ReserveAttestor", "version": "1", "chainId": chain_id,
-                   "verifyingContract": attestor},
-        "message": att,
-    }
-
-
 def sign_attestation(keys: list[str], chain_id: int, attestor: str, att: dict) -> list[bytes]:
-    """EIP-712 signatures of `att` by `keys`, ordered by signer address as ReserveAttestor requires."""
-    msg = encode_typed_data(full_message=attestation_typed_data(chain_id, attestor, att))
-    signed = sorted(((Account.from_key(k).address.lower(), Account.sign_message(msg, k).signature) for k in keys))
-    return [bytes(sig) for _, sig in signed]
+    """EIP-712 signatures of `att` (Solidity field names) by `keys`, ordered by signer address as
+    ReserveAttestor.attest requires (stockpile.reserve.signing does the signing)."""
+    from stockpile.reserve.models import Attestation
+    from stockpile.reserve.signing import sign_by_quorum
+
+    model = Attestation(merkle_root=att["merkleRoot"], total_quantity=att["totalQuantity"],
+                        lot_count=att["lotCount"], as_of=att["asOf"], report_hash=att["reportHash"])
+    return sign_by_quorum(keys, chain_id, attestor, model)
 
 
 def attestation_tuple(att: dict) -> tuple:
