@@ -14,6 +14,23 @@ def _setup_logging(verbose: bool) -> None:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
 
 
+def _make_feeder(config_path: str):
+    from pydantic import ValidationError
+
+    from stockpile.oracle.config import load_config
+    from stockpile.oracle.feeder import Feeder
+    from stockpile.oracle.keys import KeyError_
+
+    try:
+        cfg = load_config(config_path)
+    except ValidationError as exc:
+        raise click.ClickException(f"invalid config {config_path}:\n{exc}") from None
+    try:
+        return cfg, Feeder(cfg)
+    except KeyError_ as exc:
+        raise click.ClickException(str(exc)) from None
+
+
 def _print_result(res) -> None:
     for p in res.published:
         click.echo(f"published {p.symbol} round {p.round_id}: {p.value} (answer {p.answer})")
@@ -38,11 +55,9 @@ def oracle() -> None:
 @click.option("-v", "--verbose", is_flag=True)
 def run_once(config_path: str, verbose: bool) -> None:
     """One pass: fetch, aggregate, publish what the policy asks for. Exit 1 on any error."""
-    from stockpile.oracle.config import load_config
-    from stockpile.oracle.feeder import Feeder
-
     _setup_logging(verbose)
-    res = Feeder(load_config(config_path)).run_once()
+    _, feeder = _make_feeder(config_path)
+    res = feeder.run_once()
     _print_result(res)
     raise SystemExit(0 if res.ok else 1)
 
@@ -53,13 +68,10 @@ def run_once(config_path: str, verbose: bool) -> None:
 @click.option("-v", "--verbose", is_flag=True)
 def run(config_path: str, max_runs: int | None, verbose: bool) -> None:
     """Daemon: a pass every interval_seconds; health and metrics on 127.0.0.1; stops cleanly on SIGTERM/SIGINT."""
-    from stockpile.oracle.config import load_config
-    from stockpile.oracle.feeder import Feeder
     from stockpile.oracle.metrics import MetricsServer
 
     _setup_logging(verbose)
-    cfg = load_config(config_path)
-    feeder = Feeder(cfg)
+    cfg, feeder = _make_feeder(config_path)
     server = None
     if cfg.metrics.enabled:
         server = MetricsServer(feeder.metrics, cfg.metrics.host, cfg.metrics.port).start()
