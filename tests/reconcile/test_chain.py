@@ -59,9 +59,11 @@ class Env:
 
 
 @pytest.fixture
-def env(sqlite_db, tmp_path):
+def env(db, tmp_path):
+    """A fresh anvil with one product (real contracts), its custody export ingested (SQLite or
+    PostgreSQL), the matching attestation and half the reserve minted."""
     with Anvil() as node:
-        yield Env(node, sqlite_db, tmp_path)
+        yield Env(node, db, tmp_path)
 
 
 def kinds(report):
@@ -164,7 +166,8 @@ class RefusingProxy:
                             "code": -32005, "message": "query returned more than 10000 results"}}).encode()
                         self._send(out)
                         return
-                out = httpx.post(proxy.upstream, content=body, headers={"content-type": "application/json"}).content
+                out = httpx.post(proxy.upstream, content=body, headers={"content-type": "application/json"},
+                                 timeout=60).content
                 self._send(out)
 
             def _send(self, out: bytes):
@@ -297,3 +300,21 @@ def test_reconcile_demo_clean_then_planted_found(tmp_path):
     assert planted["exit_code"] == 1
     assert [(b["kind"], b["lot_id"]) for b in planted["breaks"]] == [("released_lot_backing",
                                                                        result["planted_item"]["lot_id"])]
+
+
+def test_cli_watch_serves_prometheus_metrics(env, tmp_path):
+    from stockpile.toolchain.anvil import free_port
+
+    products = tmp_path / "products.yaml"
+    products.write_text(f"rpc_url: {env.node.url}\nproducts:\n  {PRODUCT}:\n    token: '{env.stack.token.address}'\n"
+                        f"    attestor: '{env.stack.attestor.address}'\n")
+    port = free_port()
+    res = CliRunner().invoke(reconcile_cli, ["watch", "--products", str(products), "--db", str(tmp_path / "w.db"),
+                                             "--confirmations", "0", "--quiet", "--ingest", str(env.tmp / "custody.csv"),
+                                             "--iterations", "2", "--interval", "0.1", "--metrics-port", str(port),
+                                             "--out", str(tmp_path / "w")])
+    assert res.exit_code == 0, res.output
+    assert res.output.count(": clean at block") == 2 and "guardian not configured" in res.output
+    body = httpx.get(f"http://127.0.0.1:{port}/metrics").text
+    assert f'stockpile_reconcile_collateralisation_ratio{{product="{PRODUCT}"}} 2.0' in body
+    assert "stockpile_reconcile_last_success_timestamp_seconds" in body

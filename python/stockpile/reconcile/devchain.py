@@ -54,8 +54,15 @@ def attest(w3: Web3, stack: ProductStack, root: bytes | str, total: int, lot_cou
 
 
 def mint(w3: Web3, stack: ProductStack, to: str, amount: int, label: str):
-    return send(w3, stack.admin_key, stack.token.functions.mint(Web3.to_checksum_address(to), amount,
-                                                                 Web3.keccak(text=f"mint:{stack.product}:{label}")))
+    fn = stack.token.functions.mint(Web3.to_checksum_address(to), amount, Web3.keccak(text=f"mint:{stack.product}:{label}"))
+    try:
+        return send(w3, stack.admin_key, fn)
+    except RuntimeError as exc:  # say why (the custom error) instead of only "reverted"
+        try:
+            fn.call({"from": Account.from_key(stack.admin_key).address})
+        except Exception as why:
+            raise RuntimeError(f"mint of {amount} {stack.product} reverted: {why!r}") from exc
+        raise
 
 
 def request_redemption(w3: Web3, stack: ProductStack, holder_key: str, amount: int, ref: str = "delivery"):

@@ -18,7 +18,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
 
-from stockpile.merkle import LOT_LEAF_TYPES, StandardMerkleTree
+from stockpile.merkle import keccak
 from stockpile.reconcile.breaks.model import Break, Severity, make
 from stockpile.reconcile.chain.state import ProductChainState
 from stockpile.reconcile.custody.parse import format_time
@@ -42,9 +42,19 @@ class ProductResult:
 
 
 def merkle_root(leaves: list[bytes]) -> str | None:
-    if not leaves:
+    """Root of the StandardMerkleTree over these leaves (same layout as stockpile.merkle /
+    @openzeppelin/merkle-tree: sorted leaves stored from the end, commutative pair hash), without
+    keeping the tree or proof indexes."""
+    n = len(leaves)
+    if n == 0:
         return None
-    return "0x" + StandardMerkleTree(LOT_LEAF_TYPES, [None] * len(leaves), leaves).root.hex()
+    size = 2 * n - 1
+    tree: list = [None] * (size - n)
+    tree.extend(sorted(leaves, reverse=True))  # tree[size-1-i] = i-th smallest leaf
+    for i in range(size - 1 - n, -1, -1):
+        a, b = tree[2 * i + 1], tree[2 * i + 2]
+        tree[i] = keccak(a + b) if a < b else keccak(b + a)
+    return "0x" + tree[0].hex()
 
 
 def ratio(numerator: int | None, denominator: int | None) -> str | None:
@@ -67,6 +77,7 @@ class Classifier:
         self.show_progress = show_progress
         self._views: dict[frozenset, list[tuple]] = {}
         self._roots: dict[tuple, str | None] = {}
+        self._by_product: dict[int, dict[str, list[tuple]]] = {}
 
     # ---------------------------------------------------------------- helpers
     def view(self, sources: dict[str, tuple[int, int]]) -> list[tuple]:
@@ -78,7 +89,15 @@ class Classifier:
         return v
 
     def reserve(self, view: list[tuple], product: str) -> list[tuple]:
-        return [x for x in view if x[P] == product and x[S] in RESERVE_STATUSES]
+        """Reserve lots (in_stock, allocated) of a product in a view (grouped once per view)."""
+        groups = self._by_product.get(id(view))
+        if groups is None:
+            groups = defaultdict(list)
+            for x in view:
+                if x[S] in RESERVE_STATUSES:
+                    groups[x[P]].append(x)
+            self._by_product[id(view)] = groups
+        return groups.get(product, [])
 
     def root_of(self, key, lots: list[tuple]) -> str | None:
         if key not in self._roots:
@@ -105,9 +124,18 @@ class Classifier:
         return results
 
     def duplicates(self, view: list[tuple]) -> list[Break]:
-        where: dict[str, list[tuple]] = defaultdict(list)
+        first: dict[str, str] = {}
+        dup_ids: set[str] = set()
         for x in view:
-            where[x[L]].append(x)
+            w = first.setdefault(x[L], x[W])
+            if w != x[W]:
+                dup_ids.add(x[L])
+        del first
+        where: dict[str, list[tuple]] = defaultdict(list)
+        if dup_ids:
+            for x in view:
+                if x[L] in dup_ids:
+                    where[x[L]].append(x)
         out = []
         for lot, xs in where.items():
             whs = {x[W] for x in xs}

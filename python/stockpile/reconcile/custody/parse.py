@@ -83,6 +83,7 @@ class ExportMeta:
     meta: dict = field(default_factory=dict)
     decimal_comma: bool = False
     delimiter: str = ","
+    default_as_of: str | None = None
 
 
 def file_hash(path: str | Path) -> tuple[str, int]:
@@ -132,6 +133,18 @@ class Validator:
         return Decimal(t)
 
     def validate(self, line: int, v: list[str], raw: str) -> LotRow | Reject:
+        """check() plus the duplicate-lot rule (the first occurrence in the export is kept)."""
+        r = self.check(line, v, raw)
+        if type(r) is LotRow:
+            key = r.warehouse_id + "\x00" + r.lot_id
+            first = self.seen.get(key)
+            if first is not None:
+                return Reject(line, "duplicate_lot", duplicate_reason(r.lot_id, r.warehouse_id, first), raw)
+            self.seen[key] = line
+        return r
+
+    def check(self, line: int, v: list[str], raw: str) -> LotRow | Reject:
+        """Every row rule except duplicates (which need the whole export, in order)."""
         wh, lot, product, form, purity, gross, net, unit, assay, status, as_of = map(str.strip, v)
         if not as_of:
             as_of = self.default_as_of
@@ -178,13 +191,12 @@ class Validator:
             except ValueError:
                 return Reject(line, "bad_time", f"bad as_of time {as_of!r} (ISO 8601 expected)", raw)
             self._times[as_of] = ts
-        key = wh + "\x00" + lot
-        first = self.seen.get(key)
-        if first is not None:
-            return Reject(line, "duplicate_lot", f"duplicate lot id {lot} in warehouse {wh} (first at line {first})", raw)
-        self.seen[key] = line
         return LotRow(line, wh, lot, product, form, ppm_i, gross, net, unit, assay, status, ts, base,
                       lot_leaf((wh, lot, product, form, ppm_i, base, assay)))
+
+
+def duplicate_reason(lot: str, wh: str, first: int) -> str:
+    return f"duplicate lot id {lot} in warehouse {wh} (first at line {first})"
 
 
 def _meta_value(v) -> str:
@@ -210,6 +222,25 @@ def read_export(
     content_hash: tuple[str, int] | None = None,
 ) -> tuple[ExportMeta, Iterator[LotRow | Reject]]:
     """Open an export: its metadata now, its rows (validated) as an iterator."""
+    meta, records = read_records(path, catalogue, decimal_comma, delimiter, content_hash)
+    validator = Validator(catalogue, meta.decimal_comma, meta.default_as_of)
+
+    def rows() -> Iterator[LotRow | Reject]:
+        for rec in records:
+            yield rec if type(rec) is Reject else validator.validate(*rec)
+
+    return meta, rows()
+
+
+def read_records(
+    path: str | Path,
+    catalogue: Catalogue,
+    decimal_comma: bool | None = None,
+    delimiter: str | None = None,
+    content_hash: tuple[str, int] | None = None,
+) -> tuple[ExportMeta, Iterator[tuple | Reject]]:
+    """Open an export: metadata, and its records ``(line, values in FIELDS order, raw text)`` (or a
+    Reject when a record cannot even be split into fields), not yet validated."""
     path = Path(path)
     digest, size = content_hash or file_hash(path)
     fmt = detect_format(path)
@@ -256,12 +287,11 @@ def _read_csv(path, catalogue, decimal_comma, delimiter, digest, size):
         f.close()
         raise ExportError(f"{path}: unknown column(s) {', '.join(unknown)} in header (line {line_no})")
     idx = [header.index(c) if c in header else -1 for c in FIELDS]
-    em = ExportMeta(path, "csv", digest, size, meta, dc, delim)
+    em = ExportMeta(path, "csv", digest, size, meta, dc, delim, meta.get("as_of"))
     ncols = len(header)
-    validator = Validator(catalogue, dc, meta.get("as_of"))
     header_at = line_no
 
-    def rows() -> Iterator[LotRow | Reject]:
+    def records() -> Iterator[tuple | Reject]:
         with f:
             reader = csv.reader(f, delimiter=delim)
             start = header_at
@@ -275,10 +305,9 @@ def _read_csv(path, catalogue, decimal_comma, delimiter, digest, size):
                     yield Reject(line, "column_count", f"expected {ncols} columns, got {len(vals)}",
                                  delim.join(vals))
                     continue
-                v = [vals[i] if i >= 0 else "" for i in idx]
-                yield validator.validate(line, v, delim.join(vals))
+                yield (line, [vals[i] if i >= 0 else "" for i in idx], delim.join(vals))
 
-    return em, rows()
+    return em, records()
 
 
 def _read_json(path, catalogue, decimal_comma, digest, size):
@@ -288,19 +317,18 @@ def _read_json(path, catalogue, decimal_comma, digest, size):
         except json.JSONDecodeError as e:
             raise ExportError(f"{path}: not valid JSON: {e}") from e
     if isinstance(data, list):
-        meta, records = {}, data
+        meta, items = {}, data
     elif isinstance(data, dict) and isinstance(data.get("lots"), list):
         meta = {k: _meta_value(v) for k, v in data.items() if k != "lots"}
-        records = data["lots"]
+        items = data["lots"]
     else:
         raise ExportError(f"{path}: expected a list of lots or an object with a 'lots' list")
     dc = decimal_comma if decimal_comma is not None else meta.get("decimal_separator", ".") == ","
-    em = ExportMeta(path, "json", digest, size, meta, dc, "")
-    validator = Validator(catalogue, dc, meta.get("as_of"))
+    em = ExportMeta(path, "json", digest, size, meta, dc, "", meta.get("as_of"))
     default_wh = meta.get("warehouse_id", "")
 
-    def rows() -> Iterator[LotRow | Reject]:
-        for i, rec in enumerate(records, start=1):
+    def records() -> Iterator[tuple | Reject]:
+        for i, rec in enumerate(items, start=1):
             raw = json.dumps(rec, ensure_ascii=False)
             if not isinstance(rec, dict):
                 yield Reject(i, "bad_record", "record is not an object", raw)
@@ -323,9 +351,9 @@ def _read_json(path, catalogue, decimal_comma, digest, size):
                 yield Reject(i, "bad_number" if bad in ("purity", "gross_quantity", "net_quantity") else "bad_field",
                              f"bad value in {bad}: {rec.get(bad)!r}", raw)
                 continue
-            yield validator.validate(i, vals, raw)
+            yield (i, vals, raw)
 
-    return em, rows()
+    return em, records()
 
 
 def write_rejects(path: str | Path, rejects: list[Reject]) -> Path:
@@ -350,3 +378,28 @@ def to_text(rows: list[dict], fields: list[str] = FIELDS) -> str:
     w.writeheader()
     w.writerows(rows)
     return out.getvalue()
+
+
+# ---------------------------------------------------------------- bulk checking (ingestion)
+_WORKER_VALIDATOR: Validator | None = None
+
+
+def init_worker(catalogue: Catalogue, decimal_comma: bool, default_as_of: str | None) -> None:
+    global _WORKER_VALIDATOR
+    _WORKER_VALIDATOR = Validator(catalogue, decimal_comma, default_as_of)
+
+
+def check_chunk(payload: list[tuple[int, list[str]]], validator: Validator | None = None) -> list[tuple]:
+    """Check records (no duplicate rule); one compact result per record: a good row
+    ``(line, warehouse, lot, product, form, ppm, gross, net, unit, assay, status, as_of, quantity_text, leaf)``
+    or ``(None, code, reason)``."""
+    v = validator or _WORKER_VALIDATOR
+    out = []
+    for line, vals in payload:
+        r = v.check(line, vals, "")
+        if type(r) is LotRow:
+            out.append((line, r.warehouse_id, r.lot_id, r.product_code, r.form, r.purity_ppm, r.gross_quantity,
+                        r.net_quantity, r.unit, r.assay_ref, r.status, r.as_of, str(r.quantity), r.leaf))
+        else:
+            out.append((None, r.code, r.reason))
+    return out

@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
 import time
+from collections import deque
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import Engine, text
 
-from stockpile.reconcile.custody.parse import LotRow, Reject, file_hash, read_export, write_rejects
+from stockpile.reconcile.custody.parse import (
+    Reject, Validator, check_chunk, duplicate_reason, file_hash, init_worker, parse_time, read_records, write_rejects,
+)
 from stockpile.reconcile.custody.schema import RESERVE_STATUSES, Catalogue
 from stockpile.reconcile.db.engine import make_engine, migrate
 from stockpile.reconcile.progress import progress
 
-BATCH = 50_000
+BATCH = 20_000  # records per chunk (checked in a worker process when parallel)
+PARALLEL_BYTES = 16 * 2**20  # exports larger than this are checked by worker processes
 LOT_COLUMNS = ("snapshot_id", "line", "warehouse_id", "lot_id", "product_code", "form", "purity_ppm", "gross_quantity",
                "net_quantity", "unit", "assay_ref", "status", "as_of", "quantity", "leaf")
 
@@ -70,6 +76,7 @@ class Database:
         rejects_dir: str | Path | None = None,
         decimal_comma: bool | None = None,
         show_progress: bool = False,
+        workers: int | None = None,
     ) -> IngestResult:
         """Ingest one export. The same file (same bytes) a second time changes nothing and
         returns the snapshot it made the first time (``duplicate=True``)."""
@@ -84,70 +91,87 @@ class Database:
             return IngestResult(existing.id, str(path), digest, kind, existing.accepted, existing.rejected, existing.as_of,
                                 duplicate=True, rejects_path=existing.rejects_path,
                                 seconds=time.perf_counter() - started)
-        meta, rows = read_export(path, catalogue, decimal_comma=decimal_comma, content_hash=(digest, size))
+        meta, records = read_records(path, catalogue, decimal_comma=decimal_comma, content_hash=(digest, size))
+        if workers is None:
+            workers = min(4, os.cpu_count() or 1) if size > PARALLEL_BYTES else 1
         rejects: list[Reject] = []
         wh_count: dict[str, int] = defaultdict(int)
         wh_as_of: dict[str, int] = {}
         roots: dict[str, list[tuple[bytes, int]]] = defaultdict(list)
+        seen: dict[str, int] = {}
         accepted = 0
-        with self.engine.begin() as conn:
-            sid = conn.execute(
-                text("INSERT INTO snapshots (kind, content_hash, source, format, as_of, ingested_at, accepted, rejected, "
-                     "size_bytes, meta) VALUES (:kind, :h, :src, :fmt, 0, :now, 0, 0, :size, :meta) RETURNING id"),
-                {"kind": kind, "h": digest, "src": str(path), "fmt": meta.format, "now": int(time.time()),
-                 "size": size, "meta": json.dumps(meta.meta)},
-            ).scalar_one()
-            writer = _writer(conn, self.dialect)
-            batch: list[tuple] = []
-            bar = progress(desc=f"ingest {path.name}", unit=" rows", total=None, enabled=show_progress)
-            for r in rows:
-                if type(r) is LotRow:
-                    batch.append((sid, r.line, r.warehouse_id, r.lot_id, r.product_code, r.form, r.purity_ppm,
-                                  r.gross_quantity, r.net_quantity, r.unit, r.assay_ref, r.status, r.as_of,
-                                  str(r.quantity), r.leaf))
-                    wh_count[r.warehouse_id] += 1
-                    if r.as_of > wh_as_of.get(r.warehouse_id, -1):
-                        wh_as_of[r.warehouse_id] = r.as_of
-                    if kind == "attested" and r.status in RESERVE_STATUSES:
-                        roots[r.product_code].append((r.leaf, r.quantity))
-                    if len(batch) >= BATCH:
+        attested = kind == "attested"
+        pool = _pool(catalogue, meta, workers) if workers > 1 else None
+        try:
+            with self.engine.begin() as conn:
+                sid = conn.execute(
+                    text("INSERT INTO snapshots (kind, content_hash, source, format, as_of, ingested_at, accepted, "
+                         "rejected, size_bytes, meta) VALUES (:kind, :h, :src, :fmt, 0, :now, 0, 0, :size, :meta) "
+                         "RETURNING id"),
+                    {"kind": kind, "h": digest, "src": str(path), "fmt": meta.format, "now": int(time.time()),
+                     "size": size, "meta": json.dumps(meta.meta)},
+                ).scalar_one()
+                writer = _writer(conn, self.dialect, sid)
+                bar = progress(desc=f"ingest {path.name}", unit=" rows", total=None, enabled=show_progress)
+                local = None if pool else Validator(catalogue, meta.decimal_comma, meta.default_as_of)
+                for chunk, results in _checked_chunks(records, pool, local, workers):
+                    batch: list[tuple] = []
+                    it = iter(results)
+                    for rec in chunk:
+                        if type(rec) is Reject:
+                            rejects.append(rec)
+                            continue
+                        res = next(it)
+                        if res[0] is None:
+                            rejects.append(Reject(rec[0], res[1], res[2], rec[2]))
+                            continue
+                        wh = res[1]
+                        key = wh + "\x00" + res[2]
+                        first = seen.get(key)
+                        if first is not None:
+                            rejects.append(Reject(rec[0], "duplicate_lot", duplicate_reason(res[2], wh, first), rec[2]))
+                            continue
+                        seen[key] = rec[0]
+                        batch.append(res)
+                        wh_count[wh] += 1
+                        if res[11] > wh_as_of.get(wh, -1):
+                            wh_as_of[wh] = res[11]
+                        if attested and res[10] in RESERVE_STATUSES:
+                            roots[res[3]].append((res[13], int(res[12])))
+                    if batch:
                         writer(batch)
                         accepted += len(batch)
                         bar.update(len(batch))
-                        batch = []
-                else:
-                    rejects.append(r)
-            if batch:
-                writer(batch)
-                accepted += len(batch)
-                bar.update(len(batch))
-            bar.close()
-            export_as_of = meta.meta.get("as_of")
-            from stockpile.reconcile.custody.parse import parse_time
+                bar.close()
+                export_as_of = meta.meta.get("as_of")
+                from stockpile.reconcile.custody.parse import parse_time
 
-            snap_as_of = parse_time(export_as_of) if export_as_of else max(wh_as_of.values(), default=0)
-            rejects_path = None
-            if rejects:
-                rdir = Path(rejects_dir) if rejects_dir else path.parent
-                rejects_path = str(write_rejects(rdir / f"{path.name}.rejects.csv", rejects))
-                conn.execute(text("INSERT INTO rejects (snapshot_id, line, code, reason, raw) VALUES (:s, :l, :c, :r, :raw)"),
-                             [{"s": sid, "l": x.line, "c": x.code, "r": x.reason, "raw": x.raw} for x in rejects])
-            conn.execute(text("UPDATE snapshots SET as_of = :a, accepted = :n, rejected = :r, rejects_path = :p WHERE id = :s"),
-                         {"a": snap_as_of, "n": accepted, "r": len(rejects), "p": rejects_path, "s": sid})
-            if wh_count:
-                conn.execute(text("INSERT INTO snapshot_warehouses (snapshot_id, warehouse_id, as_of, lots) "
-                                  "VALUES (:s, :w, :a, :n)"),
-                             [{"s": sid, "w": w, "a": snap_as_of if export_as_of else wh_as_of[w], "n": n}
-                              for w, n in wh_count.items()])
-            if kind == "attested":
-                from stockpile.merkle import LOT_LEAF_TYPES, StandardMerkleTree
+                snap_as_of = parse_time(export_as_of) if export_as_of else max(wh_as_of.values(), default=0)
+                rejects_path = None
+                if rejects:
+                    rdir = Path(rejects_dir) if rejects_dir else path.parent
+                    rejects_path = str(write_rejects(rdir / f"{path.name}.rejects.csv", rejects))
+                    conn.execute(text("INSERT INTO rejects (snapshot_id, line, code, reason, raw) VALUES (:s, :l, :c, :r, :raw)"),
+                                 [{"s": sid, "l": x.line, "c": x.code, "r": x.reason, "raw": x.raw} for x in rejects])
+                conn.execute(text("UPDATE snapshots SET as_of = :a, accepted = :n, rejected = :r, rejects_path = :p WHERE id = :s"),
+                             {"a": snap_as_of, "n": accepted, "r": len(rejects), "p": rejects_path, "s": sid})
+                if wh_count:
+                    conn.execute(text("INSERT INTO snapshot_warehouses (snapshot_id, warehouse_id, as_of, lots) "
+                                      "VALUES (:s, :w, :a, :n)"),
+                                 [{"s": sid, "w": w, "a": snap_as_of if export_as_of else wh_as_of[w], "n": n}
+                                  for w, n in wh_count.items()])
+                if kind == "attested":
+                    from stockpile.merkle import LOT_LEAF_TYPES, StandardMerkleTree
 
-                for product, items in roots.items():
-                    tree = StandardMerkleTree(LOT_LEAF_TYPES, [None] * len(items), [leaf for leaf, _ in items])
-                    conn.execute(text("INSERT INTO attested_roots (snapshot_id, product_code, root, total, lot_count) "
-                                      "VALUES (:s, :p, :r, :t, :n)"),
-                                 {"s": sid, "p": product, "r": "0x" + tree.root.hex(),
-                                  "t": str(sum(q for _, q in items)), "n": len(items)})
+                    for product, items in roots.items():
+                        tree = StandardMerkleTree(LOT_LEAF_TYPES, [None] * len(items), [leaf for leaf, _ in items])
+                        conn.execute(text("INSERT INTO attested_roots (snapshot_id, product_code, root, total, lot_count) "
+                                          "VALUES (:s, :p, :r, :t, :n)"),
+                                     {"s": sid, "p": product, "r": "0x" + tree.root.hex(),
+                                      "t": str(sum(q for _, q in items)), "n": len(items)})
+        finally:
+            if pool is not None:
+                pool.terminate()
         counts: dict[str, int] = defaultdict(int)
         for x in rejects:
             counts[x.code] += 1
@@ -188,16 +212,22 @@ class Database:
 
     def _load_lots(self, pairs, show_progress: bool = False) -> list[tuple]:
         out: list[tuple] = []
-        q = text("SELECT warehouse_id, lot_id, product_code, form, purity_ppm, quantity, assay_ref, status, leaf, "
-                 "snapshot_id, line FROM lots WHERE snapshot_id = :s AND warehouse_id = :w")
+        cols = ("warehouse_id, lot_id, product_code, form, purity_ppm, quantity, assay_ref, status, leaf, "
+                "snapshot_id, line FROM lots WHERE snapshot_id = {p} AND warehouse_id = {p}")
         bar = progress(desc="load custody view", unit=" lots", total=None, enabled=show_progress)
         with self.engine.connect() as conn:
-            for wh, (sid, _a) in sorted(pairs):
-                res = conn.execute(q, {"s": sid, "w": wh})
-                while chunk := res.fetchmany(100_000):
-                    out.extend((r[0], r[1], r[2], r[3], r[4], int(r[5]), r[6], r[7], bytes(r[8]), r[9], r[10])
-                               for r in chunk)
-                    bar.update(len(chunk))
+            raw = conn.connection.driver_connection  # plain DBAPI cursor: 1M rows without Row objects
+            sql = "SELECT " + cols.format(p="%s" if self.dialect == "postgresql" else "?")
+            cur = raw.cursor()
+            try:
+                for wh, (sid, _a) in sorted(pairs):
+                    cur.execute(sql, (sid, wh))
+                    while chunk := cur.fetchmany(100_000):
+                        out.extend([(r[0], r[1], r[2], r[3], r[4], int(r[5]), r[6], r[7], bytes(r[8]), r[9], r[10])
+                                    for r in chunk])
+                        bar.update(len(chunk))
+            finally:
+                cur.close()
         bar.close()
         return out
 
@@ -227,28 +257,64 @@ class Database:
             return conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
 
 
-def _writer(conn, dialect: str):
+def _pool(catalogue, meta, workers):
+    ctx = multiprocessing.get_context("fork")
+    return ctx.Pool(workers, initializer=init_worker, initargs=(catalogue, meta.decimal_comma, meta.default_as_of))
+
+
+def _checked_chunks(records, pool, validator, workers):
+    """(chunk of records, check results aligned to its non-reject records), in file order; with a
+    pool, at most a few chunks are in flight so memory stays flat."""
+    def chunks():
+        chunk = []
+        for rec in records:
+            chunk.append(rec)
+            if len(chunk) >= BATCH:
+                yield chunk
+                chunk = []
+        if chunk:
+            yield chunk
+
+    if pool is None:
+        for chunk in chunks():
+            yield chunk, check_chunk([(r[0], r[1]) for r in chunk if type(r) is not Reject], validator)
+        return
+    pending: deque = deque()
+    for chunk in chunks():
+        payload = [(r[0], r[1]) for r in chunk if type(r) is not Reject]
+        pending.append((chunk, pool.apply_async(check_chunk, (payload,))))
+        if len(pending) > 2 * workers:
+            c, fut = pending.popleft()
+            yield c, fut.get()
+    while pending:
+        c, fut = pending.popleft()
+        yield c, fut.get()
+
+
+def _writer(conn, dialect: str, sid: int):
+    """Bulk writer of checked rows (line, warehouse, ..., leaf) for snapshot ``sid``."""
     cols = ", ".join(LOT_COLUMNS)
+    sid = int(sid)
     if dialect == "postgresql":
         raw = conn.connection.driver_connection
 
         def write(batch: list[tuple]) -> None:
             with raw.cursor() as cur, cur.copy(f"COPY lots ({cols}) FROM STDIN") as cp:
                 for row in batch:
-                    cp.write_row(row)
+                    cp.write_row((sid, *row))
 
         return write
-    sql = f"INSERT INTO lots ({cols}) VALUES ({', '.join('?' * len(LOT_COLUMNS))})"
-    raw = conn.connection.driver_connection
+    if dialect == "sqlite":
+        sql = f"INSERT INTO lots ({cols}) VALUES ({sid}, {', '.join('?' * (len(LOT_COLUMNS) - 1))})"
+        raw = conn.connection.driver_connection
 
-    def write_sqlite(batch: list[tuple]) -> None:
-        raw.executemany(sql, batch)
+        def write_sqlite(batch: list[tuple]) -> None:
+            raw.executemany(sql, batch)
 
-    if dialect != "sqlite":  # generic DBAPI fallback
-        ins = text(f"INSERT INTO lots ({cols}) VALUES ({', '.join(':' + c for c in LOT_COLUMNS)})")
+        return write_sqlite
+    ins = text(f"INSERT INTO lots ({cols}) VALUES ({', '.join(':' + c for c in LOT_COLUMNS)})")
 
-        def write_generic(batch: list[tuple]) -> None:
-            conn.execute(ins, [dict(zip(LOT_COLUMNS, r)) for r in batch])
+    def write_generic(batch: list[tuple]) -> None:
+        conn.execute(ins, [dict(zip(LOT_COLUMNS, (sid, *r))) for r in batch])
 
-        return write_generic
-    return write_sqlite
+    return write_generic
