@@ -173,3 +173,10 @@ def test_handover_moves_admin_two_step(node, tmp_path):
 
     again = cli("handover", SAMPLE_DEVNET, "--network", node.url, "--manifest-dir", tmp_path)
     assert again.returncode == 0 and "NDPR.token" in again.stdout
+
+
+def test_apply_on_the_in_process_network(tmp_path):
+    out = cli("apply", SAMPLE_DEVNET, "--network", "in-process", "--manifest-dir", tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert f"{N_STEPS} steps applied" in out.stdout
+    assert (tmp_path / "131277322940537.json").exists()

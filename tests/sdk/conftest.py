@@ -4,20 +4,13 @@ from __future__ import annotations
 
 import pytest
 from eth_account import Account
-from web3 import Web3
 
 from stockpile.deploy import SAMPLE_DEVNET, connect, load_deployment, make_engine
 from stockpile.sdk import Stockpile
 from stockpile.sdk.transactions import Sender
 from stockpile.toolchain import Anvil
-from stockpile.toolchain.anvil import dev_keys
 
-ANVIL_KEYS = dev_keys()
-
-DEPLOYER, ADMIN = ANVIL_KEYS[0], ANVIL_KEYS[1]
-ATTESTOR_KEYS = ANVIL_KEYS[2:5]
-ORACLE_KEYS = ANVIL_KEYS[5:8]
-HOLDER, SPENDER = ANVIL_KEYS[8], ANVIL_KEYS[9]
+from sdk_helpers import DEPLOYER, HOLDER
 
 
 @pytest.fixture(scope="module")
@@ -44,23 +37,3 @@ def holder(devnet):
     return Stockpile.connect(url, manifest=manifest, account=Account.from_key(HOLDER))
 
 
-def publish_price(sp: Stockpile, symbol: str, usd: str) -> None:
-    """Publish a reference price signed by the oracle quorum (real EIP-712 signatures)."""
-    from decimal import Decimal
-
-    from stockpile.oracle.report import FeedEntry, build_report
-    from stockpile.deploy.steps import feed_id
-
-    product = sp.product(symbol)
-    hub = product.feed.functions.hub().call() if hasattr(product.feed.functions, "hub") else None
-    decimals = product.feed.functions.decimals().call()
-    latest = product.price()
-    round_id = 1 if latest is None else latest.round_id + 1
-    now = sp.w3.eth.get_block("latest")["timestamp"]
-    answer = int(Decimal(usd).scaleb(decimals))
-    entry = FeedEntry(feed_id=feed_id(product.info.product_code), round_id=round_id)
-    report = build_report(ORACLE_KEYS[:2], sp.chain_id, hub, [entry], now, [[answer], [answer]])
-    from stockpile.contracts import load
-
-    hub_c = sp.w3.eth.contract(address=hub, abi=load("PriceFeed").abi)
-    sp.send(hub_c.functions.transmit(*report.transmit_args()))

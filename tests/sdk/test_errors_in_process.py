@@ -19,10 +19,7 @@ def in_process(tmp_path_factory):
     conn = connect("in-process")
     deployer = Account.from_key(KEYS[0])
     w3 = conn.w3
-    # eth-tester funds its own accounts: move ether to the dev accounts used here.
-    funder = w3.eth.accounts[0]
-    for key in KEYS[:10]:
-        w3.eth.send_transaction({"from": funder, "to": Account.from_key(key).address, "value": 10**20})
+    assert w3.eth.get_balance(deployer.address) > 0  # connect() funds anvil's dev accounts in process
     engine = make_engine(load_deployment(SAMPLE_DEVNET), w3, tmp_path_factory.mktemp("m"))
     engine.apply(Sender(w3, deployer), progress=False)
     return w3, engine.manifest.address("directory")

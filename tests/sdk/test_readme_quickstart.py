@@ -11,7 +11,7 @@ import pytest
 from eth_account import Account
 
 from stockpile.toolchain import PROJECT_ROOT
-from conftest import ATTESTOR_KEYS, HOLDER, publish_price
+from sdk_helpers import ATTESTOR_KEYS, HOLDER, publish_price
 
 pytestmark = pytest.mark.anvil
 

@@ -53,6 +53,17 @@ def redact_url(url: str) -> str:
     return f"{parts.scheme}://{host}{port}{hidden}"
 
 
+def _fund_dev_accounts(w3: Web3, count: int = 10, amount: int = 10**21) -> None:
+    """eth-tester funds accounts of its own; give anvil's dev accounts ether too, so the same
+    keys work on every local network."""
+    from stockpile.toolchain.anvil import dev_keys
+    from eth_account import Account
+
+    funder = w3.eth.accounts[0]
+    for key in dev_keys(count):
+        w3.eth.send_transaction({"from": funder, "to": Account.from_key(key).address, "value": amount})
+
+
 def check_chain(chain_id: int, expected_chain_id: int | None = None, allow_mainnet: bool = False) -> None:
     if expected_chain_id is not None and chain_id != expected_chain_id:
         raise NetworkError(f"the node answers chain id {chain_id}, but chain id {expected_chain_id} was expected")
@@ -77,6 +88,7 @@ def connect(network: str, expected_chain_id: int | None = None, allow_mainnet: b
 
         w3 = Web3(EthereumTesterProvider())
         description = "in-process py-evm (ape's test network)"
+        _fund_dev_accounts(w3)
     elif network.startswith(("http://", "https://")):
         w3 = Web3(Web3.HTTPProvider(network, request_kwargs={"timeout": timeout}))
         description = redact_url(network)
