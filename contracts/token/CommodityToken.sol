@@ -39,6 +39,12 @@ contract CommodityToken is
     bytes32 public constant COMPLIANCE_ROLE = keccak256("COMPLIANCE_ROLE");
     bytes32 public constant UPGRADER_ROLE = keccak256("UPGRADER_ROLE");
 
+    // Bit masks of the packed hot-config word and account word (see `_update`).
+    uint256 private constant _HOT_PAUSED = 1 << 224;
+    uint256 private constant _HOT_ALLOWLIST = 1 << 232;
+    uint256 private constant _ACCOUNT_FROZEN = 1;
+    uint256 private constant _ACCOUNT_ALLOWLISTED = 1 << 8;
+
     /// @dev Stored frozen amounts at this value mean "everything" (reported as type(uint256).max).
     uint240 private constant FROZEN_ALL = type(uint240).max;
 
@@ -470,18 +476,32 @@ contract CommodityToken is
     /// @dev Every holder-initiated movement (transfer, transferFrom) passes here. Mints, redemption
     ///      escrow moves and forced transfers call ERC20Upgradeable._update directly after their own checks.
     function _update(address from, address to, uint256 value) internal override {
+        // Hot path: one read of the packed config slot and one of the sender's account slot, tested
+        // with masks (layouts fixed by the storage-layout snapshot: HotConfig.paused at bit 224,
+        // allowlistMode at bit 232; AccountState.frozen at bit 0, allowlisted at bit 8, frozenAmount from bit 16).
         CommodityTokenStorage storage $ = _s();
-        HotConfig memory hot = $.hot;
-        if (hot.paused) revert EnforcedPause();
-        if (to == address(this)) revert ERC20InvalidReceiver(to);
-        AccountState memory a = $.accounts[from];
-        if (a.frozen) revert ERC7943CannotSend(from);
-        if (hot.allowlistMode) {
-            if (!a.allowlisted) revert ERC7943CannotSend(from);
-            if (!$.accounts[to].allowlisted) revert ERC7943CannotReceive(to);
+        uint256 hot;
+        assembly {
+            hot := sload($.slot)
         }
-        if (a.frozenAmount != 0) _checkUnfrozen(from, value, a.frozenAmount);
+        if (hot & _HOT_PAUSED != 0) revert EnforcedPause();
+        if (to == address(this)) revert ERC20InvalidReceiver(to);
+        uint256 account = _accountWord($, from);
+        if (account & _ACCOUNT_FROZEN != 0) revert ERC7943CannotSend(from);
+        if (hot & _HOT_ALLOWLIST != 0) {
+            if (account & _ACCOUNT_ALLOWLISTED == 0) revert ERC7943CannotSend(from);
+            if (_accountWord($, to) & _ACCOUNT_ALLOWLISTED == 0) revert ERC7943CannotReceive(to);
+        }
+        uint240 frozenAmount = uint240(account >> 16);
+        if (frozenAmount != 0) _checkUnfrozen(from, value, frozenAmount);
         super._update(from, to, value);
+    }
+
+    function _accountWord(CommodityTokenStorage storage $, address account) private view returns (uint256 word) {
+        AccountState storage a = $.accounts[account];
+        assembly {
+            word := sload(a.slot)
+        }
     }
 
     /// @dev Sender-side checks of a holder-initiated movement of `value` (used by requestRedemption).
