@@ -350,18 +350,24 @@ contract CommodityToken is
         if (to == address(this)) revert ERC20InvalidReceiver(to);
         CommodityTokenStorage storage $ = _s();
         AccountState storage dest = $.accounts[to];
-        if (dest.frozen || ($.hot.allowlistMode && !dest.allowlisted)) revert ERC7943CannotReceive(to);
-        ERC20Upgradeable._update(from, to, amount);
-        // Frozen tokens may be taken: the partial freeze never exceeds what is left.
+        if (dest.frozen) revert AccountFrozen(to);
+        if ($.hot.allowlistMode && !dest.allowlisted) revert ERC7943CannotReceive(to);
+        // Frozen tokens may be taken (ERC-7943): the frozen part moved is unfrozen first, and `Frozen`
+        // is emitted before the ERC-20 Transfer. A whole-address freeze or a "freeze all" stays as is.
         AccountState storage src = $.accounts[from];
         uint240 frozenAmount = src.frozenAmount;
         if (frozenAmount != 0 && frozenAmount != FROZEN_ALL) {
-            uint256 left = balanceOf(from);
-            if (frozenAmount > left) {
-                src.frozenAmount = uint240(left);
-                emit Frozen(from, left);
+            uint256 balance = balanceOf(from);
+            if (amount <= balance) {
+                uint256 unfrozen = frozenAmount >= balance ? 0 : balance - frozenAmount;
+                if (amount > unfrozen) {
+                    uint256 remaining = frozenAmount - (amount - unfrozen);
+                    src.frozenAmount = uint240(remaining);
+                    emit Frozen(from, remaining);
+                }
             }
         }
+        ERC20Upgradeable._update(from, to, amount); // reverts with ERC20InsufficientBalance if amount > balance
         emit ForcedTransfer(from, to, amount);
         return true;
     }
@@ -409,13 +415,17 @@ contract CommodityToken is
     }
 
     /// @inheritdoc IERC7943Fungible
+    /// @dev False when paused, for a zero or token-contract address, when `from` cannot send or `to` cannot
+    ///      receive, or when `amount` (within the balance) exceeds the unfrozen balance.
     function canTransfer(address from, address to, uint256 amount) external view returns (bool) {
         if (paused() || from == address(0) || to == address(0) || to == address(this)) return false;
         if (!canSend(from) || !canReceive(to)) return false;
-        uint256 balance = balanceOf(from);
-        if (amount > balance) return false;
         uint256 frozen = getFrozenTokens(from);
-        return frozen <= balance && amount <= balance - frozen;
+        if (frozen == 0) return true;
+        uint256 balance = balanceOf(from);
+        // A plain ERC-20 shortfall (amount > balance) is not a permissioned rule: ERC-7943 leaves it to the base token.
+        if (amount > balance) return true;
+        return amount <= (frozen >= balance ? 0 : balance - frozen);
     }
 
     // ------------------------------------------------------------------ compliance
