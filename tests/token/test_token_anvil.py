@@ -39,7 +39,8 @@ def live(w3, keys):
     t = stack.token
     send(w3, admin, t.functions.grantRole(t.functions.MINTER_ROLE().call(), addr(minter)))
     send(w3, admin, t.functions.grantRole(t.functions.REDEMPTION_OPERATOR_ROLE().call(), addr(operator)))
-    send(w3, admin, t.functions.grantRole(t.functions.PAUSER_ROLE().call(), addr(admin)))
+    for role in ("PAUSER_ROLE", "COMPLIANCE_ROLE", "ASSET_PROTECTION_ROLE"):
+        send(w3, admin, t.functions.grantRole(getattr(t.functions, role)().call(), addr(admin)))
     send(w3, admin, t.functions.setMinterLimit(addr(minter), 10_000 * UNIT, UNIT))
     att = {"merkleRoot": Web3.keccak(text="root"), "totalQuantity": 5_000 * UNIT, "lotCount": 5,
            "asOf": w3.eth.get_block("latest")["timestamp"], "reportHash": Web3.keccak(text="report")}
@@ -113,6 +114,26 @@ def test_hot_config_lives_in_the_erc7201_slot(w3, live):
     after = int.from_bytes(w3.eth.get_storage_at(t.address, HOT_SLOT), "big")
     assert after ^ before == 1 << (160 + 64)  # exactly the paused byte flipped
     assert t.functions.paused().call()
+    send(w3, live["admin"], t.functions.setAllowlistMode(True))
+    assert int.from_bytes(w3.eth.get_storage_at(t.address, HOT_SLOT), "big") ^ after == 1 << 232
+
+
+def test_account_word_layout(w3, live):
+    """The transfer hook reads the account record as one word: frozen bit 0, allowlisted bit 8,
+    frozenAmount from bit 16 (accounts is member #6 of the namespace struct)."""
+    t, admin, who = live["t"], live["admin"], addr(live["bob"])
+    slot = int.from_bytes(Web3.solidity_keccak(["uint256", "uint256"], [int(who, 16), HOT_SLOT + 6]), "big")
+
+    def word():
+        return int.from_bytes(w3.eth.get_storage_at(t.address, slot), "big")
+
+    assert word() == 0
+    send(w3, admin, t.functions.setAddressFrozen(who, True))
+    assert word() == 1
+    send(w3, admin, t.functions.setAllowlisted(who, True))
+    assert word() == 1 | 1 << 8
+    send(w3, admin, t.functions.setFrozenTokens(who, 12345))
+    assert word() == 1 | 1 << 8 | 12345 << 16
 
 
 def test_upgrade_through_timelock_on_anvil(w3, live):

@@ -1,5 +1,5 @@
 """Hypothesis stateful test over random sequences of mint / transfer / redemption request /
-complete / reject / cancel / freeze / attest on ape's in-process chain.
+complete / reject / cancel / freeze / forced transfer / attest on ape's in-process chain.
 
 A Python model predicts whether each action must succeed; the chain must agree. Invariants after
 every step: sum of holder balances + escrow == totalSupply (escrow held at the token's address),
@@ -83,6 +83,19 @@ def test_token_invariants(stack, chain):
             if ok:
                 self.balances[src] -= amount
                 self.balances[dst] += amount
+
+        @rule(src=st.sampled_from(HOLDERS), dst=st.sampled_from(HOLDERS), amount=AMOUNTS)
+        def forced(self, src, dst, amount):
+            expect = amount > 0 and not self.frozen[dst] and amount <= self.balances[src]
+            ok = _ok(t.forcedTransfer, holders[src], holders[dst], amount, sender=s.protector)
+            assert ok == expect, ("forced", src, dst, amount)
+            if ok:
+                unfrozen = self._unfrozen(src)
+                if self.partial[src] and amount > unfrozen:
+                    self.partial[src] -= amount - unfrozen
+                self.balances[src] -= amount
+                self.balances[dst] += amount
+                assert t.getFrozenTokens(holders[src]) == (2**256 - 1 if self.frozen[src] else self.partial[src])
 
         @rule(who=st.sampled_from(HOLDERS), amount=AMOUNTS)
         def request(self, who, amount):
