@@ -91,7 +91,7 @@ def _gas_metrics(w3: Web3) -> list[dict]:
                     "baseline": "issue target per extra feed", "baseline_value": 15_000, "baseline_source": ANCHOR})
         if quorum == 3:
             out.append({"metric": "gas: addFeed (one-time, deploys the adapter and pre-writes 32 history slots)",
-                        "value": statistics.median(b.add_feed_gas), "unit": "gas"})
+                        "value": int(statistics.median(b.add_feed_gas)), "unit": "gas"})
     return out
 
 

@@ -256,3 +256,18 @@ def test_anvil_stopped_mid_run_and_restarted(tmp_path, signer_keys, anvil_keys):
         assert [r.round_id for r in feeder.state.published(feeder.address, NDPR)] == [1, 2]
     finally:
         node.stop()
+
+
+def test_demo_step_publishes_and_reads_back(anvil, anvil_keys):
+    from rich.console import Console
+
+    from stockpile.oracle.api import DEFAULT_SIM_PRICES
+    from stockpile.oracle.demo import run_price_demo
+
+    console = Console(record=True, width=160)
+    out = run_price_demo(anvil.url, anvil_keys[0], console=console)
+    assert [s for s, _ in out["prices"]] == list(DEFAULT_SIM_PRICES)
+    for sym, price in out["prices"]:
+        start = DEFAULT_SIM_PRICES[sym]
+        assert isinstance(price, Decimal) and abs(price - start) / start <= Decimal("0.005")  # one 50 bps step
+    assert "NDPR-OXIDE/USD" in console.export_text()

@@ -108,3 +108,25 @@ def test_daemon_serves_metrics_and_health_and_stops_on_sigterm(anvil, w3, deploy
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_deploy_and_prices_commands(anvil, w3, tmp_path, signer_keys, anvil_keys):
+    import json as _json
+
+    from stockpile.oracle.api import publish_simulated_prices
+
+    env = dict(os.environ, STOCKPILE_DEPLOYER_KEY=anvil_keys[0])
+    signers = [a for k in signer_keys[:5] for a in ("--signer", Account.from_key(k).address)]
+    out = subprocess.run([STOCKPILE, "oracle", "deploy", "--rpc-url", anvil.url, *signers, "--quorum", "3",
+                          "--feed", "NDPR-OXIDE/USD:100000000000000:3600", "--feed", "DY-METAL/USD:100000000000000"],
+                         env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    deployed = _json.loads(out.stdout)
+    assert set(deployed["adapters"]) == {"NDPR-OXIDE/USD", "DY-METAL/USD"}
+    assert anvil_keys[0][2:] not in out.stdout + out.stderr
+    published = publish_simulated_prices(anvil.url, deployed["address"], {"NDPR-OXIDE/USD": "62.5", "DY-METAL/USD": "310"},
+                                         signer_keys[:3], anvil_keys[ANVIL_TRANSMITTER])
+    out = subprocess.run([STOCKPILE, "oracle", "prices", "--rpc-url", anvil.url, "--feed-address", deployed["address"],
+                          "NDPR-OXIDE/USD", "DY-METAL/USD"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == [f"{s}\t{p}" for s, p in published]

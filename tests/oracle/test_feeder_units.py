@@ -137,3 +137,59 @@ def test_publish_policy_deviation_and_heartbeat():
     hb = should_publish(10000, 10000, 1000, 4600, 50, 3600)
     assert hb.publish and "heartbeat" in hb.reason
     assert not should_publish(10000, 10000, 1000, 4599, 50, 3600).publish
+
+
+def _cfg(**over):
+    base = {
+        "rpc_url": "http://127.0.0.1:1",
+        "feed_address": "0x" + "11" * 20,
+        "transmitter": {"key_env": "TX"},
+        "sources": {"drop": {"kind": "file", "path": "p.csv"}},
+        "products": [{"symbol": "NDPR-OXIDE/USD", "sources": [{"source": "drop", "key": "NDPR"}]}],
+    }
+    base.update(over)
+    return base
+
+
+@pytest.mark.parametrize(
+    "over, message",
+    [
+        ({"products": [{"symbol": "X", "sources": [{"source": "nope", "key": "X"}]}]}, "unknown source 'nope'"),
+        ({"products": [{"symbol": "X", "min_sources": 2, "sources": [{"source": "drop", "key": "X"}]}]}, "min_sources"),
+        ({"products": [{"symbol": "X", "unit": "USD/bushel", "sources": [{"source": "drop", "key": "X"}]}]},
+         "unknown mass unit"),
+        ({"products": [{"symbol": "X" * 33, "sources": [{"source": "drop", "key": "X"}]}]}, "longer than 32"),
+        ({"sources": {"drop": {"kind": "ftp", "path": "p"}}}, "kind"),
+        ({"transmitter": {"keystore": "k.json"}}, "passphrase_env"),
+        ({"transmitter": {"keystore": "k.json", "passphrase_env": "P", "key_env": "K"}}, "exactly one"),
+        ({"fx": [{"pair": "CNY/USD", "source": "missing", "key": "k"}]}, "fx CNY/USD: unknown source"),
+        ({"surprise": 1}, "Extra inputs"),
+    ],
+)
+def test_invalid_feeder_config_is_refused_with_a_reason(over, message):
+    from pydantic import ValidationError
+
+    from stockpile.oracle.config import FeederConfig
+
+    with pytest.raises(ValidationError, match=message):
+        FeederConfig.model_validate(_cfg(**over))
+
+
+def test_keys_from_env_and_keystore_errors_name_the_place_not_the_secret(tmp_path, monkeypatch):
+    from stockpile.oracle.config import KeyConfig
+    from stockpile.oracle.keys import KeyError_, load_account, write_keystore
+
+    secret = "0x" + "ab" * 32
+    with pytest.raises(KeyError_, match="ORACLE_X is not set"):
+        load_account(KeyConfig(key_env="ORACLE_X"))
+    monkeypatch.setenv("ORACLE_X", "0x1234")
+    with pytest.raises(KeyError_, match="does not hold a valid private key") as info:
+        load_account(KeyConfig(key_env="ORACLE_X"))
+    assert "1234" not in str(info.value)
+    write_keystore(secret, tmp_path / "k.json", "pw")
+    monkeypatch.setenv("PW", "nope")
+    with pytest.raises(KeyError_, match="wrong passphrase") as info:
+        load_account(KeyConfig(keystore=tmp_path / "k.json", passphrase_env="PW"))
+    assert secret[2:] not in str(info.value)
+    monkeypatch.setenv("PW", "pw")
+    assert load_account(KeyConfig(keystore=tmp_path / "k.json", passphrase_env="PW")).key.hex().endswith("ab" * 32)

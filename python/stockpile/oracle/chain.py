@@ -16,7 +16,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak, to_checksum_address
 from web3 import Web3
-from web3.exceptions import ContractCustomError, ContractLogicError, TimeExhausted, TransactionNotFound
+from web3.exceptions import ContractCustomError, ContractLogicError, TransactionNotFound, Web3RPCError
 
 from stockpile.contracts import load
 from stockpile.oracle.report import Report, feed_id
@@ -183,22 +183,24 @@ class Sender:
     def confirm(self, sent: SentTx, tx: dict, on_sent=None) -> SentTx:
         hashes = [sent.tx_hash]
         current = sent
+        attempts = 0  # replacement attempts, including ones the node refused
         while True:
             receipt = self._wait_any(hashes, self.confirm_timeout)
             if receipt is not None:
                 current.receipt = receipt
                 current.tx_hash = "0x" + bytes(receipt["transactionHash"]).hex()
                 return current
-            if current.replaced >= self.max_replacements:
+            if attempts >= self.max_replacements:
                 raise ConfirmationTimeout(
-                    f"nonce {current.nonce}: no receipt after {current.replaced} replacements ({hashes[-1]})")
+                    f"nonce {current.nonce}: no receipt after {attempts} replacement(s) (last {hashes[-1]})")
+            attempts += 1
             # stuck: same nonce, fees bumped (>= +12.5% as nodes require), at least the current market
             market_fee, market_tip = self.fees()
             tip = max(int(current.priority_fee * self.fee_bump) + 1, market_tip)
             max_fee = max(int(current.max_fee * self.fee_bump) + 1, market_fee, tip)
             try:
                 current = self._broadcast(dict(tx, nonce=current.nonce), max_fee, tip, on_sent, current.replaced + 1)
-            except ValueError as exc:  # e.g. "nonce too low": the previous one got mined meanwhile
+            except (ValueError, Web3RPCError) as exc:  # e.g. "nonce too low": an earlier one got mined meanwhile
                 log.info("replacement refused (%s); waiting for the earlier transaction", exc)
                 continue
             hashes.append(current.tx_hash)
