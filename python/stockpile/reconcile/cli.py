@@ -79,7 +79,7 @@ def run_options(f):
     opts = [
         click.option("--rpc", "rpc_url", envvar="STOCKPILE_RPC_URL", default=None, help="JSON-RPC URL (or in the products file)"),
         click.option("--products", "products_file", required=True, type=click.Path(exists=True, dir_okay=False),
-                     help="JSON/YAML: {rpc_url, products: {CODE: {token, attestor, start_block}}}"),
+                     help="JSON/YAML: {rpc_url, products: {CODE: {token, attestor, start_block}}} or {rpc_url, directory, start_block}"),
         click.option("--db", "db_url", default=None, help=DB_HELP),
         click.option("--confirmations", default=12, show_default=True, help="read this many blocks behind the head"),
         click.option("--max-log-range", default=10_000, show_default=True, help="largest eth_getLogs block range tried"),
@@ -116,6 +116,9 @@ def _setup(rpc_url, products_file, db_url, confirmations, max_log_range, max_att
         r = db.ingest(p, cat, show_progress=not quiet)
         click.echo(f"{p}: {'already ingested' if r.duplicate else f'{r.accepted} kept, {r.rejected} rejected'}", err=True)
     w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 60}))
+    from stockpile.reconcile.service import resolve_products
+
+    products = resolve_products(w3, products, doc)
     cfg = RunConfig(products=products, confirmations=confirmations, max_log_range=max_log_range,
                     thresholds=Thresholds(max_attestation_age, max_redemption_pending), fail_on=Severity[fail_on],
                     out_dir=out_dir, show_progress=not quiet)
