@@ -49,8 +49,9 @@ def reconcile() -> None:
 @click.option("--rejects-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="where <export>.rejects.csv goes (default: next to the export)")
 @click.option("--catalogue", type=click.Path(exists=True, dir_okay=False), default=None, help="product catalogue JSON")
+@click.option("--workers", default=1, show_default=True, help="processes checking rows (large exports, idle cores)")
 @click.option("--quiet", is_flag=True, help="no progress bars")
-def ingest(exports, db_url, attested, decimal_comma, rejects_dir, catalogue, quiet) -> None:
+def ingest(exports, db_url, attested, decimal_comma, rejects_dir, catalogue, workers, quiet) -> None:
     """Ingest custody exports (CSV or JSON). Bad rows go to a rejects file; the same file twice changes nothing."""
     from stockpile.reconcile.custody.parse import ExportError
 
@@ -60,7 +61,7 @@ def ingest(exports, db_url, attested, decimal_comma, rejects_dir, catalogue, qui
     for path in exports:
         try:
             r = db.ingest(path, cat, kind="attested" if attested else "custody", rejects_dir=rejects_dir,
-                          decimal_comma=decimal_comma, show_progress=not quiet)
+                          decimal_comma=decimal_comma, show_progress=not quiet, workers=workers)
         except ExportError as exc:
             click.echo(f"{path}: FAILED: {exc}", err=True)
             failed = True

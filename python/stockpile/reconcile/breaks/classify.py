@@ -47,7 +47,7 @@ class ProductResult:
     breaks: list[Break] = field(default_factory=list)
 
 
-def merkle_root(leaves: list[bytes]) -> str | None:
+def merkle_root(leaves: list[bytes], bar=None) -> str | None:
     """Root of the StandardMerkleTree over these leaves (same layout as stockpile.merkle /
     @openzeppelin/merkle-tree: sorted leaves stored from the end, commutative pair hash), without
     keeping the tree or proof indexes."""
@@ -58,9 +58,12 @@ def merkle_root(leaves: list[bytes]) -> str | None:
     tree: list = [None] * (size - n)
     tree.extend(sorted(leaves, reverse=True))  # tree[size-1-i] = i-th smallest leaf
     k = _k256
+    step = 1 << 16
     for i in range(size - 1 - n, -1, -1):
         a, b = tree[2 * i + 1], tree[2 * i + 2]
         tree[i] = k(a + b).digest() if a < b else k(b + a).digest()
+        if bar is not None and not i % step:
+            bar.update(step)
     return "0x" + tree[0].hex()
 
 
@@ -108,9 +111,9 @@ class Classifier:
 
     def root_of(self, key, lots: list[tuple]) -> str | None:
         if key not in self._roots:
-            bar = progress(desc="merkle root", total=len(lots), unit=" leaves", enabled=self.show_progress and len(lots) > 100_000)
-            self._roots[key] = merkle_root([x[LEAF] for x in lots])
-            bar.update(len(lots))
+            bar = progress(desc=f"merkle tree {key[1]}", total=len(lots), unit=" nodes",
+                           enabled=self.show_progress and len(lots) > 100_000)
+            self._roots[key] = merkle_root([x[LEAF] for x in lots], bar)
             bar.close()
         return self._roots[key]
 

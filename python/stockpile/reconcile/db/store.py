@@ -144,8 +144,6 @@ class Database:
                         bar.update(len(batch))
                 bar.close()
                 export_as_of = meta.meta.get("as_of")
-                from stockpile.reconcile.custody.parse import parse_time
-
                 snap_as_of = parse_time(export_as_of) if export_as_of else max(wh_as_of.values(), default=0)
                 rejects_path = None
                 if rejects:
