@@ -318,3 +318,29 @@ def test_cli_watch_serves_prometheus_metrics(env, tmp_path):
     body = httpx.get(f"http://127.0.0.1:{port}/metrics").text
     assert f'stockpile_reconcile_collateralisation_ratio{{product="{PRODUCT}"}} 2.0' in body
     assert "stockpile_reconcile_last_success_timestamp_seconds" in body
+
+
+def test_products_discovered_from_the_directory_and_wrong_product_refused(env, tmp_path):
+    from stockpile.reserve.deploy import send
+    from stockpile.token.devnet import deploy
+
+    admin = Account.from_key(ADMIN).address
+    directory = deploy(env.w3, ADMIN, "Directory", admin)
+    send(env.w3, ADMIN, directory.functions.grantRole(directory.functions.REGISTRAR_ROLE().call(), admin))
+    send(env.w3, ADMIN, directory.functions.register("sNDPR", env.stack.token.address, "0x" + "00" * 20,
+                                                     env.stack.attestor.address))
+    products = tmp_path / "dir.json"
+    products.write_text(json.dumps({"rpc_url": env.node.url, "directory": directory.address}))
+    args = ["run", "--products", str(products), "--db", str(tmp_path / "d.db"), "--confirmations", "0", "--quiet",
+            "--ingest", str(env.tmp / "custody.csv"), "--out", str(tmp_path / "o")]
+    res = CliRunner().invoke(reconcile_cli, args)
+    assert res.exit_code == 0, res.output
+    assert f"{PRODUCT}: supply {env.total // 2}" in res.output
+    # a products file that maps the token to the wrong product code: the run fails (exit 2), named
+    wrong = tmp_path / "wrong.json"
+    wrong.write_text(json.dumps({"rpc_url": env.node.url, "products": {"DY-METAL": {
+        "token": env.stack.token.address, "attestor": env.stack.attestor.address}}}))
+    res = CliRunner().invoke(reconcile_cli, ["run", "--products", str(wrong), "--db", str(tmp_path / "d.db"),
+                                             "--confirmations", "0", "--quiet", "--out", str(tmp_path / "o2")])
+    assert res.exit_code == 2
+    assert "is for product 'NDPR-OXIDE', not 'DY-METAL'" in json.loads((tmp_path / "o2" / "reconcile.json").read_text())["error"]

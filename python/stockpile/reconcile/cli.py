@@ -49,8 +49,9 @@ def reconcile() -> None:
 @click.option("--rejects-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="where <export>.rejects.csv goes (default: next to the export)")
 @click.option("--catalogue", type=click.Path(exists=True, dir_okay=False), default=None, help="product catalogue JSON")
+@click.option("--workers", default=1, show_default=True, help="processes checking rows (large exports, idle cores)")
 @click.option("--quiet", is_flag=True, help="no progress bars")
-def ingest(exports, db_url, attested, decimal_comma, rejects_dir, catalogue, quiet) -> None:
+def ingest(exports, db_url, attested, decimal_comma, rejects_dir, catalogue, workers, quiet) -> None:
     """Ingest custody exports (CSV or JSON). Bad rows go to a rejects file; the same file twice changes nothing."""
     from stockpile.reconcile.custody.parse import ExportError
 
@@ -60,7 +61,7 @@ def ingest(exports, db_url, attested, decimal_comma, rejects_dir, catalogue, qui
     for path in exports:
         try:
             r = db.ingest(path, cat, kind="attested" if attested else "custody", rejects_dir=rejects_dir,
-                          decimal_comma=decimal_comma, show_progress=not quiet)
+                          decimal_comma=decimal_comma, show_progress=not quiet, workers=workers)
         except ExportError as exc:
             click.echo(f"{path}: FAILED: {exc}", err=True)
             failed = True
@@ -79,7 +80,7 @@ def run_options(f):
     opts = [
         click.option("--rpc", "rpc_url", envvar="STOCKPILE_RPC_URL", default=None, help="JSON-RPC URL (or in the products file)"),
         click.option("--products", "products_file", required=True, type=click.Path(exists=True, dir_okay=False),
-                     help="JSON/YAML: {rpc_url, products: {CODE: {token, attestor, start_block}}}"),
+                     help="JSON/YAML: {rpc_url, products: {CODE: {token, attestor, start_block}}} or {rpc_url, directory, start_block}"),
         click.option("--db", "db_url", default=None, help=DB_HELP),
         click.option("--confirmations", default=12, show_default=True, help="read this many blocks behind the head"),
         click.option("--max-log-range", default=10_000, show_default=True, help="largest eth_getLogs block range tried"),
@@ -116,6 +117,9 @@ def _setup(rpc_url, products_file, db_url, confirmations, max_log_range, max_att
         r = db.ingest(p, cat, show_progress=not quiet)
         click.echo(f"{p}: {'already ingested' if r.duplicate else f'{r.accepted} kept, {r.rejected} rejected'}", err=True)
     w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 60}))
+    from stockpile.reconcile.service import resolve_products
+
+    products = resolve_products(w3, products, doc)
     cfg = RunConfig(products=products, confirmations=confirmations, max_log_range=max_log_range,
                     thresholds=Thresholds(max_attestation_age, max_redemption_pending), fail_on=Severity[fail_on],
                     out_dir=out_dir, show_progress=not quiet)

@@ -47,6 +47,8 @@ def load_products(path: str | Path) -> tuple[list[ProductContracts], dict]:
         doc = yaml.safe_load(raw)
     else:
         doc = json.loads(raw)
+    if "directory" in doc and "products" not in doc:
+        return [], doc  # resolved against the chain by resolve_products()
     items = doc.get("products", doc)
     out = []
     for code, v in items.items():
@@ -54,6 +56,29 @@ def load_products(path: str | Path) -> tuple[list[ProductContracts], dict]:
             raise ValueError(f"products file {p}: product {code} needs at least a 'token' address")
         out.append(ProductContracts(code, v["token"], v.get("attestor"), int(v.get("start_block", 0))))
     return out, doc
+
+
+def discover_products(w3: Web3, directory: str, start_block: int = 0) -> list[ProductContracts]:
+    """Every product registered in the Directory: token and reserve attestor by symbol; the
+    product code is the token's ``productCode()``."""
+    from stockpile.contracts import load
+
+    d = w3.eth.contract(address=Web3.to_checksum_address(directory), abi=load("Directory").abi)
+    tok_abi = load("CommodityToken").abi
+    out = []
+    for i in range(d.functions.count().call()):
+        _symbol, (token, _feed, attestor) = d.functions.at(i).call()
+        code = w3.eth.contract(address=token, abi=tok_abi).functions.productCode().call()
+        out.append(ProductContracts(code, token, None if int(attestor, 16) == 0 else attestor, start_block))
+    return out
+
+
+def resolve_products(w3: Web3, products: list[ProductContracts], doc: dict) -> list[ProductContracts]:
+    if products:
+        return products
+    if doc.get("directory"):
+        return discover_products(w3, doc["directory"], int(doc.get("start_block", 0)))
+    raise ValueError("the products file names no products and no directory")
 
 
 def exit_code_for(breaks: list[Break], fail_on: Severity) -> int:
@@ -74,6 +99,7 @@ def reconcile(db: Database, w3: Web3, cfg: RunConfig, catalogue: Catalogue | Non
         t0 = time.perf_counter()
         reader = ChainReader(w3, db, cfg.products, cfg.confirmations, cfg.max_log_range, cfg.show_progress)
         block = reader.confirmed_block()
+        reader.verify_products(block)
         syncs = reader.sync(block)
         timings["chain_sync"] = time.perf_counter() - t0
         t0 = time.perf_counter()

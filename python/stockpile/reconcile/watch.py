@@ -80,8 +80,10 @@ def guardian_pause(w3: Web3, report: dict, cfg: RunConfig, guardian_key: str) ->
             if token.functions.paused().call():
                 action["result"] = "already paused"
             else:
-                tx = token.functions.pause().build_transaction({
-                    "from": acct.address, "nonce": w3.eth.get_transaction_count(acct.address, "pending")})
+                fn = token.functions.pause()
+                gas = fn.estimate_gas({"from": acct.address})  # refused here when the key lacks PAUSER_ROLE
+                tx = fn.build_transaction({"from": acct.address, "gas": int(gas * 1.25) + 20_000,
+                                           "nonce": w3.eth.get_transaction_count(acct.address, "pending")})
                 h = w3.eth.send_raw_transaction(acct.sign_transaction(tx).raw_transaction)
                 receipt = w3.eth.wait_for_transaction_receipt(h, timeout=60, poll_latency=0.05)
                 action["tx"] = "0x" + bytes(receipt.transactionHash).hex()

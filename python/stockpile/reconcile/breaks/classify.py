@@ -18,7 +18,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
 
-from stockpile.merkle import keccak
+try:
+    from sha3 import keccak_256 as _k256
+except ImportError:  # pragma: no cover
+    from Crypto.Hash import keccak as _ck
+
+    def _k256(data: bytes):
+        return _ck.new(data=data, digest_bits=256)
 from stockpile.reconcile.breaks.model import Break, Severity, make
 from stockpile.reconcile.chain.state import ProductChainState
 from stockpile.reconcile.custody.parse import format_time
@@ -41,7 +47,7 @@ class ProductResult:
     breaks: list[Break] = field(default_factory=list)
 
 
-def merkle_root(leaves: list[bytes]) -> str | None:
+def merkle_root(leaves: list[bytes], bar=None) -> str | None:
     """Root of the StandardMerkleTree over these leaves (same layout as stockpile.merkle /
     @openzeppelin/merkle-tree: sorted leaves stored from the end, commutative pair hash), without
     keeping the tree or proof indexes."""
@@ -51,9 +57,13 @@ def merkle_root(leaves: list[bytes]) -> str | None:
     size = 2 * n - 1
     tree: list = [None] * (size - n)
     tree.extend(sorted(leaves, reverse=True))  # tree[size-1-i] = i-th smallest leaf
+    k = _k256
+    step = 1 << 16
     for i in range(size - 1 - n, -1, -1):
         a, b = tree[2 * i + 1], tree[2 * i + 2]
-        tree[i] = keccak(a + b) if a < b else keccak(b + a)
+        tree[i] = k(a + b).digest() if a < b else k(b + a).digest()
+        if bar is not None and not i % step:
+            bar.update(step)
     return "0x" + tree[0].hex()
 
 
@@ -101,9 +111,9 @@ class Classifier:
 
     def root_of(self, key, lots: list[tuple]) -> str | None:
         if key not in self._roots:
-            bar = progress(desc="merkle root", total=len(lots), unit=" leaves", enabled=self.show_progress and len(lots) > 100_000)
-            self._roots[key] = merkle_root([x[LEAF] for x in lots])
-            bar.update(len(lots))
+            bar = progress(desc=f"merkle tree {key[1]}", total=len(lots), unit=" nodes",
+                           enabled=self.show_progress and len(lots) > 100_000)
+            self._roots[key] = merkle_root([x[LEAF] for x in lots], bar)
             bar.close()
         return self._roots[key]
 
@@ -124,6 +134,10 @@ class Classifier:
         return results
 
     def duplicates(self, view: list[tuple]) -> list[Break]:
+        ids = {x[L] for x in view}
+        if len(ids) == len(view):  # every lot id once: nothing to look for
+            return []
+        del ids
         first: dict[str, str] = {}
         dup_ids: set[str] = set()
         for x in view:

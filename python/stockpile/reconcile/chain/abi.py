@@ -38,6 +38,7 @@ TOKEN_ABI = [
     _fn("totalSupply", outputs=[("", "uint256")]),
     _fn("decimals", outputs=[("", "uint8")]),
     _fn("symbol", outputs=[("", "string")]),
+    _fn("productCode", outputs=[("", "string")]),
     _fn("totalEscrowed", outputs=[("", "uint256")]),
     _fn("paused", outputs=[("", "bool")]),
     _fn("pause", mutability="nonpayable"),
@@ -52,6 +53,7 @@ TOKEN_ABI = [
     _ev("RedemptionCancelled", ("id", "uint256", True), ("holder", "address", True), ("amount", "uint256", False)),
     _ev("Frozen", ("user", "address", True), ("amount", "uint256", False)),
     _ev("ForcedTransfer", ("from", "address", True), ("to", "address", True), ("amount", "uint256", False)),
+    _ev("AddressFrozen", ("account", "address", True), ("frozen", "bool", False)),
     _ev("Paused", ("account", "address", False)),
     _ev("Unpaused", ("account", "address", False)),
 ]

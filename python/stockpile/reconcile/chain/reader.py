@@ -24,7 +24,7 @@ from stockpile.reconcile.db.store import Database
 from stockpile.reconcile.progress import progress
 
 ZERO = "0x0000000000000000000000000000000000000000"
-EVENTS = ("Transfer", "Minted", "RedemptionRequested", "RedemptionCompleted", "RedemptionRejected", "RedemptionCancelled",
+EVENTS = ("Transfer", "Minted", "AddressFrozen", "RedemptionRequested", "RedemptionCompleted", "RedemptionRejected", "RedemptionCancelled",
           "Frozen", "ForcedTransfer", "Paused", "Unpaused", "ReserveAttested")
 CLOSING = ("RedemptionCompleted", "RedemptionRejected", "RedemptionCancelled")
 
@@ -112,6 +112,23 @@ class ChainReader:
 
     def checkpoint_name(self, p: ProductContracts) -> str:
         return f"{self.chain_id}:{p.product}:{p.token.lower()}:{(p.attestor or '').lower()}"
+
+    def verify_products(self, block: int | str = "latest") -> None:
+        """Each configured token and attestor says it serves that product (``productCode()``);
+        raises ChainConfigError naming the mismatch (before anything is synced)."""
+        for product, p in self.products.items():
+            contracts = [("token", p.token, self.token(product))]
+            if p.attestor:
+                contracts.append(("attestor", p.attestor, self.attestor(product)))
+            for what, addr, c in contracts:
+                if not self.w3.eth.get_code(Web3.to_checksum_address(addr), block_identifier=block):
+                    raise ChainConfigError(f"{what} {addr} of {product} has no code at block {block}")
+                code = _optional(lambda: c.functions.productCode().call(block_identifier=block))
+                if code is None:
+                    continue
+                code_s = code.rstrip(b"\0").decode() if isinstance(code, (bytes, bytearray)) else str(code)
+                if code_s != product:
+                    raise ChainConfigError(f"{what} {addr} is for product {code_s!r}, not {product!r}")
 
     # ---------------------------------------------------------------- sync
     def sync(self, to_block: int | None = None) -> list[SyncResult]:
@@ -239,11 +256,6 @@ class ChainReader:
         att = None
         a = self.attestor(product)
         if a is not None:
-            code = _optional(lambda: a.functions.productCode().call(block_identifier=bi))
-            if code is not None:
-                code_s = code.rstrip(b"\0").decode() if isinstance(code, (bytes, bytearray)) else str(code)
-                if code_s != product:
-                    raise ChainConfigError(f"attestor {p.attestor} is for product {code_s!r}, not {product!r}")
             raw = _optional(lambda: a.functions.latestAttestation().call(block_identifier=bi))
             if raw is not None:
                 (root, total, count, as_of, report), round_id, attested_at = raw

@@ -41,6 +41,18 @@ _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)\Z")
 _THOUSANDS = str.maketrans("", "", ". \u00a0\u202f'")
 
 
+class RawRow:
+    """The original text of a CSV record, joined only when it is needed (rejects)."""
+
+    __slots__ = ("delim", "vals")
+
+    def __init__(self, delim: str, vals: list[str]):
+        self.delim, self.vals = delim, vals
+
+    def __str__(self) -> str:
+        return self.delim.join(self.vals)
+
+
 class ExportError(ValueError):
     """The export as a whole cannot be read (not a row problem)."""
 
@@ -51,6 +63,10 @@ class Reject:
     code: str
     reason: str
     raw: str
+
+    def __post_init__(self):
+        if not isinstance(self.raw, str):
+            self.raw = str(self.raw)
 
 
 @dataclass(slots=True)
@@ -135,16 +151,19 @@ class Validator:
     def validate(self, line: int, v: list[str], raw: str) -> LotRow | Reject:
         """check() plus the duplicate-lot rule (the first occurrence in the export is kept)."""
         r = self.check(line, v, raw)
-        if type(r) is LotRow:
-            key = r.warehouse_id + "\x00" + r.lot_id
+        if type(r) is tuple:
+            key = r[1] + "\x00" + r[2]
             first = self.seen.get(key)
             if first is not None:
-                return Reject(line, "duplicate_lot", duplicate_reason(r.lot_id, r.warehouse_id, first), raw)
+                return Reject(line, "duplicate_lot", duplicate_reason(r[2], r[1], first), raw)
             self.seen[key] = line
+            return LotRow(*r[:12], int(r[12]), r[13])
         return r
 
-    def check(self, line: int, v: list[str], raw: str) -> LotRow | Reject:
-        """Every row rule except duplicates (which need the whole export, in order)."""
+    def check(self, line: int, v: list[str], raw: str) -> tuple | Reject:
+        """Every row rule except duplicates (which need the whole export, in order). A good row
+        comes back as the compact tuple ``(line, warehouse, lot, product, form, purity_ppm, gross,
+        net, unit, assay_ref, status, as_of, quantity as decimal text, leaf)``."""
         wh, lot, product, form, purity, gross, net, unit, assay, status, as_of = map(str.strip, v)
         if not as_of:
             as_of = self.default_as_of
@@ -191,8 +210,8 @@ class Validator:
             except ValueError:
                 return Reject(line, "bad_time", f"bad as_of time {as_of!r} (ISO 8601 expected)", raw)
             self._times[as_of] = ts
-        return LotRow(line, wh, lot, product, form, ppm_i, gross, net, unit, assay, status, ts, base,
-                      lot_leaf((wh, lot, product, form, ppm_i, base, assay)))
+        return (line, wh, lot, product, form, ppm_i, gross, net, unit, assay, status, ts, str(base),
+                lot_leaf((wh, lot, product, form, ppm_i, base, assay)))
 
 
 def duplicate_reason(lot: str, wh: str, first: int) -> str:
@@ -305,8 +324,10 @@ def _read_csv(path, catalogue, decimal_comma, delimiter, digest, size):
                     yield Reject(line, "column_count", f"expected {ncols} columns, got {len(vals)}",
                                  delim.join(vals))
                     continue
-                yield (line, [vals[i] if i >= 0 else "" for i in idx], delim.join(vals))
+                # the raw text is only needed for a reject: keep the field list, join it then
+                yield (line, vals if canonical else [vals[i] if i >= 0 else "" for i in idx], RawRow(delim, vals))
 
+    canonical = idx == list(range(len(FIELDS)))
     return em, records()
 
 
@@ -397,9 +418,8 @@ def check_chunk(payload: list[tuple[int, list[str]]], validator: Validator | Non
     out = []
     for line, vals in payload:
         r = v.check(line, vals, "")
-        if type(r) is LotRow:
-            out.append((line, r.warehouse_id, r.lot_id, r.product_code, r.form, r.purity_ppm, r.gross_quantity,
-                        r.net_quantity, r.unit, r.assay_ref, r.status, r.as_of, str(r.quantity), r.leaf))
+        if type(r) is tuple:
+            out.append(r)
         else:
             out.append((None, r.code, r.reason))
     return out

@@ -63,6 +63,13 @@ class Product:
 
     def to_base_units(self, quantity: Decimal, unit: str) -> int:
         """Exact token base units of ``quantity`` ``unit``; ValueError if not representable."""
+        if unit == self.unit:  # fast path: only the exponent moves
+            if quantity.as_tuple().exponent >= -self.decimals:
+                return int(EXACT.scaleb(quantity, self.decimals))
+            raise ValueError(
+                f"net quantity {quantity} {unit} is finer than 1 base unit of {self.code} "
+                f"({self.decimals} decimals of {self.unit})"
+            )
         if unit not in UNITS:
             raise ValueError(f"unknown unit {unit!r}")
         in_token_units = EXACT.divide(EXACT.multiply(quantity, UNITS[unit]), UNITS[self.unit])

@@ -21,7 +21,7 @@ from stockpile.reconcile.db.engine import make_engine, migrate
 from stockpile.reconcile.progress import progress
 
 BATCH = 20_000  # records per chunk (checked in a worker process when parallel)
-PARALLEL_BYTES = 16 * 2**20  # exports larger than this are checked by worker processes
+
 LOT_COLUMNS = ("snapshot_id", "line", "warehouse_id", "lot_id", "product_code", "form", "purity_ppm", "gross_quantity",
                "net_quantity", "unit", "assay_ref", "status", "as_of", "quantity", "leaf")
 
@@ -93,7 +93,7 @@ class Database:
                                 seconds=time.perf_counter() - started)
         meta, records = read_records(path, catalogue, decimal_comma=decimal_comma, content_hash=(digest, size))
         if workers is None:
-            workers = min(4, os.cpu_count() or 1) if size > PARALLEL_BYTES else 1
+            workers = 1  # measured: on 2 shared cores the worker pool (pickling) was slower than one process
         rejects: list[Reject] = []
         wh_count: dict[str, int] = defaultdict(int)
         wh_as_of: dict[str, int] = {}
@@ -144,8 +144,6 @@ class Database:
                         bar.update(len(batch))
                 bar.close()
                 export_as_of = meta.meta.get("as_of")
-                from stockpile.reconcile.custody.parse import parse_time
-
                 snap_as_of = parse_time(export_as_of) if export_as_of else max(wh_as_of.values(), default=0)
                 rejects_path = None
                 if rejects:
