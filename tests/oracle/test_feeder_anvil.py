@@ -226,7 +226,7 @@ def test_anvil_stopped_mid_run_and_restarted(tmp_path, signer_keys, anvil_keys):
         hub = deploy_feeds(node.url, anvil_keys[0], [Account.from_key(k).address for k in signer_keys[:5]], 3,
                            [{"symbol": NDPR, "max_answer": 10**14}])["address"]
         feeder, src = file_feeder(node, w3, hub, tmp_path, signer_keys, anvil_keys,
-                                  confirm_timeout_seconds=0.5, max_replacements=0)
+                                  confirm_timeout_seconds=3, max_replacements=0)  # generous: CI machines are loaded
         write_json_prices(src, {"NDPR": "62.5"})
         feeder.clock.t = advance(w3, 5)
         assert [p.round_id for p in feeder.run_once().published] == [1]
