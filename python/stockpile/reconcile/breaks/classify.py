@@ -30,7 +30,7 @@ from stockpile.reconcile.chain.state import ProductChainState
 from stockpile.reconcile.custody.parse import format_time
 from stockpile.reconcile.custody.schema import RESERVE_STATUSES, Catalogue
 from stockpile.reconcile.db.store import LEAF, LINE, PPM, SID, A, Database, F, L, P, Q, S, W
-from stockpile.reconcile.progress import progress
+from stockpile.reconcile.progress import gc_paused, progress
 
 
 @dataclass
@@ -119,6 +119,10 @@ class Classifier:
 
     # ---------------------------------------------------------------- run
     def classify(self, states: dict[str, ProductChainState], now: int | None = None) -> list[ProductResult]:
+        with gc_paused():
+            return self._classify(states, now)
+
+    def _classify(self, states: dict[str, ProductChainState], now: int | None) -> list[ProductResult]:
         results = []
         now_ts = now if now is not None else max((s.block_timestamp for s in states.values()), default=0)
         current_sources = self.db.view_sources(now_ts)

@@ -18,7 +18,7 @@ from stockpile.reconcile.custody.parse import (
 )
 from stockpile.reconcile.custody.schema import RESERVE_STATUSES, Catalogue
 from stockpile.reconcile.db.engine import make_engine, migrate
-from stockpile.reconcile.progress import progress
+from stockpile.reconcile.progress import gc_paused, progress
 
 BATCH = 20_000  # records per chunk (checked in a worker process when parallel)
 
@@ -91,6 +91,12 @@ class Database:
             return IngestResult(existing.id, str(path), digest, kind, existing.accepted, existing.rejected, existing.as_of,
                                 duplicate=True, rejects_path=existing.rejects_path,
                                 seconds=time.perf_counter() - started)
+        with gc_paused():
+            return self._ingest(path, catalogue, kind, rejects_dir, decimal_comma, show_progress, workers, started,
+                                digest, size)
+
+    def _ingest(self, path, catalogue, kind, rejects_dir, decimal_comma, show_progress, workers, started, digest,
+                size) -> IngestResult:
         meta, records = read_records(path, catalogue, decimal_comma=decimal_comma, content_hash=(digest, size))
         if workers is None:
             workers = 1  # measured: on 2 shared cores the worker pool (pickling) was slower than one process
@@ -206,7 +212,8 @@ class Database:
         """All lots of the custody books as of ``as_of`` (latest snapshot per warehouse), as tuples
         (warehouse, lot, product, form, purity_ppm, quantity, assay_ref, status, leaf, snapshot_id, line)."""
         sources = self.view_sources(as_of) if sources is None else sources
-        return self._load_lots(sources.items(), show_progress)
+        with gc_paused():
+            return self._load_lots(sources.items(), show_progress)
 
     def _load_lots(self, pairs, show_progress: bool = False) -> list[tuple]:
         out: list[tuple] = []
