@@ -149,6 +149,63 @@ def submit_cmd(attestation_file, signature_files, rpc, contract, key_env, keysto
                            "gas": receipt.gasUsed}))
 
 
+def proof_from_dump(dump: dict, index: int) -> list[str]:
+    """The proof of ``values[index]`` from an OpenZeppelin ``standard-v1`` dump (ours or @openzeppelin/merkle-tree's)."""
+    tree = dump["tree"]
+    i = dump["values"][index]["treeIndex"]
+    proof = []
+    while i > 0:
+        proof.append(tree[i - 1] if i % 2 == 0 else tree[i + 1])
+        i = (i - 1) // 2
+    return proof
+
+
+@reserve.command("proof")
+@click.argument("tree_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("lot_id")
+@click.option("--warehouse", help="warehouse id, when the lot id alone is ambiguous")
+@click.option("--rpc", help="JSON-RPC URL: also verify on chain against the latest attested root")
+@click.option("--contract", "contract", help="the product's ReserveAttestor address (with --rpc)")
+def proof_cmd(tree_file: Path, lot_id: str, warehouse: str | None, rpc: str | None, contract: str | None) -> None:
+    """Print the Merkle proof of LOT_ID from a tree dump (--tree-out, or @openzeppelin/merkle-tree's dump);
+    with --rpc/--contract, verify it on chain (exit 1 when the lot is not in the attested reserve)."""
+    from stockpile.merkle import lot_leaf, verify_proof
+    from stockpile.merkle.lots import LOT_LEAF_TYPES
+
+    dump = json.loads(tree_file.read_text())
+    if dump.get("format") != "standard-v1" or dump.get("leafEncoding") != LOT_LEAF_TYPES:
+        raise click.BadParameter(f"{tree_file}: not a lot tree dump (standard-v1 with the lot leaf encoding)")
+    matches = [i for i, v in enumerate(dump["values"])
+               if v["value"][1] == lot_id and (warehouse is None or v["value"][0] == warehouse)]
+    if len(matches) != 1:
+        raise click.BadParameter(f"{lot_id}: {'not in' if not matches else 'ambiguous in'} {tree_file}"
+                                 + ("" if not matches else " (give --warehouse)"))
+    index = matches[0]
+    value = list(dump["values"][index]["value"])
+    value[4], value[5] = int(value[4]), int(value[5])
+    proof = proof_from_dump(dump, index)
+    leaf = lot_leaf(value)
+    root = bytes.fromhex(dump["tree"][0][2:])
+    if not verify_proof(leaf, [bytes.fromhex(p[2:]) for p in proof], root):
+        raise click.BadParameter(f"{tree_file}: the dump is inconsistent (proof of {lot_id} does not reach its root)")
+    out = {"lot": dict(zip(["warehouse_id", "lot_id", "product_code", "form", "purity_ppm", "quantity", "assay_ref"], value)),
+           "leaf": "0x" + leaf.hex(), "root": dump["tree"][0], "proof": proof}
+    if rpc:
+        if not contract:
+            raise click.UsageError("--rpc needs --contract")
+        from web3 import Web3
+
+        from stockpile.contracts import load
+
+        w3 = Web3(Web3.HTTPProvider(rpc))
+        feed = w3.eth.contract(address=Web3.to_checksum_address(contract), abi=load("ReserveAttestor").abi)
+        out["on_chain"] = bool(feed.functions.verifyLot(*value, proof).call())
+        out["round"] = feed.functions.latestRoundId().call()
+    click.echo(json.dumps(out, indent=2))
+    if rpc and not out["on_chain"]:
+        raise SystemExit(1)
+
+
 @reserve.command("status")
 @click.option("--rpc", required=True, help="JSON-RPC URL")
 @click.option("--contract", "contract", required=True, help="the product's ReserveAttestor address")

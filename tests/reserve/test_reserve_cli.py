@@ -16,7 +16,7 @@ from stockpile.reserve import Attestation, report_hash
 from stockpile.reserve.cli import reserve
 from stockpile.reserve.deploy import deploy_reserve_attestor
 
-from reserve_helpers import DECIMALS, PRODUCT, SIGNERS, sample_lots
+from reserve_helpers import DECIMALS, PRODUCT, SIGNERS, oz_tree, sample_lots
 
 
 def write_csv(path, lots, extra_rows=()):
@@ -69,7 +69,8 @@ def test_sign_submit_status_on_anvil(tmp_path, w3, anvil, anvil_keys, monkeypatc
     as_of = w3.eth.get_block("latest")["timestamp"] - 100
     runner = CliRunner()
     r = runner.invoke(reserve, ["attestation", str(tmp_path / "lots.csv"), "--as-of", str(as_of),
-                                "--report", str(tmp_path / "report.txt")], catch_exceptions=False)
+                                "--report", str(tmp_path / "report.txt"), "--tree-out", str(tmp_path / "tree.json")],
+                      catch_exceptions=False)
     (tmp_path / "att.json").write_text(r.output)
     sig_files = []
     for i, s in enumerate(SIGNERS[:3]):
@@ -99,3 +100,20 @@ def test_sign_submit_status_on_anvil(tmp_path, w3, anvil, anvil_keys, monkeypatc
     assert st["round"] == 1 and st["product"] == PRODUCT and st["quorum"] == 3
     assert Attestation.model_validate(st["attestation"]) == Attestation.model_validate_json((tmp_path / "att.json").read_text())
     assert Account.from_key(anvil_keys[5]).address != SIGNERS[0].address
+
+    # any holder checks a lot from the tree dump: ours, and @openzeppelin/merkle-tree's dump of the same lots
+    (tmp_path / "oz_tree.json").write_text(json.dumps(oz_tree(lots)["dump"]))
+    for dump in ("tree.json", "oz_tree.json"):
+        r = runner.invoke(reserve, ["proof", str(tmp_path / dump), lots[2].lot_id, "--rpc", anvil.url,
+                                    "--contract", feed.address], catch_exceptions=False)
+        assert r.exit_code == 0, r.output
+        out = json.loads(r.output)
+        assert out["on_chain"] is True and out["lot"]["quantity"] == lots[2].quantity
+    # a lot that is not in the attested reserve: a dump of another lot list, verified against this chain
+    other = sample_lots(8)[6:]
+    (tmp_path / "other.json").write_text(lot_tree(other).dumps())
+    r = runner.invoke(reserve, ["proof", str(tmp_path / "other.json"), other[0].lot_id, "--rpc", anvil.url,
+                                "--contract", feed.address], catch_exceptions=False)
+    assert r.exit_code == 1 and json.loads(r.output)["on_chain"] is False
+    r = runner.invoke(reserve, ["proof", str(tmp_path / "tree.json"), "LOT-NOPE"])
+    assert r.exit_code == 2 and "not in" in r.output
