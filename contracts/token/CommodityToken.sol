@@ -39,6 +39,12 @@ contract CommodityToken is
     bytes32 public constant COMPLIANCE_ROLE = keccak256("COMPLIANCE_ROLE");
     bytes32 public constant UPGRADER_ROLE = keccak256("UPGRADER_ROLE");
 
+    // Bit masks of the packed hot-config word and account word (see `_update`).
+    uint256 private constant _HOT_PAUSED = 1 << 224;
+    uint256 private constant _HOT_ALLOWLIST = 1 << 232;
+    uint256 private constant _ACCOUNT_FROZEN = 1;
+    uint256 private constant _ACCOUNT_ALLOWLISTED = 1 << 8;
+
     /// @dev Stored frozen amounts at this value mean "everything" (reported as type(uint256).max).
     uint240 private constant FROZEN_ALL = type(uint240).max;
 
@@ -124,6 +130,8 @@ contract CommodityToken is
         $.hot.maxAttestationAge = p.maxAttestationAge;
         $.productCode = p.productCode;
         $.unitDescription = p.unitDescription;
+        if (p.maxAttestationAge == 0) revert ZeroAmount();
+        if (address(p.reserveAttestor) != address(0)) _checkAttestorProduct(p.reserveAttestor);
         $.minimumRedemption = p.minimumRedemption;
         emit ReserveAttestorSet(address(p.reserveAttestor));
         emit MaxAttestationAgeSet(p.maxAttestationAge);
@@ -156,6 +164,7 @@ contract CommodityToken is
     {
         return interfaceId == type(IERC7943Fungible).interfaceId || super.supportsInterface(interfaceId);
     }
+
     // ------------------------------------------------------------------ mint
 
     /// @inheritdoc ICommodityToken
@@ -210,8 +219,16 @@ contract CommodityToken is
     /// @inheritdoc ICommodityToken
     function setReserveAttestor(IReserveAttestor attestor) external onlyRole(DEFAULT_ADMIN_ROLE) {
         if (address(attestor) == address(0)) revert ZeroAddress();
+        _checkAttestorProduct(attestor);
         _s().hot.reserveAttestor = address(attestor);
         emit ReserveAttestorSet(address(attestor));
+    }
+
+    /// @dev The attestor must attest this token's product.
+    function _checkAttestorProduct(IReserveAttestor attestor) private view {
+        string memory actual = attestor.productCode();
+        string memory expected = _s().productCode;
+        if (keccak256(bytes(actual)) != keccak256(bytes(expected))) revert AttestorProductMismatch(expected, actual);
     }
 
     /// @inheritdoc ICommodityToken
@@ -344,18 +361,24 @@ contract CommodityToken is
         if (to == address(this)) revert ERC20InvalidReceiver(to);
         CommodityTokenStorage storage $ = _s();
         AccountState storage dest = $.accounts[to];
-        if (dest.frozen || ($.hot.allowlistMode && !dest.allowlisted)) revert ERC7943CannotReceive(to);
-        ERC20Upgradeable._update(from, to, amount);
-        // Frozen tokens may be taken: the partial freeze never exceeds what is left.
+        if (dest.frozen) revert AccountFrozen(to);
+        if ($.hot.allowlistMode && !dest.allowlisted) revert ERC7943CannotReceive(to);
+        // Frozen tokens may be taken (ERC-7943): the frozen part moved is unfrozen first, and `Frozen`
+        // is emitted before the ERC-20 Transfer. A whole-address freeze or a "freeze all" stays as is.
         AccountState storage src = $.accounts[from];
         uint240 frozenAmount = src.frozenAmount;
         if (frozenAmount != 0 && frozenAmount != FROZEN_ALL) {
-            uint256 left = balanceOf(from);
-            if (frozenAmount > left) {
-                src.frozenAmount = uint240(left);
-                emit Frozen(from, left);
+            uint256 balance = balanceOf(from);
+            if (amount <= balance) {
+                uint256 unfrozen = frozenAmount >= balance ? 0 : balance - frozenAmount;
+                if (amount > unfrozen) {
+                    uint256 remaining = frozenAmount - (amount - unfrozen);
+                    src.frozenAmount = uint240(remaining);
+                    emit Frozen(from, remaining);
+                }
             }
         }
+        ERC20Upgradeable._update(from, to, amount); // reverts with ERC20InsufficientBalance if amount > balance
         emit ForcedTransfer(from, to, amount);
         return true;
     }
@@ -403,13 +426,17 @@ contract CommodityToken is
     }
 
     /// @inheritdoc IERC7943Fungible
+    /// @dev False when paused, for a zero or token-contract address, when `from` cannot send or `to` cannot
+    ///      receive, or when `amount` (within the balance) exceeds the unfrozen balance.
     function canTransfer(address from, address to, uint256 amount) external view returns (bool) {
         if (paused() || from == address(0) || to == address(0) || to == address(this)) return false;
         if (!canSend(from) || !canReceive(to)) return false;
-        uint256 balance = balanceOf(from);
-        if (amount > balance) return false;
         uint256 frozen = getFrozenTokens(from);
-        return frozen <= balance && amount <= balance - frozen;
+        if (frozen == 0) return true;
+        uint256 balance = balanceOf(from);
+        // A plain ERC-20 shortfall (amount > balance) is not a permissioned rule: ERC-7943 leaves it to the base token.
+        if (amount > balance) return true;
+        return amount <= (frozen >= balance ? 0 : balance - frozen);
     }
 
     // ------------------------------------------------------------------ compliance
@@ -470,18 +497,32 @@ contract CommodityToken is
     /// @dev Every holder-initiated movement (transfer, transferFrom) passes here. Mints, redemption
     ///      escrow moves and forced transfers call ERC20Upgradeable._update directly after their own checks.
     function _update(address from, address to, uint256 value) internal override {
+        // Hot path: one read of the packed config slot and one of the sender's account slot, tested
+        // with masks (layouts fixed by the storage-layout snapshot: HotConfig.paused at bit 224,
+        // allowlistMode at bit 232; AccountState.frozen at bit 0, allowlisted at bit 8, frozenAmount from bit 16).
         CommodityTokenStorage storage $ = _s();
-        HotConfig memory hot = $.hot;
-        if (hot.paused) revert EnforcedPause();
-        if (to == address(this)) revert ERC20InvalidReceiver(to);
-        AccountState memory a = $.accounts[from];
-        if (a.frozen) revert ERC7943CannotSend(from);
-        if (hot.allowlistMode) {
-            if (!a.allowlisted) revert ERC7943CannotSend(from);
-            if (!$.accounts[to].allowlisted) revert ERC7943CannotReceive(to);
+        uint256 hot;
+        assembly {
+            hot := sload($.slot)
         }
-        if (a.frozenAmount != 0) _checkUnfrozen(from, value, a.frozenAmount);
+        if (hot & _HOT_PAUSED != 0) revert EnforcedPause();
+        if (to == address(this)) revert ERC20InvalidReceiver(to);
+        uint256 account = _accountWord($, from);
+        if (account & _ACCOUNT_FROZEN != 0) revert ERC7943CannotSend(from);
+        if (hot & _HOT_ALLOWLIST != 0) {
+            if (account & _ACCOUNT_ALLOWLISTED == 0) revert ERC7943CannotSend(from);
+            if (_accountWord($, to) & _ACCOUNT_ALLOWLISTED == 0) revert ERC7943CannotReceive(to);
+        }
+        uint240 frozenAmount = uint240(account >> 16);
+        if (frozenAmount != 0) _checkUnfrozen(from, value, frozenAmount);
         super._update(from, to, value);
+    }
+
+    function _accountWord(CommodityTokenStorage storage $, address account) private view returns (uint256 word) {
+        AccountState storage a = $.accounts[account];
+        assembly {
+            word := sload(a.slot)
+        }
     }
 
     /// @dev Sender-side checks of a holder-initiated movement of `value` (used by requestRedemption).

@@ -11,7 +11,9 @@ from stockpile import __version__
 # Capability command groups, imported only when used: name -> "module:attribute".
 # Each capability folder owns its own `cli.py`.
 SUBCOMMANDS: dict[str, str] = {
+    "layout": "stockpile.token.cli:layout",
     "reconcile": "stockpile.reconcile.cli:reconcile",
+    "reserve": "stockpile.reserve.cli:reserve",
 }
 
 

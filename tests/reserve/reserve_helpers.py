@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 from contextlib import contextmanager
@@ -48,7 +49,7 @@ def make_attestation(lots, as_of: int, report: str = "report") -> Attestation:
 
 
 @contextmanager
-def custom_error(name: str, **inputs):
+def custom_error(name: str, abi=None, **inputs):
     """Expect a revert with the custom error ``name`` (and these inputs) on ape's network.
 
     Stricter than ``ape.reverts(Contract.Error)``, which lets a revert that is not a decoded custom
@@ -57,9 +58,13 @@ def custom_error(name: str, **inputs):
         yield info
     err = info.value
     got, got_inputs = type(err).__name__, getattr(err, "inputs", None)
-    if got == "ContractLogicError" and str(err.revert_message).startswith("0x"):
-        # raised through a contract ape has no ABI for (the proxy's constructor): decode with ours
-        got, got_inputs = decode_custom_error(load("ReserveAttestor").abi, err.revert_message)
+    raw = err.revert_message
+    if isinstance(raw, str) and raw[:2] in ('b"', "b'"):  # ape gives undecoded revert data as repr(bytes)
+        raw = ast.literal_eval(raw)
+    if got == "ContractLogicError" and (isinstance(raw, bytes) or str(raw).startswith("0x")):
+        # raised where ape has no ABI to decode it (a proxy's constructor, a contract type built from an
+        # artifact): decode with ``abi`` (default: ReserveAttestor's, which includes OpenZeppelin's errors)
+        got, got_inputs = decode_custom_error(abi or load("ReserveAttestor").abi, raw)
     assert got == name, f"expected {name}, got {got}: {err}"
     for key, expected in inputs.items():
         assert key in got_inputs, f"{name} has no input {key!r}: {got_inputs}"
@@ -125,3 +130,13 @@ def oz_tree(lots: list[Lot]) -> dict:
                          input=json.dumps({"types": LOT_LEAF_TYPES, "values": values}),
                          capture_output=True, text=True, check=True, timeout=120)
     return json.loads(out.stdout)
+
+
+@lru_cache(maxsize=None)
+def oz_artifact(source: str, name: str) -> Artifact:
+    """An OpenZeppelin contract from node_modules (e.g. TimelockController), compiled with our settings."""
+    out = compile_standard_json({"oz_import.sol": {"content": f'// SPDX-License-Identifier: MIT\npragma solidity ^0.8.28;\nimport "{source}";\n'}},
+                                outputs=["abi", "evm.bytecode.object", "evm.deployedBytecode.object"])
+    data = out["contracts"]["node_modules/" + source][name]
+    return Artifact(name=name, source=source, abi=data["abi"], bytecode="0x" + data["evm"]["bytecode"]["object"],
+                    deployed_bytecode="0x" + data["evm"]["deployedBytecode"]["object"], compiler="solc-js")

@@ -64,31 +64,15 @@ def token_init_params(**kw: Any) -> tuple:
     )
 
 
-def attestation_typed_data(chain_id: int, attestor: str, att: dict) -> dict:
-    return {
-        "types": {
-            "EIP712Domain": [
-                {"name": "name", "type": "string"}, {"name": "version", "type": "string"},
-                {"name": "chainId", "type": "uint256"}, {"name": "verifyingContract", "type": "address"},
-            ],
-            "Attestation": [
-                {"name": "merkleRoot", "type": "bytes32"}, {"name": "totalQuantity", "type": "uint256"},
-                {"name": "lotCount", "type": "uint64"}, {"name": "asOf", "type": "uint64"},
-                {"name": "reportHash", "type": "bytes32"},
-            ],
-        },
-        "primaryType": "Attestation",
-        "domain": {"name": "Stockpile ReserveAttestor", "version": "1", "chainId": chain_id,
-                   "verifyingContract": attestor},
-        "message": att,
-    }
-
-
 def sign_attestation(keys: list[str], chain_id: int, attestor: str, att: dict) -> list[bytes]:
-    """EIP-712 signatures of `att` by `keys`, ordered by signer address as ReserveAttestor requires."""
-    msg = encode_typed_data(full_message=attestation_typed_data(chain_id, attestor, att))
-    signed = sorted(((Account.from_key(k).address.lower(), Account.sign_message(msg, k).signature) for k in keys))
-    return [bytes(sig) for _, sig in signed]
+    """EIP-712 signatures of `att` (Solidity field names) by `keys`, ordered by signer address as
+    ReserveAttestor.attest requires (stockpile.reserve.signing does the signing)."""
+    from stockpile.reserve.models import Attestation
+    from stockpile.reserve.signing import sign_by_quorum
+
+    model = Attestation(merkle_root=att["merkleRoot"], total_quantity=att["totalQuantity"],
+                        lot_count=att["lotCount"], as_of=att["asOf"], report_hash=att["reportHash"])
+    return sign_by_quorum(keys, chain_id, attestor, model)
 
 
 def attestation_tuple(att: dict) -> tuple:
@@ -148,3 +132,26 @@ def deploy_stack(w3: Web3, admin_key: str, attestor_keys: list[str], quorum: int
         minimum_redemption=minimum_redemption,
     ),))
     return Stack(token=token, attestor=attestor, timelock=timelock)
+
+
+def error_selectors(abi: list[dict]) -> dict[bytes, dict]:
+    """4-byte selector -> ABI entry of every custom error in `abi`."""
+    from eth_utils import function_abi_to_4byte_selector
+
+    return {function_abi_to_4byte_selector(e): e for e in abi if e.get("type") == "error"}
+
+
+def decode_custom_error(abi: list[dict], data: str | bytes) -> tuple[str, dict]:
+    """(name, arguments) of a custom-error revert payload (as web3's ContractCustomError carries it)."""
+    from eth_abi import decode
+
+    raw = bytes.fromhex(data[2:]) if isinstance(data, str) else bytes(data)
+    entry = error_selectors(abi).get(raw[:4])
+    if entry is None:
+        raise ValueError(f"unknown error selector 0x{raw[:4].hex()}")
+    types = [i["type"] if i["type"] != "tuple" else "(" + ",".join(c["type"] for c in i["components"]) + ")"
+             for i in entry["inputs"]]
+    from eth_utils import to_checksum_address
+
+    values = [to_checksum_address(v) if t == "address" else v for t, v in zip(types, decode(types, raw[4:]))]
+    return entry["name"], {i["name"]: v for i, v in zip(entry["inputs"], values)}

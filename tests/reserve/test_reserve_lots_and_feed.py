@@ -122,9 +122,10 @@ def test_attest_gas_does_not_depend_on_lot_count(attestor, relayer, chain, as_of
         return tx.gas_used, execution_gas(tx.gas_used, data)
 
     (total_s, exec_s), (total_b, exec_b) = split(tx_small), split(tx_big)
+    print(f"attest gas 3-of-5: 10 lots {total_s} (execution {exec_s}), 1,000,000 lots {total_b} (execution {exec_b})")
     assert exec_s == exec_b  # identical execution: only the 32-byte root is stored
-    # totals may differ only by calldata bytes (4 gas per zero byte, 16 per non-zero byte)
-    assert abs(total_s - total_b) == abs((total_s - exec_s) - (total_b - exec_b))
+    # totals may differ only by calldata pricing (4 gas per zero byte, 16 per non-zero byte): < 0.1 %
+    assert abs(total_s - total_b) * 1000 < total_s
     # the million-lot root is real: a lot deep in it verifies on chain (20-hash proof)
     i = 765_432
     assert len(big.proof(i)) in (19, 20)

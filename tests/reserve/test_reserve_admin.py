@@ -149,3 +149,49 @@ def test_default_admin_handover_is_two_step(attestor, admin, outsider):
         attestor.acceptDefaultAdminTransfer(sender=admin)
     with custom_error("AccessControlUnauthorizedAccount", account=outsider.address):
         attestor.beginDefaultAdminTransfer(outsider.address, sender=outsider)
+
+
+def test_state_lives_in_the_erc7201_namespace(attestor, relayer, chain, as_of):
+    """The storage location constant is the ERC-7201 formula for "stockpile.storage.ReserveAttestor",
+    and the proxy's state is there (not in slot 0..n, where an upgrade could collide)."""
+    base = (int.from_bytes(keccak((int.from_bytes(keccak(text="stockpile.storage.ReserveAttestor"), "big") - 1)
+                                  .to_bytes(32, "big")), "big")) & ~0xFF
+    a = make_attestation(sample_lots(3), as_of)
+    attestor.attest(a.as_tuple(), sign(attestor, a, SIGNERS[:3], chain.chain_id), sender=relayer)
+    word = lambda slot: int.from_bytes(bytes(chain.provider.get_storage(attestor.address, slot)), "big")  # noqa: E731
+    # slot base+0: productCode (short string: bytes and length*2); base+1: decimals (uint8) | latestRoundId (uint80)
+    assert word(base) == int.from_bytes(PRODUCT.encode().ljust(31, b"\0") + bytes([2 * len(PRODUCT)]), "big")
+    assert word(base + 1) == 18 | (1 << 8)
+    assert word(base + 2) == 3  # quorum
+    assert all(word(i) == 0 for i in range(4))  # nothing in the low slots
+
+
+def test_upgrade_through_a_timelock(deploy_attestor, project, admin, outsider, relayer, chain, as_of):
+    """UPGRADER_ROLE held by an OpenZeppelin TimelockController: an upgrade is scheduled, refused
+    before its delay, then executed; an outsider can neither schedule nor upgrade directly."""
+    from reserve_helpers import ape_container, oz_artifact
+
+    delay = 2 * 24 * 3600
+    timelock = admin.deploy(ape_container(oz_artifact("@openzeppelin/contracts/governance/TimelockController.sol",
+                                                      "TimelockController")), delay, [admin.address], [admin.address],
+                            "0x" + "00" * 20)
+    feed = deploy_attestor(upgrader_=timelock.address)
+    a = make_attestation(sample_lots(4), as_of)
+    feed.attest(a.as_tuple(), sign(feed, a, SIGNERS[:3], chain.chain_id), sender=relayer)
+    new_impl = admin.deploy(project.ReserveAttestor)
+    call = feed.upgradeToAndCall.encode_input(new_impl.address, b"")
+    salt, pred = b"\x01" * 32, b"\0" * 32
+
+    with custom_error("AccessControlUnauthorizedAccount", account=admin.address, neededRole=UPGRADER):
+        feed.upgradeToAndCall(new_impl.address, b"", sender=admin)
+    proposer = keccak(text="PROPOSER_ROLE")
+    with custom_error("AccessControlUnauthorizedAccount", account=outsider.address, neededRole=proposer):
+        timelock.schedule(feed.address, 0, call, pred, salt, delay, sender=outsider)
+    timelock.schedule(feed.address, 0, call, pred, salt, delay, sender=admin)
+    with custom_error("TimelockUnexpectedOperationState", abi=timelock.contract_type.model_dump(mode="json")["abi"]):
+        timelock.execute(feed.address, 0, call, pred, salt, sender=admin)
+    chain.pending_timestamp += delay + 1
+    timelock.execute(feed.address, 0, call, pred, salt, sender=admin)
+    slot = 0x360894A13BA1A3210667C828492DB98DCA3E2076CC3735A920A3CA505D382BBC
+    assert bytes(chain.provider.get_storage(feed.address, slot))[-20:].hex() == new_impl.address[2:].lower()
+    assert tuple(feed.reserveTotal()) == (a.total_quantity, as_of)

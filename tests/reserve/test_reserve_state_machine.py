@@ -1,0 +1,130 @@
+"""Stateful model test: random sequences of attestations (fresh, stale, future; good and bad signer
+sets) and attestor-set / quorum changes. After every step the contract equals the Python model:
+attestor set, quorum, round count, latest attestation, and as-of strictly increasing over rounds."""
+
+from __future__ import annotations
+
+from eth_account import Account
+from eth_utils import keccak
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
+
+from stockpile.reserve import Attestation, report_hash, sign_attestation
+
+from reserve_helpers import custom_error
+
+KEYS = [Account.from_key(keccak(text=f"stockpile-sm-key-{i}")) for i in range(7)]
+
+
+def test_attestor_state_machine(deploy_attestor, admin, relayer, outsider, chain):
+    class AttestorMachine(RuleBasedStateMachine):
+        @initialize(n=st.integers(1, 4), data=st.data())
+        def setup(self, n, data):
+            self.attestors = [k.address for k in KEYS[:n]]
+            self.quorum = data.draw(st.integers(1, n), label="quorum")
+            self.c = deploy_attestor(attestors=self.attestors, quorum=self.quorum)
+            self.rounds: list[Attestation] = []
+            self.t = chain.pending_timestamp - 100_000
+
+        def current_as_of(self):
+            return self.rounds[-1].as_of if self.rounds else 0
+
+        @rule(data=st.data(), honest=st.booleans(),
+              when=st.sampled_from(["fresh", "fresh", "fresh", "same", "older", "future"]), lots=st.integers(0, 5))
+        def attest(self, data, honest, when, lots, picks=None):
+            if picks is not None:
+                pass
+            elif honest:  # registered attestors only (maybe fewer than the quorum)
+                pool = [i for i, k in enumerate(KEYS) if k.address in self.attestors]
+                picks = data.draw(st.lists(st.sampled_from(pool), unique=True, min_size=len(pool) // 2), label="picks")
+            else:
+                picks = data.draw(st.lists(st.integers(0, len(KEYS) - 1), unique=True, max_size=5), label="picks")
+            self.t += 10
+            as_of = {"fresh": self.t, "same": self.current_as_of(), "older": self.current_as_of() - 1,
+                     "future": chain.pending_timestamp + 10_000}[when]
+            as_of = max(as_of, 0)
+            total = lots * 1_000
+            root = keccak(text=f"root {self.t}") if lots else b"\0" * 32
+            a = Attestation(merkle_root=root, total_quantity=total, lot_count=lots, as_of=as_of,
+                            report_hash=report_hash(f"r{self.t}"))
+            signers = sorted((KEYS[i] for i in picks), key=lambda k: int(k.address, 16))
+            sigs = [sign_attestation(k, chain.chain_id, self.c.address, a).signature for k in signers]
+            if as_of <= self.current_as_of():
+                expected = "StaleAttestation"
+            elif as_of > chain.pending_timestamp:
+                expected = "FutureAttestation"
+            elif len(signers) < self.quorum:
+                expected = "QuorumNotMet"
+            elif any(k.address not in self.attestors for k in signers):
+                expected = "NotAttestor"
+            else:
+                expected = None
+            if expected is None:
+                self.c.attest(a.as_tuple(), sigs, sender=relayer)
+                self.rounds.append(a)
+            else:
+                with custom_error(expected):
+                    self.c.attest(a.as_tuple(), sigs, sender=relayer)
+
+        @rule(data=st.data(), lots=st.integers(0, 5))
+        def attest_by_quorum(self, data, lots):
+            """The common case: a fresh attestation signed by at least a quorum of registered attestors."""
+            pool = [i for i, k in enumerate(KEYS) if k.address in self.attestors]
+            picks = data.draw(st.lists(st.sampled_from(pool), unique=True, min_size=self.quorum), label="quorum picks")
+            self.attest(data, honest=False, when="fresh", lots=lots, picks=picks)
+
+        @rule(i=st.integers(0, len(KEYS) - 1), by_admin=st.booleans())
+        def add(self, i, by_admin):
+            addr = KEYS[i].address
+            if not by_admin:
+                with custom_error("AccessControlUnauthorizedAccount"):
+                    self.c.addAttestor(addr, sender=outsider)
+            elif addr in self.attestors:
+                with custom_error("AttestorAlreadyRegistered", attestor=addr):
+                    self.c.addAttestor(addr, sender=admin)
+            else:
+                self.c.addAttestor(addr, sender=admin)
+                self.attestors.append(addr)
+
+        @rule(i=st.integers(0, len(KEYS) - 1))
+        def remove(self, i):
+            addr = KEYS[i].address
+            if addr not in self.attestors:
+                with custom_error("AttestorNotRegistered", attestor=addr):
+                    self.c.removeAttestor(addr, sender=admin)
+            elif len(self.attestors) - 1 < self.quorum:
+                with custom_error("InvalidQuorum", quorum=self.quorum, attestorCount=len(self.attestors) - 1):
+                    self.c.removeAttestor(addr, sender=admin)
+            else:
+                self.c.removeAttestor(addr, sender=admin)
+                self.attestors.remove(addr)
+
+        @rule(q=st.integers(0, 8))
+        def set_quorum(self, q):
+            if 1 <= q <= len(self.attestors):
+                self.c.setQuorum(q, sender=admin)
+                self.quorum = q
+            else:
+                with custom_error("InvalidQuorum", quorum=q, attestorCount=len(self.attestors)):
+                    self.c.setQuorum(q, sender=admin)
+
+        @invariant()
+        def matches_model(self):
+            if not hasattr(self, "c"):
+                return
+            assert sorted(self.c.attestors()) == sorted(self.attestors)
+            assert self.c.quorum() == self.quorum
+            assert self.c.latestRoundId() == len(self.rounds)
+            if self.rounds:
+                assert Attestation.from_chain(self.c.latestAttestation()[0]) == self.rounds[-1]
+                assert tuple(self.c.reserveTotal()) == (self.rounds[-1].total_quantity, self.rounds[-1].as_of)
+                assert all(x.as_of < y.as_of for x, y in zip(self.rounds, self.rounds[1:]))
+            else:
+                assert tuple(self.c.reserveTotal()) == (0, 0)
+
+    run_state_machine_as_test(
+        AttestorMachine,
+        settings=settings(max_examples=12, stateful_step_count=12, deadline=None,
+                          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]),
+    )

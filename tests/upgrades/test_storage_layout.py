@@ -1,0 +1,119 @@
+"""The committed storage-layout snapshots match the sources, and the checker catches reordered,
+retyped and removed members on deliberately broken copies of CommodityToken (appending is fine)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from stockpile.contracts.compile import _sources
+from stockpile.toolchain import PROJECT_ROOT
+from stockpile.token.storage_layout import (
+    SNAPSHOT_DIR, check_against_snapshots, compare, compile_layouts, erc7201_slot, snapshot,
+)
+
+TOKEN_SRC = "contracts/token/CommodityToken.sol"
+
+
+def _variant(text: str, edits: list[tuple[str, str]]) -> str:
+    for old, new in edits:
+        assert old in text, old
+        text = text.replace(old, new)
+    return text
+
+
+# Broken (and harmless) copies of CommodityToken that still compile: (old, new) replacements.
+EDITS = {
+    "reorder": [("        uint256 minimumRedemption;\n        uint256 redemptionCount;\n",
+                 "        uint256 redemptionCount;\n        uint256 minimumRedemption;\n")],
+    "retype": [("        uint256 redemptionCount;\n", "        uint128 redemptionCount;\n")],
+    "remove": [("        string unitDescription;\n        mapping(address account",
+                "        mapping(address account"),
+               ("        $.unitDescription = p.unitDescription;\n", ""),
+               ("return _s().unitDescription;", 'return "";')],
+    "rename": [("        uint256 totalEscrowed;\n", "        uint256 escrowTotal;\n"),
+               ("$.totalEscrowed", "$.escrowTotal"), ("_s().totalEscrowed", "_s().escrowTotal")],
+    "inline_struct_append": [("        uint8 decimals;\n    }", "        uint8 decimals;\n        bool extra;\n    }")],
+    "inline_struct_reorder": [("        bool paused;\n        bool allowlistMode;\n",
+                               "        bool allowlistMode;\n        bool paused;\n")],
+    "mapped_struct_retype": [("        uint64 updatedAt;\n", "        uint128 updatedAt;\n")],
+    "namespace_moved": [("erc7201:stockpile.storage.CommodityToken\n", "erc7201:stockpile.storage.CommodityTokenV9\n")],
+    "append": [("        mapping(uint256 id => Redemption) redemptions;\n",
+                "        mapping(uint256 id => Redemption) redemptions;\n        uint256 newCounter;\n")],
+    "mapped_struct_append": [("        uint240 frozenAmount; // partial freeze (ERC-7943); FROZEN_ALL means everything\n",
+                              "        uint240 frozenAmount;\n        bool extra;\n")],
+}
+
+
+@pytest.fixture(scope="module")
+def variants():
+    """One compile holding the real sources plus broken copies of CommodityToken (same contract name)."""
+    sources = _sources(PROJECT_ROOT / "contracts")
+    base = sources[TOKEN_SRC]["content"]
+    for name, edits in EDITS.items():
+        sources[f"contracts/token/CommodityToken_{name}.sol"] = {"content": _variant(base, edits)}
+    out = compile_layouts(sources)
+    committed = json.loads((SNAPSHOT_DIR / "CommodityToken.json").read_text())
+    return {name: compare(committed, snapshot("CommodityToken", out, f"contracts/token/CommodityToken_{name}.sol"))
+            for name in EDITS} | {"_out": out, "_committed": committed}
+
+
+def test_committed_snapshots_match_the_sources():
+    report = check_against_snapshots()
+    assert set(report) == {"CommodityToken", "ReserveAttestor"}
+    assert report == {name: [] for name in report}
+
+
+def test_snapshot_records_the_namespace_and_members():
+    snap = json.loads((SNAPSHOT_DIR / "CommodityToken.json").read_text())
+    ns = snap["namespaces"][0]
+    assert ns["id"] == "stockpile.storage.CommodityToken"
+    assert ns["slot"] == erc7201_slot("stockpile.storage.CommodityToken")
+    assert ns["slot"] == "0xd3e228778c55a906ab8ae1c39565f487c99f97b4e0188e9659a48d92959cc500"
+    assert [m["name"] for m in ns["members"]][:4] == ["hot", "minimumRedemption", "redemptionCount", "totalEscrowed"]
+    assert {"openzeppelin.storage.ERC20", "openzeppelin.storage.AccessControl"} <= {n["id"] for n in snap["namespaces"]}
+    assert snap["structs"]["CommodityToken.HotConfig"]["usage"] == "inline"
+    assert snap["structs"]["CommodityToken.AccountState"]["usage"] == "indirect"
+    assert snap["storage"] == []  # everything namespaced
+
+
+def test_erc7201_slot_matches_openzeppelin():
+    # ERC20Upgradeable's documented constant
+    assert erc7201_slot("openzeppelin.storage.ERC20") == \
+        "0x52c63247e1f47db19d5ce0460030c497f067ca4cebf71ba98eeadabe20bace00"
+
+
+@pytest.mark.parametrize("name,needle", [
+    ("reorder", "member #1 name changed 'minimumRedemption' -> 'redemptionCount'"),
+    ("retype", "member #2 type changed 'uint256' -> 'uint128'"),
+    ("remove", "member #5 name changed 'unitDescription'"),
+    ("rename", "member #3 name changed 'totalEscrowed' -> 'escrowTotal'"),
+    ("inline_struct_append", "struct CommodityToken.HotConfig: members appended to a struct stored inline"),
+    ("inline_struct_reorder", "struct CommodityToken.HotConfig: member #2 name changed 'paused' -> 'allowlistMode'"),
+    ("mapped_struct_retype", "struct CommodityToken.MinterLimit: member #3 type changed 'uint64' -> 'uint128'"),
+    ("namespace_moved", "namespace stockpile.storage.CommodityToken: removed"),
+])
+def test_checker_flags_broken_copies(variants, name, needle):
+    problems = variants[name]
+    assert any(needle in p for p in problems), problems
+
+
+@pytest.mark.parametrize("name", ["append", "mapped_struct_append"])
+def test_appending_is_allowed(variants, name):
+    assert variants[name] == []
+
+
+def test_upgrade_target_v2_is_compatible(variants):
+    v2 = snapshot("CommodityTokenV2", variants["_out"])
+    assert compare(variants["_committed"], v2) == []
+
+
+def test_cli_check_passes_on_the_committed_tree():
+    out = subprocess.run([str(Path(sys.executable).parent / "stockpile"), "layout", "check"],
+                         capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=300)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "CommodityToken: ok" in out.stdout
