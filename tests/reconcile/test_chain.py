@@ -90,6 +90,9 @@ def test_clean_run_then_supply_above_reserve_and_guardian_pause(env):
     for f in report["files"].values():
         assert (env.tmp / "r1").exists() and open(f).read()
     assert json.loads(open(report["files"]["json"]).read())["status"] == "clean"
+    page = open(report["files"]["html"]).read()
+    assert page.startswith("<!doctype html>") and "<script" not in page and "http" not in page.split("<body>")[0]
+    assert PRODUCT in page and "200.00 %" in page and "No breaks." in page and "matches" in page
 
     # the custodian releases most lots, the attestors attest the smaller reserve: supply is now above it
     later = env.as_of + 30
@@ -102,6 +105,10 @@ def test_clean_run_then_supply_above_reserve_and_guardian_pause(env):
     assert (PRODUCT, "supply_above_reserve") in kinds(report) and report["exit_code"] == 1
     b = next(b for b in report["breaks"] if b["kind"] == "supply_above_reserve")
     assert int(b["amount"]) == env.total // 2 - total
+    page = open(report["files"]["html"]).read()
+    assert "supply_above_reserve" in page and "class='over'" in page
+    rows = open(report["files"]["csv"]).read().splitlines()
+    assert rows[0].startswith("product,kind,severity") and any(",supply_above_reserve,critical," in r for r in rows)
 
     # a key without PAUSER_ROLE is refused and the token stays unpaused
     metrics = Metrics()
