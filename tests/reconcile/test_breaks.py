@@ -9,6 +9,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from stockpile.merkle import lot_tree
 from stockpile.reconcile.breaks.classify import Classifier, Thresholds
@@ -177,3 +179,26 @@ def test_escrow_stale_total_and_missing_custody(sqlite_db, tmp_path):
     assert (c, "custody_missing") in got
     stale = {p for p, k in got if k == "attestation_stale"}
     assert stale == set(products)  # every attestation is older than 2 days at T+3d
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 10_000), mix=st.dictionaries(st.sampled_from(DISCREPANCY_KINDS), st.integers(0, 2), max_size=4))
+def test_any_mix_of_discrepancies_is_found_and_nothing_else(tmp_path_factory, seed, mix):
+    from stockpile.reconcile.db.store import Database
+
+    tmp = tmp_path_factory.mktemp("mix")
+    db = Database(tmp / "m.db")
+    try:
+        clean = generate(N, seed=seed)
+        db.ingest(clean.write_csv(tmp / "attested.csv"), kind="attested")
+        g = generate(N, seed=seed, discrepancies=mix)
+        db.ingest(g.write_csv(tmp / "custody.csv"))
+        breaks, _ = run(db, states_for(g))
+        planted_ids = {p["lot_id"] for p in g.planted}
+        assert {b.lot_id for b in breaks if b.kind in LOT_LEVEL} <= planted_ids
+        for p in g.planted:
+            assert any(b.lot_id == p["lot_id"] and b.kind == EXPECTED[p["kind"]] for b in breaks), (p, mix)
+        if not g.planted:
+            assert breaks == []
+    finally:
+        db.dispose()
