@@ -202,3 +202,25 @@ def test_any_mix_of_discrepancies_is_found_and_nothing_else(tmp_path_factory, se
             assert breaks == []
     finally:
         db.dispose()
+
+
+def test_attested_list_found_by_report_hash(db, tmp_path):
+    """The attestation's reportHash is keccak256 of the custodian's report file: that export is the
+    list the attestation was built from, even when a later re-issue for the same as-of replaced it."""
+    from stockpile.reserve.models import report_hash
+
+    clean = generate(N, seed=12)
+    first = clean.write_csv(tmp_path / "report.csv")
+    db.ingest(first)
+    g = generate(N, seed=12, discrepancies={"quantity_mismatch": 1, "missing_lot": 1})
+    db.ingest(g.write_csv(tmp_path / "reissued.csv"))
+    states = states_for(g)
+    rh = "0x" + report_hash(first.read_bytes()).hex()
+    for st in states.values():
+        a = st.attestation
+        st.attestation = Attestation(a.merkle_root, a.total_quantity, a.lot_count, a.as_of, rh, a.round_id, a.attested_at)
+    breaks, summaries = run(db, states)
+    for p in g.planted:
+        assert any(b.lot_id == p["lot_id"] and b.kind == EXPECTED[p["kind"]] for b in breaks), p
+    sources = {s["attested_list_source"] for s in summaries.values() if s["root_matches"] is False}
+    assert sources and all(s.startswith("the custodian's report (snapshot 1") for s in sources)

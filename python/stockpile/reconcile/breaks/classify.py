@@ -286,9 +286,16 @@ class Classifier:
         return ProductResult(product, summary, breaks)
 
     def find_attested_list(self, product: str, att, asof_sources) -> tuple[list[tuple] | None, str]:
+        notes = ""
+        by_report = self.db.report_list(product, att.report_hash) if att.report_hash else None
+        if by_report is not None:
+            sid, lots = by_report
+            if merkle_root([x[LEAF] for x in lots]) == att.merkle_root.lower():
+                return lots, f"the custodian's report (snapshot {sid}, file keccak256 = reportHash)"
+            notes = f"; snapshot {sid} matches the reportHash but its lots do not give the attested root"
         found = self.db.attested_list(product, att.merkle_root)
         if found is not None:
-            return found[1], f"ingested attested list (snapshot {found[0]})"
+            return found[1], f"ingested attested list (snapshot {found[0]}){notes}"
         sids = sorted({s for s, _a in asof_sources.values()}, reverse=True)
         tried = 0
         seen: set = set()
@@ -304,10 +311,10 @@ class Classifier:
             tried += 1
             lots = self.reserve(self.view(prev), product)
             if self.root_of((k, product), lots) == att.merkle_root.lower():
-                return lots, f"previous matching custody view (snapshots {sorted({s for s, _ in prev.values()})})"
+                return lots, f"previous matching custody view (snapshots {sorted({s for s, _ in prev.values()})}){notes}"
             sids = sorted({s for s, _a in prev.values()}, reverse=True)
         return None, ("attested lot list unavailable: ingest it with `stockpile reconcile ingest --attested`; "
-                      "lot-level differences cannot be named")
+                      "lot-level differences cannot be named" + notes)
 
     def lot_diffs(self, product: str, attested: list[tuple], view: list[tuple], reserve: list[tuple],
                   when: str) -> list[Break]:
