@@ -351,3 +351,26 @@ def test_products_discovered_from_the_directory_and_wrong_product_refused(env, t
                                              "--confirmations", "0", "--quiet", "--out", str(tmp_path / "o2")])
     assert res.exit_code == 2
     assert "is for product 'NDPR-OXIDE', not 'DY-METAL'" in json.loads((tmp_path / "o2" / "reconcile.json").read_text())["error"]
+
+
+def test_reconcile_an_existing_deployment_from_export_files(tmp_path):
+    """The hooks for a demo that deploys its own token: what to attest, then reconcile it."""
+    from stockpile.reconcile.demo import custody_attestation, reconcile_chain
+
+    with Anvil() as node:
+        w3 = Web3(Web3.HTTPProvider(node.url))
+        stack = devchain.deploy_product(w3, ADMIN, ATTESTORS, "DY-METAL")
+        as_of = w3.eth.get_block("latest")["timestamp"] - 60
+        exports = [generate(20, seed=s, warehouses=[wh], products=["DY-METAL", "TB-METAL"], as_of=iso(as_of),
+                            lot_prefix=f"{wh}-").write_csv(tmp_path / f"{wh}.csv")
+                   for s, wh in ((1, "W1"), (2, "W2"))]
+        att = custody_attestation(exports, "DY-METAL")
+        assert att["as_of"] == as_of and att["lot_count"] > 0
+        devchain.attest(w3, stack, att["merkle_root"], att["total_quantity"], att["lot_count"], att["as_of"])
+        devchain.mint(w3, stack, Account.from_key(HOLDER_KEY).address, att["total_quantity"], "all")
+        products = {"DY-METAL": {"token": stack.token.address, "attestor": stack.attestor.address}}
+        report = reconcile_chain(node.url, products, exports, out_dir=tmp_path / "r")
+        assert report["status"] == "clean" and report["products"][0]["collateralisation_ratio"] == "1.000000"
+        devchain.attest(w3, stack, att["merkle_root"], att["total_quantity"] - 1, att["lot_count"], att["as_of"] + 1)
+        report = reconcile_chain(node.url, products, exports, out_dir=tmp_path / "r2")
+        assert {b["kind"] for b in report["breaks"]} >= {"supply_above_reserve", "attestation_total_mismatch"}
