@@ -224,3 +224,15 @@ def test_attested_list_found_by_report_hash(db, tmp_path):
         assert any(b.lot_id == p["lot_id"] and b.kind == EXPECTED[p["kind"]] for b in breaks), p
     sources = {s["attested_list_source"] for s in summaries.values() if s["root_matches"] is False}
     assert sources and all(s.startswith("the custodian's report (snapshot 1") for s in sources)
+
+
+def test_catalogue_problems(sqlite_db, tmp_path):
+    g = generate(N, seed=13)
+    sqlite_db.ingest(g.write_csv(tmp_path / "c.csv"))
+    st = states_for(g)
+    a = sorted(st)[0]
+    st[a].decimals = 6
+    st["XX-UNKNOWN"] = ProductChainState("XX-UNKNOWN", "0x" + "44" * 20, None, 100, T + 100, 0, 18)
+    breaks, _ = run(sqlite_db, st)
+    got = {(b.product, b.kind) for b in breaks}
+    assert got == {(a, "decimals_mismatch"), ("XX-UNKNOWN", "product_not_in_catalogue")}

@@ -185,10 +185,10 @@ class Classifier:
             "attested_list_source": None,
         }
         if prod is None:
-            breaks.append(make(product, "attestation_missing", severity=Severity.high,
+            breaks.append(make(product, "product_not_in_catalogue",
                                message=f"product {product} is not in the catalogue (unit and decimals unknown)"))
         elif prod.decimals != st.decimals:
-            breaks.append(make(product, "supply_event_mismatch", severity=Severity.high,
+            breaks.append(make(product, "decimals_mismatch",
                                message=f"token decimals {st.decimals} differ from the catalogue's {prod.decimals}",
                                evidence={"token_decimals": st.decimals, "catalogue_decimals": prod.decimals}))
         # chain-only checks
