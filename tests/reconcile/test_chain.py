@@ -87,6 +87,7 @@ def test_clean_run_then_supply_above_reserve_and_guardian_pause(env):
     p = report["products"][0]
     assert p["root_matches"] and p["attested_reserve"] == str(env.total)
     assert p["total_supply"] == str(env.total // 2) and p["collateralisation_ratio"] == "2.000000"
+    assert p["events"] == {"Minted": 1, "ReserveAttested": 1, "Transfer": 1} and p["paused"] is False
     for f in report["files"].values():
         assert (env.tmp / "r1").exists() and open(f).read()
     assert json.loads(open(report["files"]["json"]).read())["status"] == "clean"
