@@ -375,3 +375,10 @@ def test_reconcile_an_existing_deployment_from_export_files(tmp_path):
         devchain.attest(w3, stack, att["merkle_root"], att["total_quantity"] - 1, att["lot_count"], att["as_of"] + 1)
         report = reconcile_chain(node.url, products, exports, out_dir=tmp_path / "r2")
         assert {b["kind"] for b in report["breaks"]} >= {"supply_above_reserve", "attestation_total_mismatch"}
+
+
+def test_cli_demo_on_its_own_anvil(tmp_path):
+    res = CliRunner().invoke(reconcile_cli, ["demo", "--out", str(tmp_path / "d")])
+    assert res.exit_code == 0, res.output
+    assert "reconciliation 1: clean (exit 0)" in res.output and "released_lot_backing" in res.output
+    assert (tmp_path / "d" / "report-planted" / "reconcile.html").exists()
