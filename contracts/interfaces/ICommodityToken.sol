@@ -69,6 +69,8 @@ interface ICommodityToken {
     error RedemptionNotPending(uint256 id, RedemptionStatus status);
     /// @notice `caller` is not the holder of request `id`.
     error NotRedemptionHolder(uint256 id, address caller);
+    /// @notice The reserve attestor attests another product than this token's.
+    error AttestorProductMismatch(string expected, string actual);
     /// @notice A configuration value does not fit its storage field.
     error ValueTooLarge(uint256 value);
 
@@ -89,7 +91,7 @@ interface ICommodityToken {
     function setMinterLimit(address minter, uint256 capacity, uint256 refillPerSecond) external;
     /// @notice The reserve attestor consulted by secure mint.
     function reserveAttestor() external view returns (IReserveAttestor);
-    /// @notice Sets the reserve attestor consulted by secure mint.
+    /// @notice Sets the reserve attestor consulted by secure mint (it must attest this token's product code).
     function setReserveAttestor(IReserveAttestor attestor) external;
     /// @notice Maximum age (seconds) of the attestation accepted by secure mint.
     function maxAttestationAge() external view returns (uint64);

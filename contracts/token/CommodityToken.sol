@@ -130,6 +130,8 @@ contract CommodityToken is
         $.hot.maxAttestationAge = p.maxAttestationAge;
         $.productCode = p.productCode;
         $.unitDescription = p.unitDescription;
+        if (p.maxAttestationAge == 0) revert ZeroAmount();
+        if (address(p.reserveAttestor) != address(0)) _checkAttestorProduct(p.reserveAttestor);
         $.minimumRedemption = p.minimumRedemption;
         emit ReserveAttestorSet(address(p.reserveAttestor));
         emit MaxAttestationAgeSet(p.maxAttestationAge);
@@ -162,6 +164,7 @@ contract CommodityToken is
     {
         return interfaceId == type(IERC7943Fungible).interfaceId || super.supportsInterface(interfaceId);
     }
+
     // ------------------------------------------------------------------ mint
 
     /// @inheritdoc ICommodityToken
@@ -216,8 +219,16 @@ contract CommodityToken is
     /// @inheritdoc ICommodityToken
     function setReserveAttestor(IReserveAttestor attestor) external onlyRole(DEFAULT_ADMIN_ROLE) {
         if (address(attestor) == address(0)) revert ZeroAddress();
+        _checkAttestorProduct(attestor);
         _s().hot.reserveAttestor = address(attestor);
         emit ReserveAttestorSet(address(attestor));
+    }
+
+    /// @dev The attestor must attest this token's product.
+    function _checkAttestorProduct(IReserveAttestor attestor) private view {
+        string memory actual = attestor.productCode();
+        string memory expected = _s().productCode;
+        if (keccak256(bytes(actual)) != keccak256(bytes(expected))) revert AttestorProductMismatch(expected, actual);
     }
 
     /// @inheritdoc ICommodityToken

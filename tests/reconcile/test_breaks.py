@@ -9,6 +9,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from stockpile.merkle import lot_tree
 from stockpile.reconcile.breaks.classify import Classifier, Thresholds
@@ -177,3 +179,60 @@ def test_escrow_stale_total_and_missing_custody(sqlite_db, tmp_path):
     assert (c, "custody_missing") in got
     stale = {p for p, k in got if k == "attestation_stale"}
     assert stale == set(products)  # every attestation is older than 2 days at T+3d
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 10_000), mix=st.dictionaries(st.sampled_from(DISCREPANCY_KINDS), st.integers(0, 2), max_size=4))
+def test_any_mix_of_discrepancies_is_found_and_nothing_else(tmp_path_factory, seed, mix):
+    from stockpile.reconcile.db.store import Database
+
+    tmp = tmp_path_factory.mktemp("mix")
+    db = Database(tmp / "m.db")
+    try:
+        clean = generate(N, seed=seed)
+        db.ingest(clean.write_csv(tmp / "attested.csv"), kind="attested")
+        g = generate(N, seed=seed, discrepancies=mix)
+        db.ingest(g.write_csv(tmp / "custody.csv"))
+        breaks, _ = run(db, states_for(g))
+        planted_ids = {p["lot_id"] for p in g.planted}
+        assert {b.lot_id for b in breaks if b.kind in LOT_LEVEL} <= planted_ids
+        for p in g.planted:
+            assert any(b.lot_id == p["lot_id"] and b.kind == EXPECTED[p["kind"]] for b in breaks), (p, mix)
+        if not g.planted:
+            assert breaks == []
+    finally:
+        db.dispose()
+
+
+def test_attested_list_found_by_report_hash(db, tmp_path):
+    """The attestation's reportHash is keccak256 of the custodian's report file: that export is the
+    list the attestation was built from, even when a later re-issue for the same as-of replaced it."""
+    from stockpile.reserve.models import report_hash
+
+    clean = generate(N, seed=12)
+    first = clean.write_csv(tmp_path / "report.csv")
+    db.ingest(first)
+    g = generate(N, seed=12, discrepancies={"quantity_mismatch": 1, "missing_lot": 1})
+    db.ingest(g.write_csv(tmp_path / "reissued.csv"))
+    states = states_for(g)
+    rh = "0x" + report_hash(first.read_bytes()).hex()
+    for st in states.values():
+        a = st.attestation
+        st.attestation = Attestation(a.merkle_root, a.total_quantity, a.lot_count, a.as_of, rh, a.round_id, a.attested_at)
+    breaks, summaries = run(db, states)
+    for p in g.planted:
+        assert any(b.lot_id == p["lot_id"] and b.kind == EXPECTED[p["kind"]] for b in breaks), p
+    sources = {s["attested_list_source"] for s in summaries.values() if s["root_matches"] is False}
+    assert sources and all(s.startswith("the custodian's report (snapshot 1") for s in sources)
+
+
+def test_catalogue_problems(sqlite_db, tmp_path):
+    g = generate(N, seed=13)
+    sqlite_db.ingest(g.write_csv(tmp_path / "c.csv"))
+    st = states_for(g)
+    a = sorted(st)[0]
+    st[a].decimals = 6
+    st["XX-UNKNOWN"] = ProductChainState("XX-UNKNOWN", "0x" + "44" * 20, None, 100, T + 100, 0, 18)
+    breaks, _ = run(sqlite_db, st)
+    got = {(b.product, b.kind) for b in breaks}
+    assert got == {(a, "decimals_mismatch"), ("XX-UNKNOWN", "product_not_in_catalogue")}

@@ -87,9 +87,13 @@ def test_clean_run_then_supply_above_reserve_and_guardian_pause(env):
     p = report["products"][0]
     assert p["root_matches"] and p["attested_reserve"] == str(env.total)
     assert p["total_supply"] == str(env.total // 2) and p["collateralisation_ratio"] == "2.000000"
+    assert p["events"] == {"Minted": 1, "ReserveAttested": 1, "Transfer": 1} and p["paused"] is False
     for f in report["files"].values():
         assert (env.tmp / "r1").exists() and open(f).read()
     assert json.loads(open(report["files"]["json"]).read())["status"] == "clean"
+    page = open(report["files"]["html"]).read()
+    assert page.startswith("<!doctype html>") and "<script" not in page and "http" not in page.split("<body>")[0]
+    assert PRODUCT in page and "200.00 %" in page and "No breaks." in page and "matches" in page
 
     # the custodian releases most lots, the attestors attest the smaller reserve: supply is now above it
     later = env.as_of + 30
@@ -102,6 +106,10 @@ def test_clean_run_then_supply_above_reserve_and_guardian_pause(env):
     assert (PRODUCT, "supply_above_reserve") in kinds(report) and report["exit_code"] == 1
     b = next(b for b in report["breaks"] if b["kind"] == "supply_above_reserve")
     assert int(b["amount"]) == env.total // 2 - total
+    page = open(report["files"]["html"]).read()
+    assert "supply_above_reserve" in page and "class='over'" in page
+    rows = open(report["files"]["csv"]).read().splitlines()
+    assert rows[0].startswith("product,kind,severity") and any(",supply_above_reserve,critical," in r for r in rows)
 
     # a key without PAUSER_ROLE is refused and the token stays unpaused
     metrics = Metrics()
@@ -344,3 +352,33 @@ def test_products_discovered_from_the_directory_and_wrong_product_refused(env, t
                                              "--confirmations", "0", "--quiet", "--out", str(tmp_path / "o2")])
     assert res.exit_code == 2
     assert "is for product 'NDPR-OXIDE', not 'DY-METAL'" in json.loads((tmp_path / "o2" / "reconcile.json").read_text())["error"]
+
+
+def test_reconcile_an_existing_deployment_from_export_files(tmp_path):
+    """The hooks for a demo that deploys its own token: what to attest, then reconcile it."""
+    from stockpile.reconcile.demo import custody_attestation, reconcile_chain
+
+    with Anvil() as node:
+        w3 = Web3(Web3.HTTPProvider(node.url))
+        stack = devchain.deploy_product(w3, ADMIN, ATTESTORS, "DY-METAL")
+        as_of = w3.eth.get_block("latest")["timestamp"] - 60
+        exports = [generate(20, seed=s, warehouses=[wh], products=["DY-METAL", "TB-METAL"], as_of=iso(as_of),
+                            lot_prefix=f"{wh}-").write_csv(tmp_path / f"{wh}.csv")
+                   for s, wh in ((1, "W1"), (2, "W2"))]
+        att = custody_attestation(exports, "DY-METAL")
+        assert att["as_of"] == as_of and att["lot_count"] > 0
+        devchain.attest(w3, stack, att["merkle_root"], att["total_quantity"], att["lot_count"], att["as_of"])
+        devchain.mint(w3, stack, Account.from_key(HOLDER_KEY).address, att["total_quantity"], "all")
+        products = {"DY-METAL": {"token": stack.token.address, "attestor": stack.attestor.address}}
+        report = reconcile_chain(node.url, products, exports, out_dir=tmp_path / "r")
+        assert report["status"] == "clean" and report["products"][0]["collateralisation_ratio"] == "1.000000"
+        devchain.attest(w3, stack, att["merkle_root"], att["total_quantity"] - 1, att["lot_count"], att["as_of"] + 1)
+        report = reconcile_chain(node.url, products, exports, out_dir=tmp_path / "r2")
+        assert {b["kind"] for b in report["breaks"]} >= {"supply_above_reserve", "attestation_total_mismatch"}
+
+
+def test_cli_demo_on_its_own_anvil(tmp_path):
+    res = CliRunner().invoke(reconcile_cli, ["demo", "--out", str(tmp_path / "d")])
+    assert res.exit_code == 0, res.output
+    assert "reconciliation 1: clean (exit 0)" in res.output and "released_lot_backing" in res.output
+    assert (tmp_path / "d" / "report-planted" / "reconcile.html").exists()

@@ -48,3 +48,13 @@ def test_generate_json_and_decimal_comma(tmp_path):
     db = tmp_path / "x.db"
     res = runner.invoke(main, ["reconcile", "ingest", str(j), str(c), "--db", str(db), "--quiet"])
     assert res.exit_code == 0 and res.output.count("10 rows kept, 0 rejected") == 2, res.output
+
+
+def test_ingest_with_progress_bars(tmp_path):
+    runner = CliRunner(mix_stderr=False)
+    out = tmp_path / "p.csv"
+    assert runner.invoke(main, ["reconcile", "generate", str(out), "--lots", "120000"]).exit_code == 0
+    res = runner.invoke(main, ["reconcile", "ingest", str(out), "--db", str(tmp_path / "p.db")])
+    assert res.exit_code == 0, res.output
+    assert "120000 rows kept" in res.output
+    assert "ingest p.csv" in res.stderr and "rows" in res.stderr  # tqdm on stderr

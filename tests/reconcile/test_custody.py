@@ -237,3 +237,24 @@ def test_parallel_ingestion_equals_sequential(tmp_path):
         store.BATCH = old
     assert results[0] == results[1]
     assert results[0][2] == {k: 3 for k in BAD_ROW_KINDS}
+
+
+def test_existing_database_is_upgraded_on_start_keeping_its_data(tmp_path):
+    from alembic import command
+    from sqlalchemy import text
+
+    from stockpile.reconcile.db.engine import alembic_config, make_engine
+    from stockpile.reconcile.db.store import Database
+
+    engine = make_engine(tmp_path / "old.db")
+    cfg = alembic_config()
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0001")
+        conn.execute(text("INSERT INTO snapshots (kind, content_hash, source, format, as_of, ingested_at, accepted, "
+                          "rejected, size_bytes, meta) VALUES ('custody', 'abc', 'old.csv', 'csv', 1, 1, 0, 0, 0, '{}')"))
+    engine.dispose()
+    db = Database(tmp_path / "old.db")
+    assert db.revision == head_revision() != "0001"
+    assert [s["source"] for s in db.snapshots()] == ["old.csv"]
+    db.dispose()

@@ -216,6 +216,30 @@ def test_no_attestation_refused(project, stack):
         t.setReserveAttestor(ZERO_ADDRESS, sender=stack.admin)
 
 
+def test_attestor_of_another_product_refused(project, stack):
+    from eth_account import Account
+
+    from stockpile.token.testing import ATTESTOR_KEYS
+
+    t = stack.token
+    impl = stack.admin.deploy(project.ReserveAttestor)
+    data = impl.initialize.encode_input("DY-OX-999", 18, [Account.from_key(k).address for k in ATTESTOR_KEYS],
+                                        3, stack.admin.address, 86_400, stack.timelock.address)
+    other = stack.admin.deploy(project.StockpileProxy, impl.address, data)
+    with ape.reverts(t.AttestorProductMismatch, expected="NDPR-OX-995", actual="DY-OX-999"):
+        t.setReserveAttestor(other, sender=stack.admin)
+    assert t.reserveAttestor() == stack.attestor.address
+    with ape.reverts():  # also at initialization (the proxy deployment reverts)
+        deploy_token(project, stack.admin, stack.timelock.address, other.address)
+
+
+def test_initialize_refuses_zero_max_age_and_zero_admin(project, stack):
+    with ape.reverts():
+        deploy_token(project, stack.admin, stack.timelock.address, stack.attestor.address, max_attestation_age=0)
+    with ape.reverts():
+        deploy_token(project, stack.admin, ZERO_ADDRESS, stack.attestor.address)
+
+
 def test_token_without_attestor_refuses_mint(project, stack):
     other = deploy_token(project, stack.admin, stack.timelock.address, ZERO_ADDRESS)
     other.grantRole(other.MINTER_ROLE(), stack.minter, sender=stack.admin)

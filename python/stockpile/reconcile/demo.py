@@ -100,3 +100,48 @@ def reconcile_demo(rpc_url: str, work_dir: str | Path | None = None, db_url: str
             "found": bool(found) and found[0]["kind"] == "released_lot_backing",
             "products": {p: {"token": s.token.address, "attestor": s.attestor.address} for p, s in stacks.items()},
             "work_dir": str(work)}
+
+
+def custody_attestation(exports: list[str | Path], product: str, as_of: int | None = None,
+                        catalogue: Catalogue | None = None) -> dict:
+    """What the attestors should sign for ``product`` given these custody exports: ``{"merkle_root",
+    "total_quantity", "lot_count", "as_of"}`` (for a demo that deploys its own tokens and wants them
+    to reconcile clean). Uses a throwaway SQLite database and the ingestion path."""
+    with tempfile.TemporaryDirectory(prefix="stockpile-attest-") as tmp:
+        db = Database(Path(tmp) / "a.db")
+        try:
+            last = 0
+            for path in exports:
+                last = max(last, db.ingest(path, catalogue, rejects_dir=tmp).as_of)
+            when = as_of if as_of is not None else last
+            root, total, count = reserve_of(db, product, when)
+        finally:
+            db.dispose()
+    return {"merkle_root": root, "total_quantity": total, "lot_count": count, "as_of": when}
+
+
+def reconcile_chain(rpc_url: str, products: dict[str, dict], exports: list[str | Path], db_url: str | None = None,
+                    out_dir: str | Path | None = None, confirmations: int = 0, console=None) -> dict:
+    """Reconcile an existing deployment: ``products`` = {code: {"token": addr, "attestor": addr,
+    "start_block": n}}; the exports are ingested first (idempotent). Returns the report."""
+    from stockpile.reconcile.chain.reader import ProductContracts
+
+    work = Path(out_dir or tempfile.mkdtemp(prefix="stockpile-reconcile-"))
+    work.mkdir(parents=True, exist_ok=True)
+    db = Database(db_url or work / "reconcile.db")
+    try:
+        for path in exports:
+            db.ingest(path, rejects_dir=work / "rejects")
+        cfg = RunConfig(products=[ProductContracts(code, v["token"], v.get("attestor"), int(v.get("start_block", 0)))
+                                  for code, v in products.items()],
+                        confirmations=confirmations, out_dir=work)
+        w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 60}))
+        report = reconcile(db, w3, cfg)
+    finally:
+        db.dispose()
+    if console is not None:
+        console.print(f"reconciliation: {report['status']} (exit {report['exit_code']}), "
+                      f"{len(report['breaks'])} breaks; {report.get('files', {}).get('html')}")
+        for b in report["breaks"][:10]:
+            console.print(f"  break: {b['severity']} {b['kind']} {b['product']} {b['lot_id'] or ''}: {b['message']}")
+    return report

@@ -30,7 +30,7 @@ from stockpile.reconcile.chain.state import ProductChainState
 from stockpile.reconcile.custody.parse import format_time
 from stockpile.reconcile.custody.schema import RESERVE_STATUSES, Catalogue
 from stockpile.reconcile.db.store import LEAF, LINE, PPM, SID, A, Database, F, L, P, Q, S, W
-from stockpile.reconcile.progress import progress
+from stockpile.reconcile.progress import gc_paused, progress
 
 
 @dataclass
@@ -119,6 +119,10 @@ class Classifier:
 
     # ---------------------------------------------------------------- run
     def classify(self, states: dict[str, ProductChainState], now: int | None = None) -> list[ProductResult]:
+        with gc_paused():
+            return self._classify(states, now)
+
+    def _classify(self, states: dict[str, ProductChainState], now: int | None) -> list[ProductResult]:
         results = []
         now_ts = now if now is not None else max((s.block_timestamp for s in states.values()), default=0)
         current_sources = self.db.view_sources(now_ts)
@@ -178,13 +182,14 @@ class Classifier:
             "collateralisation_ratio": None, "custody_ratio": ratio(cur_total, st.total_supply),
             "pending_redemptions": len(st.pending), "pending_amount": str(sum(p.amount for p in st.pending)),
             "supply_from_events": None if st.supply_from_events is None else str(st.supply_from_events),
-            "attested_list_source": None,
+            "attested_list_source": None, "paused": st.paused,
+            "events": dict(sorted(st.event_counts.items())),
         }
         if prod is None:
-            breaks.append(make(product, "attestation_missing", severity=Severity.high,
+            breaks.append(make(product, "product_not_in_catalogue",
                                message=f"product {product} is not in the catalogue (unit and decimals unknown)"))
         elif prod.decimals != st.decimals:
-            breaks.append(make(product, "supply_event_mismatch", severity=Severity.high,
+            breaks.append(make(product, "decimals_mismatch",
                                message=f"token decimals {st.decimals} differ from the catalogue's {prod.decimals}",
                                evidence={"token_decimals": st.decimals, "catalogue_decimals": prod.decimals}))
         # chain-only checks
@@ -282,9 +287,16 @@ class Classifier:
         return ProductResult(product, summary, breaks)
 
     def find_attested_list(self, product: str, att, asof_sources) -> tuple[list[tuple] | None, str]:
+        notes = ""
+        by_report = self.db.report_list(product, att.report_hash) if att.report_hash else None
+        if by_report is not None:
+            sid, lots = by_report
+            if merkle_root([x[LEAF] for x in lots]) == att.merkle_root.lower():
+                return lots, f"the custodian's report (snapshot {sid}, file keccak256 = reportHash)"
+            notes = f"; snapshot {sid} matches the reportHash but its lots do not give the attested root"
         found = self.db.attested_list(product, att.merkle_root)
         if found is not None:
-            return found[1], f"ingested attested list (snapshot {found[0]})"
+            return found[1], f"ingested attested list (snapshot {found[0]}){notes}"
         sids = sorted({s for s, _a in asof_sources.values()}, reverse=True)
         tried = 0
         seen: set = set()
@@ -300,10 +312,10 @@ class Classifier:
             tried += 1
             lots = self.reserve(self.view(prev), product)
             if self.root_of((k, product), lots) == att.merkle_root.lower():
-                return lots, f"previous matching custody view (snapshots {sorted({s for s, _ in prev.values()})})"
+                return lots, f"previous matching custody view (snapshots {sorted({s for s, _ in prev.values()})}){notes}"
             sids = sorted({s for s, _a in prev.values()}, reverse=True)
         return None, ("attested lot list unavailable: ingest it with `stockpile reconcile ingest --attested`; "
-                      "lot-level differences cannot be named")
+                      "lot-level differences cannot be named" + notes)
 
     def lot_diffs(self, product: str, attested: list[tuple], view: list[tuple], reserve: list[tuple],
                   when: str) -> list[Break]:

@@ -41,6 +41,8 @@ KINDS: dict[str, tuple[Severity, str]] = {
     "in_transit_lot_backing": (Severity.high, "a lot in transit still backs tokens (it is in the attested list)"),
     "duplicate_lot_across_warehouses": (Severity.high, "the same lot id is recorded in more than one warehouse"),
     "supply_above_custody": (Severity.high, "token supply exceeds the reserve lots in the current custody books"),
+    "product_not_in_catalogue": (Severity.high, "the product code is not in the catalogue (unit and decimals unknown)"),
+    "decimals_mismatch": (Severity.critical, "token decimals differ from the catalogue's (base units would not compare)"),
     "supply_event_mismatch": (Severity.critical, "supply reconstructed from mint/burn events differs from totalSupply"),
     "escrow_mismatch": (Severity.high, "pending redemptions from events differ from totalEscrowed"),
     "redemption_pending_too_long": (Severity.medium, "a redemption request has been pending longer than allowed"),

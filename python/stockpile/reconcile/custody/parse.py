@@ -103,13 +103,25 @@ class ExportMeta:
 
 
 def file_hash(path: str | Path) -> tuple[str, int]:
+    """(sha256 hex, size) of a file: the export's identity for idempotent ingestion."""
+    digest, size, _k = file_hashes(path)
+    return digest, size
+
+
+def file_hashes(path: str | Path) -> tuple[str, int, str]:
+    """(sha256 hex, size, keccak256 0x-hex) in one pass; the keccak is the attestation reportHash
+    of a report that is this file."""
+    from sha3 import keccak_256
+
     h = hashlib.sha256()
+    k = keccak_256()
     size = 0
     with open(path, "rb") as f:
         while chunk := f.read(1 << 20):
             h.update(chunk)
+            k.update(chunk)
             size += len(chunk)
-    return h.hexdigest(), size
+    return h.hexdigest(), size, "0x" + k.hexdigest()
 
 
 def parse_time(value: str) -> int:

@@ -20,7 +20,10 @@ def normalise_url(url_or_path: str | Path | None) -> str:
         return DEFAULT_URL
     s = str(url_or_path)
     if "://" not in s:
-        return f"sqlite:///{Path(s).expanduser().resolve()}"
+        path = Path(s).expanduser().resolve()
+        if not path.parent.is_dir():
+            raise FileNotFoundError(f"database directory {path.parent} does not exist")
+        return f"sqlite:///{path}"
     if s.startswith("postgresql://") or s.startswith("postgres://"):
         return "postgresql+psycopg://" + s.split("://", 1)[1]
     return s

@@ -26,6 +26,9 @@ class Snapshot(Base):
     id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
     kind: Mapped[str] = mapped_column(String(16), default="custody")  # custody | attested
     content_hash: Mapped[str] = mapped_column(String(64))
+    # keccak256 of the file bytes (0x-hex): what an attestation's reportHash holds when the
+    # custodian's report is this export (stockpile.reserve.models.report_hash)
+    report_hash: Mapped[str | None] = mapped_column(String(66), nullable=True, index=True)
     source: Mapped[str] = mapped_column(Text)
     format: Mapped[str] = mapped_column(String(8))
     as_of: Mapped[int] = mapped_column(BigInteger)

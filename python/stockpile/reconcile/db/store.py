@@ -14,11 +14,11 @@ from pathlib import Path
 from sqlalchemy import Engine, text
 
 from stockpile.reconcile.custody.parse import (
-    Reject, Validator, check_chunk, duplicate_reason, file_hash, init_worker, parse_time, read_records, write_rejects,
+    Reject, Validator, check_chunk, duplicate_reason, file_hashes, init_worker, parse_time, read_records, write_rejects,
 )
 from stockpile.reconcile.custody.schema import RESERVE_STATUSES, Catalogue
 from stockpile.reconcile.db.engine import make_engine, migrate
-from stockpile.reconcile.progress import progress
+from stockpile.reconcile.progress import gc_paused, progress
 
 BATCH = 20_000  # records per chunk (checked in a worker process when parallel)
 
@@ -85,12 +85,18 @@ class Database:
         started = time.perf_counter()
         catalogue = catalogue or Catalogue.load()
         path = Path(path)
-        digest, size = file_hash(path)
+        digest, size, report_hash = file_hashes(path)
         existing = self.find_snapshot(digest, kind)
         if existing is not None:
             return IngestResult(existing.id, str(path), digest, kind, existing.accepted, existing.rejected, existing.as_of,
                                 duplicate=True, rejects_path=existing.rejects_path,
                                 seconds=time.perf_counter() - started)
+        with gc_paused():
+            return self._ingest(path, catalogue, kind, rejects_dir, decimal_comma, show_progress, workers, started,
+                                digest, size, report_hash)
+
+    def _ingest(self, path, catalogue, kind, rejects_dir, decimal_comma, show_progress, workers, started, digest,
+                size, report_hash) -> IngestResult:
         meta, records = read_records(path, catalogue, decimal_comma=decimal_comma, content_hash=(digest, size))
         if workers is None:
             workers = 1  # measured: on 2 shared cores the worker pool (pickling) was slower than one process
@@ -105,11 +111,11 @@ class Database:
         try:
             with self.engine.begin() as conn:
                 sid = conn.execute(
-                    text("INSERT INTO snapshots (kind, content_hash, source, format, as_of, ingested_at, accepted, "
-                         "rejected, size_bytes, meta) VALUES (:kind, :h, :src, :fmt, 0, :now, 0, 0, :size, :meta) "
-                         "RETURNING id"),
-                    {"kind": kind, "h": digest, "src": str(path), "fmt": meta.format, "now": int(time.time()),
-                     "size": size, "meta": json.dumps(meta.meta)},
+                    text("INSERT INTO snapshots (kind, content_hash, report_hash, source, format, as_of, ingested_at, "
+                         "accepted, rejected, size_bytes, meta) VALUES (:kind, :h, :rh, :src, :fmt, 0, :now, 0, 0, "
+                         ":size, :meta) RETURNING id"),
+                    {"kind": kind, "h": digest, "rh": report_hash, "src": str(path), "fmt": meta.format,
+                     "now": int(time.time()), "size": size, "meta": json.dumps(meta.meta)},
                 ).scalar_one()
                 writer = _writer(conn, self.dialect, sid)
                 bar = progress(desc=f"ingest {path.name}", unit=" rows", total=None, enabled=show_progress)
@@ -206,7 +212,8 @@ class Database:
         """All lots of the custody books as of ``as_of`` (latest snapshot per warehouse), as tuples
         (warehouse, lot, product, form, purity_ppm, quantity, assay_ref, status, leaf, snapshot_id, line)."""
         sources = self.view_sources(as_of) if sources is None else sources
-        return self._load_lots(sources.items(), show_progress)
+        with gc_paused():
+            return self._load_lots(sources.items(), show_progress)
 
     def _load_lots(self, pairs, show_progress: bool = False) -> list[tuple]:
         out: list[tuple] = []
@@ -228,6 +235,20 @@ class Database:
                 cur.close()
         bar.close()
         return out
+
+    def report_list(self, product: str, report_hash: str) -> tuple[int, list[tuple]] | None:
+        """The reserve lots of ``product`` in the snapshot whose file's keccak256 is ``report_hash``."""
+        with self.engine.connect() as conn:
+            row = conn.execute(text("SELECT id FROM snapshots WHERE report_hash = :h ORDER BY id DESC"),
+                               {"h": report_hash.lower()}).first()
+            if row is None:
+                return None
+            sid = row[0]
+            whs = [w for (w,) in conn.execute(text("SELECT warehouse_id FROM snapshot_warehouses WHERE snapshot_id = :s"),
+                                              {"s": sid})]
+        with gc_paused():
+            lots = self._load_lots([(w, (sid, 0)) for w in whs])
+        return sid, [x for x in lots if x[P] == product and x[S] in RESERVE_STATUSES]
 
     def attested_list(self, product: str, root: str) -> tuple[int, list[tuple]] | None:
         """The lots of an ingested ``attested`` snapshot whose root for ``product`` is ``root``."""
