@@ -14,7 +14,6 @@ Everything runs on anvil's public development accounts: never use them on a real
 from __future__ import annotations
 
 import tempfile
-from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from eth_account import Account
 from rich.console import Console
 from rich.table import Table
 
+from stockpile.reconcile.demo import iso
 from stockpile.toolchain import Anvil
 from stockpile.toolchain.anvil import dev_keys
 
@@ -31,10 +31,6 @@ START_PRICES = {  # USD per token unit, the simulated market's starting point
     "NDPR-OXIDE": Decimal("62.50"), "DY-METAL": Decimal("310.00"), "TB-METAL": Decimal("1050.00"),
     "LI2CO3": Decimal("10400.00"), "AG-BAR": Decimal("31.20"),
 }
-
-
-def iso(ts: int) -> str:
-    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def run_demo(port: int | None = None, work_dir: str | Path | None = None, console: Console | None = None) -> int:
@@ -189,8 +185,7 @@ def _summary(sp, console: Console) -> None:
 
 def _reconcile(sp, db, catalogue, as_of: int, work: Path, console: Console) -> bool:
     from stockpile.reconcile.chain.reader import ProductContracts
-    from stockpile.reconcile.custody.generator import generate
-    from stockpile.reconcile.samples import SAMPLE_SPECS
+    from stockpile.reconcile.demo import plant_released_lot
     from stockpile.reconcile.service import RunConfig, reconcile
 
     contracts = [ProductContracts(p.product_code, p.token, p.attestor) for p in sp.products()]
@@ -199,15 +194,8 @@ def _reconcile(sp, db, catalogue, as_of: int, work: Path, console: Console) -> b
     console.print(f"run 1: {clean['status']} (exit code {clean['exit_code']}), {len(clean['breaks'])} breaks; "
                   f"report {clean.get('files', {}).get('html')}")
 
-    # A newer export from the first warehouse in which one attested lot has been released.
-    name, wh, products, n, opts = SAMPLE_SPECS[0]
-    later = as_of + 30
-    g = generate(n, seed=100, warehouses=[wh], products=products, as_of=iso(later), lot_prefix=f"{wh[3:6]}-",
-                 discrepancies={"released": 1})
-    planted = g.planted[0]
-    path = g.write_csv(work / "exports-2" / name, metadata={"warehouse_id": wh, "as_of": iso(later)}, **opts)
-    db.ingest(path, catalogue, rejects_dir=work / "rejects")
-    console.print(f"planted: a newer {name} where lot {planted['lot_id']} ({planted['product']}) is released "
+    planted, path = plant_released_lot(db, catalogue, as_of, work)
+    console.print(f"planted: a newer {path.name} where lot {planted['lot_id']} ({planted['product']}) is released "
                   "but still backs tokens")
     cfg.out_dir = work / "report-planted"
     second = reconcile(db, sp.w3, cfg, catalogue)

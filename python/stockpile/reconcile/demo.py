@@ -42,13 +42,27 @@ def reserve_of(db: Database, product: str, as_of: int | None = None) -> tuple[st
     return merkle_root([x[LEAF] for x in lots]), sum(x[Q] for x in lots), len(lots)
 
 
+def plant_released_lot(db: Database, catalogue: Catalogue, as_of: int, work: Path) -> tuple[dict, Path]:
+    """Ingest a newer export of the first sample warehouse (30 s after ``as_of``) in which one
+    attested lot has been released. Returns the planted item and the export's path."""
+    from stockpile.reconcile.custody.generator import generate
+    from stockpile.reconcile.samples import SAMPLE_SPECS
+
+    name, wh, products, n, opts = SAMPLE_SPECS[0]
+    later = as_of + 30
+    g = generate(n, seed=100, warehouses=[wh], products=products, as_of=iso(later), lot_prefix=f"{wh[3:6]}-",
+                 discrepancies={"released": 1})
+    path = g.write_csv(Path(work) / "exports-2" / name, metadata={"warehouse_id": wh, "as_of": iso(later)}, **opts)
+    db.ingest(path, catalogue, rejects_dir=Path(work) / "rejects")
+    return g.planted[0], path
+
+
 def reconcile_demo(rpc_url: str, work_dir: str | Path | None = None, db_url: str | None = None,
                    admin_key: str = DEV_KEYS[0], attestor_keys: list[str] | None = None,
                    holder: str | None = None, confirmations: int = 0, console=None) -> dict:
     """Returns {"clean": report, "planted": report, "planted_item": {...}, "found": bool, "products": {...}}."""
     from stockpile.reconcile import devchain
-    from stockpile.reconcile.custody.generator import generate
-    from stockpile.reconcile.samples import PRODUCTS, SAMPLE_SPECS, write_samples
+    from stockpile.reconcile.samples import PRODUCTS, write_samples
 
     say = console.print if console is not None else (lambda *a, **k: None)
     attestor_keys = attestor_keys or DEV_KEYS[1:4]
@@ -80,15 +94,8 @@ def reconcile_demo(rpc_url: str, work_dir: str | Path | None = None, db_url: str
     clean = reconcile(db, w3, cfg, catalogue)
     say(f"reconciliation 1: {clean['status']} (exit {clean['exit_code']}), {len(clean['breaks'])} breaks")
 
-    # a newer export from the first warehouse: one attested lot released
-    name, wh, products, n, opts = SAMPLE_SPECS[0]
-    later = as_of + 30
-    g = generate(n, seed=100, warehouses=[wh], products=products, as_of=iso(later), lot_prefix=f"{wh[3:6]}-",
-                 discrepancies={"released": 1})
-    planted_item = g.planted[0]
-    path = g.write_csv(work / "exports-2" / name, metadata={"warehouse_id": wh, "as_of": iso(later)}, **opts)
-    db.ingest(path, catalogue, rejects_dir=work / "rejects")
-    say(f"ingested a newer {name}: lot {planted_item['lot_id']} ({planted_item['product']}) now released")
+    planted_item, path = plant_released_lot(db, catalogue, as_of, work)
+    say(f"ingested a newer {path.name}: lot {planted_item['lot_id']} ({planted_item['product']}) now released")
     cfg.out_dir = work / "report-planted"
     planted = reconcile(db, w3, cfg, catalogue)
     found = [b for b in planted["breaks"] if b["lot_id"] == planted_item["lot_id"]]
