@@ -44,9 +44,7 @@ def reporter(hub, chain, signer_keys, accounts):
 
 # ------------------------------------------------------------------ feeder fixtures (anvil)
 
-from decimal import Decimal  # noqa: E402
 
-from oracle_helpers import ANVIL_TRANSMITTER, Clock  # noqa: E402
 
 
 @pytest.fixture

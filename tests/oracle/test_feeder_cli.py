@@ -15,7 +15,7 @@ import pytest
 import yaml
 from eth_account import Account
 
-from oracle_helpers import ANVIL_TRANSMITTER, advance, write_json_prices
+from oracle_helpers import ANVIL_TRANSMITTER, advance
 from stockpile.oracle.keys import write_keystore
 from stockpile.toolchain.anvil import free_port
 

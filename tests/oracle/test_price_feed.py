@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from stockpile.oracle.report import FeedEntry, median
 
-from oracle_helpers import DY, NDPR, TB, Reporter, make_keys
+from oracle_helpers import DY, NDPR, TB, Reporter
 
 P = 10**8  # 8 decimals
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import subprocess
 from decimal import Decimal
@@ -13,7 +12,7 @@ import pytest
 from stockpile.merkle import lot_tree
 from stockpile.reconcile.custody import Catalogue, ExportError, read_export
 from stockpile.reconcile.custody.generator import BAD_ROW_KINDS, generate
-from stockpile.reconcile.custody.parse import LotRow, Reject, read_rejects
+from stockpile.reconcile.custody.parse import LotRow, read_rejects
 from stockpile.reconcile.db.engine import head_revision
 
 CAT = Catalogue.load()

@@ -9,7 +9,6 @@ from contextlib import contextmanager
 from functools import lru_cache
 
 import ape
-import pytest
 from eth_abi import decode as abi_decode
 from eth_account import Account
 from eth_utils import keccak
@@ -19,7 +18,6 @@ from stockpile.contracts import Artifact, load
 from stockpile.contracts.compile import compile_standard_json
 from stockpile.merkle import LOT_LEAF_TYPES, Lot
 from stockpile.reserve import Attestation, report_hash, sign_by_quorum
-from stockpile.reserve.deploy import proxy_artifact
 from stockpile.toolchain import PROJECT_ROOT
 
 PRODUCT = "NDPR-OXIDE"

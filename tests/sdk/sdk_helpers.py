@@ -2,14 +2,8 @@
 
 from __future__ import annotations
 
-import pytest
-from eth_account import Account
-from web3 import Web3
 
-from stockpile.deploy import SAMPLE_DEVNET, connect, load_deployment, make_engine
 from stockpile.sdk import Stockpile
-from stockpile.sdk.transactions import Sender
-from stockpile.toolchain import Anvil
 from stockpile.toolchain.anvil import dev_keys
 
 ANVIL_KEYS = dev_keys()

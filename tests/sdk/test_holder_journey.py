@@ -10,7 +10,7 @@ from eth_account import Account
 from stockpile.merkle import Lot
 from stockpile.sdk import Stockpile, errors
 from stockpile.sdk.units import QuantityError
-from sdk_helpers import ATTESTOR_KEYS, HOLDER, SPENDER, publish_price
+from sdk_helpers import ATTESTOR_KEYS, SPENDER, publish_price
 
 pytestmark = pytest.mark.anvil
 

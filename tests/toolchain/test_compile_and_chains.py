@@ -8,7 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from eth_account import Account
 
 from stockpile.contracts import compile_all, load

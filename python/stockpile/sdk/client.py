@@ -15,7 +15,6 @@ error (``errors.ReserveExceeded``...).
 from __future__ import annotations
 
 import json
-import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterator

@@ -6,7 +6,6 @@ Reverts are decoded into ``stockpile.sdk.errors`` exceptions before anything is 
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any, Callable
 

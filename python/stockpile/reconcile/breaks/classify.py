@@ -25,7 +25,7 @@ except ImportError:  # pragma: no cover
 
     def _k256(data: bytes):
         return _ck.new(data=data, digest_bits=256)
-from stockpile.reconcile.breaks.model import Break, Severity, make
+from stockpile.reconcile.breaks.model import Break, make
 from stockpile.reconcile.chain.state import ProductChainState
 from stockpile.reconcile.custody.parse import format_time
 from stockpile.reconcile.custody.schema import RESERVE_STATUSES, Catalogue

@@ -35,7 +35,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from stockpile.merkle.lots import lot_leaf
-from stockpile.reconcile.custody.schema import FIELDS, OPTIONAL, REQUIRED, STATUSES, UNITS, Catalogue
+from stockpile.reconcile.custody.schema import FIELDS, OPTIONAL, STATUSES, UNITS, Catalogue
 
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)\Z")
 _THOUSANDS = str.maketrans("", "", ". \u00a0\u202f'")
