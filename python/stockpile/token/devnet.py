@@ -23,20 +23,32 @@ class TxFailed(RuntimeError):
     pass
 
 
+GAS_HEADROOM = 1.25
+
+
 def send(w3: Web3, key: str, fn, value: int = 0):
-    """Sign and send a contract function call; return the receipt (raises TxFailed on revert)."""
+    """Sign and send a contract function call; return the receipt (raises TxFailed on revert).
+
+    The gas limit is the node's estimate times GAS_HEADROOM: estimates are the minimum that succeeded
+    in a simulated block, and some paths cost a little more in the real one (e.g. secure mint's
+    attestation-age check is short-circuited when block.timestamp == asOf), which made bare
+    estimates run out of gas now and then."""
     acct = Account.from_key(key)
-    tx = fn.build_transaction({
-        "from": acct.address,
-        "nonce": w3.eth.get_transaction_count(acct.address),
-        "value": value,
-        "chainId": w3.eth.chain_id,
-    })
+    params = {"from": acct.address, "nonce": w3.eth.get_transaction_count(acct.address), "value": value,
+              "chainId": w3.eth.chain_id}
+    params["gas"] = int(fn.estimate_gas(params) * GAS_HEADROOM)
+    tx = fn.build_transaction(params)
     receipt = w3.eth.wait_for_transaction_receipt(
         w3.eth.send_raw_transaction(acct.sign_transaction(tx).raw_transaction), poll_latency=0.01
     )
     if receipt.status != 1:
-        raise TxFailed(f"transaction reverted: {receipt.transactionHash.hex()}")
+        detail = f"gasUsed {receipt.gasUsed} of limit {tx['gas']}"
+        try:  # replay on the parent block's state to get the revert data
+            w3.eth.call({k: tx[k] for k in ("from", "to", "data", "value") if k in tx},
+                        block_identifier=receipt.blockNumber - 1)
+        except Exception as exc:  # noqa: BLE001 - diagnostics only
+            detail += f"; replay: {exc!r}"
+        raise TxFailed(f"transaction reverted: {receipt.transactionHash.hex()} ({detail})")
     return receipt
 
 
