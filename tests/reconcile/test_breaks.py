@@ -216,9 +216,9 @@ def test_attested_list_found_by_report_hash(db, tmp_path):
     db.ingest(g.write_csv(tmp_path / "reissued.csv"))
     states = states_for(g)
     rh = "0x" + report_hash(first.read_bytes()).hex()
-    for st in states.values():
-        a = st.attestation
-        st.attestation = Attestation(a.merkle_root, a.total_quantity, a.lot_count, a.as_of, rh, a.round_id, a.attested_at)
+    for state in states.values():
+        a = state.attestation
+        state.attestation = Attestation(a.merkle_root, a.total_quantity, a.lot_count, a.as_of, rh, a.round_id, a.attested_at)
     breaks, summaries = run(db, states)
     for p in g.planted:
         assert any(b.lot_id == p["lot_id"] and b.kind == EXPECTED[p["kind"]] for b in breaks), p

@@ -4,7 +4,6 @@ and allowlist mode. Refusals name their custom error and move nothing."""
 from __future__ import annotations
 
 import ape
-from eth_account import Account
 from eth_utils import keccak
 
 from stockpile.token.devnet import sign_permit
