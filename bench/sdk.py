@@ -54,12 +54,12 @@ def run() -> list[dict]:
         holder = op.with_account(holder_acct)
         ndpr_op, ndpr = op.product("NDPR"), holder.product("NDPR")
         attestors = [Account.from_key(k) for k in keys[2:4]]
-        lots = [("WH-1", f"LOT-{i}", "NDPR-OXIDE", "powder", 995_000, 10**12, f"A{i}") for i in range(50)]
+        lots = [("WH-1", f"LOT-{i}", "NDPR-OXIDE", "powder", 995_000, 10_000 * 10**18, f"A{i}") for i in range(50)]
         now = w3.eth.get_block("latest")["timestamp"]
 
         ops = {
             "attest 50 lots (2 signatures)": lambda: ndpr_op.attest(lots, now - 10, b"report", attestors),
-            "mint": lambda: ndpr_op.mint(holder.address, Decimal("100000"), "bench mint"),
+            "mint": lambda: ndpr_op.mint(holder.address, Decimal("50000"), "bench mint"),
             "balance": lambda: ndpr.balance(holder.address),
             "holding value (balance + price)": lambda: ndpr.holding(holder.address),
             "transfer": lambda: ndpr.transfer(deployer.address, Decimal("1")),
