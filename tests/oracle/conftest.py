@@ -57,3 +57,20 @@ def deployed_hub(w3, anvil, anvil_keys, signer_keys):
         [{"symbol": s, "description": f"{s} per kg", "max_answer": 10**14, "heartbeat": 3600}
          for s in ("NDPR-OXIDE/USD", "DY-METAL/USD", "TB-METAL/USD")])
     return out
+
+
+@pytest.fixture(scope="module")
+def anvil():
+    """A fresh node per module: other suites move the shared session node's clock forward
+    (timelock delays), and the feeder judges source freshness against chain time."""
+    from stockpile.toolchain import Anvil
+
+    with Anvil() as node:
+        yield node
+
+
+@pytest.fixture(scope="module")
+def w3(anvil):
+    from web3 import Web3
+
+    return Web3(Web3.HTTPProvider(anvil.url, request_kwargs={"timeout": 30}))

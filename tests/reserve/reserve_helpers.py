@@ -9,7 +9,6 @@ from contextlib import contextmanager
 from functools import lru_cache
 
 import ape
-from eth_abi import decode as abi_decode
 from eth_account import Account
 from eth_utils import keccak
 from ethpm_types import ContractType
@@ -19,6 +18,7 @@ from stockpile.contracts.compile import compile_standard_json
 from stockpile.merkle import LOT_LEAF_TYPES, Lot
 from stockpile.reserve import Attestation, report_hash, sign_by_quorum
 from stockpile.toolchain import PROJECT_ROOT
+from stockpile.token.devnet import decode_custom_error
 
 PRODUCT = "NDPR-OXIDE"
 DECIMALS = 18
@@ -70,26 +70,6 @@ def custom_error(name: str, abi=None, **inputs):
         if isinstance(expected, str) and expected.startswith("0x") and len(expected) == 42:
             actual, expected = str(actual).lower(), expected.lower()
         assert actual == expected, f"{name}.{key}: expected {expected!r}, got {actual!r}"
-
-
-def error_selectors(abi) -> dict[bytes, tuple[str, list[str], list[str]]]:
-    out = {}
-    for item in abi:
-        if item["type"] == "error":
-            types = [i["type"] for i in item["inputs"]]
-            sel = keccak(text=f"{item['name']}({','.join(types)})")[:4]
-            out[sel] = (item["name"], [i["name"] for i in item["inputs"]], types)
-    return out
-
-
-def decode_custom_error(abi, data) -> tuple[str, dict]:
-    """(name, {input: value}) of a revert's data (web3's ContractCustomError.data on anvil)."""
-    raw = bytes.fromhex(data[2:]) if isinstance(data, str) else bytes(data)
-    name, names, types = error_selectors(abi)[raw[:4]]
-    return name, dict(zip(names, abi_decode(types, raw[4:])))
-
-
-
 
 
 def ape_container(art: Artifact):

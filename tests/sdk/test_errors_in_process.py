@@ -50,3 +50,17 @@ def test_unknown_selector_becomes_unknown_revert():
     assert isinstance(err, errors.UnknownRevert)
     err = errors.decode_revert("0x08c379a0" + "00" * 31 + "20" + "00" * 31 + "03" + "616263" + "00" * 29)
     assert isinstance(err, errors.RevertedWithReason) and err.args_dict == {"reason": "abc"}
+
+
+def test_same_signature_in_two_contracts_decodes_with_the_reverting_contracts_names():
+    """QuorumNotMet(uint256,uint256) is (got, needed) in ReserveAttestor and (signatures, quorum)
+    in PriceFeed: the caller's ABI decides the argument names."""
+    from eth_abi import encode
+    from eth_utils import function_signature_to_4byte_selector
+
+    from stockpile.contracts import load
+
+    data = function_signature_to_4byte_selector("QuorumNotMet(uint256,uint256)") + encode(["uint256", "uint256"], [2, 3])
+    assert errors.decode_revert(data, load("PriceFeed").abi).args_dict == {"signatures": 2, "quorum": 3}
+    assert errors.decode_revert(data, load("ReserveAttestor").abi).args_dict == {"got": 2, "needed": 3}
+    assert errors.decode_revert(data).name == "QuorumNotMet"

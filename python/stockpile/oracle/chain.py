@@ -11,10 +11,9 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
-from eth_abi import decode as abi_decode
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from eth_utils import keccak, to_checksum_address
+from eth_utils import to_checksum_address
 from web3 import Web3
 from web3.exceptions import ContractCustomError, ContractLogicError, TransactionNotFound, Web3RPCError
 
@@ -43,27 +42,14 @@ def _show(v: Any) -> str:
     return str(v)
 
 
-def _error_table() -> dict[bytes, tuple[str, list[str], list[str]]]:
-    table = {}
-    for name in ("PriceFeed", "PriceFeedAdapter"):
-        for item in load(name).abi:
-            if item["type"] != "error":
-                continue
-            types = [i["type"] for i in item["inputs"]]
-            sel = keccak(text=f"{item['name']}({','.join(types)})")[:4]
-            table[sel] = (item["name"], types, [i["name"] for i in item["inputs"]])
-    return table
-
-
 def decode_error(data: str | bytes) -> PriceFeedError | None:
-    """Decode revert data of a PriceFeed custom error (None when unknown)."""
-    raw = bytes.fromhex(data[2:] if data.startswith("0x") else data) if isinstance(data, str) else bytes(data)
-    entry = _error_table().get(raw[:4])
-    if entry is None:
+    """Decode revert data of a PriceFeed custom error (None when unknown), with the SDK's registry."""
+    from stockpile.sdk import errors
+
+    err = errors.decode_revert(data, load("PriceFeed").abi + load("PriceFeedAdapter").abi)
+    if isinstance(err, errors.UnknownRevert):
         return None
-    name, types, names = entry
-    values = abi_decode(types, raw[4:]) if types else ()
-    return PriceFeedError(name, dict(zip(names, values)), "0x" + raw.hex())
+    return PriceFeedError(err.name, err.args_dict, "0x" + err.data.hex())
 
 
 def raise_decoded(exc: Exception) -> None:

@@ -100,7 +100,8 @@ class ProductClient:
         if self.feed is None:
             return None
         try:
-            round_id, answer, _, updated_at, _ = call_translating(lambda: self.feed.functions.latestRoundData().call())
+            round_id, answer, _, updated_at, _ = call_translating(lambda: self.feed.functions.latestRoundData().call(),
+                                                                  self.feed.abi)
         except errors.error_class("NoDataPresent"):
             return None  # no price published yet
         decimals = self.feed.functions.decimals().call()
@@ -123,7 +124,7 @@ class ProductClient:
         return Holding(balance=bal, price=price, value_usd=value, stale_price=price is None or price.stale)
 
     def redemption(self, request_id: int) -> RedemptionRequest:
-        r = call_translating(lambda: self.token.functions.getRedemption(request_id).call())
+        r = call_translating(lambda: self.token.functions.getRedemption(request_id).call(), self.token.abi)
         holder, requested_at, status, amount, ref = r
         return RedemptionRequest(id=request_id, holder=holder, units=amount, amount=self.amount(amount),
                                  status=REDEMPTION_STATUS.get(status, str(status)), delivery_ref="0x" + bytes(ref).hex(),

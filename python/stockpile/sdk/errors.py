@@ -85,30 +85,37 @@ def _abi_type(inp: dict) -> str:
     return t
 
 
+ErrorEntry = tuple[str, list[str], list[str]]  # name, argument names, argument types
+
+
+def _abi_errors(abi: list[dict]) -> dict[bytes, ErrorEntry]:
+    out: dict[bytes, ErrorEntry] = {}
+    for item in abi:
+        if item.get("type") != "error":
+            continue
+        types = [_abi_type(i) for i in item["inputs"]]
+        sig = f"{item['name']}({','.join(types)})"
+        out[function_signature_to_4byte_selector(sig)] = (
+            item["name"], [i["name"] or f"arg{n}" for n, i in enumerate(item["inputs"])], types)
+    return out
+
+
 @lru_cache(maxsize=1)
-def _registry() -> dict[bytes, tuple[str, list[str], list[str]]]:
+def _registry() -> dict[bytes, ErrorEntry]:
+    """Every error of every compiled artifact. Two contracts may declare the same signature
+    with other argument names: decoding with the reverting contract's ABI settles that."""
     from stockpile.contracts.artifacts import artifacts_dir, load
 
-    reg: dict[bytes, tuple[str, list[str], list[str]]] = {}
+    reg: dict[bytes, ErrorEntry] = {}
     folder = artifacts_dir()
     for path in sorted(folder.glob("*.json")) if folder.exists() else []:
-        for item in load(path.stem).abi:
-            if item.get("type") != "error":
-                continue
-            types = [_abi_type(i) for i in item["inputs"]]
-            sig = f"{item['name']}({','.join(types)})"
-            reg[function_signature_to_4byte_selector(sig)] = (item["name"], [i["name"] or f"arg{n}" for n, i in enumerate(item["inputs"])], types)
+        reg.update(_abi_errors(load(path.stem).abi))
     return reg
 
 
 def register_abi(abi: list[dict]) -> None:
     """Add the errors of an extra ABI (e.g. a contract not in this package)."""
-    reg = _registry()
-    for item in abi:
-        if item.get("type") == "error":
-            types = [_abi_type(i) for i in item["inputs"]]
-            sig = f"{item['name']}({','.join(types)})"
-            reg[function_signature_to_4byte_selector(sig)] = (item["name"], [i["name"] or f"arg{n}" for n, i in enumerate(item["inputs"])], types)
+    _registry().update(_abi_errors(abi))
 
 
 def _to_bytes(data: Any) -> bytes:
@@ -125,8 +132,9 @@ def _to_bytes(data: Any) -> bytes:
     return b""
 
 
-def decode_revert(data: Any) -> ContractError:
-    """Decode revert data into the matching exception (not raised)."""
+def decode_revert(data: Any, abi: list[dict] | None = None) -> ContractError:
+    """Decode revert data into the matching exception (not raised). ``abi``: the reverting
+    contract's, looked up first (argument names as that contract declares them)."""
     raw = _to_bytes(data)
     selector, body = raw[:4], raw[4:]
     if selector == ERROR_STRING:
@@ -135,7 +143,7 @@ def decode_revert(data: Any) -> ContractError:
     if selector == PANIC:
         (code,) = abi_decode(["uint256"], body)
         return Panicked("Panic", {"code": code}, raw)
-    entry = _registry().get(selector)
+    entry = (_abi_errors(abi).get(selector) if abi else None) or _registry().get(selector)
     if entry is None:
         return UnknownRevert("UnknownRevert", {"data": raw}, raw)
     name, names, types = entry
@@ -178,9 +186,9 @@ def revert_data_of(exc: BaseException) -> bytes | None:
     return None
 
 
-def translate(exc: BaseException) -> BaseException:
+def translate(exc: BaseException, abi: list[dict] | None = None) -> BaseException:
     """The SDK exception for a web3 / eth-tester exception (or ``exc`` unchanged)."""
     data = revert_data_of(exc)
     if data:
-        return decode_revert(data)
+        return decode_revert(data, abi)
     return exc

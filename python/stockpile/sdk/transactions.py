@@ -31,15 +31,16 @@ class TransactionFailed(errors.StockpileError):
         super().__init__(f"transaction {tx_hash} reverted (block {receipt['blockNumber']})")
 
 
-def call_translating(fn: Callable[[], Any]) -> Any:
-    """Run ``fn`` turning web3/eth-tester revert exceptions into SDK errors."""
+def call_translating(fn: Callable[[], Any], abi: list[dict] | None = None) -> Any:
+    """Run ``fn`` turning web3/eth-tester revert exceptions into SDK errors (decoded with
+    ``abi``, the called contract's, first)."""
     try:
         return fn()
     except (ContractCustomError, ContractLogicError, ContractPanicError) as exc:
-        raise errors.translate(exc) from None
+        raise errors.translate(exc, abi) from None
     except Exception as exc:  # eth-tester's TransactionFailed and friends
         if type(exc).__name__ == "TransactionFailed" or "revert" in str(exc).lower():
-            translated = errors.translate(exc)
+            translated = errors.translate(exc, abi)
             if translated is not exc:
                 raise translated from None
         raise
@@ -139,7 +140,7 @@ class Sender:
         else:
             # fees and nonce given up front so web3 does not fetch them a second time
             params = {"from": self.account.address, "value": value, "nonce": self.next_nonce(), **self.fees()}
-            tx = call_translating(lambda: call_or_tx.build_transaction(params))
+            tx = call_translating(lambda: call_or_tx.build_transaction(params), getattr(call_or_tx, "contract_abi", None))
         built = self.build(tx)
         sent = self.sign(built)
         if before_broadcast:

@@ -146,24 +146,13 @@ def deploy_stack(w3: Web3, admin_key: str, attestor_keys: list[str], quorum: int
     return Stack(token=token, attestor=attestor, timelock=timelock)
 
 
-def error_selectors(abi: list[dict]) -> dict[bytes, dict]:
-    """4-byte selector -> ABI entry of every custom error in `abi`."""
-    from eth_utils import function_abi_to_4byte_selector
-
-    return {function_abi_to_4byte_selector(e): e for e in abi if e.get("type") == "error"}
-
-
 def decode_custom_error(abi: list[dict], data: str | bytes) -> tuple[str, dict]:
-    """(name, arguments) of a custom-error revert payload (as web3's ContractCustomError carries it)."""
-    from eth_abi import decode
+    """(name, arguments) of a custom-error revert payload (as web3's ContractCustomError carries it),
+    decoded by the SDK's error registry with ``abi``'s errors added."""
+    from stockpile.sdk import errors
 
-    raw = bytes.fromhex(data[2:]) if isinstance(data, str) else bytes(data)
-    entry = error_selectors(abi).get(raw[:4])
-    if entry is None:
+    err = errors.decode_revert(data, abi)
+    if isinstance(err, errors.UnknownRevert):
+        raw = errors._to_bytes(data)
         raise ValueError(f"unknown error selector 0x{raw[:4].hex()}")
-    types = [i["type"] if i["type"] != "tuple" else "(" + ",".join(c["type"] for c in i["components"]) + ")"
-             for i in entry["inputs"]]
-    from eth_utils import to_checksum_address
-
-    values = [to_checksum_address(v) if t == "address" else v for t, v in zip(types, decode(types, raw[4:]))]
-    return entry["name"], {i["name"]: v for i, v in zip(entry["inputs"], values)}
+    return err.name, err.args_dict
