@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -62,6 +63,14 @@ def _connect(network, chain_id, allow_mainnet):
         _fail(str(exc))
 
 
+@contextmanager
+def _session(file: Path, network: str, chain_id: int | None, account_spec: str | None, allow_mainnet: bool):
+    """The deployment file, the connection and the account every chain command starts from."""
+    dep = _load(file)
+    with _connect(network, chain_id, allow_mainnet) as conn:
+        yield dep, conn, _account(account_spec, conn.chain_id)
+
+
 @click.group()
 def deploy() -> None:
     """Deploy products from a deployment file (YAML) to a chain."""
@@ -80,19 +89,17 @@ def validate(file: Path) -> None:
 @_common
 def plan(file, network, chain_id, account_spec, manifest_dir, allow_mainnet) -> None:
     """Show what apply would deploy or change on this chain, with gas estimates. Touches nothing."""
-    dep = _load(file)
-    with _connect(network, chain_id, allow_mainnet) as conn:
-        acct = _account(account_spec, conn.chain_id)
+    with _session(file, network, chain_id, account_spec, allow_mainnet) as (dep, conn, acct):
         engine = make_engine(dep, conn.w3, manifest_dir)
         steps = engine.plan(acct.address)
         table = Table(title=f"plan for {conn.description}, chain id {conn.chain_id}, deployer {acct.address}")
         for col in ("step", "kind", "status", "gas estimate", "address"):
             table.add_column(col)
         for s in steps:
-            table.add_row(s.description, s.kind, s.status, f"{s.gas_estimate:,}" if s.gas_estimate else "-", s.address or "")
+            table.add_row(s.description, s.kind, s.status, f"{s.gas:,}" if s.gas else "-", s.address or "")
         console.print(table)
         todo = [s for s in steps if s.status != "done"]
-        known = sum(s.gas_estimate or 0 for s in todo)
+        known = sum(s.gas or 0 for s in todo)
         click.echo(f"{len(todo)} of {len(steps)} steps to do; estimated gas of those estimable now: {known:,}")
 
 
@@ -103,9 +110,7 @@ def apply(file, network, chain_id, account_spec, manifest_dir, allow_mainnet) ->
     """Deploy what is missing, configure roles, register in the Directory, verify, record the manifest."""
     from stockpile.sdk.transactions import Sender
 
-    dep = _load(file)
-    with _connect(network, chain_id, allow_mainnet) as conn:
-        acct = _account(account_spec, conn.chain_id)
+    with _session(file, network, chain_id, account_spec, allow_mainnet) as (dep, conn, acct):
         engine = make_engine(dep, conn.w3, manifest_dir)
         try:
             results = engine.apply(Sender(conn.w3, acct), progress=sys.stderr.isatty())
@@ -116,7 +121,7 @@ def apply(file, network, chain_id, account_spec, manifest_dir, allow_mainnet) ->
         if bad:
             _fail(f"code at {', '.join(bad)} does not match the artifacts")
         for r in applied:
-            click.echo(f"applied {r.key}" + (f" at {r.address}" if r.address else "") + f" (gas {r.gas_estimate:,})")
+            click.echo(f"applied {r.key}" + (f" at {r.address}" if r.address else "") + f" (gas used {r.gas:,})")
         click.echo(f"{len(applied)} steps applied, {len(results) - len(applied)} already done; code verified at "
                    f"{len(engine.manifest.contracts)} addresses; manifest {manifest_path(manifest_dir, conn.chain_id)}")
         click.echo(f"directory: {engine.manifest.address('directory')}")
@@ -130,9 +135,7 @@ def handover(file, network, chain_id, account_spec, manifest_dir, allow_mainnet)
     from stockpile.deploy.handover import handover as do_handover
     from stockpile.sdk.transactions import Sender
 
-    dep = _load(file)
-    with _connect(network, chain_id, allow_mainnet) as conn:
-        acct = _account(account_spec, conn.chain_id)
+    with _session(file, network, chain_id, account_spec, allow_mainnet) as (dep, conn, acct):
         manifest = load_manifest(manifest_dir, conn.chain_id)
         if "directory" not in manifest.contracts:
             _fail(f"nothing deployed on chain {conn.chain_id} according to {manifest_path(manifest_dir, conn.chain_id)}")

@@ -56,7 +56,7 @@ class PlannedStep:
     kind: str
     description: str
     status: str  # "done", "todo", "pending" (sent by an interrupted run), "blocked" (needs an earlier step)
-    gas_estimate: int | None = None
+    gas: int | None = None  # estimated when planned, used when applied
     address: str | None = None
 
 
@@ -183,7 +183,7 @@ class Engine:
                     gas = fn.estimate_gas({"from": sender_address})
             except Exception:
                 gas = None
-            out.append(PlannedStep(step.key, step.kind, desc, "todo", gas_estimate=gas))
+            out.append(PlannedStep(step.key, step.kind, desc, "todo", gas=gas))
         return out
 
     # -- execution ----------------------------------------------------------------------
@@ -268,7 +268,7 @@ class Engine:
                 self.manifest.pending.pop(step.key, None)
                 self._save()
                 results.append(PlannedStep(step.key, step.kind, step.description or step.key, "applied",
-                                           gas_estimate=receipt["gasUsed"],
+                                           gas=receipt["gasUsed"],
                                            address=receipt.get("contractAddress")))
                 bar.advance(task)
         return results
