@@ -407,10 +407,8 @@ def _products_from_directory(w3: Web3, directory: str) -> dict[str, ProductInfo]
     for symbol in d.functions.symbols().call():
         token, feed, attestor = d.functions.get(symbol).call()
         t = w3.eth.contract(address=token, abi=load("CommodityToken").abi)
-        zero = "0x" + "00" * 20
         out[symbol] = ProductInfo(
             symbol=symbol, name=t.functions.name().call(), product_code=t.functions.productCode().call(),
             unit=t.functions.unitDescription().call(), decimals=t.functions.decimals().call(), token=token,
             attestor=attestor if int(attestor, 16) else None, feed=feed if int(feed, 16) else None)
-        _ = zero
     return out

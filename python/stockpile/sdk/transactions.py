@@ -12,7 +12,7 @@ from typing import Any, Callable
 from eth_account.signers.local import LocalAccount
 from hexbytes import HexBytes
 from web3 import Web3
-from web3.exceptions import ContractCustomError, ContractLogicError, ContractPanicError, TimeExhausted, Web3RPCError
+from web3.exceptions import ContractCustomError, ContractLogicError, ContractPanicError, Web3RPCError
 
 from stockpile.sdk import errors
 
@@ -111,11 +111,8 @@ class Sender:
         return sent.tx_hash
 
     def wait(self, tx_hash: str, timeout: float | None = None) -> Any:
-        try:
-            receipt = self.w3.eth.wait_for_transaction_receipt(HexBytes(tx_hash), timeout=timeout or self.timeout,
-                                                               poll_latency=self.poll_latency)
-        except TimeExhausted:
-            raise
+        receipt = self.w3.eth.wait_for_transaction_receipt(HexBytes(tx_hash), timeout=timeout or self.timeout,
+                                                           poll_latency=self.poll_latency)
         if receipt["status"] != 1:
             raise TransactionFailed(tx_hash, receipt)
         return receipt
