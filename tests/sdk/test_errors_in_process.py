@@ -64,3 +64,14 @@ def test_same_signature_in_two_contracts_decodes_with_the_reverting_contracts_na
     assert errors.decode_revert(data, load("PriceFeed").abi).args_dict == {"signatures": 2, "quorum": 3}
     assert errors.decode_revert(data, load("ReserveAttestor").abi).args_dict == {"got": 2, "needed": 3}
     assert errors.decode_revert(data).name == "QuorumNotMet"
+
+
+def test_a_mined_failure_is_decoded_by_replaying_it(in_process):
+    """A transaction that passes estimation but reverts when mined (here: sent with a fixed gas
+    limit, skipping estimation) is replayed and raised as its custom error."""
+    w3, directory = in_process
+    holder = Stockpile.connect(w3, directory=directory, account=Account.from_key(KEYS[8]))
+    token = holder.product("NDPR").token
+    with pytest.raises(errors.AccessControlUnauthorizedAccount):
+        holder._sender.transact({"to": token.address, "gas": 200_000,
+                                 "data": token.encode_abi("mint", args=[holder.address, 1, b"\1" * 32])})

@@ -123,3 +123,14 @@ def test_floats_are_refused_before_anything_is_sent(holder):
         holder.product("NDPR").transfer(holder.address, 1.5)
     with pytest.raises(QuantityError, match="more than 6 decimal places"):
         holder.product("AG").transfer(holder.address, Decimal("0.0000001"))
+
+
+def test_a_mined_failure_is_decoded_on_anvil(holder):
+    """Sent with a fixed gas limit (no estimation), the mint is mined and fails; the SDK replays
+    it and raises the custom error rather than a bare status 0."""
+    token = holder.product("NDPR").token
+    before = holder.w3.eth.get_transaction_count(holder.address)
+    with pytest.raises(errors.AccessControlUnauthorizedAccount):
+        holder._sender.transact({"to": token.address, "gas": 200_000,
+                                 "data": token.encode_abi("mint", args=[holder.address, 1, b"\1" * 32])})
+    assert holder.w3.eth.get_transaction_count(holder.address) == before + 1  # it was mined

@@ -143,7 +143,22 @@ class Sender:
         if before_broadcast:
             before_broadcast(sent)
         self.broadcast(sent)
-        return self.wait(sent.tx_hash)
+        try:
+            return self.wait(sent.tx_hash)
+        except TransactionFailed as failed:
+            raise self._why(built, failed, getattr(call_or_tx, "contract_abi", None)) from None
+
+    def _why(self, tx: dict[str, Any], failed: TransactionFailed, abi: list[dict] | None) -> BaseException:
+        """The decoded revert of a mined transaction that failed: replayed as a call on the state
+        it ran against. Falls back to TransactionFailed when the replay does not revert."""
+        replay = {k: tx[k] for k in ("from", "to", "data", "value", "gas") if k in tx}
+        try:
+            self.w3.eth.call(replay, block_identifier=failed.receipt["blockNumber"] - 1)
+        except Exception as exc:
+            decoded = errors.translate(exc, abi)
+            if isinstance(decoded, errors.ContractError):
+                return decoded
+        return failed
 
     def deploy(self, abi: list, bytecode: str, *args: Any, before_broadcast=None) -> Any:
         contract = self.w3.eth.contract(abi=abi, bytecode=bytecode)
