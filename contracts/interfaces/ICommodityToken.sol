@@ -45,6 +45,10 @@ interface ICommodityToken {
     event MaxAttestationAgeSet(uint64 maxAge);
     /// @notice The minimum redeemable amount changed.
     event MinimumRedemptionSet(uint256 minimum);
+    /// @notice Minting was suspended by `account` (transfers and redemptions go on).
+    event MintingPaused(address account);
+    /// @notice Minting was resumed by `account`.
+    event MintingUnpaused(address account);
 
     // ----- errors -----
     /// @notice Zero amount where a positive one is required.
@@ -73,6 +77,10 @@ interface ICommodityToken {
     error AttestorProductMismatch(string expected, string actual);
     /// @notice A configuration value does not fit its storage field.
     error ValueTooLarge(uint256 value);
+    /// @notice Minting is suspended (e.g. by a guardian after supply exceeded the attested reserve).
+    error MintingIsPaused();
+    /// @notice `pauseMinting` / `unpauseMinting` found minting already in the requested state.
+    error MintingPauseUnchanged(bool paused);
 
     // ----- metadata -----
     /// @notice The product code this token represents (e.g. "NDPR-OX-995").
@@ -135,4 +143,10 @@ interface ICommodityToken {
     function pause() external;
     /// @notice Lifts the pause.
     function unpause() external;
+    /// @notice Suspends minting only: transfers and redemptions go on (PAUSER_ROLE).
+    function pauseMinting() external;
+    /// @notice Resumes minting (PAUSER_ROLE).
+    function unpauseMinting() external;
+    /// @notice Whether minting is suspended.
+    function mintingPaused() external view returns (bool);
 }

@@ -70,6 +70,7 @@ contract CommodityToken is
         bool paused;
         bool allowlistMode;
         uint8 decimals;
+        bool mintingPaused; // appended: bits 248..255 of the slot
     }
 
     /// @dev Per-account compliance record: one slot.
@@ -173,6 +174,7 @@ contract CommodityToken is
         if (to == address(0)) revert ZeroAddress();
         if (to == address(this)) revert ERC20InvalidReceiver(to);
         CommodityTokenStorage storage $ = _s();
+        if ($.hot.mintingPaused) revert MintingIsPaused();
         if ($.usedMintIds[mintId]) revert MintIdUsed(mintId);
         AccountState memory acct = $.accounts[to];
         if (acct.frozen) revert AccountFrozen(to);
@@ -474,6 +476,27 @@ contract CommodityToken is
     /// @inheritdoc ICommodityToken
     function unpause() external onlyRole(PAUSER_ROLE) {
         _unpause();
+    }
+
+    /// @inheritdoc ICommodityToken
+    function pauseMinting() external onlyRole(PAUSER_ROLE) {
+        HotConfig storage hot = _s().hot;
+        if (hot.mintingPaused) revert MintingPauseUnchanged(true);
+        hot.mintingPaused = true;
+        emit MintingPaused(_msgSender());
+    }
+
+    /// @inheritdoc ICommodityToken
+    function unpauseMinting() external onlyRole(PAUSER_ROLE) {
+        HotConfig storage hot = _s().hot;
+        if (!hot.mintingPaused) revert MintingPauseUnchanged(false);
+        hot.mintingPaused = false;
+        emit MintingUnpaused(_msgSender());
+    }
+
+    /// @inheritdoc ICommodityToken
+    function mintingPaused() external view returns (bool) {
+        return _s().hot.mintingPaused;
     }
 
     /// @notice Whether transfers, mints and redemptions are paused.

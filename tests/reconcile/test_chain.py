@@ -111,14 +111,17 @@ def test_clean_run_then_supply_above_reserve_and_guardian_pause(env):
     rows = open(report["files"]["csv"]).read().splitlines()
     assert rows[0].startswith("product,kind,severity") and any(",supply_above_reserve,critical," in r for r in rows)
 
-    # a key without PAUSER_ROLE is refused and the token stays unpaused
+    # a key without PAUSER_ROLE is refused and minting stays open
     metrics = Metrics()
     r = run_once(env.db, env.w3, env.cfg(), metrics, guardian_key=STRANGER_KEY)
-    assert r["actions"][0]["result"] == "refused" and not env.stack.token.functions.paused().call()
+    assert r["actions"][0]["result"] == "refused" and not env.stack.token.functions.mintingPaused().call()
     assert metrics.registry.get_sample_value("stockpile_reconcile_guardian_paused", {"product": PRODUCT}) == 0
-    # the guardian (PAUSER_ROLE) pauses the product
+    # the guardian (PAUSER_ROLE) pauses minting of the product; transfers are not paused
     r = run_once(env.db, env.w3, env.cfg(), metrics, guardian_key=ADMIN)
-    assert r["actions"][0]["result"] == "paused" and env.stack.token.functions.paused().call()
+    token = env.stack.token.functions
+    assert r["actions"][0]["result"] == "paused" and token.mintingPaused().call() and not token.paused().call()
+    r = run_once(env.db, env.w3, env.cfg(), metrics, guardian_key=ADMIN)
+    assert r["actions"][0]["result"] == "already paused"
     get = metrics.registry.get_sample_value
     assert get("stockpile_reconcile_guardian_paused", {"product": PRODUCT}) == 1
     assert get("stockpile_reconcile_breaks", {"kind": "supply_above_reserve", "severity": "critical"}) == 1

@@ -24,6 +24,8 @@ PRIVILEGED = [
     ("setAddressFrozen", "ASSET_PROTECTION_ROLE", lambda s: (s.alice, True)),
     ("pause", "PAUSER_ROLE", lambda s: ()),
     ("unpause", "PAUSER_ROLE", lambda s: ()),
+    ("pauseMinting", "PAUSER_ROLE", lambda s: ()),
+    ("unpauseMinting", "PAUSER_ROLE", lambda s: ()),
     ("setAllowlistMode", "COMPLIANCE_ROLE", lambda s: (True,)),
     ("setAllowlisted", "COMPLIANCE_ROLE", lambda s: (s.alice, True)),
     ("upgradeToAndCall", "UPGRADER_ROLE", lambda s: (s.token.address, b"")),

@@ -95,6 +95,27 @@ def test_mint_refused_while_paused(stack):
     t.mint(stack.alice, UNIT, mint_id("p"), sender=stack.minter)
 
 
+def test_minting_pause_stops_mints_only(stack):
+    """A guardian's answer to supply above reserve: mints stop, holders keep transferring."""
+    t = stack.token
+    t.mint(stack.alice, 2 * UNIT, mint_id("before minting pause"), sender=stack.minter)
+    receipt = t.pauseMinting(sender=stack.pauser)
+    assert t.mintingPaused() and not t.paused()
+    assert [e.account for e in receipt.decode_logs(t.MintingPaused)] == [stack.pauser.address]
+    before = _state(stack)
+    with ape.reverts(t.MintingIsPaused):
+        t.mint(stack.alice, UNIT, mint_id("during minting pause"), sender=stack.minter)
+    assert _state(stack) == before
+    t.transfer(stack.bob, UNIT, sender=stack.alice)  # transfers go on
+    with ape.reverts(t.MintingPauseUnchanged, paused=True):
+        t.pauseMinting(sender=stack.pauser)
+    t.unpauseMinting(sender=stack.pauser)
+    assert not t.mintingPaused()
+    with ape.reverts(t.MintingPauseUnchanged, paused=False):
+        t.unpauseMinting(sender=stack.pauser)
+    t.mint(stack.alice, UNIT, mint_id("during minting pause"), sender=stack.minter)
+
+
 def test_rate_limit_token_bucket(stack, chain):
     t = stack.token
     t.setMinterLimit(stack.minter, 100 * UNIT, UNIT, sender=stack.admin)  # 100 capacity, 1/s refill

@@ -37,7 +37,8 @@ EDITS = {
                ("return _s().unitDescription;", 'return "";')],
     "rename": [("        uint256 totalEscrowed;\n", "        uint256 escrowTotal;\n"),
                ("$.totalEscrowed", "$.escrowTotal"), ("_s().totalEscrowed", "_s().escrowTotal")],
-    "inline_struct_append": [("        uint8 decimals;\n    }", "        uint8 decimals;\n        bool extra;\n    }")],
+    "inline_struct_append": [("        bool mintingPaused; // appended: bits 248..255 of the slot\n    }",
+                              "        bool mintingPaused;\n        bool extra;\n    }")],  # the slot is full
     "inline_struct_reorder": [("        bool paused;\n        bool allowlistMode;\n",
                                "        bool allowlistMode;\n        bool paused;\n")],
     "mapped_struct_retype": [("        uint64 updatedAt;\n", "        uint128 updatedAt;\n")],
@@ -92,7 +93,7 @@ def test_erc7201_slot_matches_openzeppelin():
     ("retype", "member #2 type changed 'uint256' -> 'uint128'"),
     ("remove", "member #5 name changed 'unitDescription'"),
     ("rename", "member #3 name changed 'totalEscrowed' -> 'escrowTotal'"),
-    ("inline_struct_append", "struct CommodityToken.HotConfig: members appended to a struct stored inline"),
+    ("inline_struct_append", "struct CommodityToken.HotConfig: members appended to a struct stored inline (6 -> 7)"),
     ("inline_struct_reorder", "struct CommodityToken.HotConfig: member #2 name changed 'paused' -> 'allowlistMode'"),
     ("mapped_struct_retype", "struct CommodityToken.MinterLimit: member #3 type changed 'uint64' -> 'uint128'"),
     ("namespace_moved", "namespace stockpile.storage.CommodityToken: removed"),
@@ -117,3 +118,21 @@ def test_cli_check_passes_on_the_committed_tree():
                          capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=300)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "CommodityToken: ok" in out.stdout
+
+
+def _inline(members):
+    return {"storage": [], "namespaces": [],
+            "structs": {"T.Hot": {"usage": "inline", "members": [{"name": n, "type": t} for n, t in members]}}}
+
+
+HOT_V1 = [("reserveAttestor", "address"), ("maxAttestationAge", "uint64"), ("paused", "bool"),
+          ("allowlistMode", "bool"), ("decimals", "uint8")]  # 31 bytes: one slot
+
+
+def test_inline_struct_may_grow_inside_its_last_slot():
+    """HotConfig gained `mintingPaused` in the byte its slot had free: nothing after it moves."""
+    assert compare(_inline(HOT_V1), _inline(HOT_V1 + [("mintingPaused", "bool")])) == []
+    spill = compare(_inline(HOT_V1), _inline(HOT_V1 + [("extra", "uint16")]))  # 33 bytes: a second slot
+    assert spill and "appended to a struct stored inline" in spill[0]
+    unknown = compare(_inline(HOT_V1 + [("name", "string")]), _inline(HOT_V1 + [("name", "string"), ("x", "bool")]))
+    assert unknown, "a struct with a reference-type member may not grow inline"

@@ -1,9 +1,8 @@
 """Continuous mode: reconcile every interval, export Prometheus metrics, and (with a guardian
-key) pause a product whose supply exceeds its attested reserve.
+key) pause minting of a product whose supply exceeds its attested reserve.
 
-CommodityToken has no separate "pause minting" switch: the guardian calls ``pause()`` (needs
-PAUSER_ROLE), which stops minting, transfers and redemptions of that product until an operator
-unpauses it."""
+The guardian calls ``pauseMinting()`` (needs PAUSER_ROLE): mints of that product stop until an
+operator calls ``unpauseMinting()``; holders keep transferring and redeeming."""
 
 from __future__ import annotations
 
@@ -64,7 +63,7 @@ class Metrics:
 
 
 def guardian_pause(w3: Web3, report: dict, cfg: RunConfig, guardian_key: str) -> list[dict]:
-    """Pause every product with a supply_above_reserve break (not already paused)."""
+    """Pause minting of every product with a supply_above_reserve break (unless already paused)."""
     from eth_account import Account
 
     from stockpile.reconcile.chain.abi import token_abi
@@ -75,12 +74,12 @@ def guardian_pause(w3: Web3, report: dict, cfg: RunConfig, guardian_key: str) ->
     tokens = {p.product: p.token for p in cfg.products}
     for product in over:
         token = w3.eth.contract(address=Web3.to_checksum_address(tokens[product]), abi=token_abi())
-        action = {"product": product, "token": token.address, "guardian": acct.address, "action": "pause"}
+        action = {"product": product, "token": token.address, "guardian": acct.address, "action": "pause minting"}
         try:
-            if token.functions.paused().call():
+            if token.functions.mintingPaused().call():
                 action["result"] = "already paused"
             else:
-                fn = token.functions.pause()
+                fn = token.functions.pauseMinting()
                 gas = fn.estimate_gas({"from": acct.address})  # refused here when the key lacks PAUSER_ROLE
                 tx = fn.build_transaction({"from": acct.address, "gas": int(gas * 1.25) + 20_000,
                                            "nonce": w3.eth.get_transaction_count(acct.address, "pending")})

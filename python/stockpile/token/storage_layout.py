@@ -176,6 +176,37 @@ def _prefix_problems(what: str, old: list[dict], new: list[dict], keys: tuple[st
     return problems
 
 
+def _value_size(type_string: str) -> int | None:
+    """Bytes a value type takes in storage (None: not a packable value type)."""
+    t = type_string.split(" ")[0] if type_string.startswith(("contract ", "enum ")) else type_string
+    if type_string.startswith("contract ") or t in ("address", "address payable"):
+        return 20
+    if type_string.startswith("enum "):
+        return 1
+    if t == "bool":
+        return 1
+    m = re.fullmatch(r"u?int(\d*)", t)
+    if m:
+        return int(m.group(1) or 256) // 8
+    m = re.fullmatch(r"bytes(\d+)", t)
+    if m and 1 <= int(m.group(1)) <= 32:
+        return int(m.group(1))
+    return None
+
+
+def _packed_slots(members: list[dict]) -> int | None:
+    """Slots a struct of value-type members occupies under Solidity's packing (None: unknown)."""
+    slots, used = 0, 32
+    for m in members:
+        size = _value_size(m["type"])
+        if size is None:
+            return None
+        if used + size > 32:
+            slots, used = slots + 1, 0
+        used += size
+    return slots
+
+
 def compare(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     """What an upgrade from layout `old` to `new` would corrupt (empty list: compatible)."""
     problems = _prefix_problems("storage", old.get("storage", []), new.get("storage", []),
@@ -196,7 +227,12 @@ def compare(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
             problems.append(f"struct {name}: no longer used or removed")
             continue
         inline = st["usage"] == "inline" or cur["usage"] == "inline"
-        problems += _prefix_problems(f"struct {name}", st["members"], cur["members"], ("name", "type"), not inline)
+        # A struct stored inline may grow only inside the slots it already fills: what follows it
+        # must not move.
+        same_slots = _packed_slots(st["members"]) is not None and \
+            _packed_slots(st["members"]) == _packed_slots(cur["members"])
+        problems += _prefix_problems(f"struct {name}", st["members"], cur["members"], ("name", "type"),
+                                     not inline or same_slots)
     return problems
 
 
