@@ -1,0 +1,194 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {AggregatorV3Interface} from "./AggregatorV3Interface.sol";
+
+/// @title IBasketToken
+/// @notice A basket share: one ERC-20 for a fixed bundle of Stockpile commodity tokens held by the basket
+///         contract itself. One basket base unit ("share") is backed by exactly `units` base units of every
+///         component; create deposits and redeem returns exactly `units x shares` of each, with no rounding.
+///         The ERC-20, EIP-2612, AccessControl and ERC-7943 parts come from their own interfaces.
+interface IBasketToken {
+    /// @notice One component of the composition.
+    /// @param token The component CommodityToken.
+    /// @param units Component base units backing one basket base unit (share).
+    /// @param priceFeed AggregatorV3 feed of the component: USD per whole component token (10^tokenDecimals base units).
+    /// @param heartbeat Seconds after which the feed's answer is stale for the NAV.
+    /// @param tokenDecimals The component's ERC-20 decimals (read at initialize).
+    /// @param feedDecimals The feed's decimals (read when the feed is set).
+    struct Component {
+        address token;
+        uint256 units;
+        address priceFeed;
+        uint32 heartbeat;
+        uint8 tokenDecimals;
+        uint8 feedDecimals;
+    }
+
+    /// @notice A component as given to `initialize`.
+    struct ComponentParams {
+        address token;
+        uint256 units;
+        AggregatorV3Interface priceFeed;
+        uint32 heartbeat;
+    }
+
+    /// @notice An EIP-2612 signature of one component for `createWithPermits`; its value is the exact deposit.
+    struct PermitSignature {
+        uint256 deadline;
+        uint8 v;
+        bytes32 r;
+        bytes32 s;
+    }
+
+    // ----- events -----
+    /// @notice `payer` deposited `amounts` (one per component, in composition order) and `to` received `shares`.
+    event Created(address indexed payer, address indexed to, uint256 shares, uint256[] amounts);
+    /// @notice `holder` burned `shares` and `to` received `amounts` (one per component, in composition order).
+    event Redeemed(address indexed holder, address indexed to, uint256 shares, uint256[] amounts);
+    /// @notice `holder` moved `shares` to the successor basket, whose new shares went to `to`.
+    event Migrated(address indexed holder, address indexed successor, address indexed to, uint256 shares);
+    /// @notice Component `index` of the composition was fixed (at initialize only).
+    event ComponentListed(uint256 indexed index, address indexed token, uint256 units);
+    /// @notice The price feed (and heartbeat) used for the NAV of `token` was set.
+    event ComponentFeedSet(address indexed token, address feed, uint32 heartbeat);
+    /// @notice The successor basket for migrations was set (zero: migrations closed).
+    event SuccessorSet(address indexed successor);
+    /// @notice `amount` of `token` above the backing (a donation or a stray transfer) was sent to `to`.
+    event SurplusRecovered(address indexed token, address indexed to, uint256 amount);
+    /// @notice The whole-address freeze of `account` on basket shares was set or lifted.
+    event AddressFrozen(address indexed account, bool frozen);
+    /// @notice Allowlist mode of basket shares was switched on or off.
+    event AllowlistModeSet(bool enabled);
+    /// @notice `account` was added to (`allowed` true) or removed from the basket's allowlist.
+    event AllowlistUpdated(address indexed account, bool allowed);
+
+    // ----- errors -----
+    /// @notice Zero shares where a positive number is required.
+    error ZeroShares();
+    /// @notice The zero address where an account or contract is required.
+    error ZeroAddress();
+    /// @notice The composition is empty.
+    error EmptyComposition();
+    /// @notice More than `max` components (`count` given).
+    /// @param count Components given.
+    /// @param max The limit.
+    error TooManyComponents(uint256 count, uint256 max);
+    /// @notice A component was given with zero units per share.
+    /// @param component The component token.
+    error ZeroUnits(address component);
+    /// @notice A component appears twice in the composition.
+    /// @param component The repeated component token.
+    error DuplicateComponent(address component);
+    /// @notice `token` is not a component of this basket.
+    /// @param token The address given.
+    error NotAComponent(address token);
+    /// @notice Component `component` is paused: creation, redemption and migration stop.
+    /// @param component The paused component token.
+    error ComponentPaused(address component);
+    /// @notice The basket's holding of `component` is frozen (whole address or a frozen amount):
+    ///         creation, redemption and migration stop.
+    /// @param component The component token.
+    /// @param account The basket (the frozen holder).
+    error ComponentFrozen(address component, address account);
+    /// @notice `component` is in allowlist mode and the basket is not an allowed holder.
+    /// @param component The component token.
+    error BasketNotAllowlisted(address component);
+    /// @notice `component` refuses to move `amount` from `from` to `to` (its ERC-7943 `canTransfer` is false).
+    /// @param component The component token.
+    /// @param from Sender of the component.
+    /// @param to Receiver of the component.
+    /// @param amount Component base units.
+    error ComponentTransferRefused(address component, address from, address to, uint256 amount);
+    /// @notice The price of `component` is missing: no feed, no round yet, or the feed call reverted.
+    /// @param component The component token.
+    error ComponentPriceMissing(address component);
+    /// @notice The price of `component` is zero or negative.
+    /// @param component The component token.
+    /// @param answer The feed's answer.
+    error ComponentPriceInvalid(address component, int256 answer);
+    /// @notice The price of `component` was updated at `updatedAt`, more than `heartbeat` seconds ago.
+    /// @param component The component token.
+    /// @param updatedAt The feed's updatedAt.
+    /// @param heartbeat The heartbeat configured in the basket.
+    error ComponentPriceStale(address component, uint256 updatedAt, uint256 heartbeat);
+    /// @notice The NAV of round `roundId` is not available (only the latest round is served).
+    /// @param roundId The round asked for.
+    error RoundNotAvailable(uint80 roundId);
+    /// @notice No successor basket is set: migration is closed.
+    error NoSuccessor();
+    /// @notice `successor` cannot be a successor (this basket itself, or no composition).
+    /// @param successor The address given.
+    error InvalidSuccessor(address successor);
+    /// @notice `given` permit signatures for `expected` components.
+    /// @param given Signatures given.
+    /// @param expected Components in the composition.
+    error PermitCountMismatch(uint256 given, uint256 expected);
+    /// @notice Nothing of `token` above the backing to recover.
+    /// @param token The token.
+    error NoSurplus(address token);
+    /// @notice The whole address `account` is frozen on basket shares.
+    /// @param account The frozen account.
+    error AccountFrozen(address account);
+
+    // ----- create / redeem / migrate -----
+    /// @notice Deposit exactly `units x shares` of every component (ERC-20 allowances to this basket) and mint
+    ///         `shares` to `to`.
+    /// @param shares Basket base units to create.
+    /// @param to Receiver of the shares.
+    function create(uint256 shares, address to) external;
+
+    /// @notice `create` with one EIP-2612 permit per component (composition order), each for exactly the
+    ///         deposit `units x shares`, spender this basket, owner the caller. A permit that fails (already
+    ///         used, e.g. front-run) is skipped: the deposit then needs an existing allowance.
+    /// @param shares Basket base units to create.
+    /// @param to Receiver of the shares.
+    /// @param permits One signature per component.
+    function createWithPermits(uint256 shares, address to, PermitSignature[] calldata permits) external;
+
+    /// @notice Burn `shares` of the caller and send exactly `units x shares` of every component to `to`.
+    /// @param shares Basket base units to redeem.
+    /// @param to Receiver of the components.
+    function redeem(uint256 shares, address to) external;
+
+    /// @notice Burn `shares` of the caller here and create the same number of shares of the successor basket
+    ///         for `to`, in one transaction. Components the successor needs beyond what the redeemed shares
+    ///         free are pulled from the caller (allowance to this basket); components freed beyond what the
+    ///         successor needs are sent to the caller.
+    /// @param shares Basket base units to migrate.
+    /// @param to Receiver of the successor's shares.
+    function migrate(uint256 shares, address to) external;
+
+    // ----- views -----
+    /// @notice Number of components.
+    /// @return count The number of components.
+    function componentCount() external view returns (uint256 count);
+
+    /// @notice Component `index` of the composition.
+    /// @param index Position in the composition.
+    /// @return component The component.
+    function getComponent(uint256 index) external view returns (Component memory component);
+
+    /// @notice The whole composition, in order.
+    /// @return components Every component.
+    function composition() external view returns (Component[] memory components);
+
+    /// @notice Component base units that `shares` basket base units stand for (deposit on create, payout on redeem).
+    /// @param shares Basket base units.
+    /// @return tokens Component tokens, in composition order.
+    /// @return amounts `units x shares` per component.
+    function amountsFor(uint256 shares) external view returns (address[] memory tokens, uint256[] memory amounts);
+
+    /// @notice Whether every component balance of the basket is at least totalSupply x units.
+    /// @return backed True when every share is fully backed.
+    function isFullyBacked() external view returns (bool backed);
+
+    /// @notice Balance of `token` held by the basket above its backing (the whole balance for a non-component).
+    /// @param token Any ERC-20.
+    /// @return amount The surplus (0 when the holding is at or below the backing).
+    function surplus(address token) external view returns (uint256 amount);
+
+    /// @notice The successor basket for migrations (zero when closed).
+    /// @return basket The successor.
+    function successor() external view returns (address basket);
+}
