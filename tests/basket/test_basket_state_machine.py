@@ -1,0 +1,151 @@
+"""Hypothesis state machine over create, redeem, share transfers, component transfers (between
+holders and straight to the basket: donations), component pauses and freezes of the basket's holding,
+basket pauses and holder freezes, on ape's in-process chain.
+
+A Python model predicts whether each action succeeds; the chain must agree. After every step the
+backing identity holds for every component: balanceOf(basket) == totalSupply x units + donations
+(so >= totalSupply x units), and the basket's share balances sum to totalSupply.
+"""
+
+from __future__ import annotations
+
+from ape.exceptions import ContractLogicError
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
+
+from stockpile.token.testing import mint_id
+
+START_SHARES = 40  # components for this many shares minted to every holder up front
+HOLDERS = range(3)
+SHARES = st.integers(min_value=0, max_value=25)
+COMP = st.integers(min_value=0, max_value=4)
+
+
+def _ok(fn, *args, **kw) -> bool:
+    try:
+        fn(*args, **kw)
+        return True
+    except ContractLogicError:
+        return False
+
+
+def test_basket_backing_identity_state_machine(stack, chain):
+    s, b = stack, stack.basket
+    holders = [s.alice, s.bob, s.carol]
+    comps = s.components
+    for h in holders:
+        for c in comps:
+            c.token.mint(h, START_SHARES * c.units, mint_id(f"sm {h.address} {c.symbol}"), sender=s.minter)
+            c.token.approve(b, 2**256 - 1, sender=h)
+
+    class BasketMachine(RuleBasedStateMachine):
+        def __init__(self):
+            super().__init__()
+            self.snapshot = chain.snapshot()
+            self.comp = [[START_SHARES * c.units for c in comps] for _ in holders]  # component balances
+            self.shares = [0] * len(holders)
+            self.donations = [0] * len(comps)
+            self.comp_paused = [False] * len(comps)
+            self.comp_frozen = [False] * len(comps)  # the basket's holding frozen in that component
+            self.paused = False
+            self.frozen = [False] * len(holders)  # basket-share freeze
+
+        def teardown(self):
+            chain.restore(self.snapshot)
+
+        def _components_ok(self):
+            return not any(self.comp_paused) and not any(self.comp_frozen)
+
+        @rule(h=st.sampled_from(HOLDERS), to=st.sampled_from(HOLDERS), n=SHARES)
+        def create(self, h, to, n):
+            expect = n > 0 and not self.paused and not self.frozen[to] and self._components_ok() \
+                and all(self.comp[h][i] >= n * c.units for i, c in enumerate(comps))
+            assert _ok(b.create, n, holders[to], sender=holders[h]) == expect, ("create", h, to, n)
+            if expect:
+                for i, c in enumerate(comps):
+                    self.comp[h][i] -= n * c.units
+                self.shares[to] += n
+
+        @rule(h=st.sampled_from(HOLDERS), to=st.sampled_from(HOLDERS), n=SHARES)
+        def redeem(self, h, to, n):
+            expect = 0 < n <= self.shares[h] and not self.paused and not self.frozen[h] and self._components_ok()
+            assert _ok(b.redeem, n, holders[to], sender=holders[h]) == expect, ("redeem", h, to, n)
+            if expect:
+                self.shares[h] -= n
+                for i, c in enumerate(comps):
+                    self.comp[to][i] += n * c.units
+
+        @rule(h=st.sampled_from(HOLDERS), to=st.sampled_from(HOLDERS), n=SHARES)
+        def transfer_shares(self, h, to, n):
+            expect = n <= self.shares[h] and not self.paused and not self.frozen[h]
+            assert _ok(b.transfer, holders[to], n, sender=holders[h]) == expect
+            if expect:
+                self.shares[h] -= n
+                self.shares[to] += n
+
+        @rule(h=st.sampled_from(HOLDERS), to=st.sampled_from([*HOLDERS, "basket"]), i=COMP,
+              amount=st.integers(min_value=0, max_value=3))
+        def transfer_component(self, h, to, i, amount):
+            c = comps[i]
+            amount = amount * c.units + (amount % 2)  # odd amounts: not whole shares
+            expect = amount <= self.comp[h][i] and not self.comp_paused[i]
+            dest = b if to == "basket" else holders[to]
+            assert _ok(c.token.transfer, dest, amount, sender=holders[h]) == expect
+            if expect:
+                self.comp[h][i] -= amount
+                if to == "basket":
+                    self.donations[i] += amount
+                else:
+                    self.comp[to][i] += amount
+
+        @rule(i=COMP)
+        def toggle_component_pause(self, i):
+            t = comps[i].token
+            (t.unpause if self.comp_paused[i] else t.pause)(sender=s.pauser)
+            self.comp_paused[i] = not self.comp_paused[i]
+
+        @rule(i=COMP, partial=st.booleans())
+        def toggle_component_freeze_of_basket(self, i, partial):
+            t = comps[i].token
+            if self.comp_frozen[i]:
+                t.setAddressFrozen(b, False, sender=s.protector)
+                t.setFrozenTokens(b, 0, sender=s.protector)
+            elif partial:
+                t.setFrozenTokens(b, comps[i].units, sender=s.protector)
+            else:
+                t.setAddressFrozen(b, True, sender=s.protector)
+            self.comp_frozen[i] = not self.comp_frozen[i]
+
+        @rule()
+        def toggle_basket_pause(self):
+            (b.unpause if self.paused else b.pause)(sender=s.pauser)
+            self.paused = not self.paused
+
+        @rule(h=st.sampled_from(HOLDERS))
+        def toggle_holder_freeze(self, h):
+            self.frozen[h] = not self.frozen[h]
+            b.setAddressFrozen(holders[h], self.frozen[h], sender=s.protector)
+
+        @invariant()
+        def backing_identity(self):
+            supply = b.totalSupply()
+            assert supply == sum(self.shares) == sum(b.balanceOf(h) for h in holders)
+            for i, c in enumerate(comps):
+                held = c.token.balanceOf(b)
+                assert held == supply * c.units + self.donations[i], c.symbol
+                assert held >= supply * c.units
+                assert b.surplus(c.token) == self.donations[i]
+            assert b.isFullyBacked()
+
+        @invariant()
+        def model_balances(self):
+            for j, h in enumerate(holders):
+                assert b.balanceOf(h) == self.shares[j]
+                assert [c.token.balanceOf(h) for c in comps] == self.comp[j]
+
+    run_state_machine_as_test(
+        BasketMachine,
+        settings=settings(max_examples=10, stateful_step_count=15, deadline=None,
+                          suppress_health_check=list(HealthCheck)),
+    )
