@@ -27,8 +27,8 @@ KEYS = dev_keys()
 DEPLOYER = Account.from_key(KEYS[0])
 ADMIN = Account.from_key(KEYS[1])
 STOCKPILE = str(Path(sys.executable).parent / "stockpile")
-N_DEPLOYS = 15  # timelock, directory, 2 implementations, price feed, 5 x (attestor + token proxies)
-N_STEPS = 56
+N_DEPLOYS = 18  # timelock, directory, 2 implementations, price feed, 5 x (attestor + token proxies), basket impl + proxy + NAV feed
+N_STEPS = 63  # 56 + basket: 3 deploys, 3 roles, allowlisted on LI2CO3
 
 
 def cli(*args, env_extra=None, timeout=300):

@@ -154,6 +154,47 @@ class SignerSet(Strict):
         return self
 
 
+class BasketComponent(Strict):
+    product: str = Field(description="symbol of a product of this file")
+    amount: Quantity = Field(description="product units per whole basket share")
+    heartbeat: int | None = Field(default=None, gt=0,
+                                  description="seconds before the component price is stale for the NAV "
+                                              "(default: the product feed's heartbeat)")
+
+    @field_validator("amount")
+    @classmethod
+    def _positive(cls, v: Decimal) -> Decimal:
+        if v <= 0:
+            raise ValueError(f"must be > 0, got {v}")
+        return v
+
+
+class Basket(Strict):
+    """A BasketToken: one share for a fixed bundle of this file's products (see contracts/basket/README.md)."""
+
+    symbol: str
+    name: str = Field(min_length=1, max_length=64)
+    decimals: int = Field(default=0, ge=0, le=18, description="share decimals; one base unit is one composition unit")
+    allowlist: bool = False
+    composition: list[BasketComponent] = Field(min_length=1, max_length=16)
+
+    @field_validator("symbol")
+    @classmethod
+    def _symbol(cls, v: str) -> str:
+        if not SYMBOL_RE.match(v):
+            raise ValueError(f"must be 1-16 upper-case letters, digits or '-', got {v!r}")
+        return v
+
+    def units(self, component: BasketComponent, product: "Product") -> int:
+        """Component base units per basket base unit: amount x 10^product decimals / 10^basket decimals, exact."""
+        scaled = component.amount.scaleb(product.decimals - self.decimals)
+        if scaled != scaled.to_integral_value():
+            raise ValueError(f"{component.amount:f} {product.symbol} per share is not a whole number of base units "
+                             f"({product.symbol} has {product.decimals} decimals) per basket base unit "
+                             f"(basket decimals {self.decimals})")
+        return int(scaled)
+
+
 class Deployment(Strict):
     name: str = Field(default="stockpile", min_length=1)
     roles: Roles
@@ -161,6 +202,13 @@ class Deployment(Strict):
     attestors: SignerSet
     oracle: SignerSet | None = None
     products: list[Product] = Field(min_length=1)
+    baskets: list[Basket] = []
+
+    def basket(self, symbol: str) -> Basket:
+        for b in self.baskets:
+            if b.symbol == symbol:
+                return b
+        raise KeyError(symbol)
 
     @model_validator(mode="after")
     def _unique(self) -> "Deployment":
@@ -171,6 +219,28 @@ class Deployment(Strict):
             seen[p.symbol] = i
         if any(p.feed for p in self.products) and self.oracle is None:
             raise ValueError("oracle: required when a product has a feed")
+        return self
+
+    @model_validator(mode="after")
+    def _baskets(self) -> "Deployment":
+        symbols = {p.symbol for p in self.products}
+        seen: dict[str, int] = {}
+        for i, b in enumerate(self.baskets):
+            if b.symbol in symbols or b.symbol in seen:
+                raise ValueError(f"baskets[{i}].symbol: already used by a product or basket, got {b.symbol!r}")
+            seen[b.symbol] = i
+            parts: set[str] = set()
+            for j, c in enumerate(b.composition):
+                where = f"baskets[{i}].composition[{j}]"
+                if c.product not in symbols:
+                    raise ValueError(f"{where}.product: not a product of this file, got {c.product!r}")
+                if c.product in parts:
+                    raise ValueError(f"{where}.product: listed twice, got {c.product!r}")
+                parts.add(c.product)
+                try:
+                    b.units(c, self.product(c.product))
+                except ValueError as exc:
+                    raise ValueError(f"{where}.amount: {exc}") from None
         return self
 
     def product(self, symbol: str) -> Product:
@@ -198,7 +268,7 @@ def _format(err: dict, data: Any) -> str:
     for prefix in ("Value error, ",):
         msg = msg.removeprefix(prefix)
     # "field: ..." inside model validators carries its own sub-path.
-    m = re.match(r"^([a-z_.]+(?:\[\d+\])?[a-z_.]*): (.*)$", msg)
+    m = re.match(r"^([a-z_.]+(?:\[\d+\][a-z_.]*)*): (.*)$", msg)
     if m and err["type"] == "value_error":
         loc = f"{loc}.{m.group(1)}" if loc else m.group(1)
         msg = m.group(2)

@@ -16,7 +16,7 @@ from web3 import Web3
 from stockpile.contracts import load
 from stockpile.deploy.config import Deployment
 from stockpile.deploy.manifest import Manifest
-from stockpile.deploy.steps import TOKEN_ROLES, role_id
+from stockpile.deploy.steps import BASKET_ROLES, TOKEN_ROLES, role_id
 from stockpile.sdk.transactions import Sender
 
 DEFAULT_ADMIN = bytes(32)
@@ -36,6 +36,8 @@ def _contracts(dep: Deployment, manifest: Manifest):
     for p in dep.products:
         out.append((f"{p.symbol}.token", "CommodityToken", [], True))
         out.append((f"{p.symbol}.attestor", "ReserveAttestor", ["ATTESTOR_MANAGER_ROLE"], True))
+    for b in dep.baskets:
+        out.append((f"baskets.{b.symbol}", "BasketToken", [], True))
     if "price-feed" in manifest.contracts:
         out.append(("price-feed", "PriceFeed", ["SIGNER_ADMIN_ROLE", "FEED_ADMIN_ROLE"], True))
     out.append(("directory", "Directory", ["REGISTRAR_ROLE", "DEFAULT_ADMIN_ROLE"], False))
@@ -57,8 +59,8 @@ def handover(dep: Deployment, w3: Web3, sender: Sender, manifest: Manifest) -> l
             else:
                 lines.append(HandoverLine(key, role, admin, "already done"))
         # 2. token roles the deployer holds without the file giving them
-        if artifact == "CommodityToken":
-            for field, role in TOKEN_ROLES.items():
+        if artifact in ("CommodityToken", "BasketToken"):
+            for field, role in (TOKEN_ROLES if artifact == "CommodityToken" else BASKET_ROLES).items():
                 if me not in getattr(dep.roles, field) and c.functions.hasRole(role_id(role), me).call():
                     sender.transact(c.functions.renounceRole(role_id(role), me))
                     lines.append(HandoverLine(key, role, me, "renounced"))

@@ -14,7 +14,7 @@ from typing import Any
 from web3 import Web3
 
 from stockpile.contracts import load
-from stockpile.deploy.config import Deployment, Product
+from stockpile.deploy.config import Basket, Deployment, Product
 from stockpile.deploy.engine import ApplyContext, CallStep, DeployStep, Step
 
 ZERO = "0x0000000000000000000000000000000000000000"
@@ -136,4 +136,63 @@ def deployment_steps(dep: Deployment) -> list[Step]:
                                 args=lambda ctx: [ctx.sender_address, dep.roles.admin_transfer_delay, signers, dep.oracle.quorum]))
     for p in dep.products:
         steps.extend(product_steps(dep, p))
+    if dep.baskets:
+        steps.append(DeployStep(key="basket-impl", contract="BasketToken", description="BasketToken implementation"))
+        for b in dep.baskets:
+            steps.extend(basket_steps(dep, b))
+    return steps
+
+
+BASKET_ROLES = {"asset_protection": "ASSET_PROTECTION_ROLE", "pausers": "PAUSER_ROLE", "compliance": "COMPLIANCE_ROLE"}
+
+
+def basket_steps(dep: Deployment, b: Basket) -> list[Step]:
+    """A BasketToken proxy (UPGRADER_ROLE: the timelock) over the file's product tokens, its NAV feed, its
+    roles (asset protection, pausers, compliance as for the tokens), its allowlist mode, and the basket
+    listed as an allowed holder of every component in allowlist mode."""
+    s = b.symbol
+    key = f"baskets.{s}"
+    roles = dep.roles
+    products = [dep.product(c.product) for c in b.composition]
+
+    def components(ctx: ApplyContext) -> list[tuple]:
+        out = []
+        for c, p in zip(b.composition, products):
+            feed = ZERO
+            if p.feed is not None:
+                feed = ctx.contract("price-feed", "PriceFeed").functions.adapterOf(feed_id(p.product_code)).call()
+            heartbeat = c.heartbeat or (p.feed.heartbeat if p.feed else 0)
+            out.append((ctx.address(f"{p.symbol}.token"), b.units(c, p), feed, heartbeat))
+        return out
+
+    steps: list[Step] = [
+        DeployStep(
+            key=key, contract="StockpileProxy", description=f"basket {s}: BasketToken proxy",
+            args=lambda ctx: [ctx.address("basket-impl"), _encode_init("BasketToken", [(
+                b.name, b.symbol, b.decimals, ctx.sender_address, roles.admin_transfer_delay,
+                ctx.address("timelock"), components(ctx))])]),
+        DeployStep(key=f"{key}.nav", contract="BasketNavFeed", description=f"basket {s}: NAV feed (AggregatorV3)",
+                   args=lambda ctx: [ctx.address(key)]),
+    ]
+    for field, role in BASKET_ROLES.items():
+        for holder in getattr(roles, field):
+            steps.append(CallStep(
+                key=f"{key}.role.{role}.{holder}", target=key, contract="BasketToken", function="grantRole",
+                args=lambda ctx, role=role, holder=holder: [role_id(role), holder],
+                done=_has_role("BasketToken", key, role, holder), description=f"basket {s}: grant {role} to {holder}"))
+    if b.allowlist:
+        steps.append(CallStep(
+            key=f"{key}.allowlist-mode", target=key, contract="BasketToken", function="setAllowlistMode",
+            args=lambda ctx: [True], done=lambda ctx: ctx.contract(key, "BasketToken").functions.allowlistMode().call(),
+            description=f"basket {s}: allowlist mode on"))
+    for p in products:
+        if not p.allowlist:
+            continue
+        tok = f"{p.symbol}.token"
+        # Uses the deployer's COMPLIANCE_ROLE on the token, as the product's own allowlist-mode step does.
+        steps.append(CallStep(
+            key=f"{key}.allow.{p.symbol}", target=tok, contract="CommodityToken", function="setAllowlisted",
+            args=lambda ctx: [ctx.address(key), True],
+            done=lambda ctx, tok=tok: ctx.contract(tok, "CommodityToken").functions.isAllowlisted(ctx.address(key)).call(),
+            description=f"basket {s}: allowlist the basket as a holder of {p.symbol}"))
     return steps
