@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
@@ -43,6 +43,9 @@ from stockpile.sdk.models import (
 )
 from stockpile.sdk.transactions import Sender, call_translating
 from stockpile.sdk.units import from_units, to_units
+
+if TYPE_CHECKING:
+    from stockpile.sdk.basket import BasketClient
 
 REDEMPTION_STATUS = {0: "none", 1: "pending", 2: "completed", 3: "rejected", 4: "cancelled"}
 HOLDER_EVENTS = ("Transfer", "Minted", "RedemptionRequested", "RedemptionCompleted", "RedemptionRejected",
@@ -325,8 +328,9 @@ class Stockpile:
     """Entry point: products discovered from a Directory contract or a deployment manifest."""
 
     def __init__(self, w3: Web3, products: dict[str, ProductInfo], account: LocalAccount | None = None,
-                 directory: str | None = None):
+                 directory: str | None = None, baskets: dict[str, tuple[str, str | None]] | None = None):
         self.w3 = w3
+        self._baskets = dict(baskets or {})  # symbol -> (BasketToken address, BasketNavFeed address or None)
         if hasattr(w3.provider, "cache_allowed_requests"):
             w3.provider.cache_allowed_requests = True  # eth_chainId once, not before every call
         self.account = account
@@ -348,13 +352,15 @@ class Stockpile:
         w3 = rpc_url if isinstance(rpc_url, Web3) else Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 30}))
         if not isinstance(rpc_url, Web3):
             w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0)
-        if manifest is not None and directory is None:
+        baskets: dict[str, tuple[str, str | None]] = {}
+        if manifest is not None:
             data = manifest if isinstance(manifest, dict) else json.loads(Path(manifest).read_text())
-            directory = data["contracts"]["directory"]["address"]
+            directory = directory or data["contracts"]["directory"]["address"]
+            baskets = _baskets_from_manifest(data)
         if directory is None:
             raise SdkError("give a Directory address or a deployment manifest")
         products = _products_from_directory(w3, directory)
-        return cls(w3, products, account, directory)
+        return cls(w3, products, account, directory, baskets)
 
     @property
     def address(self) -> str | None:
@@ -372,7 +378,29 @@ class Stockpile:
 
     def with_account(self, account: LocalAccount) -> "Stockpile":
         """The same connection acting as another account."""
-        return Stockpile(self.w3, self._products, account, self.directory)
+        return Stockpile(self.w3, self._products, account, self.directory, self._baskets)
+
+    def baskets(self) -> list[str]:
+        """Symbols of the baskets known to this client (from the deployment manifest or ``add_basket``)."""
+        return sorted(self._baskets)
+
+    def add_basket(self, address: str, nav_feed: str | None = None) -> "BasketClient":
+        """Make a basket known by address (and its NAV feed); returns its client."""
+        from stockpile.sdk.basket import BasketClient
+
+        client = BasketClient(self, address, nav_feed)
+        self._baskets[client.symbol] = (client.token.address, nav_feed)
+        return client
+
+    def basket(self, symbol: str) -> "BasketClient":
+        """A basket by symbol, e.g. ``sp.basket("SMB")``: composition, NAV, create / redeem, holdings."""
+        from stockpile.sdk.basket import BasketClient
+
+        if symbol not in self._baskets:
+            raise SdkError(f"unknown basket {symbol!r}; known: {self.baskets()} (connect with the deployment "
+                           "manifest, or add_basket(address, nav_feed))")
+        address, nav_feed = self._baskets[symbol]
+        return BasketClient(self, address, nav_feed)
 
     # -- plumbing ------------------------------------------------------------------------------
     def send(self, fn: Any) -> Any:
@@ -399,6 +427,18 @@ def _feed_abi() -> list[dict]:
         except FileNotFoundError:
             continue
     raise SdkError("no feed ABI available: run `stockpile build`")
+
+
+def _baskets_from_manifest(data: dict) -> dict[str, tuple[str, str | None]]:
+    """Baskets recorded by the deploy engine: ``baskets.<SYMBOL>`` (BasketToken proxy) and ``.nav``."""
+    contracts = data.get("contracts", {})
+    out = {}
+    for key, rec in contracts.items():
+        parts = key.split(".")
+        if len(parts) == 2 and parts[0] == "baskets":
+            nav = contracts.get(f"{key}.nav")
+            out[parts[1]] = (rec["address"], nav["address"] if nav else None)
+    return out
 
 
 def _products_from_directory(w3: Web3, directory: str) -> dict[str, ProductInfo]:

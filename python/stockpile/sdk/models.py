@@ -97,3 +97,54 @@ class HistoryEvent(Model):
 class HistoryPage(Model):
     events: list[HistoryEvent]
     next_cursor: int | None  # pass as from_block to get the next page; None when done
+
+
+class BasketComponentInfo(Model):
+    symbol: str  # the product symbol when the product is known to this client, else the token's symbol
+    token: str
+    units: int  # component base units per basket base unit (share)
+    amount_per_share: Decimal  # product units per whole basket share
+    decimals: int
+    feed: str | None
+    heartbeat: int
+
+
+class BasketInfo(Model):
+    symbol: str
+    name: str
+    address: str
+    decimals: int
+    nav_feed: str | None
+    components: list[BasketComponentInfo]
+
+
+class ComponentValue(Model):
+    symbol: str
+    amount_per_share: Decimal
+    price: Price
+    value_per_share: Decimal  # USD
+
+
+class Nav(Model):
+    symbol: str
+    nav: Decimal  # USD per whole share, as the NAV feed answers (rounded down at its decimals)
+    answer: int
+    decimals: int
+    round_id: int
+    updated_at: int  # oldest component price time
+    components: list[ComponentValue]  # the look-through: each component's price and value per share
+
+
+class BasketBacking(Model):
+    symbol: str
+    token: str
+    held: int  # base units held by the basket
+    required: int  # totalSupply x units
+    surplus: int  # held - required when positive (donations)
+    backed: bool
+
+
+class BasketHolding(Model):
+    balance: Balance
+    nav: Nav | None
+    value_usd: Decimal | None

@@ -1,0 +1,210 @@
+"""Basket shares (BasketToken): composition, NAV, create / redeem with approvals or permits, holdings.
+
+    smb = sp.basket("SMB")
+    smb.composition()                    # components, units per share
+    smb.nav().nav                        # USD per whole share, from the basket's NAV feed
+    smb.create(3)                        # approves exactly what is missing, then creates 3 shares
+    smb.create(3, permit=True)           # one EIP-2612 permit per component instead of approvals
+    smb.redeem(1)
+    smb.holding(sp.address).value_usd
+
+Shares: ``int`` = basket base units, ``Decimal`` = whole shares (same rule as product quantities).
+Contract reverts arrive as ``stockpile.sdk.errors`` exceptions (``errors.ComponentPaused``...).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from eth_account.messages import encode_typed_data
+from eth_utils import to_checksum_address
+
+from stockpile.contracts import load
+from stockpile.sdk import errors
+from stockpile.sdk.models import (
+    Balance, BasketBacking, BasketComponentInfo, BasketHolding, BasketInfo, ComponentValue, Nav, Price,
+)
+from stockpile.sdk.transactions import call_translating
+from stockpile.sdk.units import from_units, to_units
+
+if TYPE_CHECKING:
+    from stockpile.sdk.client import Stockpile
+
+PERMIT_TTL = 3600  # seconds a permit signed by create(permit=True) stays valid
+
+
+class BasketClient:
+    """One basket: its BasketToken proxy and (when known) its BasketNavFeed."""
+
+    def __init__(self, sp: "Stockpile", address: str, nav_feed: str | None = None):
+        self.sp = sp
+        w3 = sp.w3
+        self.token = w3.eth.contract(address=to_checksum_address(address), abi=load("BasketToken").abi)
+        self.nav_feed = (w3.eth.contract(address=to_checksum_address(nav_feed), abi=load("BasketNavFeed").abi)
+                         if nav_feed else None)
+        self.symbol = self.token.functions.symbol().call()
+        self.decimals = self.token.functions.decimals().call()
+        self._components: list[BasketComponentInfo] | None = None
+
+    # -- quantities ------------------------------------------------------------------------
+    def shares(self, shares: Decimal | int | str) -> int:
+        """Whole shares (Decimal/str) or base units (int) -> base units."""
+        return to_units(shares, self.decimals)
+
+    def amount(self, units: int) -> Decimal:
+        return from_units(units, self.decimals)
+
+    # -- reads -----------------------------------------------------------------------------
+    def composition(self) -> list[BasketComponentInfo]:
+        if self._components is None:
+            by_token = {p.token.lower(): p for p in self.sp.products()}
+            out = []
+            for token, units, feed, heartbeat, token_decimals, _feed_decimals in \
+                    self.token.functions.composition().call():
+                product = by_token.get(token.lower())
+                symbol = product.symbol if product else self._erc20(token).functions.symbol().call()
+                out.append(BasketComponentInfo(
+                    symbol=symbol, token=token, units=units,
+                    amount_per_share=Decimal(units).scaleb(self.decimals - token_decimals), decimals=token_decimals,
+                    feed=feed if int(feed, 16) else None, heartbeat=heartbeat))
+            self._components = out
+        return self._components
+
+    def info(self) -> BasketInfo:
+        return BasketInfo(symbol=self.symbol, name=self.token.functions.name().call(), address=self.token.address,
+                          decimals=self.decimals, nav_feed=self.nav_feed.address if self.nav_feed else None,
+                          components=self.composition())
+
+    def total_supply(self) -> int:
+        return self.token.functions.totalSupply().call()
+
+    def balance(self, holder: str) -> Balance:
+        holder = to_checksum_address(holder)
+        units = self.token.functions.balanceOf(holder).call()
+        frozen = self.token.functions.getFrozenTokens(holder).call()
+        return Balance(symbol=self.symbol, holder=holder, units=units, amount=self.amount(units), frozen_units=frozen)
+
+    def amounts_for(self, shares: Decimal | int | str) -> dict[str, int]:
+        """Component base units that ``shares`` stand for (deposit on create, payout on redeem), by symbol."""
+        n = self.shares(shares)
+        return {c.symbol: c.units * n for c in self.composition()}
+
+    def backing(self) -> list[BasketBacking]:
+        """Per component: held by the basket vs totalSupply x units (equal unless tokens were donated)."""
+        supply = self.total_supply()
+        out = []
+        for c in self.composition():
+            held = self._erc20(c.token).functions.balanceOf(self.token.address).call()
+            required = supply * c.units
+            out.append(BasketBacking(symbol=c.symbol, token=c.token, held=held, required=required,
+                                     surplus=max(0, held - required), backed=held >= required))
+        return out
+
+    def nav(self) -> Nav:
+        """NAV per whole share from the NAV feed (raises the feed's error naming a missing or stale
+        component, e.g. ``errors.ComponentPriceStale``), with each component's price and value per share."""
+        if self.nav_feed is None:
+            raise errors.StockpileError(f"basket {self.symbol}: no NAV feed known (connect with the manifest)")
+        feed = self.nav_feed
+        round_id, answer, _, updated_at, _ = call_translating(lambda: feed.functions.latestRoundData().call(), feed.abi)
+        decimals = feed.functions.decimals().call()
+        parts = []
+        for c in self.composition():
+            price = self._component_price(c)
+            parts.append(ComponentValue(symbol=c.symbol, amount_per_share=c.amount_per_share, price=price,
+                                        value_per_share=c.amount_per_share * price.price))
+        return Nav(symbol=self.symbol, nav=Decimal(answer).scaleb(-decimals), answer=answer, decimals=decimals,
+                   round_id=round_id, updated_at=updated_at, components=parts)
+
+    def holding(self, holder: str) -> BasketHolding:
+        bal = self.balance(holder)
+        try:
+            nav = self.nav()
+        except errors.ContractError:
+            return BasketHolding(balance=bal, nav=None, value_usd=None)
+        return BasketHolding(balance=bal, nav=nav, value_usd=bal.amount * nav.nav)
+
+    # -- writes ----------------------------------------------------------------------------
+    def approve_components(self, shares: Decimal | int | str) -> list[Any]:
+        """Approve the basket for exactly what ``shares`` need, for every component whose allowance is short."""
+        n = self.shares(shares)
+        owner = self._me()
+        receipts = []
+        for c in self.composition():
+            erc20 = self._erc20(c.token)
+            need = c.units * n
+            if erc20.functions.allowance(owner, self.token.address).call() < need:
+                receipts.append(self.sp.send(erc20.functions.approve(self.token.address, need)))
+        return receipts
+
+    def create(self, shares: Decimal | int | str, to: str | None = None, permit: bool = False) -> Any:
+        """Deposit the components for ``shares`` and mint them to ``to`` (default: this account).
+        ``permit=False`` approves what is missing first; ``permit=True`` signs one EIP-2612 permit per
+        component and sends a single transaction."""
+        n = self.shares(shares)
+        to = to_checksum_address(to or self._me())
+        if not permit:
+            self.approve_components(n)
+            return self.sp.send(self.token.functions.create(n, to))
+        return self.sp.send(self.token.functions.createWithPermits(n, to, self.sign_permits(n)))
+
+    def sign_permits(self, shares: Decimal | int | str, deadline: int | None = None) -> list[tuple]:
+        """(deadline, v, r, s) per component, signed by this client's account, for ``createWithPermits``."""
+        account = self.sp.account
+        if account is None:
+            raise errors.StockpileError("this client has no account to sign permits with")
+        n = self.shares(shares)
+        if deadline is None:
+            deadline = self.sp.w3.eth.get_block("latest")["timestamp"] + PERMIT_TTL
+        out = []
+        for c in self.composition():
+            erc20 = self._erc20(c.token)
+            typed = {
+                "types": {
+                    "EIP712Domain": [{"name": "name", "type": "string"}, {"name": "version", "type": "string"},
+                                     {"name": "chainId", "type": "uint256"},
+                                     {"name": "verifyingContract", "type": "address"}],
+                    "Permit": [{"name": "owner", "type": "address"}, {"name": "spender", "type": "address"},
+                               {"name": "value", "type": "uint256"}, {"name": "nonce", "type": "uint256"},
+                               {"name": "deadline", "type": "uint256"}],
+                },
+                "primaryType": "Permit",
+                "domain": {"name": erc20.functions.name().call(), "version": "1", "chainId": self.sp.chain_id,
+                           "verifyingContract": erc20.address},
+                "message": {"owner": account.address, "spender": self.token.address, "value": c.units * n,
+                            "nonce": erc20.functions.nonces(account.address).call(), "deadline": deadline},
+            }
+            signed = account.sign_message(encode_typed_data(full_message=typed))
+            out.append((deadline, signed.v, signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big")))
+        return out
+
+    def redeem(self, shares: Decimal | int | str, to: str | None = None) -> Any:
+        """Burn ``shares`` of this account; ``to`` (default: this account) receives exactly the components."""
+        n = self.shares(shares)
+        return self.sp.send(self.token.functions.redeem(n, to_checksum_address(to or self._me())))
+
+    def transfer(self, to: str, shares: Decimal | int | str) -> Any:
+        return self.sp.send(self.token.functions.transfer(to_checksum_address(to), self.shares(shares)))
+
+    # -- plumbing --------------------------------------------------------------------------
+    def _me(self) -> str:
+        if self.sp.address is None:
+            raise errors.StockpileError("this client has no account: connect(..., account=...) to send transactions")
+        return self.sp.address
+
+    def _erc20(self, address: str):
+        return self.sp.w3.eth.contract(address=to_checksum_address(address), abi=load("CommodityToken").abi)
+
+    def _component_price(self, c: BasketComponentInfo) -> Price:
+        """The component's price from the feed the basket records for it (the one its NAV uses)."""
+        if c.feed is None:
+            raise errors.StockpileError(f"basket {self.symbol}: component {c.symbol} has no price feed")
+        feed = self.sp.w3.eth.contract(address=c.feed, abi=self.sp.feed_abi)
+        round_id, answer, _, updated_at, _ = call_translating(lambda: feed.functions.latestRoundData().call(), feed.abi)
+        decimals = feed.functions.decimals().call()
+        now = self.sp.w3.eth.get_block("latest")["timestamp"]
+        age = max(0, now - updated_at)
+        return Price(symbol=c.symbol, feed=c.feed, description=feed.functions.description().call(), round_id=round_id,
+                     answer=answer, decimals=decimals, price=Decimal(answer).scaleb(-decimals), updated_at=updated_at,
+                     age=age, heartbeat=c.heartbeat, stale=updated_at == 0 or age > c.heartbeat)

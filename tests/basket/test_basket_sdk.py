@@ -1,0 +1,91 @@
+"""SDK: ``sp.basket("SMB")`` on the sample deployment on anvil: composition, NAV (against a Decimal
+model of the component prices read back), create with approvals and with permits, redeem, holding
+value, backing, and the contract's errors as named exceptions."""
+
+from __future__ import annotations
+
+from decimal import ROUND_FLOOR, Decimal
+
+import pytest
+from eth_account import Account
+
+from stockpile.sdk import Stockpile, errors
+from stockpile.toolchain.anvil import dev_keys
+
+KEYS = dev_keys()
+DEPLOYER, ATTESTORS, ORACLES, TRANSMITTER, HOLDER = 0, (2, 3), (5, 6), 7, 8
+START = {"NDPR-OXIDE": "62.50", "DY-METAL": "310.00", "TB-METAL": "1050.00", "LI2CO3": "10400.00", "AG-BAR": "31.20"}
+
+
+@pytest.fixture(scope="module")
+def sp(deployed, w3, anvil):
+    from stockpile.oracle.api import publish_simulated_prices
+
+    manifest = deployed.manifest.model_dump(mode="json")
+    ops = Stockpile.connect(w3, manifest=manifest, account=Account.from_key(KEYS[DEPLOYER]))
+    holder = Account.from_key(KEYS[HOLDER]).address
+    now = w3.eth.get_block("latest")["timestamp"]
+    for info in ops.products():
+        p = ops.product(info.symbol)
+        p.attest_root("0x" + "11" * 32, 10**30, 1, now - 1, f"basket test {info.symbol}",
+                      [Account.from_key(KEYS[i]) for i in ATTESTORS])
+        if p.token.functions.allowlistMode().call():
+            p.allowlist(holder)
+        p.mint(holder, p.units(Decimal(100)), f"basket sdk {info.symbol}")
+    publish_simulated_prices(anvil.url, deployed.manifest.address("price-feed"),
+                             {f"{k}/USD": Decimal(v) for k, v in START.items()},
+                             signer_keys=[KEYS[i] for i in ORACLES], transmitter_key=KEYS[TRANSMITTER])
+    return ops.with_account(Account.from_key(KEYS[HOLDER]))
+
+
+def test_basket_is_found_from_the_manifest_with_its_composition(sp):
+    assert sp.baskets() == ["SMB"]
+    smb = sp.basket("SMB")
+    info = smb.info()
+    assert info.symbol == "SMB" and info.decimals == 0 and info.nav_feed
+    assert [(c.symbol, c.amount_per_share) for c in info.components] == [
+        ("NDPR", Decimal("0.5")), ("DY", Decimal("0.1")), ("TB", Decimal("0.02")), ("LI2CO3", Decimal("0.001")),
+        ("AG", Decimal("1"))]
+    assert smb.amounts_for(3) == {"NDPR": 15 * 10**17, "DY": 3 * 10**17, "TB": 6 * 10**16, "LI2CO3": 3 * 10**15,
+                                  "AG": 3 * 10**6}
+    with pytest.raises(Exception, match="unknown basket 'XYZ'"):
+        sp.basket("XYZ")
+
+
+def test_nav_matches_the_component_prices(sp):
+    nav = sp.basket("SMB").nav()
+    exact = sum((c.amount_per_share * c.price.price for c in nav.components), Decimal(0))
+    assert nav.nav == exact.quantize(Decimal("1e-8"), rounding=ROUND_FLOOR)
+    assert nav.decimals == 8 and nav.updated_at == min(c.price.updated_at for c in nav.components)
+    assert all(c.value_per_share == c.amount_per_share * c.price.price for c in nav.components)
+
+
+def test_create_with_approvals_then_with_permits_then_redeem(sp):
+    smb = sp.basket("SMB")
+    me = sp.address
+    ndpr = sp.product("NDPR")
+    before = ndpr.balance(me).units
+    smb.create(4)
+    assert smb.balance(me).units == 4 and ndpr.balance(me).units == before - 4 * 5 * 10**17
+    smb.create(Decimal(2), permit=True)  # one transaction, permits instead of approvals
+    assert smb.balance(me).units == 6 and smb.total_supply() == 6
+    smb.redeem(5)
+    assert smb.balance(me).units == 1 and ndpr.balance(me).units == before - 5 * 10**17
+    assert all(b.backed and b.held == b.required and b.surplus == 0 for b in smb.backing())
+    holding = smb.holding(me)
+    assert holding.value_usd == holding.nav.nav * 1
+
+
+def test_contract_errors_arrive_named(sp, w3):
+    smb = sp.basket("SMB")
+    with pytest.raises(errors.ZeroShares):
+        smb.redeem(0)
+    with pytest.raises(errors.ERC20InsufficientBalance):
+        smb.redeem(10**6)
+    ag = next(c for c in smb.composition() if c.symbol == "AG")  # heartbeat 3600 s: the first to go stale
+    w3.provider.make_request("evm_increaseTime", [ag.heartbeat + 60])
+    w3.provider.make_request("evm_mine", [])
+    with pytest.raises(errors.ComponentPriceStale) as info:
+        smb.nav()
+    assert info.value.args_dict["component"] == ag.token
+    assert smb.holding(sp.address).value_usd is None  # no value from a stale NAV
