@@ -17,7 +17,13 @@ from eth_account import Account
 from eth_utils import keccak
 
 from stockpile.oracle.report import FeedEntry, build_report, feed_id
+from stockpile.toolchain.anvil import dev_keys
 from stockpile.token.testing import ATTESTOR_KEYS, TIMELOCK_DELAY, ZERO_ADDRESS, Attest, deploy_token, mint_id
+
+# anvil's development keys and their roles in the sample deployment file (devnet.yaml)
+KEYS = dev_keys()
+DEPLOYER, ATTESTORS, ORACLES, TRANSMITTER, HOLDER = 0, (2, 3), (5, 6), 7, 8
+START = {"NDPR-OXIDE": "62.50", "DY-METAL": "310.00", "TB-METAL": "1050.00", "LI2CO3": "10400.00", "AG-BAR": "31.20"}
 
 ORACLE_KEYS = sorted(["0x" + keccak(text=f"stockpile basket oracle {i}").hex() for i in range(3)],
                      key=lambda k: int(Account.from_key(k).address, 16))

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from basket_helpers import COMPONENTS, answer_of, build_basket_stack
+from basket_helpers import ATTESTORS, COMPONENTS, DEPLOYER, HOLDER, KEYS, ORACLES, START, TRANSMITTER, answer_of, \
+    build_basket_stack
 
 
 @pytest.fixture(scope="module")
@@ -51,3 +52,31 @@ def deployed(w3, tmp_path_factory):
     engine = make_engine(load_deployment(SAMPLE_DEVNET), w3, tmp_path_factory.mktemp("deployments"))
     engine.apply(Sender(w3, Account.from_key(dev_keys()[0])), progress=False)
     return engine
+
+
+@pytest.fixture(scope="module")
+def sp(deployed, w3, anvil):
+    """The sample deployment with reserves attested, 100 units of every product minted to the holder
+    (anvil #8), simulated prices published; an SDK client acting as the holder."""
+    from decimal import Decimal
+
+    from eth_account import Account
+
+    from stockpile.oracle.api import publish_simulated_prices
+    from stockpile.sdk import Stockpile
+
+    manifest = deployed.manifest.model_dump(mode="json")
+    ops = Stockpile.connect(w3, manifest=manifest, account=Account.from_key(KEYS[DEPLOYER]))
+    holder = Account.from_key(KEYS[HOLDER]).address
+    now = w3.eth.get_block("latest")["timestamp"]
+    for info in ops.products():
+        p = ops.product(info.symbol)
+        p.attest_root("0x" + "11" * 32, 10**30, 1, now - 1, f"basket test {info.symbol}",
+                      [Account.from_key(KEYS[i]) for i in ATTESTORS])
+        if p.token.functions.allowlistMode().call():
+            p.allowlist(holder)
+        p.mint(holder, p.units(Decimal(100)), f"basket sdk {info.symbol}")
+    publish_simulated_prices(anvil.url, deployed.manifest.address("price-feed"),
+                             {f"{k}/USD": Decimal(v) for k, v in START.items()},
+                             signer_keys=[KEYS[i] for i in ORACLES], transmitter_key=KEYS[TRANSMITTER])
+    return ops.with_account(Account.from_key(KEYS[HOLDER]))

@@ -7,35 +7,8 @@ from __future__ import annotations
 from decimal import ROUND_FLOOR, Decimal
 
 import pytest
-from eth_account import Account
 
-from stockpile.sdk import Stockpile, errors
-from stockpile.toolchain.anvil import dev_keys
-
-KEYS = dev_keys()
-DEPLOYER, ATTESTORS, ORACLES, TRANSMITTER, HOLDER = 0, (2, 3), (5, 6), 7, 8
-START = {"NDPR-OXIDE": "62.50", "DY-METAL": "310.00", "TB-METAL": "1050.00", "LI2CO3": "10400.00", "AG-BAR": "31.20"}
-
-
-@pytest.fixture(scope="module")
-def sp(deployed, w3, anvil):
-    from stockpile.oracle.api import publish_simulated_prices
-
-    manifest = deployed.manifest.model_dump(mode="json")
-    ops = Stockpile.connect(w3, manifest=manifest, account=Account.from_key(KEYS[DEPLOYER]))
-    holder = Account.from_key(KEYS[HOLDER]).address
-    now = w3.eth.get_block("latest")["timestamp"]
-    for info in ops.products():
-        p = ops.product(info.symbol)
-        p.attest_root("0x" + "11" * 32, 10**30, 1, now - 1, f"basket test {info.symbol}",
-                      [Account.from_key(KEYS[i]) for i in ATTESTORS])
-        if p.token.functions.allowlistMode().call():
-            p.allowlist(holder)
-        p.mint(holder, p.units(Decimal(100)), f"basket sdk {info.symbol}")
-    publish_simulated_prices(anvil.url, deployed.manifest.address("price-feed"),
-                             {f"{k}/USD": Decimal(v) for k, v in START.items()},
-                             signer_keys=[KEYS[i] for i in ORACLES], transmitter_key=KEYS[TRANSMITTER])
-    return ops.with_account(Account.from_key(KEYS[HOLDER]))
+from stockpile.sdk import errors
 
 
 def test_basket_is_found_from_the_manifest_with_its_composition(sp):

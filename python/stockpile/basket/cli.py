@@ -1,0 +1,153 @@
+"""``stockpile basket``: composition, nav, create, redeem of a basket from a deployment manifest."""
+
+from __future__ import annotations
+
+import json
+import sys
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+console = Console(width=140)
+
+
+def _fail(msg: str, code: int = 2) -> None:
+    click.echo(f"error: {msg}", err=True)
+    sys.exit(code)
+
+
+def _options(f):
+    f = click.argument("symbol")(f)
+    f = click.option("--rpc", envvar="STOCKPILE_RPC", required=True, help="RPC URL (or $STOCKPILE_RPC)")(f)
+    f = click.option("--manifest", envvar="STOCKPILE_MANIFEST", required=True,
+                     type=click.Path(path_type=Path), help="deployment manifest <chain-id>.json (or $STOCKPILE_MANIFEST)")(f)
+    return f
+
+
+def _client(rpc: str, manifest: Path, symbol: str, account_spec: str | None = None):
+    from web3 import Web3
+
+    from stockpile.sdk import Stockpile
+    from stockpile.sdk.accounts import AccountError, from_env
+
+    if not manifest.exists():
+        _fail(f"manifest not found: {manifest}")
+    try:
+        data = json.loads(manifest.read_text())
+    except json.JSONDecodeError as exc:
+        _fail(f"{manifest}: not a JSON manifest ({exc})")
+    account = None
+    if account_spec:
+        try:
+            account = from_env(account_spec)
+        except AccountError as exc:
+            _fail(str(exc))
+    w3 = Web3(Web3.HTTPProvider(rpc, request_kwargs={"timeout": 30}))
+    if not w3.is_connected():
+        _fail(f"no node answers at {rpc}")
+    try:
+        sp = Stockpile.connect(w3, manifest=data, account=account)
+    except Exception as exc:  # a manifest of another chain, a missing directory...
+        _fail(f"cannot read the deployment from {manifest}: {exc}")
+    if symbol not in sp.baskets():
+        _fail(f"unknown basket {symbol!r}; the manifest has {sp.baskets() or 'none'}")
+    return sp, sp.basket(symbol)
+
+
+def _shares(value: str):
+    try:
+        d = Decimal(value)
+    except InvalidOperation:
+        _fail(f"shares must be a number, got {value!r}")
+    if not d.is_finite() or d <= 0:
+        _fail(f"shares must be > 0, got {value!r}")
+    return d
+
+
+def _run(fn):
+    from stockpile.sdk import errors
+    from stockpile.sdk.units import QuantityError
+
+    try:
+        return fn()
+    except errors.ContractError as exc:
+        _fail(f"refused by the contract: {exc}")
+    except (QuantityError, errors.StockpileError) as exc:
+        _fail(str(exc))
+
+
+@click.group()
+def basket() -> None:
+    """Basket shares: one token for a fixed bundle of commodity tokens (contracts/basket/README.md)."""
+
+
+@basket.command()
+@_options
+@click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+def composition(symbol, rpc, manifest, as_json) -> None:
+    """The components of a basket and what one share holds of each."""
+    _, smb = _client(rpc, manifest, symbol)
+    info = smb.info()
+    supply = smb.total_supply()
+    backing = {b.symbol: b for b in smb.backing()}
+    if as_json:
+        click.echo(json.dumps({**info.model_dump(mode="json"), "total_supply": supply,
+                               "backing": {k: v.model_dump(mode="json") for k, v in backing.items()}}))
+        return
+    table = Table(title=f"{info.symbol} - {info.name} ({info.address}); {supply} shares")
+    for col in ("component", "per share", "units per base share", "held by basket", "shares x units", "surplus"):
+        table.add_column(col, justify="right" if col != "component" else "left")
+    for c in info.components:
+        b = backing[c.symbol]
+        table.add_row(c.symbol, f"{c.amount_per_share}", f"{c.units}", f"{b.held}", f"{b.required}", f"{b.surplus}")
+    console.print(table)
+
+
+@basket.command()
+@_options
+@click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+def nav(symbol, rpc, manifest, as_json) -> None:
+    """NAV per share from the basket's NAV feed, next to each component's price."""
+    _, smb = _client(rpc, manifest, symbol)
+    n = _run(smb.nav)
+    if as_json:
+        click.echo(n.model_dump_json())
+        return
+    table = Table(title=f"{n.symbol} NAV {n.nav} USD per share (round {n.round_id}, oldest price at {n.updated_at})")
+    for col in ("component", "per share", "price USD", "value per share USD", "price age s"):
+        table.add_column(col, justify="right" if col != "component" else "left")
+    for c in n.components:
+        table.add_row(c.symbol, f"{c.amount_per_share}", f"{c.price.price}", f"{c.value_per_share}", f"{c.price.age}")
+    console.print(table)
+
+
+def _write_command(name: str, doc: str):
+    @basket.command(name=name, help=doc)
+    @_options
+    @click.argument("shares")
+    @click.option("--account", "account_spec", envvar="STOCKPILE_ACCOUNT", required=True,
+                  help="env:VAR (private key), keystore:PATH[:PASSPHRASE_VAR] or mnemonic-env:VAR[:INDEX]")
+    @click.option("--to", default=None, help="receiver (default: the account)")
+    @click.option("--permit", is_flag=True, help="create only: sign EIP-2612 permits instead of approving")
+    def command(symbol, rpc, manifest, shares, account_spec, to, permit):
+        sp, smb = _client(rpc, manifest, symbol, account_spec)
+        n = _shares(shares)
+        if name == "create":
+            _run(lambda: smb.create(n, to, permit=permit))
+        else:
+            if permit:
+                _fail("--permit applies to create only")
+            _run(lambda: smb.redeem(n, to))
+        amounts = ", ".join(f"{k} {v}" for k, v in smb.amounts_for(n).items())
+        done = {"create": "created", "redeem": "redeemed"}[name]
+        click.echo(f"{done} {n} {symbol} share(s) (component base units: {amounts}); "
+                   f"balance of {sp.address}: {smb.balance(sp.address).amount}")
+    return command
+
+
+_write_command("create", "Deposit the components for SHARES whole shares (approving what is missing, or --permit) "
+                         "and receive the shares.")
+_write_command("redeem", "Burn SHARES whole shares and receive exactly the components.")
