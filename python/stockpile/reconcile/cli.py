@@ -122,8 +122,14 @@ def _setup(rpc_url, products_file, db_url, confirmations, max_log_range, max_att
     products = resolve_products(w3, products, doc)
     cfg = RunConfig(products=products, confirmations=confirmations, max_log_range=max_log_range,
                     thresholds=Thresholds(max_attestation_age, max_redemption_pending), fail_on=Severity[fail_on],
-                    out_dir=out_dir, show_progress=not quiet)
+                    out_dir=out_dir, show_progress=not quiet, baskets=_baskets(doc))
     return db, w3, cfg, cat
+
+
+def _baskets(doc: dict) -> list[str]:
+    """``baskets:`` of the products file: a list of BasketToken addresses, or symbol -> address."""
+    baskets = doc.get("baskets") or []
+    return list(baskets.values()) if isinstance(baskets, dict) else list(baskets)
 
 
 def _summary(report: dict) -> None:

@@ -34,6 +34,7 @@ class RunConfig:
     out_dir: Path | None = None
     now: int | None = None  # defaults to the confirmed block's timestamp
     show_progress: bool = False
+    baskets: list[str] = field(default_factory=list)  # BasketToken addresses: holdings == shares x units
 
 
 def load_products(path: str | Path) -> tuple[list[ProductContracts], dict]:
@@ -111,6 +112,11 @@ def reconcile(db: Database, w3: Web3, cfg: RunConfig, catalogue: Catalogue | Non
         results = classifier.classify(states, now)
         timings["classify"] = time.perf_counter() - t0
         breaks = [b for r in results for b in r.breaks]
+        if cfg.baskets:
+            from stockpile.reconcile.baskets import check_baskets
+
+            report["baskets"], basket_breaks = check_baskets(w3, cfg.baskets, block)
+            breaks += basket_breaks
         code = exit_code_for(breaks, cfg.fail_on)
         report.update({
             "status": "breaks" if breaks else "clean",

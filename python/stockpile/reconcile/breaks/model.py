@@ -46,6 +46,8 @@ KINDS: dict[str, tuple[Severity, str]] = {
     "supply_event_mismatch": (Severity.critical, "supply reconstructed from mint/burn events differs from totalSupply"),
     "escrow_mismatch": (Severity.high, "pending redemptions from events differ from totalEscrowed"),
     "redemption_pending_too_long": (Severity.medium, "a redemption request has been pending longer than allowed"),
+    "basket_under_backed": (Severity.critical, "a basket holds less of a component than its shares x units per share"),
+    "basket_surplus": (Severity.info, "a basket holds more of a component than its shares need (a direct transfer)"),
 }
 
 
