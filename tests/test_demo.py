@@ -26,3 +26,7 @@ def test_demo_runs_the_whole_journey(tmp_path):
     assert "run 1: clean (exit code 0), 0 breaks" in text
     assert "released_lot_backing" in text
     assert "planted discrepancy found and named: True" in text
+    # the basket: created with approvals and with permits, redeemed, exactly backed, NAV next to prices
+    assert "SMB: holder created 12 shares" in text and "with one EIP-2612 permit per component" in text
+    assert "SMB: holder redeemed 5 shares" in text and "fully backed: True" in text
+    assert "SMB NAV " in text and "USD per share" in text

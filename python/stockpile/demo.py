@@ -4,7 +4,8 @@
 2. ingest the three sample warehouse exports into the reconciliation database (SQLite)
 3. the custodian's attestors sign each product's reserve (Merkle root of its lots)
 4. oracle operators publish reference prices from a simulated market
-5. mint against the reserves, transfer, permit + transferFrom, redeem
+5. mint against the reserves, transfer, permit + transferFrom, redeem; create and redeem basket
+   shares (SMB) and print the basket's NAV next to its component prices
 6. print a summary per product (supply, attested reserve, price, holders)
 7. reconcile custody records against the chain: clean, then with one planted discrepancy
 
@@ -52,6 +53,9 @@ def run_demo(port: int | None = None, work_dir: str | Path | None = None, consol
 
         console.rule("5. mint, transfer, permit, redeem")
         _holder_journey(sp, keys, lots_by_code, console)
+
+        console.rule("5b. basket: one token for a bundle of products")
+        _basket_journey(sp, manifest, keys, console)
 
         console.rule("6. summary")
         _summary(sp, console)
@@ -167,6 +171,47 @@ def _holder_journey(sp, keys: list[str], lots_by_code: dict, console: Console) -
     console.print(f"NDPR: holder balance {value.balance.amount:,.3f} kg worth {value.value_usd:,.2f} USD")
 
 
+def _basket_journey(sp, manifest, keys: list[str], console: Console) -> None:
+    """The holder creates SMB shares with approvals and with permits, redeems some; NAV next to prices."""
+    from stockpile.sdk import errors
+
+    if "baskets.SMB" not in manifest.contracts:
+        return
+    sp.add_basket(manifest.address("baskets.SMB"), manifest.address("baskets.SMB.nav"))
+    holder = sp.with_account(Account.from_key(keys[HOLDER]))
+    smb = holder.basket("SMB")
+    parts = ", ".join(f"{c.amount_per_share.normalize():f} {c.symbol}" for c in smb.composition())
+    console.print(f"SMB: one share = {parts} (held by the basket contract {smb.token.address})")
+    short = [c.symbol for c in smb.composition()
+             if holder.product(c.symbol).balance(holder.address).units < 20 * c.units]
+    if short:
+        console.print(f"SMB: the holder lacks {short} for 20 shares; basket journey skipped")
+        return
+    smb.create(12)
+    console.print("SMB: holder created 12 shares (approved exactly the five deposits, then one create)")
+    smb.create(8, permit=True)
+    console.print("SMB: holder created 8 more with one EIP-2612 permit per component, in a single transaction")
+    smb.redeem(5)
+    console.print("SMB: holder redeemed 5 shares and received exactly 5 x the composition back")
+    backing = smb.backing()
+    console.print("SMB: backing " + ", ".join(f"{b.symbol} {b.held} == {b.required}" for b in backing)
+                  + f" -> fully backed: {all(b.held == b.required for b in backing)}")
+    try:
+        nav = smb.nav()
+    except errors.ContractError as refused:
+        console.print(f"SMB: NAV refused: {refused}")
+        return
+    table = Table(title=f"SMB NAV {nav.nav:,.8f} USD per share (from its AggregatorV3 NAV feed)")
+    for col in ("component", "per share", "price (USD)", "value per share (USD)"):
+        table.add_column(col, justify="right" if col != "component" else "left")
+    for c in nav.components:
+        table.add_row(c.symbol, f"{c.amount_per_share.normalize():f}", f"{c.price.price:,.8f}",
+                      f"{c.value_per_share.normalize():f}")
+    console.print(table)
+    holding = smb.holding(holder.address)
+    console.print(f"SMB: holder has {holding.balance.amount} shares worth {holding.value_usd:,.2f} USD")
+
+
 def _summary(sp, console: Console) -> None:
     table = Table(title="Stockpile on the local chain")
     for col in ("product", "unit", "supply", "escrowed", "attested reserve", "collateral", "price (USD)", "holders"):
@@ -189,7 +234,8 @@ def _reconcile(sp, db, catalogue, as_of: int, work: Path, console: Console) -> b
     from stockpile.reconcile.service import RunConfig, reconcile
 
     contracts = [ProductContracts(p.product_code, p.token, p.attestor) for p in sp.products()]
-    cfg = RunConfig(products=contracts, confirmations=0, out_dir=work / "report-clean")
+    baskets = [sp.basket(symbol).token.address for symbol in sp.baskets()]
+    cfg = RunConfig(products=contracts, confirmations=0, out_dir=work / "report-clean", baskets=baskets)
     clean = reconcile(db, sp.w3, cfg, catalogue)
     console.print(f"run 1: {clean['status']} (exit code {clean['exit_code']}), {len(clean['breaks'])} breaks; "
                   f"report {clean.get('files', {}).get('html')}")
