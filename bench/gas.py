@@ -12,6 +12,7 @@ mode off unless stated), minted through secure mint against a real ReserveAttest
 from __future__ import annotations
 
 import time
+from decimal import Decimal
 from pathlib import Path
 
 from eth_account import Account
@@ -143,6 +144,8 @@ def run() -> list[dict]:
         send(w3, admin, f.setAllowlistMode(True))
         ours["transfer_existing_allowlist_on"] = gas(holder_key, f.transfer(other, UNIT))
 
+        basket = _basket_gas(w3, gas)
+
     def m(metric, value, baseline=None, baseline_value=None, **extra):
         d = {"metric": metric, "value": value, "unit": "gas"}
         if baseline is not None:
@@ -176,8 +179,54 @@ def run() -> list[dict]:
                      "reserve_attestor.attest_3of5_10_lots_execution", attest_exec_gas[10]))
     metrics.append({"metric": "reserve_attestor.build_1000010_lot_trees_python", "value": round(lots_seconds, 1),
                     "unit": "s"})
+    five = basket.pop("five_component_transfers")
+    for op, value in basket.items():
+        metrics.append(m(f"basket_5_components.{op}", value, "five_component_transfers_one_by_one", five,
+                         note="the five component transfers of the same amounts, existing holder to existing holder, "
+                              "one transaction each, summed (same run)"))
+    metrics.append(m("basket_5_components.five_component_transfers_one_by_one", five))
     _write_markdown(metrics)
     return metrics
+
+
+def _basket_gas(w3: Web3, gas: _Gas) -> dict[str, int]:
+    """Basket SMB of the sample deployment file (five components, one in allowlist mode), deployed by the
+    deploy engine: create / redeem of N shares against the same five component transfers one by one."""
+    import tempfile
+
+    from stockpile.deploy import SAMPLE_DEVNET, load_deployment, make_engine
+    from stockpile.sdk import Stockpile
+    from stockpile.sdk.transactions import Sender
+
+    admin, holder_key, other_key = ANVIL_KEYS[0], ANVIL_KEYS[8], ANVIL_KEYS[9]
+    holder, other = Account.from_key(holder_key).address, Account.from_key(other_key).address
+    with tempfile.TemporaryDirectory(prefix="stockpile-bench-") as tmp:
+        engine = make_engine(load_deployment(SAMPLE_DEVNET), w3, tmp)
+        engine.apply(Sender(w3, Account.from_key(admin)), progress=False)
+        manifest = engine.manifest.model_dump(mode="json")
+    ops = Stockpile.connect(w3, manifest=manifest, account=Account.from_key(admin))
+    now = w3.eth.get_block("latest")["timestamp"]
+    for info in ops.products():
+        p = ops.product(info.symbol)
+        p.attest_root("0x" + "22" * 32, 10**30, 1, now - 1, f"bench {info.symbol}",
+                      [Account.from_key(k) for k in ANVIL_KEYS[2:4]])  # the sample's attestors
+        if p.token.functions.allowlistMode().call():
+            p.allowlist(holder)
+            p.allowlist(other)
+        p.mint(holder, p.units(Decimal(1000)), f"bench basket {info.symbol}")
+        p.mint(other, p.units(Decimal(1)), f"bench basket other {info.symbol}")
+    smb = ops.with_account(Account.from_key(holder_key)).basket("SMB")
+    n = 10
+    out = {"five_component_transfers": 0}
+    for c in smb.composition():  # the baseline: the same amounts, one transfer each
+        out["five_component_transfers"] += gas(holder_key, smb._erc20(c.token).functions.transfer(other, c.units * n))
+    smb.approve_components(3 * n)
+    f = smb.token.functions
+    out["create_first"] = gas(holder_key, f.create(n, holder))
+    out["create_existing_holder"] = gas(holder_key, f.create(n, holder))
+    out["redeem"] = gas(holder_key, f.redeem(n, holder))
+    out["create_with_permits"] = gas(holder_key, f.createWithPermits(n, holder, smb.sign_permits(n)))
+    return out
 
 
 def _write_markdown(metrics: list[dict]) -> None:
