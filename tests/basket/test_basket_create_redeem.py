@@ -261,3 +261,18 @@ def test_initialize_refuses_bad_compositions(stack, project):
     for params, err, args in cases:
         with ape.reverts(getattr(s.basket, err), **args):
             deploy_basket(project, s.admin, s.timelock, params)
+
+
+def test_basket_shares_have_eip2612_permit(stack, chain):
+    s, b = stack, stack.basket
+    fund(s, s.alice, 3)
+    b.create(3, s.alice, sender=s.alice)
+    deadline = chain.pending_timestamp + 3600
+    v, r, ss = sign_permit(s.alice.private_key, token_name=b.name(), chain_id=chain.chain_id, token=b.address,
+                           owner=s.alice.address, spender=s.bob.address, value=2, nonce=b.nonces(s.alice),
+                           deadline=deadline)
+    b.permit(s.alice, s.bob, 2, deadline, v, r, ss, sender=s.carol)
+    b.transferFrom(s.alice, s.bob, 2, sender=s.bob)
+    b.redeem(2, s.bob, sender=s.bob)
+    assert all(c.token.balanceOf(s.bob) == 2 * c.units for c in s.components) and b.totalSupply() == 1
+    backing_holds(s)

@@ -102,7 +102,7 @@ def composition(symbol, rpc, manifest, as_json) -> None:
         table.add_column(col, justify="right" if col != "component" else "left")
     for c in info.components:
         b = backing[c.symbol]
-        table.add_row(c.symbol, f"{c.amount_per_share}", f"{c.units}", f"{b.held}", f"{b.required}", f"{b.surplus}")
+        table.add_row(c.symbol, f"{c.amount_per_share.normalize():f}", f"{c.units}", f"{b.held}", f"{b.required}", f"{b.surplus}")
     console.print(table)
 
 
@@ -120,7 +120,7 @@ def nav(symbol, rpc, manifest, as_json) -> None:
     for col in ("component", "per share", "price USD", "value per share USD", "price age s"):
         table.add_column(col, justify="right" if col != "component" else "left")
     for c in n.components:
-        table.add_row(c.symbol, f"{c.amount_per_share}", f"{c.price.price}", f"{c.value_per_share}", f"{c.price.age}")
+        table.add_row(c.symbol, f"{c.amount_per_share.normalize():f}", f"{c.price.price}", f"{c.value_per_share}", f"{c.price.age}")
     console.print(table)
 
 
