@@ -10,7 +10,7 @@ from eth_account import Account
 from web3 import Web3
 
 from stockpile.contracts import load
-from stockpile.deploy import SAMPLE_DEVNET, DeploymentFileError, load_deployment, make_engine, parse_deployment
+from stockpile.deploy import SAMPLE_DEVNET, DeploymentFileError, load_deployment, parse_deployment
 from stockpile.deploy.handover import handover
 from stockpile.sdk.transactions import Sender
 from stockpile.toolchain.anvil import dev_keys
