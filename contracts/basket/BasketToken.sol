@@ -205,6 +205,7 @@ contract BasketToken is
     function redeem(uint256 shares, address to) external nonReentrant whenNotPaused {
         if (shares == 0) revert ZeroShares();
         if (to == address(0)) revert ZeroAddress();
+        if (to == address(this)) revert ERC20InvalidReceiver(to); // would leave the components here as surplus
         address holder = _msgSender();
         _checkSender(holder, shares);
         _burn(holder, shares);
@@ -227,6 +228,7 @@ contract BasketToken is
         address next = $.successor;
         if (next == address(0)) revert NoSuccessor();
         if (shares == 0) revert ZeroShares();
+        if (to == address(this)) revert ERC20InvalidReceiver(to);
         address holder = _msgSender();
         _checkSender(holder, shares);
         _burn(holder, shares);

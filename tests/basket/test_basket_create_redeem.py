@@ -75,6 +75,10 @@ def test_zero_shares_and_bad_receivers_are_refused(stack):
         s.basket.redeem(0, s.alice, sender=s.alice)
     with ape.reverts(s.basket.ERC20InsufficientBalance):
         s.basket.redeem(2, s.alice, sender=s.alice)
+    with ape.reverts(s.basket.ERC20InvalidReceiver, receiver=s.basket.address):  # components would be stranded
+        s.basket.redeem(1, s.basket, sender=s.alice)
+    with ape.reverts(s.basket.ZeroAddress):
+        s.basket.redeem(1, "0x" + "00" * 20, sender=s.alice)
     with ape.reverts(s.basket.ERC20InvalidReceiver, receiver=s.basket.address):
         s.basket.transfer(s.basket, 1, sender=s.alice)
 
