@@ -57,3 +57,11 @@ def test_reconcile_run_includes_the_baskets(stack, chain, tmp_path):
     db.dispose()
     assert report["baskets"][0]["basket"] == "SMB" and not report["baskets"][0]["backed"]
     assert [b["kind"] for b in report["breaks"]] == ["basket_under_backed"] and report["exit_code"] == 1
+
+
+def test_products_file_names_baskets_as_a_list_or_by_symbol():
+    from stockpile.reconcile.cli import _baskets
+
+    assert _baskets({"baskets": ["0x" + "11" * 20]}) == ["0x" + "11" * 20]
+    assert _baskets({"baskets": {"SMB": "0x" + "22" * 20}}) == ["0x" + "22" * 20]
+    assert _baskets({"products": {}}) == []
