@@ -58,6 +58,7 @@ def test_create_and_redeem(cli, sp):
     (("nav", "XYZ"), "error: unknown basket 'XYZ'; the manifest has ['SMB']"),
     (("redeem", "SMB", "1000000", "--account", "env:HOLDER_KEY"), "error: refused by the contract: ERC20InsufficientBalance"),
     (("create", "SMB", "0.5", "--account", "env:HOLDER_KEY"), "has more than 0 decimal places"),
+    (("create", "SMB", "1000", "--account", "env:HOLDER_KEY"), "1000 share(s) need 500000000000000000000 NDPR base units"),
     (("create", "SMB", "abc", "--account", "env:HOLDER_KEY"), "error: shares must be a number, got 'abc'"),
     (("create", "SMB", "1", "--account", "env:NOPE"), "error:"),
     (("composition", "SMB", "--manifest", "/nonexistent.json"), "error: manifest not found: /nonexistent.json"),

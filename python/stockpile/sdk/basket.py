@@ -144,6 +144,7 @@ class BasketClient:
         component and sends a single transaction."""
         n = self.shares(shares)
         to = to_checksum_address(to or self._me())
+        self._check_balances(n)
         if not permit:
             self.approve_components(n)
             return self.sp.send(self.token.functions.create(n, to))
@@ -188,6 +189,17 @@ class BasketClient:
         return self.sp.send(self.token.functions.transfer(to_checksum_address(to), self.shares(shares)))
 
     # -- plumbing --------------------------------------------------------------------------
+    def _check_balances(self, n: int) -> None:
+        """Name the component the account lacks before sending (the contract's revert would be the
+        component's ERC20InsufficientBalance, which does not say which component)."""
+        me = self._me()
+        for c in self.composition():
+            have = self._erc20(c.token).functions.balanceOf(me).call()
+            if have < c.units * n:
+                raise errors.StockpileError(
+                    f"basket {self.symbol}: {n} share(s) need {c.units * n} {c.symbol} base units, "
+                    f"{me} holds {have}")
+
     def _me(self) -> str:
         if self.sp.address is None:
             raise errors.StockpileError("this client has no account: connect(..., account=...) to send transactions")
