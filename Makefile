@@ -13,13 +13,15 @@ SOL_SOURCES := $(shell find contracts -name '*.sol' -not -path '*/.cache/*' 2>/d
 ARTIFACTS_STAMP := python/stockpile/contracts/artifacts/.stamp
 export PATH := $(CURDIR)/$(BIN):$(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: help setup demo test bench clean
+.PHONY: help setup demo test bench clean browser devnet
 
 help:
 	@echo "make demo   - set up what is missing, then run the main journey on a local anvil chain"
 	@echo "make test   - set up what is missing, then run the whole test suite"
 	@echo "make bench  - run the benchmarks, write bench/results/*.json"
 	@echo "make setup  - only the set-up (venv, npm packages, solc shim, ape packages, artifacts)"
+	@echo "make browser - headless Chromium for the portal's browser tests (apt, when missing)"
+	@echo "make devnet - a local chain with the sample deployment, feeder, reconcile watch and portal (stays up)"
 
 $(BIN)/.installed: pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -52,8 +54,15 @@ setup: $(BIN)/.installed node_modules/.installed $(SHIM_STAMP) $(APE_PKGS)/@open
 demo: setup
 	$(BIN)/stockpile demo
 
+# Headless Chromium for the portal's browser tests: Debian's chromium + chromium-driver, installed
+# when missing (the installed binaries are the stamps).
+/usr/bin/chromium /usr/bin/chromedriver &:
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver
+
+browser: /usr/bin/chromium /usr/bin/chromedriver
+
 # pytest exits 5 when it collects nothing: that is a failure here too.
-test: setup
+test: setup browser
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 bench: setup
