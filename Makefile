@@ -65,6 +65,10 @@ browser: /usr/bin/chromium /usr/bin/chromedriver
 test: setup browser
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+# A local network that stays up (python/stockpile/portal/README.md): `stockpile devnet down` stops it.
+devnet: setup
+	$(BIN)/stockpile devnet up
+
 bench: setup
 	$(BIN)/python -m bench $(BENCH_ARGS)
 

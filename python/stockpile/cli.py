@@ -17,6 +17,7 @@ SUBCOMMANDS: dict[str, str] = {
     "oracle": "stockpile.oracle.cli:oracle",
     "reconcile": "stockpile.reconcile.cli:reconcile",
     "portal": "stockpile.portal.cli:portal",
+    "devnet": "stockpile.portal.devnet:devnet",
 }
 
 

@@ -1,0 +1,80 @@
+"""`stockpile devnet up | status | env | down`: the network comes up with every process, prints what
+the SDK quickstart needs, stops, and comes back with the same chain (anvil's state file)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+from web3 import Web3
+
+from stockpile.sdk import Stockpile
+from stockpile.toolchain.anvil import free_port
+
+pytestmark = [pytest.mark.anvil, pytest.mark.slow]
+STOCKPILE = Path(sys.executable).parent / "stockpile"
+
+
+def devnet(*args: str, d: Path, check: bool = True) -> subprocess.CompletedProcess:
+    out = subprocess.run([str(STOCKPILE), "devnet", *args, "--dir", str(d)], capture_output=True, text=True, timeout=400)
+    if check and out.returncode != 0:
+        raise AssertionError(out.stdout + out.stderr)
+    return out
+
+
+def env_of(text: str) -> dict[str, str]:
+    return dict(line.removeprefix("export ").split("=", 1) for line in text.splitlines() if line.startswith("export "))
+
+
+@pytest.fixture
+def devnet_dir(tmp_path):
+    d = tmp_path / "devnet"
+    yield d
+    devnet("down", d=d, check=False)  # whatever the test did, nothing keeps running
+
+
+def test_devnet_up_status_env_down_and_restart_keeps_the_chain(devnet_dir):
+    d = devnet_dir
+    ports = [str(free_port()) for _ in range(4)]
+    up = devnet("up", "--rpc-port", ports[0], "--portal-port", ports[1], "--feeder-metrics-port", ports[2],
+                "--watch-metrics-port", ports[3], d=d)
+    assert "applying the sample deployment" in up.stdout
+    st = json.loads(devnet("status", "--json", d=d).stdout)
+    assert all(st["components"].values()) and st["portal"] is True, st
+    env = env_of(devnet("env", d=d).stdout)
+    assert env["STOCKPILE_RPC"] == f"http://127.0.0.1:{ports[0]}"
+    # what the SDK quickstart needs: the Directory finds the products; the wallet holds NDPR at a fresh price
+    wallet = Web3().eth.account.from_key(env["WALLET_KEY"])
+    sp = Stockpile.connect(env["STOCKPILE_RPC"], directory=env["STOCKPILE_DIRECTORY"], account=wallet)
+    ndpr = sp.product("NDPR")
+    balance = ndpr.balance(wallet.address).units
+    assert balance > 0 and not ndpr.reserve_status().stale
+    assert ndpr.holding(wallet.address).value_usd > 0
+    # the attestation was made from the samples re-dated to the chain's time, not their 2026-11-20
+    att = ndpr.attestation()
+    assert sp.w3.eth.get_block("latest")["timestamp"] - att.as_of < 3600
+    portal = httpx.get(env["STOCKPILE_PORTAL"] + "/api/products/NDPR", timeout=10).json()
+    assert int(portal["total_supply"]) == ndpr.total_supply()
+    for name in ("anvil", "feeder", "watch", "portal"):
+        assert (d / "logs" / f"{name}.log").exists() and (d / "run" / f"{name}.pid").exists()
+    ndpr.transfer(env["STOCKPILE_DIRECTORY"], 1)  # one more transaction before the restart
+    block = sp.w3.eth.block_number
+
+    down = devnet("down", d=d)
+    assert down.stdout.count("stopped") == 4
+    st = devnet("status", d=d, check=False)
+    assert st.returncode == 1 and st.stdout.count("stopped") == 4
+    with pytest.raises(httpx.HTTPError):
+        httpx.get(env["STOCKPILE_PORTAL"] + "/api/status", timeout=2)
+
+    again = devnet("up", d=d)
+    assert "applying the sample deployment" not in again.stdout and "state restored" in again.stdout
+    assert env_of(devnet("env", d=d).stdout)["STOCKPILE_DIRECTORY"] == env["STOCKPILE_DIRECTORY"]
+    sp2 = Stockpile.connect(env["STOCKPILE_RPC"], directory=env["STOCKPILE_DIRECTORY"])
+    assert sp2.product("NDPR").balance(wallet.address).units == balance - 1
+    assert sp2.w3.eth.block_number >= block - 1  # anvil's dump may leave out the newest empty block header
+    assert json.loads(devnet("status", "--json", d=d).stdout)["portal"] is True
