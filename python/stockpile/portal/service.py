@@ -137,7 +137,8 @@ class PortalService:
         self.snapshot: Snapshot | None = None
         self._signers: dict[tuple, dict] = {}
         self._custody: dict[tuple, tuple[int, int]] = {}
-        self._prices: dict[str, dict[int, dict]] = {}
+        self._prices: dict[str, dict[int, dict | None]] = {}
+        self._history: dict[tuple, dict] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -378,8 +379,16 @@ class PortalService:
 
     def history(self, symbol: str) -> dict:
         """Supply (after each mint or burn) and attested reserve (each round) over time, and the
-        price rounds, as [unix time, amount] points."""
+        price rounds, as [unix time, amount] points (computed once per snapshot block)."""
         p = self.product(symbol)
+        key = (symbol, p.chain.block_number)
+        if key not in self._history:
+            if len(self._history) > 64:
+                self._history.clear()
+            self._history[key] = self._compute_history(symbol, p)
+        return self._history[key]
+
+    def _compute_history(self, symbol: str, p: ProductState) -> dict:
         info = p.info
         d = info.decimals
         events = self.reader.events(info.product_code, p.chain.block_number)
@@ -414,12 +423,16 @@ class PortalService:
         dec = _call(lambda: client.feed.functions.decimals().call())
         for rid in range(latest, max(0, latest - PRICE_HISTORY), -1):
             if rid in cache:
+                if cache[rid] is None:  # known to be older than the feed keeps
+                    break
                 continue
             r = _call(lambda: client.feed.functions.getRoundData(rid).call())
-            if r is None:  # older than the feed's history
+            if r is None:  # older than the feed's history (a ring of recent rounds)
+                cache[rid] = None
                 break
             cache[rid] = {"round": rid, "t": int(r[3]), "price": str(Decimal(int(r[1])).scaleb(-dec))}
-        return [[v["t"], v["price"], v["round"]] for _k, v in sorted(cache.items()) if _k > latest - PRICE_HISTORY]
+        return [[v["t"], v["price"], v["round"]] for k, v in sorted(cache.items())
+                if v is not None and k > latest - PRICE_HISTORY]
 
     def address(self, address: str, symbol: str | None = None, limit: int = 200) -> dict:
         """Per product: balance, value, pending redemptions, and the lots allocated to ``address``
