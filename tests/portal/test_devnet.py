@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -62,6 +63,8 @@ def test_devnet_up_status_env_down_and_restart_keeps_the_chain(devnet_dir):
     for name in ("anvil", "feeder", "watch", "portal"):
         assert (d / "logs" / f"{name}.log").exists() and (d / "run" / f"{name}.pid").exists()
     ndpr.transfer(env["STOCKPILE_DIRECTORY"], 1)  # one more transaction before the restart
+    sp.w3.provider.make_request("evm_increaseTime", [2 * 3600])  # brought back "later": attestations aged
+    sp.w3.provider.make_request("evm_mine", [])
     block = sp.w3.eth.block_number
 
     down = devnet("down", d=d)
@@ -73,8 +76,18 @@ def test_devnet_up_status_env_down_and_restart_keeps_the_chain(devnet_dir):
 
     again = devnet("up", d=d)
     assert "applying the sample deployment" not in again.stdout and "state restored" in again.stdout
+    assert "attestations renewed from re-dated custody records: AG, DY, LI2CO3, NDPR, TB" in again.stdout
     assert env_of(devnet("env", d=d).stdout)["STOCKPILE_DIRECTORY"] == env["STOCKPILE_DIRECTORY"]
     sp2 = Stockpile.connect(env["STOCKPILE_RPC"], directory=env["STOCKPILE_DIRECTORY"])
     assert sp2.product("NDPR").balance(wallet.address).units == balance - 1
     assert sp2.w3.eth.block_number >= block - 1  # anvil's dump may leave out the newest empty block header
+    renewed = sp2.product("NDPR").attestation()
+    assert renewed.round_id == att.round_id + 1 and renewed.as_of > att.as_of + 3600
+    assert not sp2.product("NDPR").reserve_status().stale
     assert json.loads(devnet("status", "--json", d=d).stdout)["portal"] is True
+    # the portal serves the renewed round (its index follows the new root)
+    deadline = time.monotonic() + 60
+    while httpx.get(env["STOCKPILE_PORTAL"] + "/api/products/NDPR", timeout=10).json()["attestation"]["round"] != \
+            renewed.round_id:
+        assert time.monotonic() < deadline, "the portal did not pick up the renewed attestation"
+        time.sleep(1)

@@ -214,6 +214,16 @@ def _renew_attestations(cfg: dict, console: Console) -> list[str]:
     return old
 
 
+def _keep_clock_forward(w3) -> None:
+    """A restored anvil mines its next blocks at the wall clock, which can be before its last block
+    (the chain was ahead: evm_increaseTime in the demo steps, or a test moving time). Time then runs
+    backwards: attestations would be "from the future" and price reports stale. Set the node's clock
+    to just after its last block when that is ahead of the wall clock."""
+    last = w3.eth.get_block("latest")["timestamp"]
+    if last >= int(time.time()):
+        w3.provider.make_request("evm_setTime", [last + 1])
+
+
 def devnet_up(d: Path, rpc_port: int, portal_port: int, feeder_metrics_port: int, watch_metrics_port: int,
               say=print) -> dict:
     from stockpile.toolchain.anvil import DEFAULT_MNEMONIC
@@ -231,10 +241,15 @@ def devnet_up(d: Path, rpc_port: int, portal_port: int, feeder_metrics_port: int
         _spawn(d, "anvil", cmd)
         _wait_http(cfg["rpc_url"], {"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}, 30,
                    "anvil", d, "anvil")
-        say(f"anvil on {cfg['rpc_url']} (state {'restored from' if state.exists() else 'kept in'} {state})")
+        restored = state.exists()
+        say(f"anvil on {cfg['rpc_url']} (state {'restored from' if restored else 'kept in'} {state})")
+    else:
+        restored = False
     from web3 import Web3
 
     w3 = Web3(Web3.HTTPProvider(cfg["rpc_url"]))
+    if restored:
+        _keep_clock_forward(w3)
     dep = cfg.get("deployment")
     if dep and not w3.eth.get_code(Web3.to_checksum_address(dep["directory"])):
         say("the chain state does not hold the deployment (state file lost?): deploying again")
@@ -251,7 +266,7 @@ def devnet_up(d: Path, rpc_port: int, portal_port: int, feeder_metrics_port: int
     else:
         renewed = _renew_attestations(cfg, console)
         if renewed:
-            say(f"attestations renewed from re-dated custody records: {', '.join(renewed)}")
+            say(f"attestations renewed from re-dated custody records: {', '.join(sorted(renewed))}")
     dep = cfg["deployment"]
     env = _keys_env()
     work = d / "work"
@@ -332,7 +347,13 @@ def devnet() -> None:
 @click.option("--watch-metrics-port", default=9465, show_default=True)
 def up(directory, rpc_port, portal_port, feeder_metrics_port, watch_metrics_port) -> None:
     """Start what is not running (the first time: deploy, attest, publish prices); print the environment."""
-    cfg = devnet_up(directory, rpc_port, portal_port, feeder_metrics_port, watch_metrics_port, say=click.echo)
+    try:
+        cfg = devnet_up(directory, rpc_port, portal_port, feeder_metrics_port, watch_metrics_port, say=click.echo)
+    except click.ClickException:
+        raise
+    except Exception as exc:  # a step of the set-up failed: say which, leave the logs
+        raise DevnetError(f"devnet up failed: {type(exc).__name__}: {exc} (logs in {directory.resolve() / 'logs'}; "
+                          "`stockpile devnet down` stops what started)") from None
     st = devnet_status(directory)
     for n in COMPONENTS:
         click.echo(f"  {n:7} pid {st['components'][n]}  log {directory.resolve() / 'logs' / (n + '.log')}")
