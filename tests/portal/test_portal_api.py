@@ -4,6 +4,7 @@ every bad input gets a clear 4xx, and nothing a visitor sends can write."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import subprocess
 from pathlib import Path
@@ -233,7 +234,7 @@ def test_openapi_documents_every_api_route(api):
     paths = set(spec["paths"])
     for p in ("/api/products", "/api/products/{symbol}", "/api/products/{symbol}/history", "/api/products/{symbol}/lots",
               "/api/products/{symbol}/lots/{lot_id}", "/api/products/{symbol}/lots/{lot_id}/proof",
-              "/api/address/{address}", "/api/reconciliation", "/api/status"):
+              "/api/products/{symbol}/tree", "/api/address/{address}", "/api/reconciliation", "/api/status"):
         assert p in paths and spec["paths"][p]["get"]["summary"]
     assert all(path.startswith(("/api", "/rpc")) for path in paths)
     page = api.get("/api").text
@@ -245,3 +246,22 @@ def test_committed_browser_bundle_is_what_esbuild_builds(tmp_path):
 
     fresh = build(tmp_path / "merkle-tree.js")
     assert fresh.read_bytes() == OUT.read_bytes(), "rebuild with `python -m stockpile.portal.bundle` and commit"
+
+
+def test_whole_tree_download_loads_in_openzeppelin(api, deployment, tmp_path):
+    r = api.get("/api/products/NDPR/tree")
+    assert r.status_code == 200 and "attachment" in r.headers["content-disposition"]
+    path = tmp_path / "tree.json"
+    path.write_bytes(r.content)
+    lot = api.get("/api/products/NDPR/lots").json()["lots"][3]
+    pf = api.get(f"/api/products/NDPR/lots/{lot['lot_id']}/proof", params={"warehouse": lot["warehouse_id"]}).json()
+    js = ("const {StandardMerkleTree} = require(process.argv[2]); const t = StandardMerkleTree.load(require(process.argv[1]));"
+          "t.validate(); const v = JSON.parse(process.argv[3]);"
+          "const i = [...t.entries()].find(([, x]) => x[0] === v[0] && x[1] === v[1])[0];"
+          "process.stdout.write(JSON.stringify({root: t.root, n: t.length, proof: t.getProof(i)}))")
+    out = subprocess.run(["node", "-e", js, str(path), str(ROOT / "node_modules/@openzeppelin/merkle-tree"),
+                          json.dumps(pf["value"])], capture_output=True, text=True, check=True)
+    got = json.loads(out.stdout)
+    att = sdk(deployment).product("NDPR").attestation()
+    assert got["root"] == att.merkle_root and got["n"] == att.lot_count
+    assert got["proof"] == pf["proof"]

@@ -17,7 +17,7 @@ from typing import Annotated
 import httpx
 from fastapi import FastAPI, Path as PathParam, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -144,6 +144,14 @@ def create_app(service: PortalService) -> FastAPI:
         if download:
             headers["Content-Disposition"] = f'attachment; filename="{_safe_name(symbol, pf)}"'
         return JSONResponse(pf, headers=headers)
+
+    @app.get("/api/products/{symbol}/tree", tags=["api"],
+             summary="The whole attested lot tree as @openzeppelin/merkle-tree's standard-v1 dump (streamed)")
+    def api_tree(symbol: Symbol):
+        p, lst = service.lot_list(symbol)
+        name = _safe_name_raw(f"{symbol}-round{p.chain.attestation.round_id}.tree.json")
+        return StreamingResponse(service.index.dump_chunks(lst, p.info.product_code), media_type="application/json",
+                                 headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
     @app.get("/api/address/{address}", tags=["api"],
              summary="Balance, value, pending redemptions and allocated lots of an address")
@@ -275,5 +283,8 @@ def _proof_url(symbol: str, lot: dict) -> str:
 
 
 def _safe_name(symbol: str, pf: dict) -> str:
-    raw = f"{symbol}-{pf['lot']['warehouse_id']}-{pf['lot']['lot_id']}-round{pf['round']}.proof.json"
+    return _safe_name_raw(f"{symbol}-{pf['lot']['warehouse_id']}-{pf['lot']['lot_id']}-round{pf['round']}.proof.json")
+
+
+def _safe_name_raw(raw: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", raw)

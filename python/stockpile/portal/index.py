@@ -244,6 +244,30 @@ class LotIndex:
         h = self._conn().execute("SELECT hash FROM portal_nodes WHERE list_id = ? AND pos = ?", (lst.id, row.pos)).fetchone()
         return "0x" + bytes(h[0]).hex()
 
+    def dump_chunks(self, lst: LotList, product_code: str, batch: int = 20_000):
+        """The whole tree as @openzeppelin/merkle-tree's ``standard-v1`` dump (what
+        ``StandardMerkleTree.load`` reads), in text chunks: streamed, never held whole."""
+        c = sqlite3.connect(self.path, check_same_thread=False, timeout=30)  # the stream may hop threads
+        try:
+            yield '{"format":"standard-v1","leafEncoding":' + json.dumps(LOT_LEAF_TYPES) + ',"tree":['
+            cur = c.execute("SELECT hash FROM portal_nodes WHERE list_id = ? ORDER BY pos", (lst.id,))
+            first = True
+            while rows := cur.fetchmany(batch):
+                yield ("" if first else ",") + ",".join('"0x' + bytes(h).hex() + '"' for (h,) in rows)
+                first = False
+            yield '],"values":['
+            cur = c.execute("SELECT warehouse_id, lot_id, form, purity_ppm, quantity, assay_ref, pos FROM portal_lots "
+                            "WHERE list_id = ? ORDER BY r", (lst.id,))
+            first = True
+            while rows := cur.fetchmany(batch):
+                yield ("" if first else ",") + ",".join(
+                    json.dumps({"value": [w, lot, product_code, f, str(ppm), q, a], "treeIndex": pos})
+                    for w, lot, f, ppm, q, a, pos in rows)
+                first = False
+            yield "]}"
+        finally:
+            c.close()
+
     def covering(self, lst: LotList, start: int, end: int, limit: int) -> list[tuple[LotRow, int]]:
         """Lots whose quantity interval [cum, cum + quantity) meets [start, end), with the start of each."""
         if end <= start:
