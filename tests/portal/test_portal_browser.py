@@ -148,6 +148,18 @@ def test_reconciliation_page_shows_the_planted_break(browser, portal):
     assert any("released_lot_backing" in k and "NDPR-OXIDE" in k for k in kinds), kinds
 
 
+def test_lot_page_shows_the_break_that_names_it(browser, portal, api):
+    rec = api.get("/api/reconciliation").json()
+    planted = next(b for b in rec["breaks"] if b["kind"] == "released_lot_backing")
+    browser.get(portal + f"/products/NDPR/lots/{planted['lot_id']}")
+    assert "critical released_lot_backing" in browser.find_element(By.ID, "lot-breaks").text
+    assert wait_state(browser) == "valid"  # still in the attested list: backing tokens until the next round
+    other = next(x for x in api.get("/api/products/NDPR/lots").json()["lots"] if x["lot_id"] != planted["lot_id"])
+    browser.get(portal + f"/products/NDPR/lots/{other['lot_id']}")
+    assert not browser.find_elements(By.ID, "lot-breaks")
+    assert api.get(f"/api/products/NDPR/lots/{planted['lot_id']}").json()["breaks"][0]["kind"] == "released_lot_backing"
+
+
 def test_unknown_product_page_says_so(browser, portal):
     browser.get(portal + "/products/NOPE")
     assert "unknown product 'NOPE'" in browser.find_element(By.ID, "error-message").text

@@ -133,7 +133,8 @@ def create_app(service: PortalService) -> FastAPI:
     def api_lot(symbol: Symbol, lot_id: LotId, warehouse: Warehouse = None):
         pf = service.proof(symbol, lot_id, warehouse or None)
         return {**pf["lot"], "symbol": symbol, "product": pf["product"], "round": pf["round"], "root": pf["root"],
-                "leaf": pf["leaf"], "proof_url": _proof_url(symbol, pf["lot"])}
+                "leaf": pf["leaf"], "proof_url": _proof_url(symbol, pf["lot"]),
+                "breaks": service.lot_breaks(pf["product"], pf["lot"]["lot_id"])}
 
     @app.get("/api/products/{symbol}/lots/{lot_id}/proof", tags=["api"],
              summary="A lot's Merkle proof (for @openzeppelin/merkle-tree's StandardMerkleTree.verify)")
@@ -231,6 +232,7 @@ def create_app(service: PortalService) -> FastAPI:
         pf = service.proof(symbol, lot_id, warehouse or None)
         p = service.product(symbol).summary()
         return page(request, "lot.html", p=p, pf=pf, proof_json=json.dumps(pf, indent=1),
+                    breaks=service.lot_breaks(pf["product"], pf["lot"]["lot_id"]),
                     proof_url=_proof_url(symbol, pf["lot"]), selector=LATEST_ATTESTATION)
 
     @app.get("/address", response_class=HTMLResponse, include_in_schema=False)

@@ -480,6 +480,16 @@ class PortalService:
                 "pending_redemptions": pending, "allocation": alloc,
                 "round": None if p.chain.attestation is None else p.chain.attestation.round_id}
 
+    def lot_breaks(self, product_code: str, lot_id: str) -> list[dict]:
+        """Breaks naming this lot in the latest finished reconciliation run."""
+        with self.db.engine.connect() as conn:
+            run = conn.execute(text("SELECT id FROM runs WHERE finished_at IS NOT NULL ORDER BY id DESC LIMIT 1")).first()
+            if run is None:
+                return []
+            rows = conn.execute(text("SELECT kind, severity, amount FROM breaks WHERE run_id = :r AND product_code = :p "
+                                     "AND lot_id = :l ORDER BY id"), {"r": run[0], "p": product_code, "l": lot_id})
+            return [{"run": run[0], "kind": k, "severity": sev, "amount": a} for k, sev, a in rows]
+
     def reconciliation(self) -> dict:
         """The latest finished reconciliation run in the custody database and its breaks."""
         with self.db.engine.connect() as conn:
