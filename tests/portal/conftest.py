@@ -5,22 +5,18 @@ Chromium (Debian's chromium + chromium-driver, installed by `make browser`) driv
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 from web3 import Web3
 
+from portal_helpers import start_portal
 from stockpile.portal.devnet import prepare
 from stockpile.toolchain import Anvil
-from stockpile.toolchain.anvil import free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
-STOCKPILE = Path(sys.executable).parent / "stockpile"
 
 
 @pytest.fixture(scope="session")
@@ -31,26 +27,6 @@ def deployment(tmp_path_factory):
         info["work"] = work
         info["w3"] = Web3(Web3.HTTPProvider(node.url))
         yield info
-
-
-def start_portal(deployment, *extra: str) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    log = open(Path(deployment["work"]) / f"portal-{port}.log", "wb")
-    proc = subprocess.Popen([str(STOCKPILE), "portal", "serve", "--products", deployment["products"], "--db",
-                             deployment["db"], "--port", str(port), *extra], stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"portal exited {proc.returncode}: {Path(log.name).read_text()}")
-        try:
-            if httpx.get(url + "/api/status", timeout=2).status_code == 200:
-                return proc, url
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    proc.terminate()
-    raise TimeoutError(f"portal did not answer: {Path(log.name).read_text()}")
 
 
 @pytest.fixture(scope="session")

@@ -187,10 +187,14 @@ def create_app(service: PortalService) -> FastAPI:
             if set(call) - {"to", "data", "input"}:
                 raise PortalError(400, "eth_call takes only to and data here")
             params = [{"to": call["to"], "data": call.get("data") or call.get("input") or "0x"}, "latest"]
-        async with httpx.AsyncClient(timeout=15) as client:
-            r = await client.post(service.rpc_url, json={"jsonrpc": "2.0", "id": body.get("id", 1),
-                                                         "method": method, "params": params})
-        return JSONResponse(r.json(), status_code=200)
+        try:
+            async with httpx.AsyncClient(timeout=15) as client:
+                r = await client.post(service.rpc_url, json={"jsonrpc": "2.0", "id": body.get("id", 1),
+                                                             "method": method, "params": params})
+            answer = r.json()
+        except (httpx.HTTPError, ValueError) as exc:
+            raise PortalError(502, f"the node did not answer: {type(exc).__name__}")
+        return JSONResponse(answer, status_code=200)
 
     # ------------------------------------------------------------------ pages
     def page(request: Request, name: str, **ctx):
