@@ -163,6 +163,9 @@ def run() -> list[dict]:
                 m(f"{name}_mean_ms", statistics.fmean(lat) * 1000, "ms")
                 m(f"{name}_requests_per_second", round(len(lat) / wall, 1), "req/s")
             m("requests_per_kind", REQUESTS, "requests", concurrency=CONCURRENCY)
+            hwm = next(int(line.split()[1]) for line in Path(f"/proc/{proc.pid}/status").read_text().splitlines()
+                       if line.startswith("VmHWM:"))
+            m("portal_peak_rss", round(hwm / 1024, 1), "MiB", note="the server process, index build included")
             m("index_file_size", round((tmp / "custody.db.portal-index.sqlite").stat().st_size / 2**20, 1), "MiB")
         finally:
             proc.terminate()

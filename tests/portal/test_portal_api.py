@@ -148,6 +148,11 @@ def test_malformed_address_is_422(api, address):
     assert "malformed address" in error(api.get(f"/api/address/{address}"), 422)
 
 
+def test_address_with_unknown_symbol_is_404(api, deployment):
+    assert "unknown product 'NOPE'" in error(api.get(f"/api/address/{deployment['holder']}", params={"symbol": "NOPE"}),
+                                             404)
+
+
 def test_address_with_wrong_checksum_is_422(api, deployment):
     good = deployment["holder"]
     bad = good[:2] + "".join(c.swapcase() if c.isalpha() and i < 6 else c for i, c in enumerate(good[2:]))
