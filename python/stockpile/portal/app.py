@@ -138,7 +138,7 @@ def create_app(service: PortalService) -> FastAPI:
 
     @app.get("/api/products/{symbol}/lots/{lot_id}/proof", tags=["api"],
              summary="A lot's Merkle proof (for @openzeppelin/merkle-tree's StandardMerkleTree.verify)")
-    def api_proof(symbol: Symbol, lot_id: LotId, warehouse: Warehouse = None,
+    async def api_proof(symbol: Symbol, lot_id: LotId, warehouse: Warehouse = None,
                   download: Annotated[bool, Query(description="as a file attachment")] = False):
         pf = service.proof(symbol, lot_id, warehouse or None)
         headers = {}

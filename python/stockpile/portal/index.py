@@ -226,23 +226,23 @@ class LotIndex:
             f"SELECT {LOT_COLS} FROM portal_lots WHERE list_id = ? AND lot_id = ? ORDER BY warehouse_id",
             (lst.id, lot_id))]
 
-    def proof(self, lst: LotList, row: LotRow) -> list[str]:
-        """Sibling hashes from the lot's leaf to the root (StandardMerkleTree order)."""
+    def proof_and_leaf(self, lst: LotList, row: LotRow) -> tuple[list[str], str]:
+        """Sibling hashes from the lot's leaf to the root (StandardMerkleTree order) and the leaf,
+        in one query."""
         i = row.pos
         want = []
         while i > 0:
             want.append(i - 1 if i % 2 == 0 else i + 1)
             i = (i - 1) // 2
-        if not want:
-            return []
-        c = self._conn()
-        got = dict(c.execute(f"SELECT pos, hash FROM portal_nodes WHERE list_id = ? AND pos IN "
-                             f"({', '.join('?' * len(want))})", [lst.id, *want]))
-        return ["0x" + bytes(got[p]).hex() for p in want]
+        got = dict(self._conn().execute(f"SELECT pos, hash FROM portal_nodes WHERE list_id = ? AND pos IN "
+                                        f"({', '.join('?' * (len(want) + 1))})", [lst.id, row.pos, *want]))
+        return ["0x" + bytes(got[p]).hex() for p in want], "0x" + bytes(got[row.pos]).hex()
+
+    def proof(self, lst: LotList, row: LotRow) -> list[str]:
+        return self.proof_and_leaf(lst, row)[0]
 
     def leaf(self, lst: LotList, row: LotRow) -> str:
-        h = self._conn().execute("SELECT hash FROM portal_nodes WHERE list_id = ? AND pos = ?", (lst.id, row.pos)).fetchone()
-        return "0x" + bytes(h[0]).hex()
+        return self.proof_and_leaf(lst, row)[1]
 
     def dump_chunks(self, lst: LotList, product_code: str, batch: int = 20_000):
         """The whole tree as @openzeppelin/merkle-tree's ``standard-v1`` dump (what

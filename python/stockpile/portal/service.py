@@ -351,13 +351,14 @@ class PortalService:
 
         p, lst, row = self.lot(symbol, lot_id, warehouse)
         att = p.chain.attestation
+        proof, leaf = self.index.proof_and_leaf(lst, row)
         return {
             "format": "stockpile-lot-proof/1",
             "leafEncoding": LOT_LEAF_TYPES,
             "value": row.value(p.info.product_code),
-            "proof": self.index.proof(lst, row),
+            "proof": proof,
             "root": lst.root,
-            "leaf": self.index.leaf(lst, row),
+            "leaf": leaf,
             "treeIndex": row.pos,
             "product": p.info.product_code, "symbol": p.info.symbol,
             "round": att.round_id, "attestor": p.info.attestor, "chain_id": self.reader.chain_id,
