@@ -91,3 +91,25 @@ def test_devnet_up_status_env_down_and_restart_keeps_the_chain(devnet_dir):
             renewed.round_id:
         assert time.monotonic() < deadline, "the portal did not pick up the renewed attestation"
         time.sleep(1)
+
+
+def test_devnet_commands_on_a_folder_without_a_devnet(tmp_path):
+    d = tmp_path / "nothing"
+    env = devnet("env", d=d, check=False)
+    assert env.returncode == 2 and "no devnet in" in env.stderr and "Traceback" not in env.stderr
+    st = devnet("status", d=d, check=False)
+    assert st.returncode == 1 and st.stdout.count("stopped") == 4
+    assert devnet("down", d=d).stdout.count("was not running") == 4
+
+
+def test_devnet_up_on_a_busy_port_fails_in_one_line(tmp_path):
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = str(busy.getsockname()[1])
+        out = devnet("up", "--rpc-port", port, "--portal-port", str(free_port()), d=tmp_path / "d", check=False)
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert "anvil exited" in out.stderr and "anvil.log" in out.stderr
+    assert devnet("status", d=tmp_path / "d", check=False).stdout.count("stopped") == 4
