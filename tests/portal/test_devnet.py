@@ -4,6 +4,7 @@ the SDK quickstart needs, stops, and comes back with the same chain (anvil's sta
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -14,6 +15,7 @@ import pytest
 from web3 import Web3
 
 from stockpile.sdk import Stockpile
+from stockpile.toolchain import PROJECT_ROOT
 from stockpile.toolchain.anvil import free_port
 
 pytestmark = [pytest.mark.anvil, pytest.mark.slow]
@@ -25,6 +27,11 @@ def devnet(*args: str, d: Path, check: bool = True) -> subprocess.CompletedProce
     if check and out.returncode != 0:
         raise AssertionError(out.stdout + out.stderr)
     return out
+
+
+def quickstart_code() -> str:
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    return re.search(r"```python\n(.*?)```", readme.split("## SDK quickstart", 1)[1], re.S).group(1)
 
 
 def env_of(text: str) -> dict[str, str]:
@@ -48,6 +55,11 @@ def test_devnet_up_status_env_down_and_restart_keeps_the_chain(devnet_dir):
     assert all(st["components"].values()) and st["portal"] is True, st
     env = env_of(devnet("env", d=d).stdout)
     assert env["STOCKPILE_RPC"] == f"http://127.0.0.1:{ports[0]}"
+    # a new user: eval "$(stockpile devnet env)", then the README's SDK quickstart runs as written
+    quick = subprocess.run(["bash", "-c", f'eval "$("{STOCKPILE}" devnet env --dir "{d}")" && "{sys.executable}" -'],
+                           input=quickstart_code(), capture_output=True, text=True, timeout=120)
+    assert quick.returncode == 0, quick.stdout + quick.stderr
+    assert "backed: True" in quick.stdout and "refused: AccessControlUnauthorizedAccount True" in quick.stdout
     # what the SDK quickstart needs: the Directory finds the products; the wallet holds NDPR at a fresh price
     wallet = Web3().eth.account.from_key(env["WALLET_KEY"])
     sp = Stockpile.connect(env["STOCKPILE_RPC"], directory=env["STOCKPILE_DIRECTORY"], account=wallet)
