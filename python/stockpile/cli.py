@@ -17,6 +17,8 @@ SUBCOMMANDS: dict[str, str] = {
     "oracle": "stockpile.oracle.cli:oracle",
     "reconcile": "stockpile.reconcile.cli:reconcile",
     "basket": "stockpile.basket.cli:basket",
+    "portal": "stockpile.portal.cli:portal",
+    "devnet": "stockpile.portal.devnet:devnet",
 }
 
 

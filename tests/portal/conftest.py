@@ -1,0 +1,62 @@
+"""The portal served over a real anvil deployment (the sample deployment file, the sample custody
+exports, attestations, prices, a holder journey and two reconciliations), and a real headless
+Chromium (Debian's chromium + chromium-driver, installed by `make browser`) driven by selenium."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import httpx
+import pytest
+from web3 import Web3
+
+from portal_helpers import start_portal
+from stockpile.portal.devnet import prepare
+from stockpile.toolchain import Anvil
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+
+
+@pytest.fixture(scope="session")
+def deployment(tmp_path_factory):
+    work = tmp_path_factory.mktemp("portal-devnet")
+    with Anvil() as node:  # its own node: other suites move the shared node's clock
+        info = prepare(node.url, work)
+        info["work"] = work
+        info["w3"] = Web3(Web3.HTTPProvider(node.url))
+        yield info
+
+
+@pytest.fixture(scope="session")
+def portal(deployment):
+    proc, url = start_portal(deployment, "--refresh", "2")
+    yield url
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+@pytest.fixture(scope="session")
+def api(portal):
+    with httpx.Client(base_url=portal, timeout=30) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def browser(tmp_path_factory):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    os.environ["SE_OFFLINE"] = "true"  # selenium must not try to download a driver or a browser
+    assert CHROMIUM.exists() and CHROMEDRIVER.exists(), "run `make browser` (apt: chromium chromium-driver)"
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = str(CHROMIUM)
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--window-size=1400,1800", f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
+        opts.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=opts)  # the driver from apt
+    driver.set_page_load_timeout(60)
+    yield driver
+    driver.quit()
