@@ -16,6 +16,7 @@ SUBCOMMANDS: dict[str, str] = {
     "reserve": "stockpile.reserve.cli:reserve",
     "oracle": "stockpile.oracle.cli:oracle",
     "reconcile": "stockpile.reconcile.cli:reconcile",
+    "safe": "stockpile.safe.cli:safe",
 }
 
 
