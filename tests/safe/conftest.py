@@ -5,18 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
-from eth_account import Account
 from web3 import Web3
 
+from safe_helpers import DEPLOYER, OWNERS
 from stockpile.safe import SafeSingletons, create_safe, deploy_safe_singletons
 from stockpile.sdk.transactions import Sender
 from stockpile.toolchain import Anvil
-from stockpile.toolchain.anvil import dev_keys
-
-KEYS = dev_keys()
-DEPLOYER = Account.from_key(KEYS[0])
-OWNERS = [Account.from_key(k) for k in KEYS[7:10]]
-STRANGER = Account.from_key(KEYS[6])
 
 
 @dataclass

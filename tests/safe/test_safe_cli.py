@@ -15,7 +15,7 @@ import yaml
 from eth_account import Account
 from web3 import Web3
 
-from conftest import DEPLOYER, KEYS, OWNERS, STRANGER
+from safe_helpers import DEPLOYER, KEYS, OWNERS, STRANGER
 from stockpile.contracts import load
 from stockpile.deploy import SAMPLE_DEVNET
 from stockpile.reserve.deploy import submit_attestation

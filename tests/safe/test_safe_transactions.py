@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from web3 import Web3
 
-from conftest import DEPLOYER, OWNERS, STRANGER
+from safe_helpers import DEPLOYER, OWNERS, STRANGER
 from stockpile.safe import (BelowThreshold, Call, CallError, NotAnOwner, Proposal, ProposalFileError, SafeError,
                             SafeTx, builder_checksum, call_from_args, execute, new_proposal, parse_signature,
                             safe_contract, safe_info, sign)
