@@ -198,8 +198,11 @@ def accept_admin(file, network, chain_id, account_spec, manifest_dir, allow_main
 
 @deploy.command()
 @_common
-def verify(network, chain_id, account_spec, manifest_dir, allow_mainnet) -> None:
-    """Check the code at every address of the manifest against the compiled artifacts."""
+@click.option("--bundle", "bundle_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="also write verification bundles (standard-JSON input, metadata, constructor arguments) here")
+def verify(network, chain_id, account_spec, manifest_dir, allow_mainnet, bundle_dir) -> None:
+    """Check the code at every address of the manifest against the compiled artifacts
+    (and with --bundle, write what block explorers and Sourcify need to verify each contract)."""
     from stockpile.deploy.engine import code_matches
 
     with _connect(network, chain_id, allow_mainnet) as conn:
@@ -211,6 +214,13 @@ def verify(network, chain_id, account_spec, manifest_dir, allow_mainnet) -> None
             ok = code_matches(conn.w3, rec.address, rec.contract)
             bad += not ok
             click.echo(f"{'ok ' if ok else 'BAD'} {key:<24} {rec.contract:<20} {rec.address}")
+        if bundle_dir is not None and not bad:
+            from stockpile.deploy.bundle import BundleError, write_bundle
+
+            try:
+                click.echo(f"verification bundles for {len(manifest.contracts)} contracts: {write_bundle(conn.w3, manifest, bundle_dir)}")
+            except BundleError as exc:
+                _fail(str(exc))
         sys.exit(1 if bad else 0)
 
 
