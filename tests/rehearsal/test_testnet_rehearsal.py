@@ -13,6 +13,7 @@ import pytest
 from web3 import Web3
 
 from rehearsal_helpers import PASSPHRASE_ENV, SEPOLIA, STOCKPILE, stockpile
+from stockpile.toolchain.paths import PROJECT_ROOT
 
 pytestmark = [pytest.mark.anvil, pytest.mark.slow]
 
@@ -23,9 +24,11 @@ def _deploy_args(r, manifest_dir):
     return ["--network", r.url, "--chain-id", SEPOLIA, "--account", r.account_spec, "--manifest-dir", manifest_dir]
 
 
-def test_apply_through_a_flaky_rpc_resumes_after_a_kill_and_verifies(rehearsal, tmp_path):
+@pytest.fixture(scope="module")
+def deployed(rehearsal):
+    """The deployment applied through the flaky proxy, killed mid-way and completed by a rerun."""
     r = rehearsal
-    manifest_dir = tmp_path / "deployments"
+    manifest_dir = r.work / "deployments"
     manifest = manifest_dir / f"{SEPOLIA}.json"
     env = dict(__import__("os").environ, **PASSPHRASE_ENV)
     proc = subprocess.Popen([STOCKPILE, "deploy", "apply", str(r.deployment_file), *map(str, _deploy_args(r, manifest_dir))],
@@ -41,11 +44,16 @@ def test_apply_through_a_flaky_rpc_resumes_after_a_kill_and_verifies(rehearsal, 
     proc.send_signal(signal.SIGKILL)  # killed with a transaction in flight
     proc.communicate()
     killed = json.loads(manifest.read_text())
-    assert killed["pending"] and len(killed["contracts"]) < N_DEPLOYS
 
     out = stockpile("deploy", "apply", r.deployment_file, *_deploy_args(r, manifest_dir))
+    return manifest_dir, killed, out
+
+
+def test_apply_through_a_flaky_rpc_resumes_after_a_kill_and_verifies(rehearsal, deployed):
+    r = rehearsal
+    manifest_dir, killed, out = deployed
     assert out.returncode == 0, out.stdout + out.stderr
-    final = json.loads(manifest.read_text())
+    final = json.loads((manifest_dir / f"{SEPOLIA}.json").read_text())
     assert len(final["contracts"]) == N_DEPLOYS and not final["pending"] and final["chain_id"] == SEPOLIA
 
     # Nothing was sent twice: one transaction per step, one contract creation per deployed contract.
@@ -71,4 +79,46 @@ def test_apply_through_a_flaky_rpc_resumes_after_a_kill_and_verifies(rehearsal, 
     assert stats["rate_limited"] > 0 and stats["dropped_before"] > 0 and stats["dropped_after"] > 0, stats
     for text in (out.stdout + out.stderr, again.stdout + again.stderr):
         assert "Traceback" not in text and PASSPHRASE_ENV["DEPLOYER_PASS"] not in text
+    assert killed["pending"] and len(killed["contracts"]) < N_DEPLOYS  # the kill landed mid-apply
     assert Web3.is_checksum_address(final["contracts"]["directory"]["address"])
+
+
+def _sourcify(bundle, rpc_url):
+    out = subprocess.run(["node", str(PROJECT_ROOT / "tools" / "sourcify" / "verify-bundle.js"), str(bundle), rpc_url],
+                         capture_output=True, text=True, timeout=600)
+    return out, [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
+
+
+def test_verification_bundles_are_full_matches_for_sourcify(rehearsal, deployed, tmp_path):
+    r = rehearsal
+    manifest_dir, _, applied = deployed
+    assert applied.returncode == 0
+    bundle = tmp_path / "bundle"
+    out = stockpile("deploy", "verify", "--network", r.url, "--manifest-dir", manifest_dir, "--bundle", bundle)
+    assert out.returncode == 0, out.stdout + out.stderr
+    index = json.loads((bundle / "bundle.json").read_text())
+    manifest = json.loads((manifest_dir / f"{SEPOLIA}.json").read_text())
+    assert set(index["contracts"]) == set(manifest["contracts"]) and index["chain_id"] == SEPOLIA
+    token = index["contracts"]["NDPR.token"]
+    assert token["name"] == "StockpileProxy" and token["compiler"].startswith("0.8.28+commit.7893614a")
+    std_input = json.loads((bundle / "NDPR.token" / "input.json").read_text())
+    assert std_input["language"] == "Solidity" and "contracts/proxy/StockpileProxy.sol" in std_input["sources"]
+    assert (bundle / "NDPR.token" / "constructor-args.txt").read_text().strip() == token["constructor_arguments"]
+    assert len(token["constructor_arguments"]) > 2 + 64 * 2  # implementation address and initialiser data
+
+    # Sourcify's own library recompiles from the metadata and compares with the chain (the node, as an explorer sees it)
+    result, lines = _sourcify(bundle, r.node.url)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert {x["key"] for x in lines} == set(manifest["contracts"])
+    assert all(x["runtimeMatch"] == "perfect" and x["creationMatch"] == "perfect" for x in lines), lines
+
+    # a bundle whose source was changed is not a match
+    src = bundle / "timelock" / "input.json"
+    data = json.loads(src.read_text())
+    path = "contracts/governance/StockpileTimelock.sol"
+    data["sources"][path]["content"] = data["sources"][path]["content"].replace("unchanged", "changed")
+    src.write_text(json.dumps(data))
+    result, lines = _sourcify(bundle, r.node.url)
+    assert result.returncode == 1
+    bad = next(x for x in lines if x["key"] == "timelock")
+    assert bad.get("runtimeMatch") != "perfect" and "error" in bad
