@@ -122,3 +122,31 @@ def test_verification_bundles_are_full_matches_for_sourcify(rehearsal, deployed,
     assert result.returncode == 1
     bad = next(x for x in lines if x["key"] == "timelock")
     assert bad.get("runtimeMatch") != "perfect" and "error" in bad
+
+
+def test_operators_with_keystores_take_over_admin_through_the_safe(rehearsal, deployed):
+    from stockpile.contracts import load
+
+    r = rehearsal
+    manifest_dir, _, applied = deployed
+    assert applied.returncode == 0
+    safe = r.safe["safe"]
+    out = stockpile("deploy", "handover", r.deployment_file, *_deploy_args(r, manifest_dir))
+    assert out.returncode == 0 and "transfer begun" in out.stdout, out.stdout + out.stderr
+    r.w3.provider.make_request("evm_increaseTime", [61])  # the admin transfer delay of the deployment file
+    r.w3.provider.make_request("evm_mine", [])
+
+    proposal = r.work / "accept-admin.json"
+    out = stockpile("deploy", "accept-admin", r.deployment_file, "--network", r.url, "--manifest-dir", manifest_dir,
+                    "--via-safe", safe, "--multisend", r.safe["multisend_call_only"], "--proposal", proposal)
+    assert out.returncode == 0, out.stdout + out.stderr
+    for spec in (r.owner_specs[2], r.owner_specs[0]):  # two owners, each with its own keystore, one after the other
+        signed = stockpile("safe", "sign", proposal, "--network", r.url, "--chain-id", SEPOLIA, "--account", spec)
+        assert signed.returncode == 0, signed.stdout + signed.stderr
+    assert "2 of 2 signatures" in signed.stdout
+    done = stockpile("safe", "execute", proposal, "--network", r.url, "--chain-id", SEPOLIA, "--account", r.owner_specs[0])
+    assert done.returncode == 0, done.stdout + done.stderr
+    manifest = json.loads((manifest_dir / f"{SEPOLIA}.json").read_text())
+    for key, artifact in (("NDPR.token", "CommodityToken"), ("NDPR.attestor", "ReserveAttestor"), ("price-feed", "PriceFeed")):
+        c = r.w3.eth.contract(address=manifest["contracts"][key]["address"], abi=load(artifact).abi)
+        assert c.functions.defaultAdmin().call() == safe, key
