@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from eth_abi import encode as abi_encode
@@ -35,7 +35,6 @@ class Call:
     data: bytes = b""
     method: dict[str, Any] | None = None  # {"name", "inputs", "payable"}
     values: dict[str, str] | None = None  # contractInputsValues
-    description: str = field(default="", compare=False)
 
     def summary(self) -> str:
         if self.method:

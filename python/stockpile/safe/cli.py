@@ -9,7 +9,6 @@ from pathlib import Path
 
 import click
 
-from stockpile.safe.via import via_safe_options  # noqa: F401  (re-exported: the one --via-safe definition)
 
 
 def _fail(msg: str) -> None:
