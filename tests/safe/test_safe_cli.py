@@ -23,7 +23,7 @@ from stockpile.reserve.models import Attestation
 from stockpile.reserve.signing import sign_by_quorum
 from stockpile.toolchain import Anvil
 
-pytestmark = pytest.mark.anvil
+pytestmark = [pytest.mark.anvil, pytest.mark.slow]
 
 STOCKPILE = str(Path(sys.executable).parent / "stockpile")
 ATTESTOR_KEYS = KEYS[2:5]

@@ -9,6 +9,7 @@ from eth_account import Account
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from web3 import Web3
+from web3.exceptions import ContractLogicError
 
 from safe_helpers import DEPLOYER, OWNERS, STRANGER
 from stockpile.safe import (BelowThreshold, Call, CallError, NotAnOwner, Proposal, ProposalFileError, SafeError,
@@ -121,7 +122,7 @@ def test_tampered_file_is_refused(tmp_path, edit, message):
     (lambda d: d.update(chainId="1"), "chainId 1 differs"),
     (lambda d: d["stockpile"]["signatures"][0].update(signer=STRANGER.address), "is not .*'s over safeTxHash"),
 ])
-def test_tampered_file_with_a_recomputed_checksum_is_still_refused(edit, message):
+def test_attack_edited_proposal_with_a_recomputed_checksum_is_refused(edit, message):
     prop = _proposal()
     prop.add_signature(OWNERS[0])
     data = prop.to_json()
@@ -202,3 +203,22 @@ def test_proposal_for_another_chain_safe_or_a_future_nonce(chain):
     not_a_safe = Proposal(STRANGER.address, 31337, 0, [Call(STRANGER.address, 1)])
     with pytest.raises(SafeError, match="no contract at"):
         sign(w3, not_a_safe, OWNERS[0])
+
+
+def test_attack_a_strangers_signature_added_to_the_file_does_not_count(chain):
+    """A non-owner signs the SafeTx itself and writes the signature into the file (checksum fixed):
+    the file loads (the signature is genuine) but execution refuses it, and so would the Safe."""
+    w3 = chain.w3
+    _fund(chain)
+    prop = new_proposal(w3, chain.safe, [Call(STRANGER.address, 99)])
+    sign(w3, prop, OWNERS[0])
+    prop.add_signature(STRANGER)  # bypasses sign()'s owner check, as a hand-edited file would
+    data = prop.to_json()
+    data["meta"]["checksum"] = builder_checksum(data)
+    forged = Proposal.from_json(data)
+    assert STRANGER.address in forged.signers()
+    with pytest.raises(NotAnOwner, match=f"{STRANGER.address} is not an owner"):
+        execute(w3, forged, chain.sender)
+    with pytest.raises(ContractLogicError, match="GS026"):
+        safe_contract(w3, chain.safe).functions.checkSignatures(prop.safe_tx.hash, b"", forged.packed_signatures()).call()
+    assert safe_info(w3, chain.safe).nonce == prop.nonce
