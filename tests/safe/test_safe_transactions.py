@@ -200,6 +200,8 @@ def test_proposal_for_another_chain_safe_or_a_future_nonce(chain):
         sign(w3, ahead, owner)  # signing ahead is fine
     with pytest.raises(ProposalFileError, match=f"at nonce {current}: execute the proposals for nonces {current}..{current}"):
         execute(w3, ahead, chain.sender)
+    with pytest.raises(SafeError, match="Safe address: not an address: '0x1234'"):
+        safe_info(w3, "0x1234")
     not_a_safe = Proposal(STRANGER.address, 31337, 0, [Call(STRANGER.address, 1)])
     with pytest.raises(SafeError, match="no contract at"):
         sign(w3, not_a_safe, OWNERS[0])

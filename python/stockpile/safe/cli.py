@@ -135,13 +135,16 @@ def propose_cmd(network, chain_id, allow_mainnet, safe_address, to, abi_fn, arti
     if artifact and not function:
         _fail("--contract needs --function")
     with _connected(network, chain_id, allow_mainnet) as w3:
+        if not w3.is_address(to):
+            _fail(f"--to: not an address: {to!r}")
         if raw_data is not None:
             if args:
                 _fail("--data takes no function arguments")
             try:
-                call = Call(w3.to_checksum_address(to), value, bytes.fromhex(raw_data.removeprefix("0x")))
+                data = bytes.fromhex(raw_data.removeprefix("0x"))
             except ValueError:
                 _fail(f"--data: not hex: {raw_data!r}")
+            call = Call(w3.to_checksum_address(to), value, data)
         else:
             if abi_fn:
                 entry = parse_signature(abi_fn)
@@ -152,8 +155,6 @@ def propose_cmd(network, chain_id, allow_mainnet, safe_address, to, abi_fn, arti
                     entry = find_function(load(artifact).abi, function)
                 except ArtifactNotFound as exc:
                     _fail(str(exc))
-            if not w3.is_address(to):
-                _fail(f"--to: not an address: {to!r}")
             call = call_from_args(to, entry, list(args), value)
         submitter = SafeProposalSubmitter(w3, safe_address, out, nonce, None, description)
         submitter.transact(call)

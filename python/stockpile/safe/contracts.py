@@ -42,13 +42,20 @@ class SafeInfo:
     nonce: int
 
 
+def checksum(address: str, what: str = "Safe address") -> str:
+    """``address`` checksummed; SafeError naming ``what`` when it is not an address."""
+    if not isinstance(address, str) or not Web3.is_address(address):
+        raise SafeError(f"{what}: not an address: {address!r}")
+    return Web3.to_checksum_address(address)
+
+
 def safe_contract(w3: Web3, address: str):
     return w3.eth.contract(address=Web3.to_checksum_address(address), abi=load("Safe").abi)
 
 
 def safe_info(w3: Web3, address: str) -> SafeInfo:
     """Owners, threshold and nonce of the Safe at ``address``; SafeError when there is no Safe there."""
-    address = Web3.to_checksum_address(address)
+    address = checksum(address)
     if not w3.eth.get_code(address):
         raise SafeError(f"no contract at {address} on chain {w3.eth.chain_id}: not a Safe")
     safe = safe_contract(w3, address)

@@ -216,7 +216,8 @@ class Proposal:
             raise bad(f"stockpile section: {exc}") from None
         if str(data.get("chainId")) != str(chain_id):
             raise bad(f"tampered: chainId {data.get('chainId')} differs from the signed chain id {chain_id}")
-        if Web3.to_checksum_address(data["meta"].get("createdFromSafeAddress") or ZERO) != safe:
+        created_from = data["meta"].get("createdFromSafeAddress") or ZERO
+        if not Web3.is_address(created_from) or Web3.to_checksum_address(created_from) != safe:
             raise bad("tampered: meta.createdFromSafeAddress differs from the Safe in the stockpile section")
         try:
             calls = [Call.from_builder(e, f"transactions[{i}]") for i, e in enumerate(data["transactions"])]

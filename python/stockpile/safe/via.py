@@ -101,8 +101,6 @@ def make_submitter(w3: Web3, via_safe: str | None, proposal_out: Path | None, sa
     """A SafeProposalSubmitter with ``--via-safe``, else a DirectSubmitter for ``account()`` (only
     resolved when sending)."""
     if via_safe:
-        if not Web3.is_address(via_safe):
-            raise click.BadParameter(f"not an address: {via_safe!r}", param_hint="--via-safe")
         return SafeProposalSubmitter(w3, via_safe, proposal_out, safe_nonce, multisend, description)
     from stockpile.sdk.transactions import Sender
 

@@ -15,7 +15,7 @@ from web3 import Web3
 from web3.logs import DISCARD
 
 from stockpile.safe.calls import Call
-from stockpile.safe.contracts import SafeInfo, canonical_multisend, safe_contract, safe_info
+from stockpile.safe.contracts import SafeInfo, canonical_multisend, checksum, safe_contract, safe_info
 from stockpile.safe.errors import BelowThreshold, NotAnOwner, ProposalFileError, SafeError, explain_gs
 from stockpile.safe.proposal import CALL, Proposal
 
@@ -27,7 +27,7 @@ def multisend_address(w3: Web3, given: str | None) -> str | None:
     address = given or canonical_multisend(chain_id)
     if address is None:
         return None
-    address = Web3.to_checksum_address(address)
+    address = checksum(address, "MultiSendCallOnly address")
     if not w3.eth.get_code(address):
         raise SafeError(f"no MultiSendCallOnly contract at {address} on chain {chain_id}: give --multisend")
     return address
@@ -50,8 +50,8 @@ def check_against_chain(w3: Web3, prop: Proposal, expected_safe: str | None = No
     chain_id = w3.eth.chain_id
     if prop.chain_id != chain_id:
         raise ProposalFileError(f"this proposal is for chain id {prop.chain_id}, but the node answers chain id {chain_id}")
-    if expected_safe and Web3.to_checksum_address(expected_safe) != prop.safe:
-        raise ProposalFileError(f"this proposal is for Safe {prop.safe}, not {Web3.to_checksum_address(expected_safe)}")
+    if expected_safe and checksum(expected_safe, "--safe") != prop.safe:
+        raise ProposalFileError(f"this proposal is for Safe {prop.safe}, not {checksum(expected_safe)}")
     info = safe_info(w3, prop.safe)
     if prop.nonce < info.nonce:
         raise ProposalFileError(f"nonce {prop.nonce} is already used (Safe {prop.safe} is at nonce {info.nonce}): "

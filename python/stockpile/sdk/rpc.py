@@ -13,7 +13,7 @@ import requests
 from web3 import Web3
 from web3.providers.rpc.utils import REQUEST_RETRY_ALLOWLIST, ExceptionRetryConfiguration
 
-RETRIES = 8  # backoff 0.1 s doubling: up to ~25 s in all, longer than a public endpoint's rate-limit window
+RETRIES = 7  # backoff 0.1 s doubling: up to ~6 s in all, longer than a public endpoint's rate-limit window
 BACKOFF = 0.1
 
 
