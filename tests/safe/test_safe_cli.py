@@ -74,7 +74,7 @@ def issuer(tmp_path_factory):
         assert "transfer begun" in handover.stdout
         manifest = json.loads((manifest_dir / "31337.json").read_text())
         yield dict(node=node, w3=w3, safe=safe, file=file, common=common, work=work, manifest=manifest,
-                   multisend=created["multisend_call_only"])
+                   multisend=created["multisend_call_only"], created=created)
 
 
 def contract(issuer, key: str, artifact: str):
@@ -102,9 +102,11 @@ def test_admin_roles_handed_to_the_safe_through_a_batched_proposal(issuer):
     proposal = issuer["work"] / "accept-admin.json"
     out = run("deploy", "accept-admin", issuer["file"], *issuer["common"], "--via-safe", safe,
               "--proposal", proposal, "--multisend", issuer["multisend"])
-    assert "3 call(s) for Safe" in out.stdout  # token, attestor, price feed
     batch = json.loads(proposal.read_text())
-    assert [t["contractMethod"]["name"] for t in batch["transactions"]] == ["acceptDefaultAdminTransfer"] * 3
+    assert {t["contractMethod"]["name"] for t in batch["transactions"]} == {"acceptDefaultAdminTransfer"}
+    targets = {t["to"] for t in batch["transactions"]}
+    assert {token.address, attestor.address, issuer["manifest"]["contracts"]["price-feed"]["address"]} <= targets
+    assert f"{len(targets)} call(s) for Safe" in out.stdout
     assert batch["stockpile"]["safeTx"]["operation"] == 1  # delegatecall into MultiSendCallOnly
     assert token.functions.defaultAdmin().call() == DEPLOYER.address  # nothing sent yet
 
@@ -114,6 +116,35 @@ def test_admin_roles_handed_to_the_safe_through_a_batched_proposal(issuer):
     assert token.functions.defaultAdmin().call() == safe and attestor.functions.defaultAdmin().call() == safe
     feed = contract(issuer, "price-feed", "PriceFeed")
     assert feed.functions.defaultAdmin().call() == safe
+
+
+def test_handover_via_safe_proposes_the_same_calls_and_sends_nothing(issuer):
+    """The Safe, now admin, hands over to another Safe: `deploy handover --via-safe` builds the calls
+    handover would send, as one proposal, and sends nothing."""
+    from stockpile.safe import SafeSingletons, create_safe, safe_info
+    from stockpile.sdk.transactions import Sender
+
+    w3, safe = issuer["w3"], issuer["safe"]
+    singletons = SafeSingletons(**{k: issuer["created"][k] for k in ("singleton", "factory", "fallback_handler",
+                                                                       "multisend_call_only")})
+    new_safe = create_safe(Sender(w3, DEPLOYER), singletons, [o.address for o in OWNERS], 2, salt_nonce=7)
+    dep = yaml.safe_load(issuer["file"].read_text())
+    dep["roles"]["admin"] = new_safe
+    file = issuer["work"] / "to-new-safe.yaml"
+    file.write_text(yaml.safe_dump(dep))
+    nonce_before, deployer_nonce = safe_info(w3, safe).nonce, w3.eth.get_transaction_count(DEPLOYER.address)
+    proposal = issuer["work"] / "handover.json"
+    out = run("deploy", "handover", file, *issuer["common"], "--via-safe", safe, "--proposal", proposal,
+              "--multisend", issuer["multisend"])
+    assert "proposed, not sent" in out.stdout
+    batch = json.loads(proposal.read_text())
+    token = contract(issuer, "NDPR.token", "CommodityToken")
+    calls = [(t["to"], t["contractMethod"]["name"], t["contractInputsValues"]) for t in batch["transactions"]]
+    assert (token.address, "beginDefaultAdminTransfer", {"newAdmin": new_safe}) in calls
+    assert any(name == "grantRole" and values.get("account") == new_safe for _, name, values in calls)
+    assert batch["stockpile"]["safe"] == safe and batch["stockpile"]["nonce"] == nonce_before
+    assert safe_info(w3, safe).nonce == nonce_before and w3.eth.get_transaction_count(DEPLOYER.address) == deployer_nonce
+    assert token.functions.pendingDefaultAdmin().call()[0] != new_safe
 
 
 def _attest(issuer, quantity: int) -> None:

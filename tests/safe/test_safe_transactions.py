@@ -132,6 +132,17 @@ def test_attack_edited_proposal_with_a_recomputed_checksum_is_refused(edit, mess
         Proposal.from_json(data)
 
 
+def test_python_values_are_written_as_the_transaction_builder_writes_them():
+    from hexbytes import HexBytes
+
+    fn = {"name": "f", "type": "function", "inputs": [
+        {"name": "role", "type": "bytes32"}, {"name": "on", "type": "bool"}, {"name": "ids", "type": "uint256[]"},
+        {"name": "who", "type": "address"}]}
+    call = call_from_args(STRANGER.address, fn, [HexBytes(b"\x07" * 32), True, [1, 2], DEPLOYER.address.lower()])
+    assert call.values == {"role": "0x" + "07" * 32, "on": "true", "ids": '["1","2"]', "who": DEPLOYER.address}
+    assert Call.from_builder(call.to_builder()).data == call.data
+
+
 def test_bad_call_values_name_the_argument():
     fn = parse_signature(MINT)
     with pytest.raises(CallError, match="mint.amount: uint256 needs an integer, got '1.5'"):

@@ -105,7 +105,7 @@ def parse_value(inp: dict[str, Any], raw: Any, where: str) -> Any:
         if not isinstance(items, list) or len(items) != len(comps):
             raise CallError(f"{where}: tuple needs {len(comps)} items, got {raw!r}")
         return tuple(parse_value(c, x, f"{where}.{c.get('name') or i}") for i, (c, x) in enumerate(zip(comps, items)))
-    text = raw if isinstance(raw, str) else json.dumps(raw)
+    text = raw if isinstance(raw, str) else value_to_text(raw)
     if m := _INT.match(t):
         try:
             value = int(text, 0) if text.lower().startswith(("0x", "-0x")) else int(text, 10)
