@@ -224,6 +224,10 @@ def test_refusals_name_what_is_wrong(issuer):
                   issuer["work"] / "y.json", expect=2)
     assert "mint.amount: uint256 needs an integer, got 'ten'" in bad_arg.stderr
 
+    no_safe_here = run("safe", "create", *rpc(issuer), "--account", "env:DEPLOYER_KEY", "--owner", ALICE,
+                       "--threshold", 1, expect=2)
+    assert "no canonical Safe 1.4.1 deployment known on chain 31337: give --deploy-contracts" in no_safe_here.stderr
+
     # a call the Safe is not allowed to make is reported before anything is sent
     unauthorised = issuer["work"] / "unauthorised.json"
     run("safe", "propose", *rpc(issuer), "--safe", issuer["safe"], "--to", token.address,

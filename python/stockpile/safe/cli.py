@@ -98,6 +98,9 @@ def create_cmd(network, chain_id, allow_mainnet, account_spec, owners, threshold
                                             known["CompatibilityFallbackHandler"][cid][0], known["MultiSendCallOnly"][cid][0])
             except KeyError:
                 _fail(f"no canonical Safe 1.4.1 deployment known on chain {cid}: give --deploy-contracts")
+        for name, address in singletons.__dict__.items():
+            if not w3.eth.get_code(address):
+                _fail(f"no {name} contract at {address} on chain {w3.eth.chain_id}: give --deploy-contracts")
         for o in owners:
             if not w3.is_address(o):
                 _fail(f"--owner: not an address: {o!r}")
