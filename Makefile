@@ -45,7 +45,7 @@ $(APE_PKGS)/@openzeppelin_contracts/5_7_0 $(APE_PKGS)/@openzeppelin_contracts-up
 	$(BIN)/ape pm install
 	@touch $(APE_PKGS)/@openzeppelin_contracts/5_7_0 $(APE_PKGS)/@openzeppelin_contracts-upgradeable/5_7_0
 
-$(ARTIFACTS_STAMP): $(SOL_SOURCES) ape-config.yaml $(SHIM_STAMP)
+$(ARTIFACTS_STAMP): $(SOL_SOURCES) ape-config.yaml $(SHIM_STAMP) node_modules/.installed python/stockpile/contracts/compile.py
 	$(BIN)/stockpile build
 	touch $@
 

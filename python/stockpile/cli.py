@@ -19,6 +19,7 @@ SUBCOMMANDS: dict[str, str] = {
     "basket": "stockpile.basket.cli:basket",
     "portal": "stockpile.portal.cli:portal",
     "devnet": "stockpile.portal.devnet:devnet",
+    "safe": "stockpile.safe.cli:safe",
 }
 
 

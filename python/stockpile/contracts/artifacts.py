@@ -26,6 +26,7 @@ class Artifact(BaseModel):
     method_identifiers: dict[str, str] = {}
     immutable_references: dict[str, list[dict[str, int]]] = {}
     compiler: str
+    metadata: str | None = None  # solc's metadata JSON (sources' hashes, settings): for verification bundles
 
 
 def artifacts_dir() -> Path:

@@ -19,7 +19,19 @@ OUTPUTS = [
     "evm.deployedBytecode.immutableReferences",
     "evm.methodIdentifiers",
     "storageLayout",
+    "metadata",
 ]
+
+# Contracts compiled from npm packages as they ship (not copied into contracts/, which ape walks):
+# source path -> contract names to write artifacts for. Safe 1.4.1 for operating through a multisig.
+SAFE_SOURCES = "node_modules/@safe-global/safe-contracts/contracts"
+EXTERNAL_CONTRACTS: dict[str, list[str]] = {
+    f"{SAFE_SOURCES}/Safe.sol": ["Safe"],
+    f"{SAFE_SOURCES}/proxies/SafeProxyFactory.sol": ["SafeProxyFactory"],
+    f"{SAFE_SOURCES}/proxies/SafeProxy.sol": ["SafeProxy"],
+    f"{SAFE_SOURCES}/handler/CompatibilityFallbackHandler.sol": ["CompatibilityFallbackHandler"],
+    f"{SAFE_SOURCES}/libraries/MultiSendCallOnly.sol": ["MultiSendCallOnly"],
+}
 
 
 def compiler_settings() -> dict[str, Any]:
@@ -30,6 +42,10 @@ def compiler_settings() -> dict[str, Any]:
         "evmVersion": cfg.get("evm_version", "cancun"),
         "viaIR": bool(cfg.get("via_ir", False)),
     }
+
+
+def _external_sources() -> dict[str, dict[str, str]]:
+    return {path: {"content": (PROJECT_ROOT / path).read_text()} for path in EXTERNAL_CONTRACTS}
 
 
 def _sources(contracts_dir: Path) -> dict[str, dict[str, str]]:
@@ -56,13 +72,16 @@ def compile_standard_json(sources: dict[str, dict[str, str]], outputs: list[str]
 def compile_all(contracts_dir: Path | None = None, out_dir: Path | None = None) -> list[Path]:
     """Compile every contract under ``contracts/`` and write its artifact. Returns the files written."""
     contracts_dir = contracts_dir or PROJECT_ROOT / "contracts"
-    out = compile_standard_json(_sources(contracts_dir))
+    out = compile_standard_json({**_sources(contracts_dir), **_external_sources()})
     written = []
     version = f"solc-js {SOLC_VERSION}"
     for source, contracts in out.get("contracts", {}).items():
-        if not source.startswith("contracts/"):  # OpenZeppelin and other libraries
+        wanted = EXTERNAL_CONTRACTS.get(source)
+        if not source.startswith("contracts/") and wanted is None:  # OpenZeppelin and other libraries
             continue
         for name, data in contracts.items():
+            if wanted is not None and name not in wanted:
+                continue
             bytecode = data["evm"]["bytecode"]["object"]
             if not bytecode:  # interfaces and abstract contracts
                 continue
@@ -76,6 +95,7 @@ def compile_all(contracts_dir: Path | None = None, out_dir: Path | None = None) 
                 method_identifiers=data["evm"].get("methodIdentifiers", {}),
                 immutable_references=data["evm"]["deployedBytecode"].get("immutableReferences", {}),
                 compiler=version,
+                metadata=data.get("metadata") or None,
             )
             written.append(artifacts.write(art, out_dir))
     artifacts.load.cache_clear()

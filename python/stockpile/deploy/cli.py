@@ -13,6 +13,8 @@ from rich.table import Table
 from stockpile.deploy import DEFAULT_MANIFEST_DIR, DeploymentFileError, NetworkError, connect, load_deployment, make_engine
 from stockpile.deploy.engine import DeploymentError
 from stockpile.deploy.manifest import load_manifest, manifest_path
+from stockpile.safe.via import via_safe_options
+from web3 import Web3
 
 ANVIL_DEV_MNEMONIC = "test test test test test test test test test test test junk"
 
@@ -127,31 +129,80 @@ def apply(file, network, chain_id, account_spec, manifest_dir, allow_mainnet) ->
         click.echo(f"directory: {engine.manifest.address('directory')}")
 
 
+@contextmanager
+def _submitter(conn, account_spec, via_safe, proposal_out, safe_nonce, multisend, description: str):
+    """Send from the account, or with --via-safe collect the calls into a Safe proposal (stockpile.safe.via)."""
+    from stockpile.safe.errors import SafeError
+    from stockpile.safe.via import make_submitter
+
+    try:
+        submitter = make_submitter(conn.w3, via_safe, proposal_out, safe_nonce, multisend,
+                                   account=lambda: _account(account_spec, conn.chain_id), description=description)
+        yield submitter
+        click.echo(submitter.finish())
+    except SafeError as exc:
+        _fail(str(exc))
+
+
 @deploy.command()
 @click.argument("file", type=click.Path(path_type=Path))
 @_common
-def handover(file, network, chain_id, account_spec, manifest_dir, allow_mainnet) -> None:
-    """Move admin roles from the deployer to the configured holders (two-step where the contract has it)."""
+@via_safe_options
+def handover(file, network, chain_id, account_spec, manifest_dir, allow_mainnet, via_safe, proposal_out, safe_nonce,
+             multisend) -> None:
+    """Move admin roles from the deployer (or, with --via-safe, from that Safe) to the configured holders
+    (two-step where the contract has it)."""
     from stockpile.deploy.handover import handover as do_handover
-    from stockpile.sdk.transactions import Sender
 
-    with _session(file, network, chain_id, account_spec, allow_mainnet) as (dep, conn, acct):
+    dep = _load(file)
+    with _connect(network, chain_id, allow_mainnet) as conn:
         manifest = load_manifest(manifest_dir, conn.chain_id)
         if "directory" not in manifest.contracts:
             _fail(f"nothing deployed on chain {conn.chain_id} according to {manifest_path(manifest_dir, conn.chain_id)}")
-        lines = do_handover(dep, conn.w3, Sender(conn.w3, acct), manifest)
-        table = Table(title="handover")
-        for col in ("contract", "role", "holder", "status"):
-            table.add_column(col)
-        for line in lines:
-            table.add_row(line.contract, line.role, line.holder, line.status)
-        console.print(table)
+        with _submitter(conn, account_spec, via_safe, proposal_out, safe_nonce, multisend, f"{dep.name}: handover") as sub:
+            lines = do_handover(dep, conn.w3, sub, manifest)
+            table = Table(title="handover" + (" (proposed, not sent)" if via_safe else ""))
+            for col in ("contract", "role", "holder", "status"):
+                table.add_column(col)
+            for line in lines:
+                table.add_row(line.contract, line.role, line.holder, line.status)
+            console.print(table)
+
+
+@deploy.command("accept-admin")
+@click.argument("file", type=click.Path(path_type=Path))
+@_common
+@via_safe_options
+def accept_admin(file, network, chain_id, account_spec, manifest_dir, allow_mainnet, via_safe, proposal_out, safe_nonce,
+                 multisend) -> None:
+    """Second step of the handover: the new admin accepts DEFAULT_ADMIN_ROLE where the delay has passed
+    (with --via-safe: one Safe proposal batching every acceptance)."""
+    from stockpile.deploy.accept import acceptances
+
+    dep = _load(file)
+    with _connect(network, chain_id, allow_mainnet) as conn:
+        manifest = load_manifest(manifest_dir, conn.chain_id)
+        if not manifest.contracts:
+            _fail(f"nothing deployed on chain {conn.chain_id} according to {manifest_path(manifest_dir, conn.chain_id)}")
+        with _submitter(conn, account_spec, via_safe, proposal_out, safe_nonce, multisend, f"{dep.name}: accept admin") as sub:
+            if Web3.to_checksum_address(sub.address) != dep.roles.admin:
+                _fail(f"{sub.address} is not the admin of {file} ({dep.roles.admin})")
+            found = acceptances(conn.w3, manifest, sub.address)
+            for a in found:
+                click.echo(f"{a.key:<20} {a.address} {a.status}")
+                if a.function is not None:
+                    sub.transact(a.function)
+            if not any(a.function is not None for a in found):
+                _fail("nothing to accept now: " + (", ".join(sorted({a.status for a in found})) or "no two-step contracts"))
 
 
 @deploy.command()
 @_common
-def verify(network, chain_id, account_spec, manifest_dir, allow_mainnet) -> None:
-    """Check the code at every address of the manifest against the compiled artifacts."""
+@click.option("--bundle", "bundle_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="also write verification bundles (standard-JSON input, metadata, constructor arguments) here")
+def verify(network, chain_id, account_spec, manifest_dir, allow_mainnet, bundle_dir) -> None:
+    """Check the code at every address of the manifest against the compiled artifacts
+    (and with --bundle, write what block explorers and Sourcify need to verify each contract)."""
     from stockpile.deploy.engine import code_matches
 
     with _connect(network, chain_id, allow_mainnet) as conn:
@@ -163,6 +214,13 @@ def verify(network, chain_id, account_spec, manifest_dir, allow_mainnet) -> None
             ok = code_matches(conn.w3, rec.address, rec.contract)
             bad += not ok
             click.echo(f"{'ok ' if ok else 'BAD'} {key:<24} {rec.contract:<20} {rec.address}")
+        if bundle_dir is not None and not bad:
+            from stockpile.deploy.bundle import BundleError, write_bundle
+
+            try:
+                click.echo(f"verification bundles for {len(manifest.contracts)} contracts: {write_bundle(conn.w3, manifest, bundle_dir)}")
+            except BundleError as exc:
+                _fail(str(exc))
         sys.exit(1 if bad else 0)
 
 

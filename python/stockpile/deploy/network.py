@@ -90,7 +90,9 @@ def connect(network: str, expected_chain_id: int | None = None, allow_mainnet: b
         description = "in-process py-evm (ape's test network)"
         _fund_dev_accounts(w3)
     elif network.startswith(("http://", "https://")):
-        w3 = Web3(Web3.HTTPProvider(network, request_kwargs={"timeout": timeout}))
+        from stockpile.sdk.rpc import http_provider  # retries 429s and dropped connections
+
+        w3 = Web3(http_provider(network, timeout))
         description = redact_url(network)
     elif network.startswith(("ws://", "wss://")):
         from web3 import LegacyWebSocketProvider

@@ -106,9 +106,21 @@ class Sender:
         return SentTransaction(tx_hash=Web3.to_hex(signed.hash), nonce=tx["nonce"], raw=bytes(signed.raw_transaction))
 
     def broadcast(self, sent: SentTransaction) -> str:
-        self.w3.eth.send_raw_transaction(sent.raw)
+        try:
+            self.w3.eth.send_raw_transaction(sent.raw)
+        except Web3RPCError:
+            # a resend of bytes the node already has (the answer to the first send was lost):
+            # "already known" while pending, "nonce too low" once mined
+            if not self._node_has(sent.tx_hash):
+                raise
         self._nonce = sent.nonce + 1
         return sent.tx_hash
+
+    def _node_has(self, tx_hash: str) -> bool:
+        try:
+            return self.w3.eth.get_transaction(HexBytes(tx_hash)) is not None
+        except Exception:
+            return False
 
     def wait(self, tx_hash: str, timeout: float | None = None) -> Any:
         receipt = self.w3.eth.wait_for_transaction_receipt(HexBytes(tx_hash), timeout=timeout or self.timeout,

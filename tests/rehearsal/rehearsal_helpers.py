@@ -1,0 +1,42 @@
+"""Shared helpers of the rehearsal tests."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from eth_account import Account
+from web3 import Web3
+
+from stockpile.toolchain.anvil import dev_keys
+
+SEPOLIA = 11155111
+STOCKPILE = str(Path(sys.executable).parent / "stockpile")
+PASSPHRASE_ENV = {"DEPLOYER_PASS": "rehearsal-deployer-pass"}
+FAUCET = Account.from_key(dev_keys()[9])
+
+
+def stockpile(*args, env=None, timeout=600, **kw):
+    return subprocess.run([STOCKPILE, *map(str, args)], capture_output=True, text=True, timeout=timeout,
+                          env=dict(os.environ, **PASSPHRASE_ENV, **(env or {})), **kw)
+
+
+def fund(w3: Web3, address: str, amount: int = 10**20) -> None:
+    """The faucet: ether from a dev account of the rehearsal node (sent to the node directly)."""
+    block = w3.eth.get_block("latest")
+    tx = {"to": address, "value": amount, "gas": 21_000, "nonce": w3.eth.get_transaction_count(FAUCET.address, "pending"),
+          "chainId": SEPOLIA, "maxFeePerGas": 3 * block["baseFeePerGas"] + 10**9, "maxPriorityFeePerGas": 10**9}
+    w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(FAUCET.sign_transaction(tx).raw_transaction),
+                                        poll_latency=0.1)
+
+
+def new_keystore(path: Path, key: str) -> str:
+    """A keystore written by `stockpile deploy new-keystore`; returns the --account spec for it."""
+    out = stockpile("deploy", "new-keystore", path, "--passphrase-env", "DEPLOYER_PASS", "--from-key-env", "IMPORT_KEY",
+                    env={"IMPORT_KEY": key})
+    assert out.returncode == 0, out.stderr
+    return f"keystore:{path}:DEPLOYER_PASS"
+
+
