@@ -16,7 +16,7 @@ def test_ape_run_deploy_on_the_in_process_network(tmp_path):
     env = dict(os.environ, STOCKPILE_MANIFEST_DIR=str(tmp_path))
     out = subprocess.run([str(ape), "run", "deploy"], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stdout + out.stderr
-    assert "56 steps applied, 0 already done" in out.stdout
+    assert "67 steps applied, 0 already done" in out.stdout
     (manifest,) = tmp_path.glob("*.json")
     data = json.loads(manifest.read_text())
-    assert len(data["contracts"]) == 15 and data["chain_id"] == int(manifest.stem)
+    assert len(data["contracts"]) == 16 and data["chain_id"] == int(manifest.stem)

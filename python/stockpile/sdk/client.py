@@ -44,8 +44,9 @@ from stockpile.sdk.models import (
 from stockpile.sdk.transactions import Sender, call_translating
 from stockpile.sdk.units import from_units, to_units
 
-REDEMPTION_STATUS = {0: "none", 1: "pending", 2: "completed", 3: "rejected", 4: "cancelled"}
-HOLDER_EVENTS = ("Transfer", "Minted", "RedemptionRequested", "RedemptionCompleted", "RedemptionRejected",
+REDEMPTION_STATUS = {0: "none", 1: "pending", 2: "completed", 3: "rejected", 4: "cancelled", 5: "processing"}
+HOLDER_EVENTS = ("Transfer", "Minted", "RedemptionRequested", "RedemptionAccepted", "RedemptionCompleted",
+                 "RedemptionRejected",
                  "RedemptionCancelled", "AddressFrozen", "Frozen", "ForcedTransfer")
 
 
@@ -141,7 +142,8 @@ class ProductClient:
                                lot_count=count, as_of=as_of, attested_at=attested_at, report_hash="0x" + bytes(report).hex())
 
     def reserve_status(self) -> ReserveStatus:
-        """Is every token backed? totalSupply (incl. escrow) against the latest attested total."""
+        """Is every token backed? totalSupply (incl. escrow) plus what was burned (delivered) since the
+        attestation's as-of time, against the latest attested total - the rule secure mint enforces."""
         supply = self.total_supply()
         escrowed = self.token.functions.totalEscrowed().call()
         max_age = self.token.functions.maxAttestationAge().call()
@@ -149,9 +151,11 @@ class ProductClient:
         now = self.sp.w3.eth.get_block("latest")["timestamp"]
         total = att.total_quantity if att else 0
         age = (now - att.as_of) if att else None
+        burned = self.token.functions.burnedSince(att.as_of).call() if att else 0
         return ReserveStatus(symbol=self.symbol, total_supply=supply, escrowed=escrowed, attested_total=total,
                              attestation=att, attestation_age=age, max_attestation_age=max_age,
-                             backed=supply <= total, stale=att is None or age > max_age,
+                             burned_since_attestation=burned,
+                             backed=supply + burned <= total, stale=att is None or age > max_age,
                              collateralization=(Decimal(total) / Decimal(supply)) if supply else None)
 
     def verify_lot(self, lot: Lot | tuple, proof: list[bytes | str]) -> bool:
@@ -200,8 +204,8 @@ class ProductClient:
         queries = [
             [sigs["Transfer"], topic],  # sent
             [sigs["Transfer"], None, topic],  # received
-            [[sigs[n] for n in ("RedemptionRequested", "RedemptionCompleted", "RedemptionRejected",
-                                "RedemptionCancelled", "Minted") if n in sigs], None, topic],
+            [[sigs[n] for n in ("RedemptionRequested", "RedemptionAccepted", "RedemptionCompleted",
+                                "RedemptionRejected", "RedemptionCancelled", "Minted") if n in sigs], None, topic],
         ]
         seen: dict[tuple[str, int], HistoryEvent] = {}
         for topics in queries:
@@ -265,7 +269,14 @@ class ProductClient:
         hashed) makes the mint idempotent: the same id is refused with ``MintIdUsed``."""
         return self.sp.send(self.token.functions.mint(to_checksum_address(to), self.units(amount), _b32(mint_id)))
 
+    def accept_redemption(self, request_id: int) -> RedemptionRequest:
+        """Operator: take a pending request into processing (the material is being delivered). From here
+        the holder can no longer cancel; the operator completes (burn) or rejects (refund) it."""
+        self.sp.send(self.token.functions.acceptRedemption(request_id))
+        return self.redemption(request_id)
+
     def complete_redemption(self, request_id: int) -> RedemptionRequest:
+        """Operator: burn the escrow of an accepted (processing) request: delivery done."""
         self.sp.send(self.token.functions.completeRedemption(request_id))
         return self.redemption(request_id)
 
