@@ -92,11 +92,10 @@ def with_authorizations(project, token):
     import ape
     from ethpm_types import ContractType
 
+    from stockpile.token.devnet import EIP3009_NAMES
+
     abi = list(project.CommodityToken.contract_type.abi)
-    names = {(a.type, getattr(a, "name", None)) for a in abi}
-    for item in project.IERC3009.contract_type.abi:
-        if (item.type, getattr(item, "name", None)) not in names:
-            abi.append(item)
+    abi += [a for a in project.CommodityTokenAuthorizations.contract_type.abi if getattr(a, "name", None) in EIP3009_NAMES]
     return ape.Contract(token.address, contract_type=ContractType(contractName="CommodityToken", abi=abi))
 
 
