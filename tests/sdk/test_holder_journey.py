@@ -143,3 +143,28 @@ def test_a_mined_failure_is_decoded_on_anvil(holder):
         holder._sender.transact({"to": token.address, "gas": 200_000,
                                  "data": token.encode_abi("mint", args=[holder.address, 1, b"\1" * 32])})
     assert holder.w3.eth.get_transaction_count(holder.address) == before + 1  # it was mined
+
+
+def test_eip3009_authorization_signed_by_the_holder_relayed_by_another(operator, holder):
+    """The holder signs an EIP-3009 transfer (no gas); a second account relays it, once."""
+    ndpr_op, ndpr = operator.product("NDPR"), holder.product("NDPR")
+    attest(operator)
+    ndpr_op.mint(holder.address, Decimal("10"), "deposit for EIP-3009")
+    spender_acct = Account.from_key(SPENDER)
+    relayer = holder.with_account(spender_acct).product("NDPR")
+    before = ndpr.balance(spender_acct.address).units
+    valid_before = holder.w3.eth.get_block("latest")["timestamp"] + 3600
+    auth = ndpr.sign_transfer_authorization(holder.account, spender_acct.address, Decimal("2.5"), valid_before)
+    assert not ndpr.authorization_used(holder.address, auth["nonce"])
+    relayer.submit_transfer_authorization(auth)
+    assert ndpr.balance(spender_acct.address).units == before + 2_500_000 * 10**12
+    assert ndpr.authorization_used(holder.address, auth["nonce"])
+    with pytest.raises(errors.AuthorizationAlreadyUsed) as used:
+        relayer.submit_transfer_authorization(auth)
+    assert used.value.args_dict["authorizer"] == holder.address
+    receive = ndpr.sign_transfer_authorization(holder.account, spender_acct.address, Decimal("1"), valid_before,
+                                               receive=True)
+    with pytest.raises(errors.CallerNotPayee):  # only the payee may submit a receive authorization
+        operator.product("NDPR").submit_transfer_authorization(receive)
+    relayer.submit_transfer_authorization(receive)
+    assert ndpr.balance(spender_acct.address).units == before + 3_500_000 * 10**12

@@ -73,7 +73,7 @@ class ProductClient:
         self.sp = sp
         self.info = info
         w3 = sp.w3
-        self.token = w3.eth.contract(address=info.token, abi=load("CommodityToken").abi)
+        self.token = w3.eth.contract(address=info.token, abi=_token_abi())
         self.attestor = w3.eth.contract(address=info.attestor, abi=load("ReserveAttestor").abi) if info.attestor else None
         self.feed = w3.eth.contract(address=info.feed, abi=sp.feed_abi) if info.feed else None
 
@@ -246,6 +246,37 @@ class ProductClient:
         return {"owner": owner.address, "spender": to_checksum_address(spender), "value": value, "deadline": deadline,
                 "v": signed.v, "r": signed.r.to_bytes(32, "big"), "s": signed.s.to_bytes(32, "big")}
 
+    def sign_transfer_authorization(self, owner: LocalAccount, to: str, amount: Decimal | int | str,
+                                    valid_before: int, valid_after: int = 0, nonce: bytes | str | None = None,
+                                    receive: bool = False) -> dict[str, Any]:
+        """EIP-3009 TransferWithAuthorization (``receive``: ReceiveWithAuthorization, only the payee may
+        submit it) signed with eth-account typed-data signing; nothing is sent. ``nonce``: 32 random bytes
+        unless given (a reference string is hashed)."""
+        import os
+
+        from stockpile.token.devnet import sign_transfer_authorization
+
+        value = self.units(amount)
+        nonce_b = os.urandom(32) if nonce is None else _b32(nonce)
+        _, name, _version, chain_id, verifying, _, _ = self.token.functions.eip712Domain().call()
+        v, r, s = sign_transfer_authorization(
+            owner.key, token_name=name, chain_id=chain_id, token=verifying, to=to_checksum_address(to), value=value,
+            valid_after=valid_after, valid_before=valid_before, nonce=nonce_b,
+            kind="ReceiveWithAuthorization" if receive else "TransferWithAuthorization")
+        return {"from": owner.address, "to": to_checksum_address(to), "value": value, "valid_after": valid_after,
+                "valid_before": valid_before, "nonce": nonce_b, "v": v, "r": r, "s": s, "receive": receive}
+
+    def submit_transfer_authorization(self, auth: dict[str, Any]) -> Any:
+        """Send a signed EIP-3009 authorization (anyone for a transfer; the payee for a receive)."""
+        fn = self.token.functions.receiveWithAuthorization if auth["receive"] else \
+            self.token.functions.transferWithAuthorization
+        return self.sp.send(fn(auth["from"], auth["to"], auth["value"], auth["valid_after"], auth["valid_before"],
+                               auth["nonce"], auth["v"], auth["r"], auth["s"]))
+
+    def authorization_used(self, authorizer: str, nonce: bytes | str) -> bool:
+        """Whether an EIP-3009 nonce of ``authorizer`` was used or cancelled."""
+        return self.token.functions.authorizationState(to_checksum_address(authorizer), _b32(nonce)).call()
+
     def submit_permit(self, permit: dict[str, Any]) -> Any:
         return self.sp.send(self.token.functions.permit(permit["owner"], permit["spender"], permit["value"],
                                                         permit["deadline"], permit["v"], permit["r"], permit["s"]))
@@ -348,7 +379,7 @@ class Stockpile:
         self.feed_abi = _feed_abi()
         self.event_topics = {
             item["name"]: Web3.to_hex(Web3.keccak(text=f"{item['name']}({','.join(errors._abi_type(i) for i in item['inputs'])})"))
-            for item in load("CommodityToken").abi if item.get("type") == "event"
+            for item in _token_abi() if item.get("type") == "event"
         }
         self._clients: dict[str, ProductClient] = {}
 
@@ -410,6 +441,13 @@ def _feed_abi() -> list[dict]:
         except FileNotFoundError:
             continue
     raise SdkError("no feed ABI available: run `stockpile build`")
+
+
+def _token_abi() -> list[dict]:
+    """CommodityToken's ABI plus the EIP-3009 functions, events and errors its fallback serves."""
+    from stockpile.token.devnet import token_abi_with_authorizations
+
+    return token_abi_with_authorizations(load("CommodityToken").abi, load("CommodityTokenAuthorizations").abi)
 
 
 def _products_from_directory(w3: Web3, directory: str) -> dict[str, ProductInfo]:
