@@ -201,6 +201,9 @@ def test_governed_change_after_handover_goes_through_the_timelock(node, tmp_path
     data["roles"]["minters"].append(new_minter)
     changed = tmp_path / "more-minters.yaml"
     changed.write_text(yaml.safe_dump(data))
+    wrong = cli("apply", changed, "--network", node.url, "--manifest-dir", tmp_path)  # the deployer: no proposer
+    assert wrong.returncode == 2 and "is not a timelock proposer: run apply with --account of one" in wrong.stderr
+    assert "Traceback" not in wrong.stderr
     proposer = {"K": KEYS[1]}  # the timelock's proposer and executor in the sample file
     first = cli("apply", changed, "--network", node.url, "--manifest-dir", tmp_path, "--account", "env:K",
                 env_extra=proposer)

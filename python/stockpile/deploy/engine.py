@@ -334,6 +334,12 @@ class Engine:
         tl = ctx.contract("timelock", "StockpileTimelock")
         desc = step.description or step.key
         state, ts = self._timelock_state(op, ctx)
+        role = {"unscheduled": "PROPOSER_ROLE", "ready": "EXECUTOR_ROLE"}.get(state)
+        if role and not (tl.functions.hasRole(Web3.keccak(text=role), sender.address).call()
+                         or tl.functions.hasRole(Web3.keccak(text=role), "0x" + "00" * 20).call()):
+            raise DeploymentError(
+                f"{step.key}: needs GOVERNOR_ROLE, which only the timelock holds now; {sender.address} is not a "
+                f"timelock {role.split('_')[0].lower()}: run apply with --account of one")
         if state == "unscheduled":
             delay = tl.functions.getMinDelay().call()
             receipt = sender.transact(tl.functions.schedule(*op.call_args(), delay))
