@@ -23,6 +23,8 @@ def test_demo_runs_the_whole_journey(tmp_path):
     assert "(read back from chain)" in text
     assert "a mint above the attested reserve is refused: ReserveExceeded(" in text
     assert "EIP-2612 permit" in text and "completed by the operator" in text
+    assert "accepted by the operator: processing" in text
+    assert "the holder's cancel after acceptance is refused: RedemptionNotPending(" in text
     assert "run 1: clean (exit code 0), 0 breaks" in text
     assert "released_lot_backing" in text
     assert "planted discrepancy found and named: True" in text

@@ -9,7 +9,8 @@ import {IReserveAttestor} from "./IReserveAttestor.sol";
 ///         AccessControl and ERC-7943 parts come from their own interfaces.
 interface ICommodityToken {
     /// @notice Life cycle of a redemption request.
-    enum RedemptionStatus { None, Pending, Completed, Rejected, Cancelled }
+    /// @dev Processing (appended, value 5): accepted by the operator, material being delivered; no cancel.
+    enum RedemptionStatus { None, Pending, Completed, Rejected, Cancelled, Processing }
 
     /// @notice A redemption request as stored.
     struct Redemption {
@@ -25,6 +26,8 @@ interface ICommodityToken {
     event Minted(bytes32 indexed mintId, address indexed to, uint256 amount, address indexed minter);
     /// @notice `holder` moved `amount` into escrow for physical delivery `deliveryRef`.
     event RedemptionRequested(uint256 indexed id, address indexed holder, uint256 amount, bytes32 deliveryRef);
+    /// @notice The operator accepted request `id` (Pending -> Processing): delivery starts, the holder can no longer cancel.
+    event RedemptionAccepted(uint256 indexed id, address indexed holder, uint256 amount);
     /// @notice The escrowed `amount` of request `id` was burned (material delivered).
     event RedemptionCompleted(uint256 indexed id, address indexed holder, uint256 amount);
     /// @notice Request `id` was refused by the operator and `amount` refunded to `holder`.
@@ -49,6 +52,10 @@ interface ICommodityToken {
     event MintingPaused(address account);
     /// @notice Minting was resumed by `account`.
     event MintingUnpaused(address account);
+    /// @notice `minter` may (`allowed` true) or may no longer mint to `to` when its destinations are restricted.
+    event MintDestinationSet(address indexed minter, address indexed to, bool allowed);
+    /// @notice `minter`'s mints were restricted to its listed destinations (`restricted` true) or opened to any address.
+    event MintDestinationsRestricted(address indexed minter, bool restricted);
 
     // ----- errors -----
     /// @notice Zero amount where a positive one is required.
@@ -71,12 +78,26 @@ interface ICommodityToken {
     error RedemptionBelowMinimum(uint256 amount, uint256 minimum);
     /// @notice Request `id` is not pending (its status is `status`).
     error RedemptionNotPending(uint256 id, RedemptionStatus status);
+    /// @notice Request `id` is not being processed (its status is `status`): accept it before completing it.
+    error RedemptionNotProcessing(uint256 id, RedemptionStatus status);
+    /// @notice Request `id` is neither pending nor processing (its status is `status`).
+    error RedemptionNotOpen(uint256 id, RedemptionStatus status);
     /// @notice `caller` is not the holder of request `id`.
     error NotRedemptionHolder(uint256 id, address caller);
     /// @notice The reserve attestor attests another product than this token's.
     error AttestorProductMismatch(string expected, string actual);
     /// @notice A configuration value does not fit its storage field.
     error ValueTooLarge(uint256 value);
+    /// @notice The attestor is bound to `boundToken`, not to this token (see IReserveAttestor.bindToken).
+    error AttestorNotBound(address attestor, address boundToken);
+    /// @notice The attestor's decimals `attestorDecimals` differ from the token's `tokenDecimals`.
+    error AttestorDecimalsMismatch(uint8 tokenDecimals, uint8 attestorDecimals);
+    /// @notice `minter` may only mint to its listed destinations and `to` is not one of them.
+    error MintDestinationNotAllowed(address minter, address to);
+    /// @notice No function with selector `selector` (the fallback serves only EIP-3009).
+    error UnknownFunction(bytes4 selector);
+    /// @notice `account` cannot be frozen or listed (the token's own escrow address).
+    error InvalidAccount(address account);
     /// @notice Minting is suspended (e.g. by a guardian after supply exceeded the attested reserve).
     error MintingIsPaused();
     /// @notice `pauseMinting` / `unpauseMinting` found minting already in the requested state.
@@ -95,31 +116,47 @@ interface ICommodityToken {
     function mintIdUsed(bytes32 mintId) external view returns (bool);
     /// @notice Tokens `minter` may mint now according to its token bucket.
     function availableToMint(address minter) external view returns (uint256);
-    /// @notice Configures `minter`'s token bucket (capacity and refill per second); the bucket starts full.
+    /// @notice Configures `minter`'s token bucket (capacity and refill per second). Raising (GOVERNOR_ROLE, the
+    ///         timelock) starts the bucket full; lowering (DEFAULT_ADMIN_ROLE too, immediate) keeps
+    ///         available = min(available now, new capacity).
     function setMinterLimit(address minter, uint256 capacity, uint256 refillPerSecond) external;
+    /// @notice Revokes MINTER_ROLE from `minter` at once (DEFAULT_ADMIN_ROLE or GOVERNOR_ROLE).
+    function revokeMinter(address minter) external;
+    /// @notice Restricts (`restricted` true: admin or governor) or opens (governor) `minter`'s mint destinations.
+    function setMintDestinationsRestricted(address minter, bool restricted) external;
+    /// @notice Lists (`allowed` true: governor) or unlists (admin or governor) `to` as a destination of `minter`.
+    function setMintDestination(address minter, address to, bool allowed) external;
+    /// @notice Whether `minter` may mint to `to` (always true when its destinations are not restricted).
+    function canMintToAddress(address minter, address to) external view returns (bool);
+    /// @notice Tokens burned (completed redemptions) at or after `asOf` - what secure mint adds to the supply
+    ///         against an attestation as of `asOf`; `burnedSince(0)` is everything ever burned.
+    function burnedSince(uint64 asOf) external view returns (uint256);
     /// @notice The reserve attestor consulted by secure mint.
     function reserveAttestor() external view returns (IReserveAttestor);
-    /// @notice Sets the reserve attestor consulted by secure mint (it must attest this token's product code).
+    /// @notice Sets the reserve attestor consulted by secure mint (GOVERNOR_ROLE): it must attest this token's
+    ///         product code, be bound to this token and have this token's decimals.
     function setReserveAttestor(IReserveAttestor attestor) external;
     /// @notice Maximum age (seconds) of the attestation accepted by secure mint.
     function maxAttestationAge() external view returns (uint64);
-    /// @notice Sets the maximum attestation age in seconds.
+    /// @notice Sets the maximum attestation age in seconds (raising: GOVERNOR_ROLE; lowering: DEFAULT_ADMIN_ROLE too).
     function setMaxAttestationAge(uint64 maxAge) external;
 
     // ----- redemption -----
     /// @notice Moves `amount` of the caller's tokens to escrow and opens a redemption request.
     function requestRedemption(uint256 amount, bytes32 deliveryRef) external returns (uint256 id);
-    /// @notice Burns the escrow of pending request `id` (delivery done).
+    /// @notice Accepts pending request `id` (Pending -> Processing): from now on the holder cannot cancel.
+    function acceptRedemption(uint256 id) external;
+    /// @notice Burns the escrow of accepted request `id` (Processing -> Completed: delivery done).
     function completeRedemption(uint256 id) external;
-    /// @notice Refunds pending request `id` to its holder with a reason code.
+    /// @notice Refunds pending or accepted request `id` to its holder with a reason code.
     function rejectRedemption(uint256 id, bytes32 reasonCode) external;
-    /// @notice Lets the holder withdraw their pending request `id` (refund).
+    /// @notice Lets the holder withdraw their request `id` (refund) while it is Pending, i.e. not accepted.
     function cancelRedemption(uint256 id) external;
     /// @notice A redemption request.
     function getRedemption(uint256 id) external view returns (Redemption memory);
     /// @notice Number of redemption requests ever made (ids are 1..count).
     function redemptionCount() external view returns (uint256);
-    /// @notice Sum of the amounts of all pending requests (held at the token contract's own address).
+    /// @notice Sum of the amounts of all pending and processing requests (held at the token contract's own address).
     function totalEscrowed() external view returns (uint256);
     /// @notice Smallest amount that can be redeemed.
     function minimumRedemption() external view returns (uint256);
@@ -141,11 +178,11 @@ interface ICommodityToken {
     function isAllowlisted(address account) external view returns (bool);
     /// @notice Pauses transfers, mints and redemptions.
     function pause() external;
-    /// @notice Lifts the pause.
+    /// @notice Lifts the pause (DEFAULT_ADMIN_ROLE: the guardian that pauses cannot unpause).
     function unpause() external;
     /// @notice Suspends minting only: transfers and redemptions go on (PAUSER_ROLE).
     function pauseMinting() external;
-    /// @notice Resumes minting (PAUSER_ROLE).
+    /// @notice Resumes minting (DEFAULT_ADMIN_ROLE: the guardian that pauses minting cannot resume it).
     function unpauseMinting() external;
     /// @notice Whether minting is suspended.
     function mintingPaused() external view returns (bool);

@@ -14,6 +14,20 @@ interface IReserveAttestor {
         bytes32 reportHash; // hash of the custodian's full report
     }
 
+    /// @notice The attestor was bound, once and for good, to the one token it backs.
+    event TokenBound(address indexed token);
+
+    /// @notice `bindToken` was called again: the attestor is already bound to `token`.
+    error TokenAlreadyBound(address token);
+
+    /// @notice Binds this attestor to the one CommodityToken it backs (DEFAULT_ADMIN_ROLE, once).
+    /// @param token The token's (proxy) address; the token refuses an attestor not bound to it.
+    function bindToken(address token) external;
+
+    /// @notice The token this attestor backs (zero until `bindToken`).
+    /// @return The bound token's address.
+    function token() external view returns (address);
+
     /// @notice The product code this attestor serves (e.g. "NDPR-OXIDE").
     function productCode() external view returns (string memory);
 

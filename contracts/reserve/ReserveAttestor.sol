@@ -58,6 +58,7 @@ contract ReserveAttestor is
         uint256 quorum;
         EnumerableSet.AddressSet attestors;
         mapping(uint80 roundId => Round) rounds;
+        address token; // appended: the one CommodityToken this attestor backs (bindToken, once)
     }
 
     // keccak256(abi.encode(uint256(keccak256("stockpile.storage.ReserveAttestor")) - 1)) & ~bytes32(uint256(0xff))
@@ -237,6 +238,20 @@ contract ReserveAttestor is
     /// @param newQuorum Between 1 and the number of attestors.
     function setQuorum(uint256 newQuorum) external onlyRole(ATTESTOR_MANAGER_ROLE) {
         _setQuorum(_storage(), newQuorum);
+    }
+
+    /// @inheritdoc IReserveAttestor
+    function bindToken(address token_) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (token_ == address(0)) revert ZeroAddress();
+        ReserveAttestorStorage storage $ = _storage();
+        if ($.token != address(0)) revert TokenAlreadyBound($.token);
+        $.token = token_;
+        emit TokenBound(token_);
+    }
+
+    /// @inheritdoc IReserveAttestor
+    function token() external view returns (address) {
+        return _storage().token;
     }
 
     // ---------------------------------------------------------------- views: reserve

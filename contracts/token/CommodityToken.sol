@@ -2,6 +2,7 @@
 pragma solidity ^0.8.28;
 
 import {ERC20Upgradeable} from "@openzeppelin/contracts-upgradeable/token/ERC20/ERC20Upgradeable.sol";
+import {CommodityTokenCore} from "./CommodityTokenCore.sol";
 import {ERC20PermitUpgradeable} from "@openzeppelin/contracts-upgradeable/token/ERC20/extensions/ERC20PermitUpgradeable.sol";
 import {AccessControlDefaultAdminRulesUpgradeable} from
     "@openzeppelin/contracts-upgradeable/access/extensions/AccessControlDefaultAdminRulesUpgradeable.sol";
@@ -12,41 +13,47 @@ import {Initializable} from "@openzeppelin/contracts-upgradeable/proxy/utils/Ini
 import {ICommodityToken} from "../interfaces/ICommodityToken.sol";
 import {IERC7943Fungible} from "../interfaces/IERC7943.sol";
 import {IReserveAttestor} from "../interfaces/IReserveAttestor.sol";
+import {IERC3009} from "../interfaces/IERC3009.sol";
+import {AggregatorV3Interface} from "../interfaces/AggregatorV3Interface.sol";
 import {IERC165} from "@openzeppelin/contracts/utils/introspection/IERC165.sol";
+import {Checkpoints} from "@openzeppelin/contracts/utils/structs/Checkpoints.sol";
 
 /// @title CommodityToken
 /// @notice One ERC-20 per warehouse-backed commodity product (e.g. NdPr oxide, 1 kg units).
 ///         Mints are idempotent, rate limited per minter and capped by the product's latest custody
 ///         attestation (secure mint); redemptions go through an escrow held at this contract's own
 ///         address; asset protection (freeze, forced transfer) is exposed through ERC-7943.
+///         Also EIP-3009 transfers with authorization. Every balance move passes one hook (`_update`).
 /// @dev Deployed behind an ERC1967Proxy (UUPS). Stockpile's own state lives in one ERC-7201 namespace;
-///      the first slot packs the hot configuration (pause flag, allowlist mode) so that a transfer pays
-///      for one extra cold read, plus one for the sender's account record.
+///      its first slot packs the hot configuration (pause flag, allowlist mode), and each account's
+///      compliance flags sit in the top byte of its ERC-20 balance word, so that a transfer pays for one
+///      extra cold read only.
 contract CommodityToken is
     Initializable,
-    ERC20Upgradeable,
     ERC20PermitUpgradeable,
+    CommodityTokenCore,
     AccessControlDefaultAdminRulesUpgradeable,
     PausableUpgradeable,
     UUPSUpgradeable,
     ICommodityToken,
     IERC7943Fungible
 {
+    using Checkpoints for Checkpoints.Trace208;
+
+    /// @dev EIP-3009 code, run by delegatecall on this token's storage (see `fallback`).
+    /// @custom:oz-upgrades-unsafe-allow state-variable-immutable
+    address private immutable _AUTHORIZATIONS;
+
     bytes32 public constant MINTER_ROLE = keccak256("MINTER_ROLE");
     bytes32 public constant REDEMPTION_OPERATOR_ROLE = keccak256("REDEMPTION_OPERATOR_ROLE");
     bytes32 public constant ASSET_PROTECTION_ROLE = keccak256("ASSET_PROTECTION_ROLE");
     bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
     bytes32 public constant COMPLIANCE_ROLE = keccak256("COMPLIANCE_ROLE");
     bytes32 public constant UPGRADER_ROLE = keccak256("UPGRADER_ROLE");
-
-    // Bit masks of the packed hot-config word and account word (see `_update`).
-    uint256 private constant _HOT_PAUSED = 1 << 224;
-    uint256 private constant _HOT_ALLOWLIST = 1 << 232;
-    uint256 private constant _ACCOUNT_FROZEN = 1;
-    uint256 private constant _ACCOUNT_ALLOWLISTED = 1 << 8;
-
-    /// @dev Stored frozen amounts at this value mean "everything" (reported as type(uint256).max).
-    uint240 private constant FROZEN_ALL = type(uint240).max;
+    /// @notice Changes that can weaken backing (reserve attestor, raising max attestation age, granting a
+    ///         minter, raising a minter's limit, widening its mint destinations). Held by the TimelockController;
+    ///         administered by itself, like UPGRADER_ROLE, so the admin multisig cannot grant it.
+    bytes32 public constant GOVERNOR_ROLE = keccak256("GOVERNOR_ROLE");
 
     /// @notice Arguments of `initialize`.
     struct InitParams {
@@ -55,86 +62,49 @@ contract CommodityToken is
         uint8 decimals;
         string productCode;
         string unitDescription;
-        address admin; // DEFAULT_ADMIN_ROLE (two-step, delayed handover)
+        address admin; // DEFAULT_ADMIN_ROLE (two-step, delayed handover): the issuer's multisig
         uint48 adminTransferDelay; // seconds
-        address upgrader; // UPGRADER_ROLE: the TimelockController
-        IReserveAttestor reserveAttestor;
+        address timelock; // UPGRADER_ROLE and GOVERNOR_ROLE: the TimelockController
+        address bootstrapGovernor; // GOVERNOR_ROLE during the first configuration (the deployer), or zero
+        IReserveAttestor reserveAttestor; // zero, or an attestor already bound to this token's address
         uint64 maxAttestationAge; // seconds
         uint256 minimumRedemption;
     }
 
-    /// @dev Configuration read on every transfer: one slot.
-    struct HotConfig {
-        address reserveAttestor;
-        uint64 maxAttestationAge;
-        bool paused;
-        bool allowlistMode;
-        uint8 decimals;
-        bool mintingPaused; // appended: bits 248..255 of the slot
-    }
-
-    /// @dev Per-account compliance record: one slot.
-    struct AccountState {
-        bool frozen; // whole address frozen: cannot send
-        bool allowlisted;
-        uint240 frozenAmount; // partial freeze (ERC-7943); FROZEN_ALL means everything
-    }
-
-    /// @dev Token bucket of one minter.
-    struct MinterLimit {
-        uint128 capacity;
-        uint128 refillPerSecond;
-        uint128 available;
-        uint64 updatedAt;
-    }
-
-    /// @custom:storage-location erc7201:stockpile.storage.CommodityToken
-    struct CommodityTokenStorage {
-        HotConfig hot;
-        uint256 minimumRedemption;
-        uint256 redemptionCount;
-        uint256 totalEscrowed;
-        string productCode;
-        string unitDescription;
-        mapping(address account => AccountState) accounts;
-        mapping(address minter => MinterLimit) minterLimits;
-        mapping(bytes32 mintId => bool) usedMintIds;
-        mapping(uint256 id => Redemption) redemptions;
-    }
-
-    // keccak256(abi.encode(uint256(keccak256("stockpile.storage.CommodityToken")) - 1)) & ~bytes32(uint256(0xff))
-    bytes32 private constant STORAGE_LOCATION = 0xd3e228778c55a906ab8ae1c39565f487c99f97b4e0188e9659a48d92959cc500;
-
-    function _s() private pure returns (CommodityTokenStorage storage $) {
-        assembly {
-            $.slot := STORAGE_LOCATION
-        }
-    }
-
     /// @custom:oz-upgrades-unsafe-allow constructor
-    constructor() {
+    /// @param authorizations_ The CommodityTokenAuthorizations contract serving EIP-3009 for this implementation.
+    constructor(address authorizations_) {
+        if (authorizations_ == address(0)) revert ZeroAddress();
+        _AUTHORIZATIONS = authorizations_;
         _disableInitializers();
     }
 
     /// @notice Initializes the proxy's state: metadata, roles, secure-mint and redemption settings.
-    /// @param p See `InitParams`. `admin` gets DEFAULT_ADMIN_ROLE, `upgrader` (a TimelockController) UPGRADER_ROLE.
+    /// @param p See `InitParams`. `admin` gets DEFAULT_ADMIN_ROLE; `timelock` UPGRADER_ROLE and GOVERNOR_ROLE
+    ///        (both administered by themselves); `bootstrapGovernor`, if not zero, GOVERNOR_ROLE too until it
+    ///        renounces it after the first configuration.
     function initialize(InitParams calldata p) external initializer {
-        if (p.admin == address(0) || p.upgrader == address(0)) revert ZeroAddress();
+        if (p.admin == address(0) || p.timelock == address(0)) revert ZeroAddress();
+        if (p.maxAttestationAge == 0) revert ZeroAmount();
         __ERC20_init(p.name, p.symbol);
         __ERC20Permit_init(p.name);
         __AccessControlDefaultAdminRules_init(p.adminTransferDelay, p.admin);
         __Pausable_init();
-        _grantRole(UPGRADER_ROLE, p.upgrader);
+        _setRoleAdmin(UPGRADER_ROLE, UPGRADER_ROLE);
+        _setRoleAdmin(GOVERNOR_ROLE, GOVERNOR_ROLE);
+        _setRoleAdmin(MINTER_ROLE, GOVERNOR_ROLE);
+        _grantRole(UPGRADER_ROLE, p.timelock);
+        _grantRole(GOVERNOR_ROLE, p.timelock);
+        if (p.bootstrapGovernor != address(0)) _grantRole(GOVERNOR_ROLE, p.bootstrapGovernor);
         CommodityTokenStorage storage $ = _s();
         $.hot.decimals = p.decimals;
-        $.hot.reserveAttestor = address(p.reserveAttestor);
         $.hot.maxAttestationAge = p.maxAttestationAge;
         $.productCode = p.productCode;
         $.unitDescription = p.unitDescription;
-        if (p.maxAttestationAge == 0) revert ZeroAmount();
-        if (address(p.reserveAttestor) != address(0)) _checkAttestorProduct(p.reserveAttestor);
         $.minimumRedemption = p.minimumRedemption;
-        emit ReserveAttestorSet(address(p.reserveAttestor));
+        // The escrow (this address) is always on the allowlist, never frozen.
+        _erc20()._balances[address(this)] = _FLAG_ALLOWLISTED;
+        if (address(p.reserveAttestor) != address(0)) _setReserveAttestor(p.reserveAttestor);
         emit MaxAttestationAgeSet(p.maxAttestationAge);
         emit MinimumRedemptionSet(p.minimumRedemption);
     }
@@ -166,6 +136,20 @@ contract CommodityToken is
         return interfaceId == type(IERC7943Fungible).interfaceId || super.supportsInterface(interfaceId);
     }
 
+    // ------------------------------------------------------------------ roles
+
+    /// @dev Safer-only changes may also be made by the admin at once; anything else needs GOVERNOR_ROLE.
+    function _checkGovernorUnless(bool saferOnly) private view {
+        if (saferOnly && hasRole(DEFAULT_ADMIN_ROLE, _msgSender())) return;
+        _checkRole(GOVERNOR_ROLE);
+    }
+
+    /// @inheritdoc ICommodityToken
+    function revokeMinter(address minter) external {
+        _checkGovernorUnless(true);
+        _revokeRole(MINTER_ROLE, minter);
+    }
+
     // ------------------------------------------------------------------ mint
 
     /// @inheritdoc ICommodityToken
@@ -176,14 +160,13 @@ contract CommodityToken is
         CommodityTokenStorage storage $ = _s();
         if ($.hot.mintingPaused) revert MintingIsPaused();
         if ($.usedMintIds[mintId]) revert MintIdUsed(mintId);
-        AccountState memory acct = $.accounts[to];
-        if (acct.frozen) revert AccountFrozen(to);
-        if ($.hot.allowlistMode && !acct.allowlisted) revert ERC7943CannotReceive(to);
-        _consumeRateLimit($, _msgSender(), amount);
+        address minter = _msgSender();
+        if (!canMintToAddress(minter, to)) revert MintDestinationNotAllowed(minter, to);
+        _consumeRateLimit($, minter, amount);
         _checkReserve($, amount);
         $.usedMintIds[mintId] = true;
-        ERC20Upgradeable._update(address(0), to, amount);
-        emit Minted(mintId, to, amount, _msgSender());
+        _mint(to, amount);
+        emit Minted(mintId, to, amount, minter);
     }
 
     /// @inheritdoc ICommodityToken
@@ -199,18 +182,37 @@ contract CommodityToken is
     }
 
     /// @inheritdoc ICommodityToken
-    function setMinterLimit(address minter, uint256 capacity, uint256 refillPerSecond)
-        external
-        onlyRole(DEFAULT_ADMIN_ROLE)
-    {
+    function setMinterLimit(address minter, uint256 capacity, uint256 refillPerSecond) external {
         if (minter == address(0)) revert ZeroAddress();
-        _s().minterLimits[minter] = MinterLimit({
-            capacity: _toUint128(capacity),
-            refillPerSecond: _toUint128(refillPerSecond),
-            available: _toUint128(capacity),
-            updatedAt: uint64(block.timestamp)
-        });
+        MinterLimit storage l = _s().minterLimits[minter];
+        bool lowering = capacity <= l.capacity && refillPerSecond <= l.refillPerSecond;
+        _checkGovernorUnless(lowering);
+        uint256 available = availableToMint(minter);
+        l.available = lowering ? (available < capacity ? uint128(available) : uint128(capacity)) : _toUint128(capacity);
+        l.capacity = _toUint128(capacity);
+        l.refillPerSecond = _toUint128(refillPerSecond);
+        l.updatedAt = uint64(block.timestamp);
         emit MinterLimitSet(minter, capacity, refillPerSecond);
+    }
+
+    /// @inheritdoc ICommodityToken
+    function setMintDestinationsRestricted(address minter, bool restricted) external {
+        _checkGovernorUnless(restricted);
+        _s().minterLimits[minter].destinationsRestricted = restricted;
+        emit MintDestinationsRestricted(minter, restricted);
+    }
+
+    /// @inheritdoc ICommodityToken
+    function setMintDestination(address minter, address to, bool allowed) external {
+        _checkGovernorUnless(!allowed);
+        _s().mintDestinations[minter][to] = allowed;
+        emit MintDestinationSet(minter, to, allowed);
+    }
+
+    /// @inheritdoc ICommodityToken
+    function canMintToAddress(address minter, address to) public view returns (bool) {
+        CommodityTokenStorage storage $ = _s();
+        return !$.minterLimits[minter].destinationsRestricted || $.mintDestinations[minter][to];
     }
 
     /// @inheritdoc ICommodityToken
@@ -219,18 +221,24 @@ contract CommodityToken is
     }
 
     /// @inheritdoc ICommodityToken
-    function setReserveAttestor(IReserveAttestor attestor) external onlyRole(DEFAULT_ADMIN_ROLE) {
+    function setReserveAttestor(IReserveAttestor attestor) external onlyRole(GOVERNOR_ROLE) {
         if (address(attestor) == address(0)) revert ZeroAddress();
-        _checkAttestorProduct(attestor);
-        _s().hot.reserveAttestor = address(attestor);
-        emit ReserveAttestorSet(address(attestor));
+        _setReserveAttestor(attestor);
     }
 
-    /// @dev The attestor must attest this token's product.
-    function _checkAttestorProduct(IReserveAttestor attestor) private view {
+    /// @dev The attestor must attest this token's product, be bound to this token and use its decimals.
+    function _setReserveAttestor(IReserveAttestor attestor) private {
+        CommodityTokenStorage storage $ = _s();
         string memory actual = attestor.productCode();
-        string memory expected = _s().productCode;
-        if (keccak256(bytes(actual)) != keccak256(bytes(expected))) revert AttestorProductMismatch(expected, actual);
+        if (keccak256(bytes(actual)) != keccak256(bytes($.productCode))) {
+            revert AttestorProductMismatch($.productCode, actual);
+        }
+        address bound = attestor.token();
+        if (bound != address(this)) revert AttestorNotBound(address(attestor), bound);
+        uint8 attestorDecimals = AggregatorV3Interface(address(attestor)).decimals();
+        if (attestorDecimals != $.hot.decimals) revert AttestorDecimalsMismatch($.hot.decimals, attestorDecimals);
+        $.hot.reserveAttestor = address(attestor);
+        emit ReserveAttestorSet(address(attestor));
     }
 
     /// @inheritdoc ICommodityToken
@@ -239,9 +247,11 @@ contract CommodityToken is
     }
 
     /// @inheritdoc ICommodityToken
-    function setMaxAttestationAge(uint64 maxAge) external onlyRole(DEFAULT_ADMIN_ROLE) {
+    function setMaxAttestationAge(uint64 maxAge) external {
         if (maxAge == 0) revert ZeroAmount();
-        _s().hot.maxAttestationAge = maxAge;
+        HotConfig storage hot = _s().hot;
+        _checkGovernorUnless(maxAge <= hot.maxAttestationAge);
+        hot.maxAttestationAge = maxAge;
         emit MaxAttestationAgeSet(maxAge);
     }
 
@@ -253,6 +263,8 @@ contract CommodityToken is
         l.updatedAt = uint64(block.timestamp);
     }
 
+    /// @dev Secure mint: supply + burned since the attestation's as-of + amount <= attested total. Metal that
+    ///      left the warehouse after the snapshot (a completed redemption) is still in the attested total.
     function _checkReserve(CommodityTokenStorage storage $, uint256 amount) private view {
         address attestor = $.hot.reserveAttestor;
         if (attestor == address(0)) revert NoAttestation();
@@ -260,9 +272,16 @@ contract CommodityToken is
         if (asOf == 0) revert NoAttestation();
         uint64 maxAge = $.hot.maxAttestationAge;
         if (block.timestamp > asOf && block.timestamp - asOf > maxAge) revert AttestationStale(asOf, maxAge);
-        uint256 supply = totalSupply();
-        uint256 headroom = total > supply ? total - supply : 0;
+        uint256 used = totalSupply() + burnedSince(asOf);
+        uint256 headroom = total > used ? total - used : 0;
         if (amount > headroom) revert ReserveExceeded(amount, headroom);
+    }
+
+    /// @inheritdoc ICommodityToken
+    function burnedSince(uint64 asOf) public view returns (uint256) {
+        Checkpoints.Trace208 storage burned = _s().burned;
+        uint256 before = asOf == 0 ? 0 : burned.upperLookup(uint48(asOf - 1));
+        return burned.latest() - before;
     }
 
     function _toUint128(uint256 v) private pure returns (uint128) {
@@ -278,7 +297,6 @@ contract CommodityToken is
         if (amount == 0) revert ZeroAmount();
         if (amount < $.minimumRedemption) revert RedemptionBelowMinimum(amount, $.minimumRedemption);
         address holder = _msgSender();
-        _checkSender($, holder, amount);
         id = ++$.redemptionCount;
         $.redemptions[id] = Redemption({
             holder: holder,
@@ -288,39 +306,55 @@ contract CommodityToken is
             deliveryRef: deliveryRef
         });
         $.totalEscrowed += amount;
-        ERC20Upgradeable._update(holder, address(this), amount);
+        _setMoveContext(_MOVE_ESCROW);
+        _transfer(holder, address(this), amount);
+        _setMoveContext(0);
         emit RedemptionRequested(id, holder, amount, deliveryRef);
     }
 
     /// @inheritdoc ICommodityToken
+    function acceptRedemption(uint256 id) external onlyRole(REDEMPTION_OPERATOR_ROLE) whenNotPaused {
+        Redemption storage r = _s().redemptions[id];
+        if (r.status != RedemptionStatus.Pending) revert RedemptionNotPending(id, r.status);
+        r.status = RedemptionStatus.Processing;
+        emit RedemptionAccepted(id, r.holder, r.amount);
+    }
+
+    /// @inheritdoc ICommodityToken
     function completeRedemption(uint256 id) external onlyRole(REDEMPTION_OPERATOR_ROLE) whenNotPaused {
-        Redemption storage r = _closePending(id, RedemptionStatus.Completed);
-        ERC20Upgradeable._update(address(this), address(0), r.amount);
+        Redemption storage r = _s().redemptions[id];
+        if (r.status != RedemptionStatus.Processing) revert RedemptionNotProcessing(id, r.status);
+        _close(r, RedemptionStatus.Completed);
+        _burn(address(this), r.amount);
         emit RedemptionCompleted(id, r.holder, r.amount);
     }
 
     /// @inheritdoc ICommodityToken
     function rejectRedemption(uint256 id, bytes32 reasonCode) external onlyRole(REDEMPTION_OPERATOR_ROLE) whenNotPaused {
-        Redemption storage r = _closePending(id, RedemptionStatus.Rejected);
-        ERC20Upgradeable._update(address(this), r.holder, r.amount);
+        Redemption storage r = _s().redemptions[id];
+        if (r.status != RedemptionStatus.Pending && r.status != RedemptionStatus.Processing) {
+            revert RedemptionNotOpen(id, r.status);
+        }
+        _close(r, RedemptionStatus.Rejected);
+        _transfer(address(this), r.holder, r.amount);
         emit RedemptionRejected(id, r.holder, r.amount, reasonCode);
     }
 
     /// @inheritdoc ICommodityToken
+    /// @dev Only while Pending: once the operator accepted (Processing) the material may be on its way.
+    ///      A request the operator never accepts can be taken back at any time, so no timeout is needed.
     function cancelRedemption(uint256 id) external whenNotPaused {
         Redemption storage r = _s().redemptions[id];
-        if (r.status == RedemptionStatus.Pending && r.holder != _msgSender()) revert NotRedemptionHolder(id, _msgSender());
-        _closePending(id, RedemptionStatus.Cancelled);
-        ERC20Upgradeable._update(address(this), r.holder, r.amount);
+        if (r.status != RedemptionStatus.Pending) revert RedemptionNotPending(id, r.status);
+        if (r.holder != _msgSender()) revert NotRedemptionHolder(id, _msgSender());
+        _close(r, RedemptionStatus.Cancelled);
+        _transfer(address(this), r.holder, r.amount);
         emit RedemptionCancelled(id, r.holder, r.amount);
     }
 
-    function _closePending(uint256 id, RedemptionStatus next) private returns (Redemption storage r) {
-        CommodityTokenStorage storage $ = _s();
-        r = $.redemptions[id];
-        if (r.status != RedemptionStatus.Pending) revert RedemptionNotPending(id, r.status);
+    function _close(Redemption storage r, RedemptionStatus next) private {
         r.status = next;
-        $.totalEscrowed -= r.amount;
+        _s().totalEscrowed -= r.amount;
     }
 
     /// @inheritdoc ICommodityToken
@@ -349,9 +383,42 @@ contract CommodityToken is
         emit MinimumRedemptionSet(minimum);
     }
 
+    // ------------------------------------------------------------------ EIP-3009
+
+    /// @notice The contract whose code serves EIP-3009 (IERC3009) on this token's storage.
+    /// @return Its address (immutable per implementation).
+    function authorizations() external view returns (address) {
+        return _AUTHORIZATIONS;
+    }
+
+    /// @notice EIP-3009: `transferWithAuthorization`, `receiveWithAuthorization`, `cancelAuthorization` and
+    ///         `authorizationState` (ABI: IERC3009) run the code of `authorizations()` by delegatecall, on
+    ///         this token's storage and through the same balance hook. Any other unknown call reverts.
+    fallback() external {
+        bytes4 selector = msg.sig;
+        if (
+            selector != IERC3009.transferWithAuthorization.selector
+                && selector != IERC3009.receiveWithAuthorization.selector
+                && selector != IERC3009.cancelAuthorization.selector && selector != IERC3009.authorizationState.selector
+        ) revert UnknownFunction(selector);
+        address target = _AUTHORIZATIONS;
+        assembly {
+            calldatacopy(0, 0, calldatasize())
+            let ok := delegatecall(gas(), target, 0, calldatasize(), 0, 0)
+            returndatacopy(0, 0, returndatasize())
+            switch ok
+            case 0 { revert(0, returndatasize()) }
+            default { return(0, returndatasize()) }
+        }
+    }
+
     // ------------------------------------------------------------------ asset protection (ERC-7943)
 
     /// @inheritdoc IERC7943Fungible
+    /// @dev Bypasses pause and the sender's freezes and allowlist status (not the receiver's). When frozen
+    ///      tokens are taken, the stored frozen amount is lowered by the frozen part moved and `Frozen` (the
+    ///      value `getFrozenTokens` reports afterwards) is emitted before `Transfer`; from a whole-address
+    ///      frozen account every token moved is frozen, so `Frozen(from, type(uint256).max)` is emitted.
     function forcedTransfer(address from, address to, uint256 amount)
         external
         onlyRole(ASSET_PROTECTION_ROLE)
@@ -361,70 +428,68 @@ contract CommodityToken is
         if (from == address(0) || to == address(0)) revert ZeroAddress();
         if (from == address(this)) revert ERC20InvalidSender(from);
         if (to == address(this)) revert ERC20InvalidReceiver(to);
-        CommodityTokenStorage storage $ = _s();
-        AccountState storage dest = $.accounts[to];
-        if (dest.frozen) revert AccountFrozen(to);
-        if ($.hot.allowlistMode && !dest.allowlisted) revert ERC7943CannotReceive(to);
-        // Frozen tokens may be taken (ERC-7943): the frozen part moved is unfrozen first, and `Frozen`
-        // is emitted before the ERC-20 Transfer. A whole-address freeze or a "freeze all" stays as is.
-        AccountState storage src = $.accounts[from];
-        uint240 frozenAmount = src.frozenAmount;
-        if (frozenAmount != 0 && frozenAmount != FROZEN_ALL) {
-            uint256 balance = balanceOf(from);
-            if (amount <= balance) {
-                uint256 unfrozen = frozenAmount >= balance ? 0 : balance - frozenAmount;
-                if (amount > unfrozen) {
-                    uint256 remaining = frozenAmount - (amount - unfrozen);
-                    src.frozenAmount = uint240(remaining);
-                    emit Frozen(from, remaining);
-                }
+        uint256 word = _erc20()._balances[from];
+        uint256 balance = word & _BALANCE_MASK;
+        if (amount <= balance) {
+            // A shortfall reverts with ERC20InsufficientBalance in the hook.
+            uint256 frozen = _s().frozenAmounts[from];
+            uint256 unfrozen = frozen >= balance ? 0 : balance - frozen;
+            bool movesFrozen = word & _FLAG_FROZEN != 0;
+            if (amount > unfrozen) {
+                _storeFrozenAmount(from, frozen - (amount - unfrozen));
+                movesFrozen = true;
             }
+            if (movesFrozen) emit Frozen(from, getFrozenTokens(from));
         }
-        ERC20Upgradeable._update(from, to, amount); // reverts with ERC20InsufficientBalance if amount > balance
+        _setMoveContext(_MOVE_FORCED);
+        _transfer(from, to, amount);
+        _setMoveContext(0);
         emit ForcedTransfer(from, to, amount);
         return true;
     }
 
     /// @inheritdoc IERC7943Fungible
+    /// @dev Stores `amount` exactly (any uint256); `getFrozenTokens` reads it back unless the whole address is frozen.
     function setFrozenTokens(address account, uint256 amount) external onlyRole(ASSET_PROTECTION_ROLE) returns (bool) {
-        if (account == address(0)) revert ZeroAddress();
-        _s().accounts[account].frozenAmount = amount >= FROZEN_ALL ? FROZEN_ALL : uint240(amount);
-        emit Frozen(account, amount >= FROZEN_ALL ? type(uint256).max : amount);
+        _checkListable(account);
+        _storeFrozenAmount(account, amount);
+        emit Frozen(account, amount);
         return true;
+    }
+
+    function _storeFrozenAmount(address account, uint256 amount) private {
+        _s().frozenAmounts[account] = amount;
+        _setFlag(account, _FLAG_PARTIAL, amount != 0);
     }
 
     /// @inheritdoc ICommodityToken
     function setAddressFrozen(address account, bool frozen) external onlyRole(ASSET_PROTECTION_ROLE) {
-        if (account == address(0)) revert ZeroAddress();
-        _s().accounts[account].frozen = frozen;
+        _checkListable(account);
+        _setFlag(account, _FLAG_FROZEN, frozen);
         emit AddressFrozen(account, frozen);
     }
 
     /// @inheritdoc ICommodityToken
-    function isFrozen(address account) external view returns (bool) {
-        return _s().accounts[account].frozen;
+    function isFrozen(address account) public view returns (bool) {
+        return _erc20()._balances[account] & _FLAG_FROZEN != 0;
     }
 
     /// @inheritdoc IERC7943Fungible
     /// @dev A whole-address freeze reports type(uint256).max.
     function getFrozenTokens(address account) public view returns (uint256) {
-        AccountState memory a = _s().accounts[account];
-        if (a.frozen || a.frozenAmount == FROZEN_ALL) return type(uint256).max;
-        return a.frozenAmount;
+        if (isFrozen(account)) return type(uint256).max;
+        return _s().frozenAmounts[account];
     }
 
     /// @inheritdoc IERC7943Fungible
     function canSend(address account) public view returns (bool) {
-        CommodityTokenStorage storage $ = _s();
-        AccountState memory a = $.accounts[account];
-        return !a.frozen && (!$.hot.allowlistMode || a.allowlisted);
+        return _passes(_erc20()._balances[account]);
     }
 
     /// @inheritdoc IERC7943Fungible
-    /// @dev A whole-address freeze stops sending, not receiving; mints to a frozen address are refused.
+    /// @dev A frozen address can neither send nor receive.
     function canReceive(address account) public view returns (bool) {
-        CommodityTokenStorage storage $ = _s();
-        return !$.hot.allowlistMode || $.accounts[account].allowlisted;
+        return _passes(_erc20()._balances[account]);
     }
 
     /// @inheritdoc IERC7943Fungible
@@ -433,11 +498,10 @@ contract CommodityToken is
     function canTransfer(address from, address to, uint256 amount) external view returns (bool) {
         if (paused() || from == address(0) || to == address(0) || to == address(this)) return false;
         if (!canSend(from) || !canReceive(to)) return false;
-        uint256 frozen = getFrozenTokens(from);
-        if (frozen == 0) return true;
+        uint256 frozen = _s().frozenAmounts[from];
         uint256 balance = balanceOf(from);
         // A plain ERC-20 shortfall (amount > balance) is not a permissioned rule: ERC-7943 leaves it to the base token.
-        if (amount > balance) return true;
+        if (frozen == 0 || amount > balance) return true;
         return amount <= (frozen >= balance ? 0 : balance - frozen);
     }
 
@@ -456,14 +520,24 @@ contract CommodityToken is
 
     /// @inheritdoc ICommodityToken
     function setAllowlisted(address account, bool allowed) external onlyRole(COMPLIANCE_ROLE) {
-        if (account == address(0)) revert ZeroAddress();
-        _s().accounts[account].allowlisted = allowed;
+        _checkListable(account);
+        _setFlag(account, _FLAG_ALLOWLISTED, allowed);
         emit AllowlistUpdated(account, allowed);
     }
 
     /// @inheritdoc ICommodityToken
     function isAllowlisted(address account) external view returns (bool) {
-        return _s().accounts[account].allowlisted;
+        return _erc20()._balances[account] & _FLAG_ALLOWLISTED != 0;
+    }
+
+    function _checkListable(address account) private view {
+        if (account == address(0)) revert ZeroAddress();
+        if (account == address(this)) revert InvalidAccount(account);
+    }
+
+    function _setFlag(address account, uint256 flag, bool on) private {
+        mapping(address => uint256) storage balances = _erc20()._balances;
+        balances[account] = on ? balances[account] | flag : balances[account] & ~flag;
     }
 
     // ------------------------------------------------------------------ pause
@@ -474,7 +548,7 @@ contract CommodityToken is
     }
 
     /// @inheritdoc ICommodityToken
-    function unpause() external onlyRole(PAUSER_ROLE) {
+    function unpause() external onlyRole(DEFAULT_ADMIN_ROLE) {
         _unpause();
     }
 
@@ -487,7 +561,7 @@ contract CommodityToken is
     }
 
     /// @inheritdoc ICommodityToken
-    function unpauseMinting() external onlyRole(PAUSER_ROLE) {
+    function unpauseMinting() external onlyRole(DEFAULT_ADMIN_ROLE) {
         HotConfig storage hot = _s().hot;
         if (!hot.mintingPaused) revert MintingPauseUnchanged(false);
         hot.mintingPaused = false;
@@ -515,56 +589,37 @@ contract CommodityToken is
         emit Unpaused(_msgSender());
     }
 
-    // ------------------------------------------------------------------ transfer hook
+    // ------------------------------------------------------------------ balances and the one hook
 
-    /// @dev Every holder-initiated movement (transfer, transferFrom) passes here. Mints, redemption
-    ///      escrow moves and forced transfers call ERC20Upgradeable._update directly after their own checks.
-    function _update(address from, address to, uint256 value) internal override {
-        // Hot path: one read of the packed config slot and one of the sender's account slot, tested
-        // with masks (layouts fixed by the storage-layout snapshot: HotConfig.paused at bit 224,
-        // allowlistMode at bit 232; AccountState.frozen at bit 0, allowlisted at bit 8, frozenAmount from bit 16).
-        CommodityTokenStorage storage $ = _s();
-        uint256 hot;
-        assembly {
-            hot := sload($.slot)
-        }
-        if (hot & _HOT_PAUSED != 0) revert EnforcedPause();
-        if (to == address(this)) revert ERC20InvalidReceiver(to);
-        uint256 account = _accountWord($, from);
-        if (account & _ACCOUNT_FROZEN != 0) revert ERC7943CannotSend(from);
-        if (hot & _HOT_ALLOWLIST != 0) {
-            if (account & _ACCOUNT_ALLOWLISTED == 0) revert ERC7943CannotSend(from);
-            if (_accountWord($, to) & _ACCOUNT_ALLOWLISTED == 0) revert ERC7943CannotReceive(to);
-        }
-        uint240 frozenAmount = uint240(account >> 16);
-        if (frozenAmount != 0) _checkUnfrozen(from, value, frozenAmount);
-        super._update(from, to, value);
+    // ------------------------------------------------------------------ balances: CommodityTokenCore's
+
+    /// @notice Balance of `account`.
+    /// @param account The holder.
+    /// @return The balance in base units.
+    function balanceOf(address account) public view override(ERC20Upgradeable, CommodityTokenCore) returns (uint256) {
+        return CommodityTokenCore.balanceOf(account);
     }
 
-    function _accountWord(CommodityTokenStorage storage $, address account) private view returns (uint256 word) {
-        AccountState storage a = $.accounts[account];
-        assembly {
-            word := sload(a.slot)
-        }
+    function _approve(address owner, address spender, uint256 value, bool emitEvent)
+        internal
+        override(ERC20Upgradeable, CommodityTokenCore)
+    {
+        CommodityTokenCore._approve(owner, spender, value, emitEvent);
     }
 
-    /// @dev Sender-side checks of a holder-initiated movement of `value` (used by requestRedemption).
-    function _checkSender(CommodityTokenStorage storage $, address from, uint256 value) private view {
-        AccountState memory a = $.accounts[from];
-        if (a.frozen) revert ERC7943CannotSend(from);
-        if ($.hot.allowlistMode && !a.allowlisted) revert ERC7943CannotSend(from);
-        if (a.frozenAmount != 0) _checkUnfrozen(from, value, a.frozenAmount);
+    function _spendAllowance(address owner, address spender, uint256 value)
+        internal
+        override(ERC20Upgradeable, CommodityTokenCore)
+    {
+        CommodityTokenCore._spendAllowance(owner, spender, value);
     }
 
-    function _checkUnfrozen(address from, uint256 value, uint240 frozenAmount) private view {
-        uint256 balance = balanceOf(from);
-        if (value > balance) return; // ERC20InsufficientBalance from the ERC-20 core
-        uint256 unfrozen = frozenAmount >= balance ? 0 : balance - frozenAmount;
-        if (value > unfrozen) revert ERC7943InsufficientUnfrozenBalance(from, value, unfrozen);
+    function _update(address from, address to, uint256 value) internal override(ERC20Upgradeable, CommodityTokenCore) {
+        CommodityTokenCore._update(from, to, value);
     }
 
     // ------------------------------------------------------------------ upgrades
 
-    /// @dev Only the UPGRADER_ROLE (a TimelockController) may upgrade.
+    /// @dev Only the UPGRADER_ROLE (a TimelockController; the role is administered by itself) may upgrade.
     function _authorizeUpgrade(address) internal override onlyRole(UPGRADER_ROLE) {}
 }

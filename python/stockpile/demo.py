@@ -163,8 +163,18 @@ def _holder_journey(sp, keys: list[str], lots_by_code: dict, console: Console) -
     console.print("NDPR: holder signed an EIP-2612 permit for 40 kg; the second account submitted it and pulled the tokens")
     req = ndpr_h.request_redemption(Decimal("150"), "delivery order DO-2026-0001")
     console.print(f"NDPR: redemption #{req.id} requested for {req.amount:,.3f} kg ({req.status}, tokens in escrow)")
-    done = sp.product("NDPR").complete_redemption(req.id)
-    console.print(f"NDPR: redemption #{done.id} {done.status} by the operator (tokens burned; metal leaves the warehouse)")
+    ndpr_op = sp.product("NDPR")
+    accepted = ndpr_op.accept_redemption(req.id)
+    console.print(f"NDPR: redemption #{accepted.id} accepted by the operator: {accepted.status} "
+                  "(metal being delivered; the holder can no longer cancel)")
+    try:
+        ndpr_h.cancel_redemption(req.id)
+        console.print("NDPR: the holder's cancel after acceptance went through (it must not)")
+    except errors.RedemptionNotPending as refused:
+        console.print(f"NDPR: the holder's cancel after acceptance is refused: {refused}")
+    done = ndpr_op.complete_redemption(req.id)
+    console.print(f"NDPR: redemption #{done.id} {done.status} by the operator (tokens burned; metal left the warehouse, "
+                  "so it no longer counts as mint room against this attestation)")
     pending = ndpr_h.request_redemption(Decimal("100"), "delivery order DO-2026-0002")
     console.print(f"NDPR: redemption #{pending.id} for {pending.amount:,.3f} kg left {pending.status}")
     value = ndpr_h.holding(holder_acct.address)

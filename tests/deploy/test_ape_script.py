@@ -16,7 +16,7 @@ def test_ape_run_deploy_on_the_in_process_network(tmp_path):
     env = dict(os.environ, STOCKPILE_MANIFEST_DIR=str(tmp_path))
     out = subprocess.run([str(ape), "run", "deploy"], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stdout + out.stderr
-    assert "63 steps applied, 0 already done" in out.stdout  # tests/deploy/test_apply.py N_STEPS
+    assert "74 steps applied, 0 already done" in out.stdout  # tests/deploy/test_apply.py N_STEPS
     (manifest,) = tmp_path.glob("*.json")
     data = json.loads(manifest.read_text())
-    assert len(data["contracts"]) == 18 and data["chain_id"] == int(manifest.stem)  # 15 + basket impl, proxy, NAV feed
+    assert len(data["contracts"]) == 19 and data["chain_id"] == int(manifest.stem)  # tests/deploy/test_apply.py N_DEPLOYS

@@ -27,8 +27,9 @@ KEYS = dev_keys()
 DEPLOYER = Account.from_key(KEYS[0])
 ADMIN = Account.from_key(KEYS[1])
 STOCKPILE = str(Path(sys.executable).parent / "stockpile")
-N_DEPLOYS = 18  # timelock, directory, 2 implementations, price feed, 5 x (attestor + token proxies), basket impl + proxy + NAV feed
-N_STEPS = 63  # 56 + basket: 3 deploys, 3 roles, allowlisted on LI2CO3
+N_DEPLOYS = 19  # timelock, directory, 3 implementations (token + its EIP-3009 code, attestor), price feed,
+                # 5 x 2 proxies, basket impl + proxy + NAV feed
+N_STEPS = 74  # per product: bind attestor to token, set it as the token's reserve attestor; basket: 3 deploys, roles, allowlisting
 
 
 def cli(*args, env_extra=None, timeout=300):
@@ -180,3 +181,49 @@ def test_apply_on_the_in_process_network(tmp_path):
     assert out.returncode == 0, out.stderr
     assert f"{N_STEPS} steps applied" in out.stdout
     assert (tmp_path / "131277322940537.json").exists()
+
+
+def test_governed_change_after_handover_goes_through_the_timelock(node, tmp_path):
+    """Once the deployer renounced GOVERNOR_ROLE (handover), adding a minter is scheduled on the timelock by a
+    proposer, refused to run early, and executed by a later apply after the delay."""
+    assert cli("apply", SAMPLE_DEVNET, "--network", node.url, "--manifest-dir", tmp_path).returncode == 0
+    out = cli("handover", SAMPLE_DEVNET, "--network", node.url, "--manifest-dir", tmp_path)
+    assert out.returncode == 0 and "renounced (timelock keeps it)" in out.stdout, out.stdout + out.stderr
+    w3 = Web3(Web3.HTTPProvider(node.url))
+    manifest = json.loads((tmp_path / "31337.json").read_text())
+    token = w3.eth.contract(address=manifest["contracts"]["NDPR.token"]["address"], abi=load("CommodityToken").abi)
+    governor, minter_role = Web3.keccak(text="GOVERNOR_ROLE"), Web3.keccak(text="MINTER_ROLE")
+    timelock = manifest["contracts"]["timelock"]["address"]
+    assert not token.functions.hasRole(governor, DEPLOYER.address).call()
+    assert token.functions.hasRole(governor, timelock).call()
+
+    new_minter = Account.from_key(KEYS[8]).address
+    data = yaml.safe_load(SAMPLE_DEVNET.read_text())
+    data["roles"]["minters"].append(new_minter)
+    changed = tmp_path / "more-minters.yaml"
+    changed.write_text(yaml.safe_dump(data))
+    wrong = cli("apply", changed, "--network", node.url, "--manifest-dir", tmp_path)  # the deployer: no proposer
+    assert wrong.returncode == 2 and "is not a timelock proposer: run apply with --account of one" in wrong.stderr
+    assert "Traceback" not in wrong.stderr
+    proposer = {"K": KEYS[1]}  # the timelock's proposer and executor in the sample file
+    first = cli("apply", changed, "--network", node.url, "--manifest-dir", tmp_path, "--account", "env:K",
+                env_extra=proposer)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.count("scheduled on the timelock") == 10  # role + limit, 5 products
+    assert not token.functions.hasRole(minter_role, new_minter).call()
+    early = cli("apply", changed, "--network", node.url, "--manifest-dir", tmp_path, "--account", "env:K",
+                env_extra=proposer)
+    assert early.returncode == 0 and early.stdout.count("timelock: waiting until") == 10
+    assert not token.functions.hasRole(minter_role, new_minter).call()
+    plan = cli("plan", changed, "--network", node.url, "--manifest-dir", tmp_path, "--account", "env:K",
+               env_extra=proposer)
+    assert plan.returncode == 0 and "timelock: waiting" in plan.stdout
+
+    w3.provider.make_request("evm_increaseTime", [61])
+    w3.provider.make_request("evm_mine", [])
+    late = cli("apply", changed, "--network", node.url, "--manifest-dir", tmp_path, "--account", "env:K",
+               env_extra=proposer)
+    assert late.returncode == 0, late.stderr
+    assert "10 steps applied" in late.stdout
+    assert token.functions.hasRole(minter_role, new_minter).call()
+    assert token.functions.availableToMint(new_minter).call() == 100_000 * 10**18

@@ -273,6 +273,19 @@ def test_redemption_pending_too_long_and_escrow(env):
     assert (PRODUCT, "attestation_stale") in kinds(report)
 
 
+def test_accepted_redemption_is_read_as_processing(env):
+    devchain.request_redemption(env.w3, env.stack, HOLDER_KEY, 10**18)
+    devchain.request_redemption(env.w3, env.stack, HOLDER_KEY, 2 * 10**18)
+    devchain.accept_redemption(env.w3, env.stack, 2)
+    report = env.run()
+    assert report["status"] == "clean", report["breaks"]
+    assert report["products"][0]["pending_redemptions"] == 2  # both still in escrow
+    reader = ChainReader(env.w3, env.db, [env.stack.contracts()], confirmations=0)
+    reader.sync()
+    state = reader.state(PRODUCT, env.w3.eth.block_number)
+    assert [(p.id, p.status) for p in state.pending] == [(1, "pending"), (2, "processing")]
+
+
 def test_cli_run_exit_codes(env, tmp_path):
     products = tmp_path / "products.json"
     products.write_text(json.dumps({"rpc_url": env.node.url, "products": {PRODUCT: {

@@ -78,6 +78,11 @@ def test_holder_journey(operator, holder, devnet):
     with pytest.raises(errors.RedemptionBelowMinimum) as below:
         ndpr.request_redemption(Decimal("99.999999"), "too small")
     assert below.value.args_dict == {"amount": 99_999_999 * 10**12, "minimum": 100 * 10**18}
+    with pytest.raises(errors.RedemptionNotProcessing):  # the operator accepts first
+        ndpr_op.complete_redemption(req2.id)
+    assert ndpr_op.accept_redemption(req2.id).status == "processing"
+    with pytest.raises(errors.RedemptionNotPending):  # no cancel once accepted
+        ndpr.cancel_redemption(req2.id)
     done = ndpr_op.complete_redemption(req2.id)
     assert done.status == "completed"
     assert ndpr.total_supply() == 800 * 10**18
@@ -85,6 +90,7 @@ def test_holder_journey(operator, holder, devnet):
     # backing: supply <= attested reserve, lot proofs
     status = ndpr.reserve_status()
     assert status.backed and not status.stale
+    assert status.burned_since_attestation == 200 * 10**18  # delivered after the attestation's as-of
     assert status.collateralization == Decimal(att.total_quantity) / Decimal(800 * 10**18)
     proof = ndpr.lot_proof(LOTS, 3)
     assert ndpr.verify_lot(LOTS[3], proof)
@@ -96,6 +102,7 @@ def test_holder_journey(operator, holder, devnet):
     names = [e.event for e in events]
     assert names.count("Minted") == 1
     assert names.count("RedemptionRequested") == 2 and "RedemptionCancelled" in names and "RedemptionCompleted" in names
+    assert names.index("RedemptionAccepted") < names.index("RedemptionCompleted")
     assert [e.block_number for e in events] == sorted(e.block_number for e in events)
     one_page = ndpr.history(me, page_size=10_000)
     assert one_page.next_cursor is None and len(one_page.events) == len(events)
@@ -105,10 +112,12 @@ def test_mint_beyond_reserve_is_refused_with_arguments(operator, holder):
     ndpr_op = operator.product("NDPR")
     attest(operator)
     supply = ndpr_op.total_supply()
-    reserve = ndpr_op.reserve_status().attested_total
+    status = ndpr_op.reserve_status()
+    # mint room: attested total - supply - what was delivered (burned) since the attestation's as-of
+    available = status.attested_total - supply - status.burned_since_attestation
     with pytest.raises(errors.ReserveExceeded) as exc:
-        ndpr_op.mint(holder.address, reserve - supply + 1, "too much")
-    assert exc.value.args_dict == {"requested": reserve - supply + 1, "available": reserve - supply}
+        ndpr_op.mint(holder.address, available + 1, "too much")
+    assert exc.value.args_dict == {"requested": available + 1, "available": available}
     assert ndpr_op.total_supply() == supply  # nothing minted
 
 
@@ -134,3 +143,28 @@ def test_a_mined_failure_is_decoded_on_anvil(holder):
         holder._sender.transact({"to": token.address, "gas": 200_000,
                                  "data": token.encode_abi("mint", args=[holder.address, 1, b"\1" * 32])})
     assert holder.w3.eth.get_transaction_count(holder.address) == before + 1  # it was mined
+
+
+def test_eip3009_authorization_signed_by_the_holder_relayed_by_another(operator, holder):
+    """The holder signs an EIP-3009 transfer (no gas); a second account relays it, once."""
+    ndpr_op, ndpr = operator.product("NDPR"), holder.product("NDPR")
+    attest(operator)
+    ndpr_op.mint(holder.address, Decimal("10"), "deposit for EIP-3009")
+    spender_acct = Account.from_key(SPENDER)
+    relayer = holder.with_account(spender_acct).product("NDPR")
+    before = ndpr.balance(spender_acct.address).units
+    valid_before = holder.w3.eth.get_block("latest")["timestamp"] + 3600
+    auth = ndpr.sign_transfer_authorization(holder.account, spender_acct.address, Decimal("2.5"), valid_before)
+    assert not ndpr.authorization_used(holder.address, auth["nonce"])
+    relayer.submit_transfer_authorization(auth)
+    assert ndpr.balance(spender_acct.address).units == before + 2_500_000 * 10**12
+    assert ndpr.authorization_used(holder.address, auth["nonce"])
+    with pytest.raises(errors.AuthorizationAlreadyUsed) as used:
+        relayer.submit_transfer_authorization(auth)
+    assert used.value.args_dict["authorizer"] == holder.address
+    receive = ndpr.sign_transfer_authorization(holder.account, spender_acct.address, Decimal("1"), valid_before,
+                                               receive=True)
+    with pytest.raises(errors.CallerNotPayee):  # only the payee may submit a receive authorization
+        operator.product("NDPR").submit_transfer_authorization(receive)
+    relayer.submit_transfer_authorization(receive)
+    assert ndpr.balance(spender_acct.address).units == before + 3_500_000 * 10**12

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from stockpile.token.testing import UNIT, Attest, build_stack, mint_id
+from stockpile.token.testing import UNIT, Attest, Timelocked, build_stack, mint_id
 
 
 @pytest.fixture(scope="module")
@@ -20,6 +20,12 @@ def stack(project, accounts, chain):
 @pytest.fixture
 def attest(stack, chain):
     return Attest(stack.attestor, chain, stack.admin, chain.chain_id)
+
+
+@pytest.fixture
+def gov(stack, chain):
+    """GOVERNOR_ROLE / UPGRADER_ROLE changes: scheduled on the timelock by the admin, executed after its delay."""
+    return Timelocked(stack.timelock, chain, stack.admin)
 
 
 @pytest.fixture

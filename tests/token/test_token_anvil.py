@@ -11,12 +11,14 @@ from web3.exceptions import ContractCustomError
 
 from stockpile.contracts import load
 from stockpile.token.devnet import (
-    ZERO, attestation_tuple, decode_custom_error, deploy, deploy_stack, send, sign_attestation, sign_permit,
+    ZERO, attestation_tuple, decode_custom_error, deploy, deploy_stack, deploy_token_implementation, send,
+    sign_attestation, sign_permit,
 )
 
 pytestmark = pytest.mark.anvil
 UNIT = 10**18
 HOT_SLOT = 0xD3E228778C55A906AB8AE1C39565F487C99F97B4E0188E9659A48D92959CC500
+ERC20_SLOT = 0x52C63247E1F47DB19D5CE0460030C497F067CA4CEBF71BA98EEADABE20BACE00
 
 
 @pytest.fixture(scope="module")
@@ -77,6 +79,7 @@ def test_secure_mint_permit_and_redemption_on_anvil(w3, live):
     assert req["id"] == 1 and req["holder"] == addr(alice) and req["amount"] == 300 * UNIT
     holder, requested_at, status, amount, ref = t.functions.getRedemption(1).call()
     assert (holder, status, amount, ref) == (addr(alice), 1, 300 * UNIT, Web3.keccak(text="delivery-9"))
+    send(w3, live["operator"], t.functions.acceptRedemption(1))
     send(w3, live["operator"], t.functions.completeRedemption(1))
     assert t.functions.totalSupply().call() == 700 * UNIT and t.functions.totalEscrowed().call() == 0
 
@@ -95,7 +98,8 @@ def test_custom_errors_surface_as_contract_custom_error(w3, live):
                   account=addr(alice), neededRole=f.MINTER_ROLE().call())
     _expect_error(t, f.requestRedemption(UNIT - 1, b"\0" * 32), alice, "RedemptionBelowMinimum",
                   amount=UNIT - 1, minimum=UNIT)
-    _expect_error(t, f.completeRedemption(7), live["operator"], "RedemptionNotPending", id=7, status=0)
+    _expect_error(t, f.completeRedemption(7), live["operator"], "RedemptionNotProcessing", id=7, status=0)
+    _expect_error(t, f.acceptRedemption(7), live["operator"], "RedemptionNotPending", id=7, status=0)
 
 
 def test_stale_attestation_on_anvil(w3, live):
@@ -118,29 +122,35 @@ def test_hot_config_lives_in_the_erc7201_slot(w3, live):
     assert int.from_bytes(w3.eth.get_storage_at(t.address, HOT_SLOT), "big") ^ after == 1 << 232
 
 
-def test_account_word_layout(w3, live):
-    """The transfer hook reads the account record as one word: frozen bit 0, allowlisted bit 8,
-    frozenAmount from bit 16 (accounts is member #6 of the namespace struct)."""
-    t, admin, who = live["t"], live["admin"], addr(live["bob"])
-    slot = int.from_bytes(Web3.solidity_keccak(["uint256", "uint256"], [int(who, 16), HOT_SLOT + 6]), "big")
+def test_balance_word_layout(w3, live):
+    """The transfer hook reads an account's compliance flags from its OpenZeppelin ERC-20 balance word:
+    balance in bits 0..247, frozen bit 248, allowlisted bit 249, partial freeze set bit 250; the partial
+    frozen amount itself is a full uint256 in frozenAmounts (member #6 of the namespace struct)."""
+    t, admin, minter, who = live["t"], live["admin"], live["minter"], addr(live["bob"])
+    slot = int.from_bytes(Web3.solidity_keccak(["uint256", "uint256"], [int(who, 16), ERC20_SLOT]), "big")
+    frozen_slot = int.from_bytes(Web3.solidity_keccak(["uint256", "uint256"], [int(who, 16), HOT_SLOT + 6]), "big")
 
-    def word():
-        return int.from_bytes(w3.eth.get_storage_at(t.address, slot), "big")
+    def word(s=slot):
+        return int.from_bytes(w3.eth.get_storage_at(t.address, s), "big")
 
     assert word() == 0
+    send(w3, minter, t.functions.mint(who, 7, Web3.keccak(text="layout")))
+    assert word() == 7
     send(w3, admin, t.functions.setAddressFrozen(who, True))
-    assert word() == 1
+    assert word() == 7 | 1 << 248 and t.functions.balanceOf(who).call() == 7
     send(w3, admin, t.functions.setAllowlisted(who, True))
-    assert word() == 1 | 1 << 8
-    send(w3, admin, t.functions.setFrozenTokens(who, 12345))
-    assert word() == 1 | 1 << 8 | 12345 << 16
+    assert word() == 7 | 1 << 248 | 1 << 249
+    send(w3, admin, t.functions.setFrozenTokens(who, 2**256 - 2))
+    assert word() == 7 | 1 << 248 | 1 << 249 | 1 << 250 and word(frozen_slot) == 2**256 - 2
+    send(w3, admin, t.functions.setFrozenTokens(who, 0))
+    assert word() == 7 | 1 << 248 | 1 << 249
 
 
 def test_upgrade_through_timelock_on_anvil(w3, live):
     stack, admin = live["stack"], live["admin"]
     t, tl = live["t"], stack.timelock
     send(w3, live["minter"], t.functions.mint(addr(live["alice"]), 42 * UNIT, Web3.keccak(text="keep")))
-    v2 = deploy(w3, admin, "CommodityTokenV2")
+    v2 = deploy_token_implementation(w3, admin, "CommodityTokenV2")
     data = t.encode_abi("upgradeToAndCall", args=[v2.address, b""])
     zero32 = b"\0" * 32
     with pytest.raises(ContractCustomError):

@@ -1,10 +1,11 @@
 """Hypothesis stateful test over random sequences of mint / transfer / redemption request /
-complete / reject / cancel / freeze / forced transfer / attest on ape's in-process chain.
+accept / complete / reject / cancel / freeze / forced transfer / attest on ape's in-process chain.
 
 A Python model predicts whether each action must succeed; the chain must agree. Invariants after
 every step: sum of holder balances + escrow == totalSupply (escrow held at the token's address),
-model balances == chain balances; after every successful mint totalSupply <= attested total;
-a mint id is never accepted twice.
+model balances == chain balances; after every successful mint totalSupply + burned since the
+attestation's as-of <= attested total (burns after the snapshot do not reopen mint room); a mint id
+is never accepted twice; a request the operator accepted is never cancelled.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
-from stockpile.token.testing import MIN_REDEMPTION, UNIT, Attest, mint_id
+from stockpile.token.testing import MIN_REDEMPTION, UNIT, Attest, Timelocked, mint_id
 
 HOLDERS = range(4)
 AMOUNTS = st.integers(min_value=0, max_value=300).map(lambda n: n * UNIT // 4)
@@ -33,7 +34,7 @@ def test_token_invariants(stack, chain):
     s = stack
     t = s.token
     holders = [s.alice, s.bob, s.carol, s.stranger]
-    t.setMinterLimit(s.minter, 10**30, 0, sender=s.admin)  # the bucket has its own tests
+    Timelocked(s.timelock, chain, s.admin).call(t.setMinterLimit, s.minter, 10**30, 0)  # the bucket has its own tests
     attest = Attest(s.attestor, chain, s.admin, chain.chain_id)
     run = {"n": 0}
 
@@ -52,6 +53,10 @@ def test_token_invariants(stack, chain):
             self.used_ids: set[int] = set()
             self.minted_ids: list[bytes] = []
             self.requests: dict[int, tuple[int, int, int]] = {}  # id -> (holder, amount, status)
+            self.burns: list[tuple[int, int]] = []  # (block timestamp, amount) of every completed redemption
+
+        def _burned_since(self, as_of):
+            return sum(a for ts, a in self.burns if ts >= as_of)
 
         def teardown(self):
             chain.restore(self.snapshot)
@@ -62,8 +67,9 @@ def test_token_invariants(stack, chain):
         @rule(to=st.sampled_from(HOLDERS), amount=AMOUNTS, key=MINT_IDS)
         def mint(self, to, amount, key):
             mid = mint_id(self.prefix + str(key))
+            as_of = s.attestor.reserveTotal()[1]
             expect = amount > 0 and key not in self.used_ids and not self.frozen[to] \
-                and self.supply + amount <= self.reserve
+                and self.supply + self._burned_since(as_of) + amount <= self.reserve
             ok = _ok(t.mint, holders[to], amount, mid, sender=s.minter)
             assert ok == expect, ("mint", to, amount, key)
             if ok:
@@ -72,12 +78,15 @@ def test_token_invariants(stack, chain):
                 self.used_ids.add(key)
                 self.balances[to] += amount
                 self.supply += amount
-                assert t.totalSupply() <= s.attestor.reserveTotal()[0]
+                total, as_of = s.attestor.reserveTotal()
+                assert t.burnedSince(as_of) == self._burned_since(as_of)
+                assert t.totalSupply() + t.burnedSince(as_of) <= total
             assert t.mintIdUsed(mid) == (key in self.used_ids)
 
         @rule(src=st.sampled_from(HOLDERS), dst=st.sampled_from(HOLDERS), amount=AMOUNTS)
         def transfer(self, src, dst, amount):
-            expect = not self.frozen[src] and amount <= self.balances[src] and amount <= self._unfrozen(src)
+            expect = not self.frozen[src] and not self.frozen[dst] and amount <= self.balances[src] \
+                and amount <= self._unfrozen(src)
             ok = _ok(t.transfer, holders[dst], amount, sender=holders[src])
             assert ok == expect, ("transfer", src, dst, amount)
             if ok:
@@ -113,27 +122,44 @@ def test_token_invariants(stack, chain):
             ids = sorted(self.requests)
             return ids[data_index % len(ids)] if ids else 1
 
-        @rule(k=st.integers(0, 50), action=st.sampled_from(["complete", "reject", "cancel", "cancel_other"]))
+        @rule(k=st.integers(0, 50),
+              action=st.sampled_from(["accept", "complete", "reject", "cancel", "cancel_other"]))
         def process(self, k, action):
             rid = self._pick(k)
             holder, amount, status = self.requests.get(rid, (0, 0, 0))
-            pending = status == 1
-            if action == "complete":
-                ok = _ok(t.completeRedemption, rid, sender=s.operator)
+            pending, processing = status == 1, status == 5
+            receipt = None
+            if action == "accept":
+                ok, expect = _ok(t.acceptRedemption, rid, sender=s.operator), pending
+            elif action == "complete":
+                try:
+                    receipt = t.completeRedemption(rid, sender=s.operator)
+                    ok = True
+                except ContractLogicError:
+                    ok = False
+                expect = processing
             elif action == "reject":
                 ok = _ok(t.rejectRedemption, rid, b"\x02" * 32, sender=s.operator)
+                expect = (pending or processing) and not self.frozen[holder]
             elif action == "cancel":
                 ok = _ok(t.cancelRedemption, rid, sender=holders[holder])
+                expect = pending and not self.frozen[holder]  # never once accepted
             else:
                 other = holders[(holder + 1) % len(holders)]
                 ok = _ok(t.cancelRedemption, rid, sender=other)
                 assert not ok
                 return
-            assert ok == pending, (action, rid, status)
+            assert ok == expect, (action, rid, status)
+            if processing and action == "cancel":
+                assert t.getRedemption(rid).status == 5  # no cancel after accept
             if ok:
+                if action == "accept":
+                    self.requests[rid] = (holder, amount, 5)
+                    return
                 self.escrow -= amount
                 if action == "complete":
                     self.supply -= amount
+                    self.burns.append((chain.blocks[receipt.block_number].timestamp, amount))
                     self.requests[rid] = (holder, amount, 2)
                 else:
                     self.balances[holder] += amount

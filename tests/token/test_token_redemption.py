@@ -1,5 +1,6 @@
-"""Redemption: request (escrow at the token's own address), complete (burn), reject (refund with
-reason), cancel by the holder; every refusal names its error and loses nothing."""
+"""Redemption: request (escrow at the token's own address), accept (Pending -> Processing, no cancel
+after it), complete (burn), reject (refund with reason), cancel by the holder while Pending; every
+refusal names its error and loses nothing."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import ape
 
 from stockpile.token.testing import MIN_REDEMPTION, UNIT
 
-PENDING, COMPLETED, REJECTED, CANCELLED = 1, 2, 3, 4
+PENDING, COMPLETED, REJECTED, CANCELLED, PROCESSING = 1, 2, 3, 4, 5
 REF = bytes.fromhex("ab" * 32)
 REASON = bytes.fromhex("01" + "00" * 31)
 
@@ -29,29 +30,73 @@ def test_request_moves_tokens_to_escrow(funded, chain):
     assert t.redemptionCount() == 1 and t.minimumRedemption() == MIN_REDEMPTION
 
 
-def test_complete_burns_escrow(funded):
+def test_accept_then_complete_burns_escrow(funded):
     s, t = funded, funded.token
     t.requestRedemption(40 * UNIT, REF, sender=s.alice)
+    receipt = t.acceptRedemption(1, sender=s.operator)
+    ev = list(receipt.decode_logs(t.RedemptionAccepted))[0]
+    assert (ev.id, ev.holder, ev.amount) == (1, s.alice.address, 40 * UNIT)
+    assert t.getRedemption(1).status == PROCESSING
+    assert _accounting(s) == (960 * UNIT, 40 * UNIT, 40 * UNIT, 1_100 * UNIT)  # still escrowed
     receipt = t.completeRedemption(1, sender=s.operator)
     ev = list(receipt.decode_logs(t.RedemptionCompleted))[0]
     assert (ev.id, ev.holder, ev.amount) == (1, s.alice.address, 40 * UNIT)
     assert _accounting(s) == (960 * UNIT, 0, 0, 1_060 * UNIT)
     assert t.getRedemption(1).status == COMPLETED
+    assert t.burnedSince(0) == 40 * UNIT
+
+
+def test_complete_needs_acceptance_first(funded):
+    s, t = funded, funded.token
+    t.requestRedemption(40 * UNIT, REF, sender=s.alice)
+    before = _accounting(s)
+    with ape.reverts(t.RedemptionNotProcessing, id=1, status=PENDING):
+        t.completeRedemption(1, sender=s.operator)
+    assert _accounting(s) == before
+
+
+def test_attack_holder_cancels_after_accept_refused(funded):
+    """Finding 4: the holder front-runs completeRedemption with cancelRedemption once the operator has
+    accepted (metal shipped): refused, and the operator's completion still goes through."""
+    s, t = funded, funded.token
+    t.requestRedemption(40 * UNIT, REF, sender=s.alice)
+    t.acceptRedemption(1, sender=s.operator)
+    before = _accounting(s)
+    with ape.reverts(t.RedemptionNotPending, id=1, status=PROCESSING):
+        t.cancelRedemption(1, sender=s.alice)
+    assert _accounting(s) == before and t.getRedemption(1).status == PROCESSING
+    t.completeRedemption(1, sender=s.operator)
+    assert t.balanceOf(s.alice) == 960 * UNIT and t.getRedemption(1).status == COMPLETED
+
+
+def test_accepted_request_can_still_be_rejected(funded):
+    s, t = funded, funded.token
+    t.requestRedemption(40 * UNIT, REF, sender=s.alice)
+    t.acceptRedemption(1, sender=s.operator)
+    with ape.reverts(t.RedemptionNotPending, id=1, status=PROCESSING):
+        t.acceptRedemption(1, sender=s.operator)
+    t.rejectRedemption(1, REASON, sender=s.operator)  # e.g. the delivery failed: refund
+    assert _accounting(s) == (1_000 * UNIT, 0, 0, 1_100 * UNIT)
 
 
 def test_double_completion_and_processing_closed_requests_refused(funded):
     s, t = funded, funded.token
     t.requestRedemption(40 * UNIT, REF, sender=s.alice)
+    t.acceptRedemption(1, sender=s.operator)
     t.completeRedemption(1, sender=s.operator)
     before = _accounting(s)
-    with ape.reverts(t.RedemptionNotPending, id=1, status=COMPLETED):
+    with ape.reverts(t.RedemptionNotProcessing, id=1, status=COMPLETED):
         t.completeRedemption(1, sender=s.operator)
-    with ape.reverts(t.RedemptionNotPending, id=1, status=COMPLETED):
+    with ape.reverts(t.RedemptionNotOpen, id=1, status=COMPLETED):
         t.rejectRedemption(1, REASON, sender=s.operator)
     with ape.reverts(t.RedemptionNotPending, id=1, status=COMPLETED):
         t.cancelRedemption(1, sender=s.alice)
-    with ape.reverts(t.RedemptionNotPending, id=99, status=0):  # unknown id
+    with ape.reverts(t.RedemptionNotPending, id=1, status=COMPLETED):
+        t.acceptRedemption(1, sender=s.operator)
+    with ape.reverts(t.RedemptionNotProcessing, id=99, status=0):  # unknown id
         t.completeRedemption(99, sender=s.operator)
+    with ape.reverts(t.RedemptionNotPending, id=99, status=0):
+        t.acceptRedemption(99, sender=s.operator)
     assert _accounting(s) == before
 
 
@@ -63,7 +108,7 @@ def test_reject_refunds_with_reason(funded):
     assert (ev.id, ev.holder, ev.amount, ev.reasonCode) == (1, s.alice.address, 40 * UNIT, REASON)
     assert _accounting(s) == (1_000 * UNIT, 0, 0, 1_100 * UNIT)
     assert t.getRedemption(1).status == REJECTED
-    with ape.reverts(t.RedemptionNotPending, id=1, status=REJECTED):
+    with ape.reverts(t.RedemptionNotProcessing, id=1, status=REJECTED):
         t.completeRedemption(1, sender=s.operator)
 
 
@@ -100,18 +145,22 @@ def test_request_bad_inputs(funded):
 def test_paused_stops_redemptions(funded):
     s, t = funded, funded.token
     t.requestRedemption(40 * UNIT, REF, sender=s.alice)
+    t.requestRedemption(20 * UNIT, REF, sender=s.alice)
+    t.acceptRedemption(1, sender=s.operator)
     t.pause(sender=s.pauser)
     before = _accounting(s)
     with ape.reverts(t.EnforcedPause):
         t.requestRedemption(10 * UNIT, REF, sender=s.alice)
     with ape.reverts(t.EnforcedPause):
+        t.acceptRedemption(2, sender=s.operator)
+    with ape.reverts(t.EnforcedPause):
         t.completeRedemption(1, sender=s.operator)
     with ape.reverts(t.EnforcedPause):
         t.rejectRedemption(1, REASON, sender=s.operator)
     with ape.reverts(t.EnforcedPause):
-        t.cancelRedemption(1, sender=s.alice)
+        t.cancelRedemption(2, sender=s.alice)
     assert _accounting(s) == before
-    t.unpause(sender=s.pauser)
+    t.unpause(sender=s.admin)
     t.completeRedemption(1, sender=s.operator)
 
 
@@ -136,6 +185,7 @@ def test_escrow_accounting_over_several_requests(funded):
     for amount in (10, 20, 30):
         t.requestRedemption(amount * UNIT, REF, sender=s.alice)
     t.requestRedemption(50 * UNIT, REF, sender=s.bob)
+    t.acceptRedemption(2, sender=s.operator)
     t.completeRedemption(2, sender=s.operator)
     t.rejectRedemption(4, REASON, sender=s.operator)
     t.cancelRedemption(1, sender=s.alice)

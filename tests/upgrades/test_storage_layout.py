@@ -17,13 +17,21 @@ from stockpile.token.storage_layout import (
 )
 
 TOKEN_SRC = "contracts/token/CommodityToken.sol"
+CORE_SRC = "contracts/token/CommodityTokenCore.sol"  # the namespace struct is declared here
+CORE_IMPORT = 'import {CommodityTokenCore} from "./CommodityTokenCore.sol";'
 
 
-def _variant(text: str, edits: list[tuple[str, str]]) -> str:
+def _variant(token: str, core: str, name: str, edits: list[tuple[str, str]]) -> tuple[str, str]:
+    """Broken copies of the token and of its core (the token importing the broken core); each edit is
+    applied to the file that holds its old text."""
+    token = token.replace(CORE_IMPORT, CORE_IMPORT.replace("CommodityTokenCore.sol", f"CommodityTokenCore_{name}.sol"))
     for old, new in edits:
-        assert old in text, old
-        text = text.replace(old, new)
-    return text
+        if old in core:
+            core = core.replace(old, new)
+        else:
+            assert old in token, old
+            token = token.replace(old, new)
+    return token, core
 
 
 # Broken (and harmless) copies of CommodityToken that still compile: (old, new) replacements.
@@ -37,16 +45,16 @@ EDITS = {
                ("return _s().unitDescription;", 'return "";')],
     "rename": [("        uint256 totalEscrowed;\n", "        uint256 escrowTotal;\n"),
                ("$.totalEscrowed", "$.escrowTotal"), ("_s().totalEscrowed", "_s().escrowTotal")],
-    "inline_struct_append": [("        bool mintingPaused; // appended: bits 248..255 of the slot\n    }",
+    "inline_struct_append": [("        bool mintingPaused;\n    }",
                               "        bool mintingPaused;\n        bool extra;\n    }")],  # the slot is full
     "inline_struct_reorder": [("        bool paused;\n        bool allowlistMode;\n",
                                "        bool allowlistMode;\n        bool paused;\n")],
     "mapped_struct_retype": [("        uint64 updatedAt;\n", "        uint128 updatedAt;\n")],
     "namespace_moved": [("erc7201:stockpile.storage.CommodityToken\n", "erc7201:stockpile.storage.CommodityTokenV9\n")],
-    "append": [("        mapping(uint256 id => Redemption) redemptions;\n",
-                "        mapping(uint256 id => Redemption) redemptions;\n        uint256 newCounter;\n")],
-    "mapped_struct_append": [("        uint240 frozenAmount; // partial freeze (ERC-7943); FROZEN_ALL means everything\n",
-                              "        uint240 frozenAmount;\n        bool extra;\n")],
+    "append": [("        mapping(address authorizer => mapping(bytes32 nonce => bool)) authorizations; // EIP-3009\n",
+                "        mapping(address authorizer => mapping(bytes32 nonce => bool)) authorizations;\n"
+                "        uint256 newCounter;\n")],
+    "mapped_struct_append": [("        bool destinationsRestricted;\n", "        bool destinationsRestricted;\n        bool extra;\n")],
 }
 
 
@@ -54,9 +62,11 @@ EDITS = {
 def variants():
     """One compile holding the real sources plus broken copies of CommodityToken (same contract name)."""
     sources = _sources(PROJECT_ROOT / "contracts")
-    base = sources[TOKEN_SRC]["content"]
+    base, core = sources[TOKEN_SRC]["content"], sources[CORE_SRC]["content"]
     for name, edits in EDITS.items():
-        sources[f"contracts/token/CommodityToken_{name}.sol"] = {"content": _variant(base, edits)}
+        token_v, core_v = _variant(base, core, name, edits)
+        sources[f"contracts/token/CommodityToken_{name}.sol"] = {"content": token_v}
+        sources[f"contracts/token/CommodityTokenCore_{name}.sol"] = {"content": core_v}
     out = compile_layouts(sources)
     committed = json.loads((SNAPSHOT_DIR / "CommodityToken.json").read_text())
     return {name: compare(committed, snapshot("CommodityToken", out, f"contracts/token/CommodityToken_{name}.sol"))
@@ -71,14 +81,13 @@ def test_committed_snapshots_match_the_sources():
 
 def test_snapshot_records_the_namespace_and_members():
     snap = json.loads((SNAPSHOT_DIR / "CommodityToken.json").read_text())
-    ns = snap["namespaces"][0]
-    assert ns["id"] == "stockpile.storage.CommodityToken"
+    (ns,) = [n for n in snap["namespaces"] if n["id"] == "stockpile.storage.CommodityToken"]
     assert ns["slot"] == erc7201_slot("stockpile.storage.CommodityToken")
     assert ns["slot"] == "0xd3e228778c55a906ab8ae1c39565f487c99f97b4e0188e9659a48d92959cc500"
     assert [m["name"] for m in ns["members"]][:4] == ["hot", "minimumRedemption", "redemptionCount", "totalEscrowed"]
     assert {"openzeppelin.storage.ERC20", "openzeppelin.storage.AccessControl"} <= {n["id"] for n in snap["namespaces"]}
-    assert snap["structs"]["CommodityToken.HotConfig"]["usage"] == "inline"
-    assert snap["structs"]["CommodityToken.AccountState"]["usage"] == "indirect"
+    assert snap["structs"]["CommodityTokenCore.HotConfig"]["usage"] == "inline"
+    assert snap["structs"]["CommodityTokenCore.MinterLimit"]["usage"] == "indirect"
     assert snap["storage"] == []  # everything namespaced
 
 
@@ -93,9 +102,9 @@ def test_erc7201_slot_matches_openzeppelin():
     ("retype", "member #2 type changed 'uint256' -> 'uint128'"),
     ("remove", "member #5 name changed 'unitDescription'"),
     ("rename", "member #3 name changed 'totalEscrowed' -> 'escrowTotal'"),
-    ("inline_struct_append", "struct CommodityToken.HotConfig: members appended to a struct stored inline (6 -> 7)"),
-    ("inline_struct_reorder", "struct CommodityToken.HotConfig: member #2 name changed 'paused' -> 'allowlistMode'"),
-    ("mapped_struct_retype", "struct CommodityToken.MinterLimit: member #3 type changed 'uint64' -> 'uint128'"),
+    ("inline_struct_append", "struct CommodityTokenCore.HotConfig: members appended to a struct stored inline (6 -> 7)"),
+    ("inline_struct_reorder", "struct CommodityTokenCore.HotConfig: member #2 name changed 'paused' -> 'allowlistMode'"),
+    ("mapped_struct_retype", "struct CommodityTokenCore.MinterLimit: member #3 type changed 'uint64' -> 'uint128'"),
     ("namespace_moved", "namespace stockpile.storage.CommodityToken: removed"),
 ])
 def test_checker_flags_broken_copies(variants, name, needle):

@@ -7,7 +7,7 @@ import ape
 import pytest
 from eth_utils import keccak
 
-from stockpile.token.testing import TIMELOCK_DELAY, UNIT, mint_id
+from stockpile.token.testing import TIMELOCK_DELAY, UNIT, deploy_implementation, mint_id
 
 IMPLEMENTATION_SLOT = int.from_bytes(keccak(text="eip1967.proxy.implementation"), "big") - 1
 ZERO32 = b"\0" * 32
@@ -20,7 +20,7 @@ def _implementation(chain, proxy) -> str:
 
 @pytest.fixture
 def v2(project, stack):
-    return stack.admin.deploy(project.CommodityTokenV2)
+    return deploy_implementation(project, stack.admin, "CommodityTokenV2")
 
 
 @pytest.fixture
@@ -29,6 +29,7 @@ def populated(stack):
     t.mint(s.alice, 500 * UNIT, mint_id("u1"), sender=s.minter)
     t.mint(s.bob, 200 * UNIT, mint_id("u2"), sender=s.minter)
     t.requestRedemption(50 * UNIT, b"\x05" * 32, sender=s.alice)
+    t.acceptRedemption(1, sender=s.operator)
     t.setFrozenTokens(s.bob, 20 * UNIT, sender=s.protector)
     t.setAllowlisted(s.carol, True, sender=s.compliance)
     return s
@@ -42,6 +43,7 @@ def _state(s):
         allowlisted=t.isAllowlisted(s.carol), minter=t.hasRole(t.MINTER_ROLE(), s.minter),
         admin=t.defaultAdmin(), meta=(t.name(), t.symbol(), t.decimals(), t.productCode(), t.unitDescription()),
         mint_used=t.mintIdUsed(mint_id("u1")), attestor=t.reserveAttestor(), nonce=t.nonces(s.alice),
+        governor=t.hasRole(t.GOVERNOR_ROLE(), s.timelock), upgrader_admin=t.getRoleAdmin(t.UPGRADER_ROLE()),
     )
 
 
@@ -50,6 +52,23 @@ def test_direct_upgrade_refused(stack, v2):
     for caller in (stack.admin, stack.minter, stack.stranger):
         with ape.reverts(t.AccessControlUnauthorizedAccount, account=caller.address, neededRole=t.UPGRADER_ROLE()):
             t.upgradeToAndCall(v2, b"", sender=caller)
+
+
+def test_attack_admin_grants_itself_upgrader_and_upgrades_refused(chain, stack, v2):
+    """Finding 2: UPGRADER_ROLE was administered by DEFAULT_ADMIN_ROLE, so the admin multisig could grant
+    itself UPGRADER_ROLE and upgrade at once. Now the role administers itself and only the timelock holds it."""
+    t = stack.token
+    before = _implementation(chain, t)
+    with ape.reverts(t.AccessControlUnauthorizedAccount, account=stack.admin.address, neededRole=t.UPGRADER_ROLE()):
+        t.grantRole(t.UPGRADER_ROLE(), stack.admin, sender=stack.admin)
+    with ape.reverts(t.AccessControlUnauthorizedAccount, account=stack.admin.address, neededRole=t.GOVERNOR_ROLE()):
+        t.grantRole(t.GOVERNOR_ROLE(), stack.admin, sender=stack.admin)
+    with ape.reverts(t.AccessControlUnauthorizedAccount, account=stack.admin.address, neededRole=t.UPGRADER_ROLE()):
+        t.upgradeToAndCall(v2, b"", sender=stack.admin)
+    assert not t.hasRole(t.UPGRADER_ROLE(), stack.admin) and _implementation(chain, t) == before
+    # nor can the admin take the timelock's role away
+    with ape.reverts(t.AccessControlUnauthorizedAccount, account=stack.admin.address, neededRole=t.UPGRADER_ROLE()):
+        t.revokeRole(t.UPGRADER_ROLE(), stack.timelock, sender=stack.admin)
 
 
 def test_upgrade_through_timelock_after_delay_preserves_state(project, chain, populated, v2):
@@ -74,6 +93,7 @@ def test_upgrade_through_timelock_after_delay_preserves_state(project, chain, po
     # and the token still works after the upgrade
     t.completeRedemption(1, sender=s.operator)
     t.transfer(s.bob, UNIT, sender=s.alice)
+    assert project.CommodityTokenV2.at(t.address).authorizations() == v2.authorizations()
     assert t.totalSupply() == before["supply"] - 50 * UNIT
 
 
@@ -100,7 +120,8 @@ def test_upgrade_to_a_non_uups_contract_is_refused(project, chain, stack):
 
 
 def test_implementation_cannot_be_initialized(project, stack):
-    impl = stack.admin.deploy(project.CommodityToken)
-    params = ("X", "X", 18, "P", "U", stack.stranger.address, 0, stack.stranger.address, stack.attestor.address, 1, 0)
+    impl = deploy_implementation(project, stack.admin)
+    params = ("X", "X", 18, "P", "U", stack.stranger.address, 0, stack.stranger.address, stack.stranger.address,
+              stack.attestor.address, 1, 0)
     with ape.reverts(impl.InvalidInitialization):
         impl.initialize(params, sender=stack.stranger)

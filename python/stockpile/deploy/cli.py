@@ -119,12 +119,17 @@ def apply(file, network, chain_id, account_spec, manifest_dir, allow_mainnet) ->
         except DeploymentError as exc:
             _fail(str(exc))
         applied = [r for r in results if r.status == "applied"]
+        timelocked = [r for r in results if r.status.startswith(("scheduled", "timelock"))]
         bad = [k for k, ok in engine.verify().items() if not ok]
         if bad:
             _fail(f"code at {', '.join(bad)} does not match the artifacts")
         for r in applied:
             click.echo(f"applied {r.key}" + (f" at {r.address}" if r.address else "") + f" (gas used {r.gas:,})")
-        click.echo(f"{len(applied)} steps applied, {len(results) - len(applied)} already done; code verified at "
+        for r in timelocked:
+            click.echo(f"{r.key}: {r.status}")
+        if timelocked:
+            click.echo(f"{len(timelocked)} governed steps go through the timelock: run apply again after the delay")
+        click.echo(f"{len(applied)} steps applied, {len(results) - len(applied) - len(timelocked)} already done; code verified at "
                    f"{len(engine.manifest.contracts)} addresses; manifest {manifest_path(manifest_dir, conn.chain_id)}")
         click.echo(f"directory: {engine.manifest.address('directory')}")
 

@@ -136,7 +136,7 @@ class Roles(Strict):
 
 
 class Timelock(Strict):
-    delay: int = Field(ge=0, description="seconds before a scheduled upgrade can execute")
+    delay: int = Field(ge=0, description="seconds before a scheduled upgrade or governed change can execute")
     proposers: list[Address] = Field(min_length=1)
     executors: list[Address] = Field(min_length=1)
 

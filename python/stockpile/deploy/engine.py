@@ -43,6 +43,10 @@ class CallStep:
     args: Callable[[Ctx], list[Any]]
     done: Callable[[Ctx], bool]
     description: str = ""
+    # Needs GOVERNOR_ROLE on the target. At first deployment the deployer holds it (bootstrap governor) and
+    # calls directly; once it renounced it (handover), the engine schedules the call on the TimelockController
+    # (manifest key "timelock") and executes it on a later run, after the delay.
+    governed: bool = False
 
     kind = "call"
 
@@ -76,6 +80,28 @@ class ApplyContext:
 
 class DeploymentError(RuntimeError):
     pass
+
+
+GOVERNOR_ROLE = Web3.keccak(text="GOVERNOR_ROLE")
+ZERO32 = b"\0" * 32
+
+
+@dataclass
+class TimelockOp:
+    """A governed call as a TimelockController operation; the salt is derived from the step key and the
+    call data, so every run finds the same operation again."""
+    target: str
+    data: bytes
+    salt: bytes
+
+    @classmethod
+    def of(cls, ctx: ApplyContext, step: "CallStep") -> "TimelockOp":
+        fn = ctx.contract(step.target, step.contract).get_function_by_name(step.function)(*step.args(ctx))
+        data = bytes.fromhex(fn._encode_transaction_data()[2:])
+        return cls(ctx.address(step.target), data, Web3.keccak(step.key.encode() + data))
+
+    def call_args(self) -> list:
+        return [self.target, 0, self.data, ZERO32, self.salt]
 
 
 def _strip_immutables(code: bytes, artifact_name: str) -> bytes:
@@ -148,6 +174,24 @@ class Engine:
         except KeyError:
             return False
 
+    def _through_timelock(self, step: Step, ctx: ApplyContext) -> bool:
+        """A governed step the sender cannot make directly (it holds no GOVERNOR_ROLE on the target)."""
+        if not (isinstance(step, CallStep) and step.governed) or "timelock" not in self.manifest.contracts:
+            return False
+        target = ctx.contract(step.target, step.contract)
+        return not target.functions.hasRole(GOVERNOR_ROLE, ctx.sender_address).call()
+
+    def _timelock_state(self, op: TimelockOp, ctx: ApplyContext) -> tuple[str, int]:
+        """("unscheduled" | "waiting" | "ready" | "done", ready-at timestamp) of a governed call."""
+        tl = ctx.contract("timelock", "StockpileTimelock")
+        op_id = tl.functions.hashOperation(*op.call_args()).call()
+        ts = tl.functions.getTimestamp(op_id).call()
+        if ts == 0:
+            return "unscheduled", 0
+        if tl.functions.isOperationDone(op_id).call():
+            return "done", ts
+        return ("ready" if tl.functions.isOperationReady(op_id).call() else "waiting"), ts
+
     def _is_done(self, step: Step, ctx: ApplyContext) -> bool:
         if isinstance(step, DeployStep):
             return self._deployed(step)
@@ -170,6 +214,12 @@ class Engine:
                 continue
             if not self._ready(step):
                 out.append(PlannedStep(step.key, step.kind, desc, "blocked"))
+                continue
+            if self._through_timelock(step, ctx):
+                state, ts = self._timelock_state(TimelockOp.of(ctx, step), ctx)
+                status = {"unscheduled": "timelock: to schedule", "waiting": f"timelock: waiting until {ts}",
+                          "ready": "timelock: ready to execute", "done": "timelock: executed"}[state]
+                out.append(PlannedStep(step.key, step.kind, desc, status))
                 continue
             gas = None
             try:
@@ -258,6 +308,10 @@ class Engine:
                                                          raw="0x" + sent.raw.hex())
                     self._save()
 
+                if self._through_timelock(step, ctx):
+                    results.append(self._apply_through_timelock(step, ctx, sender))
+                    bar.advance(task)
+                    continue
                 if isinstance(step, DeployStep):
                     art = load(step.contract)
                     receipt = sender.deploy(art.abi, art.bytecode, *step.args(ctx), before_broadcast=remember)
@@ -272,6 +326,34 @@ class Engine:
                                            address=receipt.get("contractAddress")))
                 bar.advance(task)
         return results
+
+    def _apply_through_timelock(self, step: CallStep, ctx: ApplyContext, sender: Sender) -> PlannedStep:
+        """Schedule the governed call on the timelock (sender: a proposer), or execute it once its delay has
+        passed (sender: an executor). Nothing is recorded as done until the call itself ran."""
+        op = TimelockOp.of(ctx, step)
+        tl = ctx.contract("timelock", "StockpileTimelock")
+        desc = step.description or step.key
+        state, ts = self._timelock_state(op, ctx)
+        role = {"unscheduled": "PROPOSER_ROLE", "ready": "EXECUTOR_ROLE"}.get(state)
+        if role and not (tl.functions.hasRole(Web3.keccak(text=role), sender.address).call()
+                         or tl.functions.hasRole(Web3.keccak(text=role), "0x" + "00" * 20).call()):
+            raise DeploymentError(
+                f"{step.key}: needs GOVERNOR_ROLE, which only the timelock holds now; {sender.address} is not a "
+                f"timelock {role.split('_')[0].lower()}: run apply with --account of one")
+        if state == "unscheduled":
+            delay = tl.functions.getMinDelay().call()
+            receipt = sender.transact(tl.functions.schedule(*op.call_args(), delay))
+            _, ts = self._timelock_state(op, ctx)
+            return PlannedStep(step.key, step.kind, desc, f"scheduled on the timelock (ready at {ts})",
+                               gas=receipt["gasUsed"])
+        if state == "waiting":
+            return PlannedStep(step.key, step.kind, desc, f"timelock: waiting until {ts}")
+        if state == "done":
+            return PlannedStep(step.key, step.kind, desc, "timelock: executed")
+        receipt = sender.transact(tl.functions.execute(*op.call_args()))
+        self._record(step.key, receipt)
+        self._save()
+        return PlannedStep(step.key, step.kind, desc, "applied", gas=receipt["gasUsed"])
 
     def verify(self) -> dict[str, bool]:
         """Check the code at every recorded address against its artifact."""

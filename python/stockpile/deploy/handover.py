@@ -4,7 +4,10 @@ Contracts with OpenZeppelin's AccessControlDefaultAdminRules (tokens, attestors,
 hand DEFAULT_ADMIN over in two steps: ``beginDefaultAdminTransfer`` here, then the new admin
 (a multisig) calls ``acceptDefaultAdminTransfer`` once the delay has passed. Operational admin
 roles (attestor manager, feed/signer admin, registrar) are granted to the configured admin and
-renounced by the deployer, as are token roles the deployment file does not give it.
+renounced by the deployer, as are token roles the deployment file does not give it. On tokens the
+deployer also renounces GOVERNOR_ROLE (held since deployment as bootstrap governor): afterwards only
+the TimelockController holds it, so minters, their limits and the reserve attestor change only after
+the timelock's delay (``stockpile deploy apply`` schedules and later executes such changes).
 """
 
 from __future__ import annotations
@@ -64,6 +67,13 @@ def handover(dep: Deployment, w3: Web3, sender: Sender, manifest: Manifest) -> l
                 if me not in getattr(dep.roles, field) and c.functions.hasRole(role_id(role), me).call():
                     sender.transact(c.functions.renounceRole(role_id(role), me))
                     lines.append(HandoverLine(key, role, me, "renounced"))
+            governor = role_id("GOVERNOR_ROLE")
+            timelock = manifest.address("timelock")
+            if me != timelock and c.functions.hasRole(governor, me).call():
+                if not c.functions.hasRole(governor, timelock).call():
+                    raise RuntimeError(f"{key}: the timelock does not hold GOVERNOR_ROLE; refusing to renounce it")
+                sender.transact(c.functions.renounceRole(governor, me))
+                lines.append(HandoverLine(key, "GOVERNOR_ROLE", me, "renounced (timelock keeps it)"))
         for role in extra_roles:
             if role == "DEFAULT_ADMIN_ROLE" or me == admin:
                 continue

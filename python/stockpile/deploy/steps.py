@@ -1,10 +1,14 @@
 """The steps that realise a deployment file on a chain, in order.
 
-Shared implementations (one CommodityToken and one ReserveAttestor implementation serve every
-product), a TimelockController holding UPGRADER_ROLE, the Directory and the PriceFeed hub;
-then per product its ReserveAttestor and CommodityToken proxies, its price feed, roles, minter
-limits, allowlist mode and Directory entry. The deployer is the initial admin of everything so
-that it can configure; ``handover`` moves admin to the configured holders afterwards.
+Shared implementations (one CommodityToken with its CommodityTokenAuthorizations and one
+ReserveAttestor implementation serve every product), a TimelockController holding UPGRADER_ROLE
+and the tokens' GOVERNOR_ROLE, the Directory and the PriceFeed hub; then per product its
+ReserveAttestor and CommodityToken proxies, the attestor bound to the token and set as its reserve
+attestor, its price feed, roles, minter limits, allowlist mode and Directory entry. The deployer is
+the initial admin of everything and the tokens' bootstrap governor so that it can configure;
+``handover`` moves admin to the configured holders and renounces GOVERNOR_ROLE afterwards. Governed
+steps (``governed=True``: granting a minter, setting its limit, the reserve attestor) that a later
+run finds the deployer no longer entitled to go through the timelock (see ``Engine``).
 """
 
 from __future__ import annotations
@@ -76,8 +80,20 @@ def product_steps(dep: Deployment, p: Product) -> list[Step]:
             key=f"{s}.token", contract="StockpileProxy", description=f"{s}: CommodityToken proxy",
             args=lambda ctx, p=p: [ctx.address("token-impl"), _encode_init("CommodityToken", [(
                 p.name, p.symbol, p.decimals, p.product_code, p.unit, ctx.sender_address,
-                roles.admin_transfer_delay, ctx.address("timelock"), ctx.address(f"{p.symbol}.attestor"),
+                roles.admin_transfer_delay, ctx.address("timelock"), ctx.sender_address, ZERO,
                 p.max_attestation_age, p.to_units(p.min_redemption))])]),
+        CallStep(
+            key=f"{s}.attestor-binding", target=f"{s}.attestor", contract="ReserveAttestor", function="bindToken",
+            args=lambda ctx, s=s: [ctx.address(f"{s}.token")],
+            done=lambda ctx, s=s: ctx.contract(f"{s}.attestor", "ReserveAttestor").functions.token().call()
+            == ctx.address(f"{s}.token"),
+            description=f"{s}: bind the ReserveAttestor to its token"),
+        CallStep(
+            key=f"{s}.reserve-attestor", target=f"{s}.token", contract="CommodityToken", function="setReserveAttestor",
+            args=lambda ctx, s=s: [ctx.address(f"{s}.attestor")],
+            done=lambda ctx, s=s: ctx.contract(f"{s}.token", "CommodityToken").functions.reserveAttestor().call()
+            == ctx.address(f"{s}.attestor"),
+            governed=True, description=f"{s}: reserve attestor of the token"),
     ]
     for field, role in TOKEN_ROLES.items():
         for holder in getattr(roles, field):
@@ -85,14 +101,14 @@ def product_steps(dep: Deployment, p: Product) -> list[Step]:
                 key=f"{s}.role.{role}.{holder}", target=f"{s}.token", contract="CommodityToken", function="grantRole",
                 args=lambda ctx, role=role, holder=holder: [role_id(role), holder],
                 done=_has_role("CommodityToken", f"{s}.token", role, holder),
-                description=f"{s}: grant {role} to {holder}"))
+                governed=role == "MINTER_ROLE", description=f"{s}: grant {role} to {holder}"))
     for minter in roles.minters:
         key = f"{s}.minter-limit.{minter}"
         steps.append(CallStep(
             key=key, target=f"{s}.token", contract="CommodityToken", function="setMinterLimit",
             args=lambda ctx, p=p, minter=minter: [minter, p.to_units(p.mint_limits.capacity),
                                                    p.to_units(p.mint_limits.refill_per_second)],
-            done=_recorded(key), description=f"{s}: minter limit of {minter}"))
+            done=_recorded(key), governed=True, description=f"{s}: minter limit of {minter}"))
     if p.allowlist:
         steps.append(CallStep(
             key=f"{s}.allowlist-mode", target=f"{s}.token", contract="CommodityToken", function="setAllowlistMode",
@@ -123,11 +139,15 @@ def product_steps(dep: Deployment, p: Product) -> list[Step]:
 
 def deployment_steps(dep: Deployment) -> list[Step]:
     steps: list[Step] = [
-        DeployStep(key="timelock", contract="StockpileTimelock", description="TimelockController (upgrades)",
+        DeployStep(key="timelock", contract="StockpileTimelock",
+                   description="TimelockController (upgrades, governed token changes)",
                    args=lambda ctx: [dep.timelock.delay, list(dep.timelock.proposers), list(dep.timelock.executors), ZERO]),
         DeployStep(key="directory", contract="Directory", description="Directory",
                    args=lambda ctx: [ctx.sender_address]),
-        DeployStep(key="token-impl", contract="CommodityToken", description="CommodityToken implementation"),
+        DeployStep(key="token-authorizations", contract="CommodityTokenAuthorizations",
+                   description="CommodityTokenAuthorizations (EIP-3009 code of the token implementation)"),
+        DeployStep(key="token-impl", contract="CommodityToken", description="CommodityToken implementation",
+                   args=lambda ctx: [ctx.address("token-authorizations")]),
         DeployStep(key="attestor-impl", contract="ReserveAttestor", description="ReserveAttestor implementation"),
     ]
     if dep.oracle is not None:

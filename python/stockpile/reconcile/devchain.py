@@ -77,5 +77,13 @@ def request_redemption(w3: Web3, stack: ProductStack, holder_key: str, amount: i
     return send(w3, holder_key, stack.token.functions.requestRedemption(amount, Web3.keccak(text=ref)))
 
 
+def accept_redemption(w3: Web3, stack: ProductStack, request_id: int):
+    """The operator takes a pending request into processing (no cancel after it)."""
+    return send(w3, stack.admin_key, stack.token.functions.acceptRedemption(request_id))
+
+
 def complete_redemption(w3: Web3, stack: ProductStack, request_id: int):
+    """Accept (if still pending) and complete: the escrow is burned."""
+    if stack.token.functions.getRedemption(request_id).call()[2] == 1:
+        accept_redemption(w3, stack, request_id)
     return send(w3, stack.admin_key, stack.token.functions.completeRedemption(request_id))

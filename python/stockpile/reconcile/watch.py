@@ -1,8 +1,9 @@
 """Continuous mode: reconcile every interval, export Prometheus metrics, and (with a guardian
 key) pause minting of a product whose supply exceeds its attested reserve.
 
-The guardian calls ``pauseMinting()`` (needs PAUSER_ROLE): mints of that product stop until an
-operator calls ``unpauseMinting()``; holders keep transferring and redeeming."""
+The guardian calls ``pauseMinting()`` (needs PAUSER_ROLE): mints of that product stop until the
+admin (DEFAULT_ADMIN_ROLE; the guardian cannot undo its own pause) calls ``unpauseMinting()``;
+holders keep transferring and redeeming."""
 
 from __future__ import annotations
 

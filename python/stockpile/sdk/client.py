@@ -47,8 +47,9 @@ from stockpile.sdk.units import from_units, to_units
 if TYPE_CHECKING:
     from stockpile.sdk.basket import BasketClient
 
-REDEMPTION_STATUS = {0: "none", 1: "pending", 2: "completed", 3: "rejected", 4: "cancelled"}
-HOLDER_EVENTS = ("Transfer", "Minted", "RedemptionRequested", "RedemptionCompleted", "RedemptionRejected",
+REDEMPTION_STATUS = {0: "none", 1: "pending", 2: "completed", 3: "rejected", 4: "cancelled", 5: "processing"}
+HOLDER_EVENTS = ("Transfer", "Minted", "RedemptionRequested", "RedemptionAccepted", "RedemptionCompleted",
+                 "RedemptionRejected",
                  "RedemptionCancelled", "AddressFrozen", "Frozen", "ForcedTransfer")
 
 
@@ -75,7 +76,7 @@ class ProductClient:
         self.sp = sp
         self.info = info
         w3 = sp.w3
-        self.token = w3.eth.contract(address=info.token, abi=load("CommodityToken").abi)
+        self.token = w3.eth.contract(address=info.token, abi=_token_abi())
         self.attestor = w3.eth.contract(address=info.attestor, abi=load("ReserveAttestor").abi) if info.attestor else None
         self.feed = w3.eth.contract(address=info.feed, abi=sp.feed_abi) if info.feed else None
 
@@ -144,7 +145,8 @@ class ProductClient:
                                lot_count=count, as_of=as_of, attested_at=attested_at, report_hash="0x" + bytes(report).hex())
 
     def reserve_status(self) -> ReserveStatus:
-        """Is every token backed? totalSupply (incl. escrow) against the latest attested total."""
+        """Is every token backed? totalSupply (incl. escrow) plus what was burned (delivered) since the
+        attestation's as-of time, against the latest attested total - the rule secure mint enforces."""
         supply = self.total_supply()
         escrowed = self.token.functions.totalEscrowed().call()
         max_age = self.token.functions.maxAttestationAge().call()
@@ -152,9 +154,11 @@ class ProductClient:
         now = self.sp.w3.eth.get_block("latest")["timestamp"]
         total = att.total_quantity if att else 0
         age = (now - att.as_of) if att else None
+        burned = self.token.functions.burnedSince(att.as_of).call() if att else 0
         return ReserveStatus(symbol=self.symbol, total_supply=supply, escrowed=escrowed, attested_total=total,
                              attestation=att, attestation_age=age, max_attestation_age=max_age,
-                             backed=supply <= total, stale=att is None or age > max_age,
+                             burned_since_attestation=burned,
+                             backed=supply + burned <= total, stale=att is None or age > max_age,
                              collateralization=(Decimal(total) / Decimal(supply)) if supply else None)
 
     def verify_lot(self, lot: Lot | tuple, proof: list[bytes | str]) -> bool:
@@ -203,8 +207,8 @@ class ProductClient:
         queries = [
             [sigs["Transfer"], topic],  # sent
             [sigs["Transfer"], None, topic],  # received
-            [[sigs[n] for n in ("RedemptionRequested", "RedemptionCompleted", "RedemptionRejected",
-                                "RedemptionCancelled", "Minted") if n in sigs], None, topic],
+            [[sigs[n] for n in ("RedemptionRequested", "RedemptionAccepted", "RedemptionCompleted",
+                                "RedemptionRejected", "RedemptionCancelled", "Minted") if n in sigs], None, topic],
         ]
         seen: dict[tuple[str, int], HistoryEvent] = {}
         for topics in queries:
@@ -245,6 +249,37 @@ class ProductClient:
         return {"owner": owner.address, "spender": to_checksum_address(spender), "value": value, "deadline": deadline,
                 "v": signed.v, "r": signed.r.to_bytes(32, "big"), "s": signed.s.to_bytes(32, "big")}
 
+    def sign_transfer_authorization(self, owner: LocalAccount, to: str, amount: Decimal | int | str,
+                                    valid_before: int, valid_after: int = 0, nonce: bytes | str | None = None,
+                                    receive: bool = False) -> dict[str, Any]:
+        """EIP-3009 TransferWithAuthorization (``receive``: ReceiveWithAuthorization, only the payee may
+        submit it) signed with eth-account typed-data signing; nothing is sent. ``nonce``: 32 random bytes
+        unless given (a reference string is hashed)."""
+        import os
+
+        from stockpile.token.devnet import sign_transfer_authorization
+
+        value = self.units(amount)
+        nonce_b = os.urandom(32) if nonce is None else _b32(nonce)
+        _, name, _version, chain_id, verifying, _, _ = self.token.functions.eip712Domain().call()
+        v, r, s = sign_transfer_authorization(
+            owner.key, token_name=name, chain_id=chain_id, token=verifying, to=to_checksum_address(to), value=value,
+            valid_after=valid_after, valid_before=valid_before, nonce=nonce_b,
+            kind="ReceiveWithAuthorization" if receive else "TransferWithAuthorization")
+        return {"from": owner.address, "to": to_checksum_address(to), "value": value, "valid_after": valid_after,
+                "valid_before": valid_before, "nonce": nonce_b, "v": v, "r": r, "s": s, "receive": receive}
+
+    def submit_transfer_authorization(self, auth: dict[str, Any]) -> Any:
+        """Send a signed EIP-3009 authorization (anyone for a transfer; the payee for a receive)."""
+        fn = self.token.functions.receiveWithAuthorization if auth["receive"] else \
+            self.token.functions.transferWithAuthorization
+        return self.sp.send(fn(auth["from"], auth["to"], auth["value"], auth["valid_after"], auth["valid_before"],
+                               auth["nonce"], auth["v"], auth["r"], auth["s"]))
+
+    def authorization_used(self, authorizer: str, nonce: bytes | str) -> bool:
+        """Whether an EIP-3009 nonce of ``authorizer`` was used or cancelled."""
+        return self.token.functions.authorizationState(to_checksum_address(authorizer), _b32(nonce)).call()
+
     def submit_permit(self, permit: dict[str, Any]) -> Any:
         return self.sp.send(self.token.functions.permit(permit["owner"], permit["spender"], permit["value"],
                                                         permit["deadline"], permit["v"], permit["r"], permit["s"]))
@@ -268,7 +303,14 @@ class ProductClient:
         hashed) makes the mint idempotent: the same id is refused with ``MintIdUsed``."""
         return self.sp.send(self.token.functions.mint(to_checksum_address(to), self.units(amount), _b32(mint_id)))
 
+    def accept_redemption(self, request_id: int) -> RedemptionRequest:
+        """Operator: take a pending request into processing (the material is being delivered). From here
+        the holder can no longer cancel; the operator completes (burn) or rejects (refund) it."""
+        self.sp.send(self.token.functions.acceptRedemption(request_id))
+        return self.redemption(request_id)
+
     def complete_redemption(self, request_id: int) -> RedemptionRequest:
+        """Operator: burn the escrow of an accepted (processing) request: delivery done."""
         self.sp.send(self.token.functions.completeRedemption(request_id))
         return self.redemption(request_id)
 
@@ -341,7 +383,7 @@ class Stockpile:
         self.feed_abi = _feed_abi()
         self.event_topics = {
             item["name"]: Web3.to_hex(Web3.keccak(text=f"{item['name']}({','.join(errors._abi_type(i) for i in item['inputs'])})"))
-            for item in load("CommodityToken").abi if item.get("type") == "event"
+            for item in _token_abi() if item.get("type") == "event"
         }
         self._clients: dict[str, ProductClient] = {}
 
@@ -439,6 +481,13 @@ def _baskets_from_manifest(data: dict) -> dict[str, tuple[str, str | None]]:
             nav = contracts.get(f"{key}.nav")
             out[parts[1]] = (rec["address"], nav["address"] if nav else None)
     return out
+
+
+def _token_abi() -> list[dict]:
+    """CommodityToken's ABI plus the EIP-3009 functions, events and errors its fallback serves."""
+    from stockpile.token.devnet import token_abi_with_authorizations
+
+    return token_abi_with_authorizations(load("CommodityToken").abi, load("CommodityTokenAuthorizations").abi)
 
 
 def _products_from_directory(w3: Web3, directory: str) -> dict[str, ProductInfo]:

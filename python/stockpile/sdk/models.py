@@ -71,8 +71,9 @@ class ReserveStatus(Model):
     attestation: AttestationView | None
     attestation_age: int | None
     max_attestation_age: int
-    backed: bool  # totalSupply <= attested total
+    backed: bool  # totalSupply + burned since the attestation's as-of <= attested total
     stale: bool
+    burned_since_attestation: int = 0  # delivered after the attestation's as-of: no longer in the warehouse
     collateralization: Decimal | None  # attested / supply
 
 
@@ -81,7 +82,7 @@ class RedemptionRequest(Model):
     holder: str
     units: int
     amount: Decimal
-    status: str  # pending, completed, rejected, cancelled
+    status: str  # pending, processing (accepted by the operator), completed, rejected, cancelled
     delivery_ref: str
     requested_at: int
 

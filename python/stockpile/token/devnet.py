@@ -68,12 +68,21 @@ def deploy_proxy(w3: Web3, key: str, name: str, init_args: tuple) -> Contract:
 
 
 def token_init_params(**kw: Any) -> tuple:
-    """The `CommodityToken.initialize` InitParams tuple, in field order."""
+    """The `CommodityToken.initialize` InitParams tuple, in field order.
+
+    ``timelock`` gets UPGRADER_ROLE and GOVERNOR_ROLE; ``bootstrap_governor`` (default: none) GOVERNOR_ROLE
+    for the first configuration; ``reserve_attestor`` (default: none) must already be bound to the token."""
     return (
         kw["name"], kw["symbol"], kw.get("decimals", 18), kw["product_code"], kw["unit_description"],
-        kw["admin"], kw.get("admin_transfer_delay", 86_400), kw["upgrader"], kw["reserve_attestor"],
-        kw.get("max_attestation_age", 7 * 86_400), kw.get("minimum_redemption", 0),
+        kw["admin"], kw.get("admin_transfer_delay", 86_400), kw["timelock"], kw.get("bootstrap_governor", ZERO),
+        kw.get("reserve_attestor", ZERO), kw.get("max_attestation_age", 7 * 86_400), kw.get("minimum_redemption", 0),
     )
+
+
+def deploy_token_implementation(w3: Web3, key: str, name: str = "CommodityToken") -> Contract:
+    """CommodityTokenAuthorizations (the EIP-3009 code) and a CommodityToken implementation using it."""
+    auth = deploy(w3, key, "CommodityTokenAuthorizations")
+    return deploy(w3, key, name, auth.address)
 
 
 def sign_attestation(keys: list[str], chain_id: int, attestor: str, att: dict) -> list[bytes]:
@@ -117,6 +126,43 @@ def sign_permit(key: str, **kw) -> tuple[int, bytes, bytes]:
     return signed.v, signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big")
 
 
+def sign_transfer_authorization(key: str, *, token_name: str, chain_id: int, token: str, to: str, value: int,
+                                valid_after: int, valid_before: int, nonce: bytes,
+                                kind: str = "TransferWithAuthorization") -> tuple[int, bytes, bytes]:
+    """(v, r, s) of an EIP-3009 TransferWithAuthorization (or ReceiveWithAuthorization) in the token's
+    EIP-712 domain (the permit domain: name, version "1"), signed with eth-account typed-data signing."""
+    owner = Account.from_key(key).address
+    fields = [{"name": "from", "type": "address"}, {"name": "to", "type": "address"},
+              {"name": "value", "type": "uint256"}, {"name": "validAfter", "type": "uint256"},
+              {"name": "validBefore", "type": "uint256"}, {"name": "nonce", "type": "bytes32"}]
+    typed = permit_typed_data(token_name, chain_id, token, owner, to, value, 0, 0)
+    typed["types"] = {"EIP712Domain": typed["types"]["EIP712Domain"], kind: fields}
+    typed["primaryType"] = kind
+    typed["message"] = {"from": owner, "to": to, "value": value, "validAfter": valid_after,
+                        "validBefore": valid_before, "nonce": nonce}
+    signed = Account.sign_message(encode_typed_data(full_message=typed), key)
+    return signed.v, signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big")
+
+
+# What CommodityToken's fallback serves from CommodityTokenAuthorizations (IERC3009), with its events and errors.
+EIP3009_NAMES = frozenset({
+    "transferWithAuthorization", "receiveWithAuthorization", "cancelAuthorization", "authorizationState",
+    "AuthorizationUsed", "AuthorizationCanceled", "AuthorizationNotYetValid", "AuthorizationExpired",
+    "AuthorizationAlreadyUsed", "InvalidAuthorizationSignature", "CallerNotPayee",
+})
+
+
+def token_abi_with_authorizations(token_abi: list[dict], authorizations_abi: list[dict]) -> list[dict]:
+    """CommodityToken's ABI plus the EIP-3009 entries of CommodityTokenAuthorizations' ABI."""
+    return list(token_abi) + [a for a in authorizations_abi if a.get("name") in EIP3009_NAMES]
+
+
+def token_with_authorizations(w3: Web3, address: str) -> Contract:
+    """The token at ``address`` with the EIP-3009 functions (IERC3009, served by its fallback) in its ABI."""
+    abi = token_abi_with_authorizations(load("CommodityToken").abi, load("CommodityTokenAuthorizations").abi)
+    return w3.eth.contract(address=address, abi=abi)
+
+
 @dataclass
 class Stack:
     token: Contract
@@ -127,22 +173,27 @@ class Stack:
 def deploy_stack(w3: Web3, admin_key: str, attestor_keys: list[str], quorum: int, *, timelock_delay: int = 3600,
                  product_code: str = "NDPR-OX-995", symbol: str = "sNDPR", decimals: int = 18,
                  max_attestation_age: int = 7 * 86_400, minimum_redemption: int = 0) -> Stack:
-    """Timelock (admin proposes/executes), ReserveAttestor proxy, CommodityToken proxy.
+    """Timelock (admin proposes/executes), ReserveAttestor proxy bound to a CommodityToken proxy.
 
-    Roles afterwards: admin holds DEFAULT_ADMIN_ROLE on both; the timelock holds UPGRADER_ROLE on both.
-    Operational roles (MINTER, ...) are left to the caller."""
+    Roles afterwards: admin holds DEFAULT_ADMIN_ROLE on both and, as bootstrap governor, GOVERNOR_ROLE on the
+    token (a dev chain keeps it; ``stockpile.deploy``'s handover renounces it); the timelock holds
+    UPGRADER_ROLE on both and GOVERNOR_ROLE on the token. Operational roles (MINTER, ...) are left to the caller."""
     admin = Account.from_key(admin_key).address
     timelock = deploy(w3, admin_key, "StockpileTimelock", timelock_delay, [admin], [admin], ZERO)
     attestor = deploy_proxy(w3, admin_key, "ReserveAttestor", (
         product_code, decimals, [Account.from_key(k).address for k in attestor_keys], quorum, admin, 86_400,
         timelock.address,
     ))
-    token = deploy_proxy(w3, admin_key, "CommodityToken", (token_init_params(
+    impl = deploy_token_implementation(w3, admin_key)
+    data = impl.encode_abi("initialize", args=[token_init_params(
         name=f"Stockpile {product_code}", symbol=symbol, decimals=decimals, product_code=product_code,
-        unit_description="NdPr oxide, 1 kg, 99.5%", admin=admin, upgrader=timelock.address,
-        reserve_attestor=attestor.address, max_attestation_age=max_attestation_age,
-        minimum_redemption=minimum_redemption,
-    ),))
+        unit_description="NdPr oxide, 1 kg, 99.5%", admin=admin, timelock=timelock.address,
+        bootstrap_governor=admin, max_attestation_age=max_attestation_age, minimum_redemption=minimum_redemption,
+    )])
+    proxy = deploy(w3, admin_key, "StockpileProxy", impl.address, data)
+    token = w3.eth.contract(address=proxy.address, abi=load("CommodityToken").abi)
+    send(w3, admin_key, attestor.functions.bindToken(token.address))
+    send(w3, admin_key, token.functions.setReserveAttestor(attestor.address))
     return Stack(token=token, attestor=attestor, timelock=timelock)
 
 

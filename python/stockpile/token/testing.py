@@ -60,37 +60,101 @@ class Attest:
         return self.attestor.attest(attestation_tuple(att), sigs, sender=self.sender)
 
 
-def deploy_token(project, admin, upgrader, attestor, **overrides):
-    impl = admin.deploy(project.CommodityToken)
+def deploy_implementation(project, deployer, contract: str = "CommodityToken"):
+    """CommodityTokenAuthorizations (EIP-3009 code) and a token implementation (`contract`) using it."""
+    auth = deployer.deploy(project.CommodityTokenAuthorizations)
+    return deployer.deploy(getattr(project, contract), auth.address)
+
+
+def deploy_token(project, admin, timelock, attestor=ZERO_ADDRESS, bind: bool = True, **overrides):
+    """A CommodityToken proxy; `admin` is DEFAULT_ADMIN and bootstrap governor (unless overridden). With an
+    `attestor` (admin of it: `admin`) and `bind`, the attestor is bound to the token and set as its reserve
+    attestor, as a first deployment does."""
+    impl = deploy_implementation(project, admin)
     params = token_init_params(**{
         "name": "Stockpile NdPr Oxide", "symbol": "sNDPR", "decimals": 18, "product_code": "NDPR-OX-995",
         "unit_description": "NdPr oxide, 1 kg, 99.5%", "admin": admin.address, "admin_transfer_delay": 86_400,
-        "upgrader": upgrader, "reserve_attestor": attestor, "max_attestation_age": MAX_AGE,
+        "timelock": timelock, "bootstrap_governor": admin.address, "max_attestation_age": MAX_AGE,
         "minimum_redemption": MIN_REDEMPTION, **overrides,
     })
     data = impl.initialize.encode_input(params)
     proxy = admin.deploy(project.StockpileProxy, impl.address, data)
-    return project.CommodityToken.at(proxy.address)
+    token = project.CommodityToken.at(proxy.address)
+    if attestor != ZERO_ADDRESS and bind:
+        project.ReserveAttestor.at(attestor).bindToken(token.address, sender=admin)
+        token.setReserveAttestor(attestor, sender=admin)
+    return token
+
+
+def with_authorizations(project, token):
+    """The token at the same address with the EIP-3009 functions, events and errors (IERC3009, served by
+    the token's fallback) added to its ABI."""
+    import ape
+    from ethpm_types import ContractType
+
+    from stockpile.token.devnet import EIP3009_NAMES
+
+    abi = list(project.CommodityToken.contract_type.abi)
+    abi += [a for a in project.CommodityTokenAuthorizations.contract_type.abi if getattr(a, "name", None) in EIP3009_NAMES]
+    return ape.Contract(token.address, contract_type=ContractType(contractName="CommodityToken", abi=abi))
+
+
+def deploy_attestor(project, admin, timelock, product_code: str = "NDPR-OX-995", decimals: int = 18, quorum: int = 3):
+    """A ReserveAttestor proxy with the 5 test attestors."""
+    att_impl = admin.deploy(project.ReserveAttestor)
+    att_data = att_impl.initialize.encode_input(
+        product_code, decimals, [Account.from_key(k).address for k in ATTESTOR_KEYS], quorum, admin.address, 86_400,
+        timelock,
+    )
+    return project.ReserveAttestor.at(admin.deploy(project.StockpileProxy, att_impl.address, att_data).address)
+
+
+class Timelocked:
+    """Schedule a call through the TimelockController, wait out its delay, execute it (what GOVERNOR_ROLE and
+    UPGRADER_ROLE changes take on a real network). `proposer` proposes and executes."""
+
+    def __init__(self, timelock, chain, proposer):
+        self.timelock, self.chain, self.proposer = timelock, chain, proposer
+        self.count = 0
+
+    def schedule(self, target, data: bytes):
+        self.count += 1
+        salt = keccak(text=f"timelocked {self.count}")
+        delay = self.timelock.getMinDelay()
+        receipt = self.timelock.schedule(target, 0, data, b"\0" * 32, salt, delay, sender=self.proposer)
+        return salt, receipt
+
+    def execute(self, target, data: bytes, salt: bytes):
+        return self.timelock.execute(target, 0, data, b"\0" * 32, salt, sender=self.proposer)
+
+    def call(self, method, *args):
+        """Run an ape contract method (e.g. ``token.setMinterLimit``) through the timelock."""
+        return self(method.contract.address, method.encode_input(*args))
+
+    def __call__(self, target, data: bytes):
+        """Schedule, wait the delay, execute; returns the execute receipt."""
+        salt, _ = self.schedule(target, data)
+        self.chain.pending_timestamp += self.timelock.getMinDelay() + 1
+        return self.execute(target, data, salt)
 
 
 
 def build_stack(project, accounts, chain) -> Stack:
-    """Timelock, ReserveAttestor (5 attestors, quorum 3) and CommodityToken behind proxies; roles on
-    accounts[0..5]; a minter bucket; a first attestation of RESERVE."""
+    """Timelock (admin proposes and executes, TIMELOCK_DELAY), ReserveAttestor (5 attestors, quorum 3) bound to
+    a CommodityToken behind proxies; roles on accounts[0..5]; a minter bucket; a first attestation of RESERVE.
+    Afterwards the admin holds DEFAULT_ADMIN_ROLE but not GOVERNOR_ROLE (timelock only)."""
     admin, minter, operator, protector, pauser, compliance, alice, bob, carol, stranger = accounts[:10]
     timelock = admin.deploy(project.StockpileTimelock, TIMELOCK_DELAY, [admin.address], [admin.address], ZERO_ADDRESS)
-    att_impl = admin.deploy(project.ReserveAttestor)
-    att_data = att_impl.initialize.encode_input(
-        "NDPR-OX-995", 18, [Account.from_key(k).address for k in ATTESTOR_KEYS], 3, admin.address, 86_400,
-        timelock.address,
-    )
-    attestor = project.ReserveAttestor.at(admin.deploy(project.StockpileProxy, att_impl.address, att_data).address)
+    attestor = deploy_attestor(project, admin, timelock.address)
     token = deploy_token(project, admin, timelock.address, attestor.address)
     for role, who in (("MINTER_ROLE", minter), ("REDEMPTION_OPERATOR_ROLE", operator),
                       ("ASSET_PROTECTION_ROLE", protector), ("PAUSER_ROLE", pauser),
                       ("COMPLIANCE_ROLE", compliance)):
         token.grantRole(getattr(token, role)(), who, sender=admin)
     token.setMinterLimit(minter, 100_000 * UNIT, 10 * UNIT, sender=admin)
+    # First configuration done: the deployer (here the admin) gives up GOVERNOR_ROLE, which only the
+    # timelock keeps, as `stockpile deploy handover` does.
+    token.renounceRole(token.GOVERNOR_ROLE(), admin, sender=admin)
     s = Stack(token, attestor, timelock, admin, minter, operator, protector, pauser, compliance, alice, bob,
               carol, stranger)
     Attest(attestor, chain, admin, chain.chain_id)(RESERVE)

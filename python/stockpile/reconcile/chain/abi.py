@@ -47,6 +47,7 @@ TOKEN_ABI = [
         ("minter", "address", True)),
     _ev("RedemptionRequested", ("id", "uint256", True), ("holder", "address", True), ("amount", "uint256", False),
         ("deliveryRef", "bytes32", False)),
+    _ev("RedemptionAccepted", ("id", "uint256", True), ("holder", "address", True), ("amount", "uint256", False)),
     _ev("RedemptionCompleted", ("id", "uint256", True), ("holder", "address", True), ("amount", "uint256", False)),
     _ev("RedemptionRejected", ("id", "uint256", True), ("holder", "address", True), ("amount", "uint256", False),
         ("reasonCode", "bytes32", False)),

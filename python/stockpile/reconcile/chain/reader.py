@@ -24,7 +24,8 @@ from stockpile.reconcile.db.store import Database
 from stockpile.reconcile.progress import progress
 
 ZERO = "0x0000000000000000000000000000000000000000"
-EVENTS = ("Transfer", "Minted", "AddressFrozen", "RedemptionRequested", "RedemptionCompleted", "RedemptionRejected", "RedemptionCancelled",
+EVENTS = ("Transfer", "Minted", "AddressFrozen", "RedemptionRequested", "RedemptionAccepted", "RedemptionCompleted",
+          "RedemptionRejected", "RedemptionCancelled",
           "Frozen", "ForcedTransfer", "Paused", "Unpaused", "ReserveAttested")
 CLOSING = ("RedemptionCompleted", "RedemptionRejected", "RedemptionCancelled")
 
@@ -273,11 +274,14 @@ class ChainReader:
                 if args["to"].lower() == ZERO:
                     burned += int(args["value"])
             elif name == "RedemptionRequested":
-                open_req[int(args["id"])] = {**args, "block": bn}
+                open_req[int(args["id"])] = {**args, "block": bn, "status": "pending"}
+            elif name == "RedemptionAccepted" and int(args["id"]) in open_req:
+                open_req[int(args["id"])]["status"] = "processing"  # accepted: delivery under way
             elif name in CLOSING:
                 open_req.pop(int(args["id"]), None)
         ts = self._block_ts({r["block"] for r in open_req.values()})
-        pending = [PendingRedemption(i, r["holder"], int(r["amount"]), ts[r["block"]], r["block"], r.get("deliveryRef", ""))
+        pending = [PendingRedemption(i, r["holder"], int(r["amount"]), ts[r["block"]], r["block"], r.get("deliveryRef", ""),
+                                     r["status"])
                    for i, r in sorted(open_req.items())]
         return ProductChainState(product, p.token, p.attestor, block, self.block(block)[1], int(supply), int(decimals),
                                  None if escrowed is None else int(escrowed), att, minted, burned, pending, counts,

@@ -28,6 +28,7 @@ class PendingRedemption:
     requested_at: int  # block timestamp of the request
     block_number: int
     delivery_ref: str = ""
+    status: str = "pending"  # "pending", or "processing" once the operator accepted it (no cancel any more)
 
 
 @dataclass
