@@ -385,3 +385,42 @@ def test_cli_demo_on_its_own_anvil(tmp_path):
     assert res.exit_code == 0, res.output
     assert "reconciliation 1: clean (exit 0)" in res.output and "released_lot_backing" in res.output
     assert (tmp_path / "d" / "report-planted" / "reconcile.html").exists()
+
+
+def _second_product(env, product="DY-METAL"):
+    """A second product on the same chain, its own custody export, attested and half minted."""
+    stack = devchain.deploy_product(env.w3, ADMIN, ATTESTORS, product)
+    g = generate(12, seed=9, products=[product], warehouses=["WH-TWO"], lot_prefix="TWO-", as_of=iso(env.as_of))
+    env.db.ingest(g.write_csv(env.tmp / f"custody-{product}.csv"))
+    root, total, count = reserve_of(env.db, product, env.as_of)
+    devchain.attest(env.w3, stack, root, total, count, env.as_of)
+    devchain.mint(env.w3, stack, env.holder, total // 2, "first")
+    return stack, total
+
+
+def test_reorg_with_two_products_rolls_back_both(env):
+    """Issue 16 #1: a reorg deeper than the confirmations with two products: the second product
+    rolled back only to a block the first one's re-sync had just stored, kept its orphaned mint and
+    never synced its new one (a false supply_event_mismatch on every later run)."""
+    stack2, total2 = _second_product(env)
+    products = [env.stack.contracts(), stack2.contracts()]
+    cfg = RunConfig(products=products, confirmations=0)
+    assert reconcile(env.db, env.w3, cfg)["status"] == "clean"
+    snap = env.rpc("evm_snapshot")["result"]
+    # orphaned: the second product's mint in the first block after the fork, the first product's next
+    devchain.mint(env.w3, stack2, env.holder, 5 * 10**18, "orphaned")
+    devchain.mint(env.w3, env.stack, env.holder, 7 * 10**18, "orphaned")
+    assert reconcile(env.db, env.w3, cfg)["status"] == "clean"
+    env.rpc("evm_revert", [snap])
+    devchain.mint(env.w3, env.stack, env.holder, 3 * 10**18, "canonical")
+    devchain.mint(env.w3, stack2, env.holder, 2 * 10**18, "canonical")
+    env.rpc("evm_mine")
+    report = reconcile(env.db, env.w3, cfg)
+    assert {r["product"] for r in report["chain"]["reorgs"]} == {PRODUCT, "DY-METAL"}
+    assert all(r["events_removed"] == 2 for r in report["chain"]["reorgs"]), report["chain"]["reorgs"]
+    by = {p["product"]: p for p in report["products"]}
+    assert by[PRODUCT]["supply_from_events"] == by[PRODUCT]["total_supply"] == str(env.total // 2 + 3 * 10**18)
+    assert by["DY-METAL"]["supply_from_events"] == by["DY-METAL"]["total_supply"] == str(total2 // 2 + 2 * 10**18)
+    assert report["status"] == "clean", report["breaks"]
+    again = reconcile(env.db, env.w3, cfg)  # and later runs stay clean
+    assert again["status"] == "clean" and not again["chain"]["reorgs"], again["breaks"]

@@ -134,7 +134,11 @@ class ChainReader:
     def sync(self, to_block: int | None = None) -> list[SyncResult]:
         self._block_cache.clear()
         to_block = self.confirmed_block() if to_block is None else to_block
-        return [self.sync_product(p, to_block) for p in self.products.values()]
+        # Every product's reorg check runs before any product re-syncs: a re-sync stores the new
+        # chain's block hashes, and a later product's walk back would otherwise stop at one of
+        # them, above the real fork point, keeping its orphaned events.
+        reorgs = {name: self.detect_reorg(p) for name, p in self.products.items()}
+        return [self.sync_product(p, to_block, reorg=reorgs[name]) for name, p in self.products.items()]
 
     def _checkpoint(self, conn, name):
         return conn.execute(text("SELECT start_block, last_block, last_hash FROM chain_checkpoints WHERE name = :n"),
@@ -168,8 +172,11 @@ class ChainReader:
         return {"product": p.product, "checkpoint_block": cp.last_block, "stored_hash": cp.last_hash,
                 "common_ancestor": ancestor, "events_removed": deleted}
 
-    def sync_product(self, p: ProductContracts, to_block: int) -> SyncResult:
-        reorg = self.detect_reorg(p)
+    def sync_product(self, p: ProductContracts, to_block: int, reorg: dict | None | bool = False) -> SyncResult:
+        """Sync one product's events up to ``to_block``; ``reorg`` is what :meth:`detect_reorg`
+        already found (``False``: check now)."""
+        if reorg is False:
+            reorg = self.detect_reorg(p)
         name = self.checkpoint_name(p)
         with self.db.engine.connect() as conn:
             cp = self._checkpoint(conn, name)
