@@ -62,7 +62,7 @@ def ingest(exports, db_url, attested, decimal_comma, rejects_dir, catalogue, wor
         try:
             r = db.ingest(path, cat, kind="attested" if attested else "custody", rejects_dir=rejects_dir,
                           decimal_comma=decimal_comma, show_progress=not quiet, workers=workers)
-        except ExportError as exc:
+        except (ExportError, OSError) as exc:  # one line naming the file (and line); the other files go on
             click.echo(f"{path}: FAILED: {exc}", err=True)
             failed = True
             continue

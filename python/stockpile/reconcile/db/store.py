@@ -13,7 +13,8 @@ from pathlib import Path
 from sqlalchemy import Engine, text
 
 from stockpile.reconcile.custody.parse import (
-    Reject, Validator, check_chunk, duplicate_reason, file_hashes, init_worker, parse_time, read_records, write_rejects,
+    ExportError, Reject, Validator, check_chunk, duplicate_reason, init_worker, is_field_value, meta_checks_chars, read_records,
+    scan_file, write_rejects,
 )
 from stockpile.reconcile.custody.schema import RESERVE_STATUSES, Catalogue
 from stockpile.reconcile.db.engine import make_engine, migrate
@@ -62,10 +63,16 @@ class Database:
         self.engine.dispose()
 
     # ---------------------------------------------------------------- ingestion
-    def find_snapshot(self, content_hash: str, kind: str = "custody"):
+    def find_snapshot(self, content_hash: str, kind: str = "custody", parse_options: str | None = None):
+        """The snapshot of these bytes (read with these parse options, when given)."""
+        q = ("SELECT id, source, as_of, accepted, rejected, rejects_path FROM snapshots "
+             "WHERE kind = :k AND content_hash = :h")
+        params = {"k": kind, "h": content_hash}
+        if parse_options is not None:
+            q += " AND parse_options = :o"
+            params["o"] = parse_options
         with self.engine.connect() as conn:
-            return conn.execute(text("SELECT id, source, as_of, accepted, rejected, rejects_path FROM snapshots "
-                                     "WHERE kind = :k AND content_hash = :h"), {"k": kind, "h": content_hash}).first()
+            return conn.execute(text(q + " ORDER BY id DESC"), params).first()
 
     def ingest(
         self,
@@ -77,26 +84,34 @@ class Database:
         show_progress: bool = False,
         workers: int | None = None,
     ) -> IngestResult:
-        """Ingest one export. The same file (same bytes) a second time changes nothing and
-        returns the snapshot it made the first time (``duplicate=True``)."""
+        """Ingest one export. The same file (same bytes) read the same way (decimal separator,
+        delimiter) a second time changes nothing and returns the snapshot it made the first time
+        (``duplicate=True``); read another way, it is a new snapshot (a correction).
+
+        Raises ExportError (naming the file and line) when the export cannot be read, and when it
+        is refused: a warehouse every row of which was rejected, or an empty export that does not
+        name its warehouse and as-of time (see the README, "Empty exports")."""
         if kind not in ("custody", "attested"):
             raise ValueError(f"kind must be custody or attested, not {kind!r}")
         started = time.perf_counter()
         catalogue = catalogue or Catalogue.load()
         path = Path(path)
-        digest, size, report_hash = file_hashes(path)
-        existing = self.find_snapshot(digest, kind)
+        scan = scan_file(path)
+        meta, records = read_records(path, catalogue, decimal_comma=decimal_comma, content_hash=(scan.sha256, scan.size),
+                                     scan=scan)
+        options = meta.parse_options()
+        existing = self.find_snapshot(scan.sha256, kind, options)
         if existing is not None:
-            return IngestResult(existing.id, str(path), digest, kind, existing.accepted, existing.rejected, existing.as_of,
-                                duplicate=True, rejects_path=existing.rejects_path,
+            return IngestResult(existing.id, str(path), scan.sha256, kind, existing.accepted, existing.rejected,
+                                existing.as_of, duplicate=True, rejects_path=existing.rejects_path,
                                 seconds=time.perf_counter() - started)
         with gc_paused():
-            return self._ingest(path, catalogue, kind, rejects_dir, decimal_comma, show_progress, workers, started,
-                                digest, size, report_hash)
+            return self._ingest(path, catalogue, kind, rejects_dir, show_progress, workers, started, scan, meta, records)
 
-    def _ingest(self, path, catalogue, kind, rejects_dir, decimal_comma, show_progress, workers, started, digest,
-                size, report_hash) -> IngestResult:
-        meta, records = read_records(path, catalogue, decimal_comma=decimal_comma, content_hash=(digest, size))
+    def _ingest(self, path, catalogue, kind, rejects_dir, show_progress, workers, started, scan, meta,
+                records) -> IngestResult:
+        digest, size, report_hash = scan.sha256, scan.size, scan.keccak
+        check_chars = meta_checks_chars(meta, scan)
         if workers is None:
             workers = 1  # measured: on 2 shared cores the worker pool (pickling) was slower than one process
         rejects: list[Reject] = []
@@ -104,21 +119,22 @@ class Database:
         wh_as_of: dict[str, int] = {}
         roots: dict[str, list[tuple[bytes, int]]] = defaultdict(list)
         seen: dict[str, int] = {}
+        rejected_in: dict[str, Reject] = {}  # warehouse -> its first rejected row
         accepted = 0
         attested = kind == "attested"
-        pool = _pool(catalogue, meta, workers) if workers > 1 else None
+        pool = _pool(catalogue, meta, workers, check_chars) if workers > 1 else None
         try:
             with self.engine.begin() as conn:
                 sid = conn.execute(
                     text("INSERT INTO snapshots (kind, content_hash, report_hash, source, format, as_of, ingested_at, "
-                         "accepted, rejected, size_bytes, meta) VALUES (:kind, :h, :rh, :src, :fmt, 0, :now, 0, 0, "
-                         ":size, :meta) RETURNING id"),
+                         "accepted, rejected, size_bytes, meta, parse_options) VALUES (:kind, :h, :rh, :src, :fmt, 0, "
+                         ":now, 0, 0, :size, :meta, :opt) RETURNING id"),
                     {"kind": kind, "h": digest, "rh": report_hash, "src": str(path), "fmt": meta.format,
-                     "now": int(time.time()), "size": size, "meta": json.dumps(meta.meta)},
+                     "now": int(time.time()), "size": size, "meta": json.dumps(meta.meta), "opt": meta.parse_options()},
                 ).scalar_one()
                 writer = _writer(conn, self.dialect, sid)
                 bar = progress(desc=f"ingest {path.name}", unit=" rows", total=None, enabled=show_progress)
-                local = None if pool else Validator(catalogue, meta.decimal_comma, meta.default_as_of)
+                local = None if pool else Validator(catalogue, meta.decimal_comma, meta.default_as_of, check_chars)
                 for chunk, results in _checked_chunks(records, pool, local, workers):
                     batch: list[tuple] = []
                     it = iter(results)
@@ -128,7 +144,11 @@ class Database:
                             continue
                         res = next(it)
                         if res[0] is None:
-                            rejects.append(Reject(rec[0], res[1], res[2], rec[2]))
+                            x = Reject(rec[0], res[1], res[2], rec[2])
+                            rejects.append(x)
+                            wh = rec[1][0].strip()
+                            if wh not in rejected_in and is_field_value(wh, "warehouse_id"):
+                                rejected_in[wh] = x
                             continue
                         wh = res[1]
                         key = wh + "\x00" + res[2]
@@ -148,12 +168,16 @@ class Database:
                         accepted += len(batch)
                         bar.update(len(batch))
                 bar.close()
-                export_as_of = meta.meta.get("as_of")
-                snap_as_of = parse_time(export_as_of) if export_as_of else max(wh_as_of.values(), default=0)
+                export_as_of = meta.as_of is not None
+                snap_as_of = meta.as_of if export_as_of else max(wh_as_of.values(), default=0)
                 rejects_path = None
                 if rejects:
                     rdir = Path(rejects_dir) if rejects_dir else path.parent
                     rejects_path = str(write_rejects(rdir / f"{path.name}.rejects.csv", rejects))
+                _refuse_suspicious(path, meta, accepted, rejects, rejected_in, wh_count, rejects_path)
+                if not accepted:  # an empty export: its warehouse now holds nothing
+                    wh_count[meta.warehouse_id] = 0
+                if rejects:
                     conn.execute(text("INSERT INTO rejects (snapshot_id, line, code, reason, raw) VALUES (:s, :l, :c, :r, :raw)"),
                                  [{"s": sid, "l": x.line, "c": x.code, "r": x.reason, "raw": x.raw} for x in rejects])
                 conn.execute(text("UPDATE snapshots SET as_of = :a, accepted = :n, rejected = :r, rejects_path = :p WHERE id = :s"),
@@ -161,7 +185,8 @@ class Database:
                 if wh_count:
                     conn.execute(text("INSERT INTO snapshot_warehouses (snapshot_id, warehouse_id, as_of, lots) "
                                       "VALUES (:s, :w, :a, :n)"),
-                                 [{"s": sid, "w": w, "a": snap_as_of if export_as_of else wh_as_of[w], "n": n}
+                                 [{"s": sid, "w": w, "a": snap_as_of if export_as_of else wh_as_of.get(w, snap_as_of),
+                                   "n": n}
                                   for w, n in wh_count.items()])
                 if kind == "attested":
                     from stockpile.merkle import LOT_LEAF_TYPES, StandardMerkleTree
@@ -275,9 +300,32 @@ class Database:
             return conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
 
 
-def _pool(catalogue, meta, workers):
+def _pool(catalogue, meta, workers, check_chars=True):
     ctx = multiprocessing.get_context("fork")
-    return ctx.Pool(workers, initializer=init_worker, initargs=(catalogue, meta.decimal_comma, meta.default_as_of))
+    return ctx.Pool(workers, initializer=init_worker,
+                    initargs=(catalogue, meta.decimal_comma, meta.default_as_of, check_chars))
+
+
+def _refuse_suspicious(path, meta, accepted, rejects, rejected_in, wh_count, rejects_path) -> None:
+    """The documented rules for exports that would empty a warehouse (README, "Empty exports"):
+    an export with no rows must name its warehouse and as-of time (then that warehouse holds
+    nothing from then on); a warehouse all of whose rows were rejected is refused (a reject must
+    never look like an empty warehouse)."""
+    where = f" (rejects in {rejects_path})" if rejects_path else ""
+    if not accepted and not rejects:
+        if not meta.warehouse_id or meta.as_of is None:
+            raise ExportError(f"{path}: the export has no rows; an empty export must name its warehouse and time "
+                              "(metadata warehouse_id and as_of) to record that the warehouse holds nothing")
+        return
+    if not accepted:
+        first = rejects[0]
+        raise ExportError(f"{path}: every row was rejected (first at line {first.line}: {first.reason}){where}; "
+                          "refused, so the warehouse's previous lot list is not replaced by an empty one")
+    for wh, first in rejected_in.items():
+        if wh and not wh_count.get(wh):
+            raise ExportError(f"{path}: every row of warehouse {wh} was rejected (first at line {first.line}: "
+                              f"{first.reason}){where}; refused, so the warehouse's previous lot list is not "
+                              "replaced by an empty one")
 
 
 def _checked_chunks(records, pool, validator, workers):
