@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from stockpile.reconcile.cli import reconcile as reconcile_cli
 from stockpile.reconcile.custody import Catalogue, ExportError
-from stockpile.reconcile.custody.parse import read_rejects
+from stockpile.reconcile.custody.parse import parse_time, read_rejects
 from stockpile.reconcile.custody.schema import FIELD_LIMITS
 
 CAT = Catalogue.load()
@@ -19,8 +19,9 @@ HEADER = "warehouse_id,lot_id,product_code,form,purity,gross_quantity,net_quanti
 T = "2026-11-20T00:00:00Z"
 
 
-def row(lot="A", wh="W1", gross="10", net="9", as_of=T, assay="S1", product="NDPR-OXIDE", status="in_stock") -> str:
-    return f"{wh},{lot},{product},powder,99.5,{gross},{net},kg,{assay},{status},{as_of}\n"
+def row(lot="A", wh="W1", gross="10", net="9", as_of=T, assay="S1", product="NDPR-OXIDE", status="in_stock",
+        purity="99.5") -> str:
+    return f"{wh},{lot},{product},powder,{purity},{gross},{net},kg,{assay},{status},{as_of}\n"
 
 
 def write(path: Path, text: str | bytes) -> Path:
@@ -178,3 +179,87 @@ def test_json_numbers_are_numbers_whatever_the_decimal_separator(tmp_path):
                     '"status": "in_stock", "as_of": "%s"}]}' % T)
     (r,) = list(read_export(path, CAT)[1])
     assert isinstance(r, LotRow) and r.quantity == 15 * 10**17 and r.purity_ppm == 995_000
+
+
+# ---------------------------------------------------------------- #5: idempotency and parse options
+def test_reingest_with_the_right_separator_is_a_new_snapshot(db, tmp_path):
+    """Issue 16 #5: an export read with the wrong decimal separator could not be corrected: the
+    re-ingest said "already ingested, nothing changed"."""
+    path = write(tmp_path / "dc.csv", HEADER.replace(",", ";") + row("A", purity="99").replace(",", ";")
+                 + row("B", gross="10,5", net="9,5", purity="99").replace(",", ";").replace("10;5", "10,5")
+                 .replace("9;5", "9,5"))
+    wrong = db.ingest(path, decimal_comma=False)
+    assert (wrong.accepted, wrong.rejected) == (1, 1) and not wrong.duplicate
+    right = db.ingest(path, decimal_comma=True)
+    assert not right.duplicate and right.snapshot_id != wrong.snapshot_id and (right.accepted, right.rejected) == (2, 0)
+    assert lots(db, right.snapshot_id)["B"] == str(95 * 10**17)
+    again = db.ingest(path, decimal_comma=True)
+    assert again.duplicate and again.snapshot_id == right.snapshot_id
+    assert db.ingest(path, decimal_comma=False).snapshot_id == wrong.snapshot_id
+    # the view takes the correction (the later snapshot of the same warehouse and as-of)
+    view = db.custody_view()
+    assert sorted(x[1] for x in view) == ["A", "B"] and {x[9] for x in view} == {right.snapshot_id}
+
+
+def test_cli_reingest_with_decimal_comma_is_not_already_ingested(tmp_path):
+    path = write(tmp_path / "dc.csv", HEADER.replace(",", ";") + row("A", purity="99").replace(",", ";")
+                 + row("B", net="9,5", purity="99").replace(",", ";").replace("9;5", "9,5"))
+    db = str(tmp_path / "c.db")
+    run = lambda *a: CliRunner().invoke(reconcile_cli, ["ingest", "--db", db, "--quiet", *a, str(path)])  # noqa: E731
+    assert "1 rows kept, 1 rejected" in run("--decimal-point").output
+    out = run("--decimal-comma").output
+    assert "already ingested" not in out and "2 rows kept, 0 rejected" in out
+    assert "already ingested" in run("--decimal-comma").output
+
+
+# ---------------------------------------------------------------- #6: empty newer exports
+def test_a_newer_header_only_export_empties_the_warehouse(db, tmp_path):
+    old = write(tmp_path / "w1.csv", f"# warehouse_id: W1\n# as_of: {T}\n" + HEADER + row("A") + row("B"))
+    other = write(tmp_path / "w2.csv", HEADER + row("Z", wh="W2"))
+    db.ingest(old), db.ingest(other)
+    empty = write(tmp_path / "w1-empty.csv", "# warehouse_id: W1\n# as_of: 2026-11-21T00:00:00Z\n" + HEADER)
+    res = db.ingest(empty)
+    assert res.accepted == 0 and res.warehouses == {"W1": 0}
+    assert sorted((x[0], x[1]) for x in db.custody_view()) == [("W2", "Z")]
+    # as of before the empty export the lots are still there
+    assert sorted(x[1] for x in db.custody_view(as_of=parse_time(T))) == ["A", "B", "Z"]
+
+
+def test_json_empty_lot_list_empties_the_warehouse(sqlite_db, tmp_path):
+    sqlite_db.ingest(write(tmp_path / "w1.csv", HEADER + row("A")))
+    p = write(tmp_path / "w1.json", json.dumps({"warehouse_id": "W1", "as_of": "2026-11-21T00:00:00Z", "lots": []}))
+    assert sqlite_db.ingest(p).warehouses == {"W1": 0}
+    assert sqlite_db.custody_view() == []
+
+
+def test_an_empty_export_that_does_not_say_which_warehouse_is_refused(sqlite_db, tmp_path):
+    with pytest.raises(ExportError, match="empty export must name its warehouse"):
+        sqlite_db.ingest(write(tmp_path / "e.csv", f"# as_of: {T}\n" + HEADER))
+    with pytest.raises(ExportError, match="empty export must name its warehouse"):
+        sqlite_db.ingest(write(tmp_path / "e.json", "[]"))
+    assert sqlite_db.count("snapshots") == 0
+
+
+def test_a_newer_export_whose_only_rows_are_rejected_is_refused(db, tmp_path):
+    db.ingest(write(tmp_path / "w1.csv", HEADER + row("A") + row("B")))
+    bad = write(tmp_path / "w1-bad.csv", HEADER + row("A", net="0", as_of="2026-11-21T00:00:00Z"))
+    with pytest.raises(ExportError, match=r"w1-bad\.csv: every row was rejected \(first at line 2: net_quantity"):
+        db.ingest(bad)
+    assert (tmp_path / "w1-bad.csv.rejects.csv").exists()  # the custodian still gets the reasons
+    # a file with good rows of one warehouse and only rejected rows of another: refused too
+    mixed = write(tmp_path / "mixed.csv", HEADER + row("C", wh="W2") + row("A", net="x", as_of="2026-11-21T00:00:00Z"))
+    with pytest.raises(ExportError, match="every row of warehouse W1 was rejected"):
+        db.ingest(mixed)
+    assert sorted(x[1] for x in db.custody_view()) == ["A", "B"] and db.count("snapshots") == 1
+
+
+def test_cli_empty_export_exit_codes(tmp_path):
+    db = str(tmp_path / "c.db")
+    write(tmp_path / "w1.csv", HEADER + row("A"))
+    write(tmp_path / "bad.csv", HEADER + row("A", net="-1", as_of="2026-11-21T00:00:00Z"))
+    write(tmp_path / "empty.csv", "# warehouse_id: W1\n# as_of: 2026-11-22T00:00:00Z\n" + HEADER)
+    r = CliRunner().invoke(reconcile_cli, ["ingest", "--db", db, "--quiet", str(tmp_path / "w1.csv"),
+                                           str(tmp_path / "bad.csv")])
+    assert r.exit_code == 2 and "every row was rejected" in r.output
+    r = CliRunner().invoke(reconcile_cli, ["ingest", "--db", db, "--quiet", str(tmp_path / "empty.csv")])
+    assert r.exit_code == 0 and "0 rows kept" in r.output and "holds nothing" in r.output

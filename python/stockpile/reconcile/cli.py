@@ -53,7 +53,7 @@ def reconcile() -> None:
 @click.option("--quiet", is_flag=True, help="no progress bars")
 def ingest(exports, db_url, attested, decimal_comma, rejects_dir, catalogue, workers, quiet) -> None:
     """Ingest custody exports (CSV or JSON). Bad rows go to a rejects file; the same file twice changes nothing."""
-    from stockpile.reconcile.custody.parse import ExportError
+    from stockpile.reconcile.custody.parse import ExportError, format_time
 
     db = _db(db_url)
     cat = _catalogue(catalogue)
@@ -73,6 +73,9 @@ def ingest(exports, db_url, attested, decimal_comma, rejects_dir, catalogue, wor
                    + (f" -> {r.rejects_path}" if r.rejects_path else "") + f" ({r.seconds:.1f}s)")
         for code, n in sorted(r.reject_counts.items()):
             click.echo(f"    {code}: {n}")
+        for wh, n in sorted(r.warehouses.items()):
+            if not n:
+                click.echo(f"    warehouse {wh} holds nothing from {format_time(r.as_of)} on (empty export)")
     sys.exit(2 if failed else 0)
 
 
