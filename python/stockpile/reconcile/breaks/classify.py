@@ -25,7 +25,7 @@ except ImportError:  # pragma: no cover
 
     def _k256(data: bytes):
         return _ck.new(data=data, digest_bits=256)
-from stockpile.reconcile.breaks.model import Break, make
+from stockpile.reconcile.breaks.model import Break, Severity, make
 from stockpile.reconcile.chain.state import ProductChainState
 from stockpile.reconcile.custody.parse import format_time
 from stockpile.reconcile.custody.schema import RESERVE_STATUSES, Catalogue
@@ -364,6 +364,21 @@ class Classifier:
                                 evidence={"custody": _lot_ev(c), "view": when}))
         return out
 
+    def quantity_changed(self, product: str, a: tuple, c: tuple, ev: dict) -> Break:
+        """The current books hold an attested lot with another quantity: critical when it shrank
+        (less metal behind the tokens than attested), medium when it grew."""
+        prod = self.catalogue.get(product)
+        unit = prod.unit if prod else "base units"
+        human = (lambda q: f"{prod.from_base_units(q).normalize():f}") if prod else str
+        diff = a[Q] - c[Q]
+        ev = {**ev, "attested_quantity": human(a[Q]), "current_quantity": human(c[Q]), "unit": unit,
+              "attested_base_units": str(a[Q]), "current_base_units": str(c[Q])}
+        return make(product, "quantity_changed_since_attestation", lot_id=a[L], warehouse_id=c[W], amount=diff,
+                    severity=Severity.critical if diff > 0 else Severity.medium,
+                    message=f"lot {a[L]} in {c[W]}: attested {human(a[Q])} {unit}, current custody "
+                            f"{human(c[Q])} {unit} ({'-' if diff > 0 else '+'}{human(abs(diff))} {unit} since the "
+                            "attestation)", evidence=ev)
+
     def backing_now(self, product: str, attested: list[tuple], current: list[tuple]) -> list[Break]:
         """Attested lots (still backing tokens until the next attestation) that the current books
         show released, in transit or gone."""
@@ -381,6 +396,8 @@ class Classifier:
             same = [c for c in cands if c[W] == a[W]]
             c = same[0] if same else cands[0]
             ev["custody"] = _lot_ev(c)
+            if c[Q] != a[Q] and c[P] == a[P]:
+                out.append(self.quantity_changed(product, a, c, ev))
             if c[S] == "released":
                 out.append(make(product, "released_lot_backing", lot_id=a[L], warehouse_id=c[W], amount=a[Q],
                                 message=f"lot {a[L]} was released after the attestation but still backs tokens",
