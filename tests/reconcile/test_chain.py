@@ -88,6 +88,7 @@ def test_clean_run_then_supply_above_reserve_and_guardian_pause(env):
     assert p["root_matches"] and p["attested_reserve"] == str(env.total)
     assert p["total_supply"] == str(env.total // 2) and p["collateralisation_ratio"] == "2.000000"
     assert p["events"] == {"Minted": 1, "ReserveAttested": 1, "Transfer": 1} and p["paused"] is False
+    assert p["minting_paused"] is False
     for f in report["files"].values():
         assert (env.tmp / "r1").exists() and open(f).read()
     assert json.loads(open(report["files"]["json"]).read())["status"] == "clean"
@@ -128,6 +129,14 @@ def test_clean_run_then_supply_above_reserve_and_guardian_pause(env):
     assert get("stockpile_reconcile_collateralisation_ratio", {"product": PRODUCT}) < 1
     assert get("stockpile_reconcile_last_success_timestamp_seconds") > 0
     assert get("stockpile_reconcile_last_exit_code") == 1
+    # issue 16 #8: the report says minting is paused (and transfers are not), in JSON and HTML
+    report = env.run(out_dir=env.tmp / "r3")
+    p = report["products"][0]
+    assert p["minting_paused"] is True and p["paused"] is False
+    assert json.loads(open(report["files"]["json"]).read())["products"][0]["minting_paused"] is True
+    page = open(report["files"]["html"]).read()
+    assert "minting paused" in page.lower()
+    assert p["events"].get("MintingPaused") == 1
 
 
 def test_incremental_sync_uses_checkpoints(env):

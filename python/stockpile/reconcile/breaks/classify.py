@@ -182,7 +182,7 @@ class Classifier:
             "collateralisation_ratio": None, "custody_ratio": ratio(cur_total, st.total_supply),
             "pending_redemptions": len(st.pending), "pending_amount": str(sum(p.amount for p in st.pending)),
             "supply_from_events": None if st.supply_from_events is None else str(st.supply_from_events),
-            "attested_list_source": None, "paused": st.paused,
+            "attested_list_source": None, "paused": st.paused, "minting_paused": st.minting_paused,
             "events": dict(sorted(st.event_counts.items())),
         }
         if prod is None:

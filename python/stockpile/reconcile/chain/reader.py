@@ -25,7 +25,7 @@ from stockpile.reconcile.progress import progress
 
 ZERO = "0x0000000000000000000000000000000000000000"
 EVENTS = ("Transfer", "Minted", "AddressFrozen", "RedemptionRequested", "RedemptionCompleted", "RedemptionRejected", "RedemptionCancelled",
-          "Frozen", "ForcedTransfer", "Paused", "Unpaused", "ReserveAttested")
+          "Frozen", "ForcedTransfer", "Paused", "Unpaused", "MintingPaused", "MintingUnpaused", "ReserveAttested")
 CLOSING = ("RedemptionCompleted", "RedemptionRejected", "RedemptionCancelled")
 
 
@@ -260,6 +260,7 @@ class ChainReader:
         decimals = tok.functions.decimals().call(block_identifier=bi)
         escrowed = _optional(lambda: tok.functions.totalEscrowed().call(block_identifier=bi))
         paused = _optional(lambda: tok.functions.paused().call(block_identifier=bi))
+        minting_paused = _optional(lambda: tok.functions.mintingPaused().call(block_identifier=bi))
         att = None
         a = self.attestor(product)
         if a is not None:
@@ -288,7 +289,7 @@ class ChainReader:
                    for i, r in sorted(open_req.items())]
         return ProductChainState(product, p.token, p.attestor, block, self.block(block)[1], int(supply), int(decimals),
                                  None if escrowed is None else int(escrowed), att, minted, burned, pending, counts,
-                                 paused)
+                                 paused, minting_paused)
 
     def states(self, block: int) -> dict[str, ProductChainState]:
         return {name: self.state(name, block) for name in self.products}

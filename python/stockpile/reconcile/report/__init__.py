@@ -52,6 +52,17 @@ def _age(seconds) -> str:
     return f"{s / 86400:.1f} days"
 
 
+def token_state(p: dict) -> str:
+    """What the token allows now: paused (everything), minting paused (the guardian's pauseMinting), active."""
+    if p.get("paused"):
+        return "paused (transfers and minting)"
+    if p.get("minting_paused"):
+        return "minting paused"
+    if p.get("paused") is None and p.get("minting_paused") is None:
+        return "unknown"
+    return "active"
+
+
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2rem;color:#1d2430;background:#f6f7f9}
 h1{margin:0 0 .3rem}.sub{color:#5b6573;margin-bottom:1.5rem}
@@ -111,6 +122,7 @@ def render_html(report: dict) -> str:
             ("attested root", root_s),
             ("escrowed / pending", f"{_units(p.get('total_escrowed'), dec)} / {p.get('pending_redemptions', 0)} requests"),
             ("breaks", str(len(by_product.get(p["product"], [])))),
+            ("token state", token_state(p)),
         ):
             out.append(f"<div class='kpi'><span>{e(label)}</span><b>{value if label == 'attested root' else e(value)}</b></div>")
         out.append("</div>")
