@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from pathlib import Path
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
@@ -433,3 +434,76 @@ def test_reorg_with_two_products_rolls_back_both(env):
     assert report["status"] == "clean", report["breaks"]
     again = reconcile(env.db, env.w3, cfg)  # and later runs stay clean
     assert again["status"] == "clean" and not again["chain"]["reorgs"], again["breaks"]
+
+
+def _cli_run(products: Path, tmp_path, *extra, out="o"):
+    res = CliRunner().invoke(reconcile_cli, ["run", "--products", str(products), "--db", str(tmp_path / "c.db"),
+                                             "--confirmations", "0", "--quiet", "--out", str(tmp_path / out), *extra])
+    report = json.loads((tmp_path / out / "reconcile.json").read_text()) if (tmp_path / out / "reconcile.json").exists() \
+        else None
+    return res, report
+
+
+@pytest.mark.parametrize("suffix", [".yaml", ".json"])
+def test_products_file_typo_is_refused_naming_the_field(suffix, tmp_path):
+    """Issue 16 #9: `atestor:` silently meant "no attestor" (a false critical attestation_missing),
+    and #10: the refusal writes its JSON reason."""
+    doc = {"rpc_url": "http://127.0.0.1:1", "products": {PRODUCT: {"token": "0x" + "11" * 20,
+                                                                   "atestor": "0x" + "22" * 20}}}
+    products = tmp_path / f"products{suffix}"
+    products.write_text(json.dumps(doc))  # JSON is YAML too
+    res, report = _cli_run(products, tmp_path)
+    assert res.exit_code == 2 and isinstance(res.exception, SystemExit) and "Traceback" not in res.output
+    assert f"products.{PRODUCT}.atestor: unknown field" in res.output
+    assert report["status"] == "failed" and report["exit_code"] == 2 and "atestor" in report["error"]
+    assert (tmp_path / "o" / "reconcile.html").exists()
+    for bad, named in (({"rpc_url": "x", "products": {PRODUCT: {"token": "0x12"}}}, f"products.{PRODUCT}.token"),
+                       ({"rpc_url": "x", "product": {}}, "product: unknown field"),
+                       ({"rpc_url": "x", "products": {PRODUCT: {"token": "0x" + "11" * 20, "start_block": -1}}},
+                        "start_block"),
+                       ({"rpc_url": "x"}, "name the products")):
+        products.write_text(json.dumps(bad))
+        res, report = _cli_run(products, tmp_path, out="o2")
+        assert res.exit_code == 2 and named in res.output and named in report["error"], res.output
+    res, report = _cli_run(tmp_path / "missing.yaml", tmp_path, out="o3")
+    assert res.exit_code == 2 and "missing.yaml" in report["error"]
+
+
+def test_yaml_unquoted_addresses_are_read_as_addresses(tmp_path):
+    from stockpile.reconcile.service import load_products
+
+    p = tmp_path / "p.yaml"
+    p.write_text(f"rpc_url: http://x\nproducts:\n  {PRODUCT}:\n    token: 0x00000000000000000000000000000000000000a1\n")
+    (prod,), _doc = load_products(p)
+    assert prod.token.lower() == "0x" + "0" * 38 + "a1" and prod.attestor is None
+
+
+def test_unreachable_rpc_and_no_rpc_url_write_the_failure_report(tmp_path):
+    """Issue 16 #10: exit 2 promised a JSON reason and wrote none (directory on an unreachable node)."""
+    products = tmp_path / "dir.json"
+    products.write_text(json.dumps({"rpc_url": "http://127.0.0.1:1", "directory": "0x" + "33" * 20}))
+    res, report = _cli_run(products, tmp_path)
+    assert res.exit_code == 2 and report["status"] == "failed" and "Connection" in report["error"]
+    assert "Traceback" not in res.output and len(res.output.strip().splitlines()) <= 2
+    products.write_text(json.dumps({"directory": "0x" + "33" * 20}))
+    res, report = _cli_run(products, tmp_path, out="o2")
+    assert res.exit_code == 2 and "no RPC URL" in report["error"]
+
+
+def test_addresses_pointing_at_the_wrong_contract_are_named(env, tmp_path):
+    """Issue 16 #9: a Directory address pointing at the wrong contract gave ContractLogicError."""
+    products = tmp_path / "p.json"
+    products.write_text(json.dumps({"rpc_url": env.node.url, "directory": env.stack.token.address}))
+    res, report = _cli_run(products, tmp_path)
+    assert res.exit_code == 2 and f"directory {env.stack.token.address} is not a Directory" in report["error"]
+    products.write_text(json.dumps({"rpc_url": env.node.url, "directory": env.holder}))
+    res, report = _cli_run(products, tmp_path, out="o2")
+    assert res.exit_code == 2 and "has no code" in report["error"]
+    products.write_text(json.dumps({"rpc_url": env.node.url, "products": {PRODUCT: {
+        "token": env.stack.attestor.address, "attestor": env.stack.attestor.address}}}))
+    res, report = _cli_run(products, tmp_path, out="o3")
+    assert res.exit_code == 2 and "is not a CommodityToken" in report["error"], report["error"]
+    products.write_text(json.dumps({"rpc_url": env.node.url, "products": {PRODUCT: {
+        "token": env.stack.token.address, "attestor": env.stack.token.address}}}))
+    res, report = _cli_run(products, tmp_path, out="o4")
+    assert res.exit_code == 2 and "is not a ReserveAttestor" in report["error"], report["error"]

@@ -82,7 +82,7 @@ def ingest(exports, db_url, attested, decimal_comma, rejects_dir, catalogue, wor
 def run_options(f):
     opts = [
         click.option("--rpc", "rpc_url", envvar="STOCKPILE_RPC_URL", default=None, help="JSON-RPC URL (or in the products file)"),
-        click.option("--products", "products_file", required=True, type=click.Path(exists=True, dir_okay=False),
+        click.option("--products", "products_file", required=True, type=click.Path(dir_okay=False),
                      help="JSON/YAML: {rpc_url, products: {CODE: {token, attestor, start_block}}} or {rpc_url, directory, start_block}"),
         click.option("--db", "db_url", default=None, help=DB_HELP),
         click.option("--confirmations", default=12, show_default=True, help="read this many blocks behind the head"),
@@ -113,11 +113,11 @@ def _setup(rpc_url, products_file, db_url, confirmations, max_log_range, max_att
     products, doc = load_products(products_file)
     rpc_url = rpc_url or doc.get("rpc_url")
     if not rpc_url:
-        raise click.UsageError("no RPC URL: --rpc, STOCKPILE_RPC_URL or rpc_url in the products file")
+        raise SetupError("no RPC URL: --rpc, STOCKPILE_RPC_URL or rpc_url in the products file")
     db = _db(db_url)
     cat = _catalogue(catalogue)
     for p in ingest_paths:
-        r = db.ingest(p, cat, show_progress=not quiet)
+        r = db.ingest(p, cat, show_progress=not quiet)  # ExportError: the run fails (exit 2), file and line named
         click.echo(f"{p}: {'already ingested' if r.duplicate else f'{r.accepted} kept, {r.rejected} rejected'}", err=True)
     w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 60}))
     from stockpile.reconcile.service import resolve_products
@@ -127,6 +127,26 @@ def _setup(rpc_url, products_file, db_url, confirmations, max_log_range, max_att
                     thresholds=Thresholds(max_attestation_age, max_redemption_pending), fail_on=Severity[fail_on],
                     out_dir=out_dir, show_progress=not quiet)
     return db, w3, cfg, cat
+
+
+class SetupError(RuntimeError):
+    """The run cannot start (a bad option combination, no RPC URL)."""
+
+
+def _setup_or_fail(kw: dict):
+    """_setup, or on any failure: the failure report (JSON with the reason, CSV, HTML) in --out, one
+    line on stderr, exit 2."""
+    from stockpile.reconcile.service import EXIT_FAILED, failed_report, one_line
+
+    try:
+        return _setup(**kw)
+    except Exception as exc:
+        msg = one_line(exc) if not isinstance(exc, SetupError) else str(exc)
+        report = failed_report(msg, kw.get("out_dir"), Severity[kw.get("fail_on") or "medium"])
+        click.echo(f"reconciliation failed: {msg}", err=True)
+        if report.get("files"):
+            click.echo(f"  json: {report['files']['json']}", err=True)
+        sys.exit(EXIT_FAILED)
 
 
 def _summary(report: dict) -> None:
@@ -150,15 +170,15 @@ def _summary(report: dict) -> None:
 @click.option("--json", "as_json", is_flag=True, help="print the JSON report on stdout")
 def run(as_json, **kw) -> None:
     """One reconciliation. Exit code 0 clean, 1 breaks at/above --fail-on, 2 the run failed."""
-    from stockpile.reconcile.service import EXIT_FAILED, reconcile as do_reconcile
+    from stockpile.reconcile.service import EXIT_FAILED, failed_report, one_line, reconcile as do_reconcile
 
+    db, w3, cfg, cat = _setup_or_fail(kw)
     try:
-        db, w3, cfg, cat = _setup(**kw)
         report = do_reconcile(db, w3, cfg, cat)
-    except click.UsageError:
-        raise
-    except Exception as exc:
-        click.echo(f"reconciliation failed: {type(exc).__name__}: {exc}", err=True)
+    except Exception as exc:  # e.g. the database went away while recording the run
+        msg = one_line(exc)
+        failed_report(msg, cfg.out_dir, cfg.fail_on, stage="run")
+        click.echo(f"reconciliation failed: {msg}", err=True)
         sys.exit(EXIT_FAILED)
     if as_json:
         click.echo(json.dumps(report, indent=2, default=str))
@@ -178,7 +198,7 @@ def watch(interval, iterations, metrics_port, guardian_key_env, **kw) -> None:
     """Reconcile every --interval seconds; export metrics; pause a product whose supply exceeds its reserve."""
     from stockpile.reconcile.watch import watch as do_watch
 
-    db, w3, cfg, cat = _setup(**kw)
+    db, w3, cfg, cat = _setup_or_fail(kw)
     key = os.environ.get(guardian_key_env) or None
     click.echo(f"watching {len(cfg.products)} product(s) every {interval}s; metrics on :{metrics_port}; "
                f"guardian {'configured' if key else 'not configured'}")

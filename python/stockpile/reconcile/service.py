@@ -37,38 +37,46 @@ class RunConfig:
 
 
 def load_products(path: str | Path) -> tuple[list[ProductContracts], dict]:
-    """Products file (JSON or YAML): ``{"rpc_url": ..., "products": {"NDPR-OXIDE": {"token": "0x..",
-    "attestor": "0x..", "start_block": 0}}}``; returns the products and the whole document."""
-    p = Path(path)
-    raw = p.read_text("utf-8")
-    if p.suffix.lower() in (".yaml", ".yml"):
-        import yaml
+    """Products file (JSON or YAML, validated by :class:`stockpile.reconcile.config.ProductsFile`):
+    ``{"rpc_url": ..., "products": {"NDPR-OXIDE": {"token": "0x..", "attestor": "0x..", "start_block": 0}}}``
+    or ``{"rpc_url": ..., "directory": "0x..", "start_block": 0}``; returns the products and the
+    whole document. ConfigError naming the file and field for anything else (unknown keys too)."""
+    from stockpile.reconcile.config import load_products_file
 
-        doc = yaml.safe_load(raw)
-    else:
-        doc = json.loads(raw)
-    if "directory" in doc and "products" not in doc:
+    cfg = load_products_file(path)
+    doc = cfg.model_dump(exclude_none=True)
+    if cfg.products is None:
         return [], doc  # resolved against the chain by resolve_products()
-    items = doc.get("products", doc)
-    out = []
-    for code, v in items.items():
-        if not isinstance(v, dict) or "token" not in v:
-            raise ValueError(f"products file {p}: product {code} needs at least a 'token' address")
-        out.append(ProductContracts(code, v["token"], v.get("attestor"), int(v.get("start_block", 0))))
-    return out, doc
+    return [ProductContracts(code, v.token, v.attestor, v.start_block) for code, v in cfg.products.items()], doc
 
 
 def discover_products(w3: Web3, directory: str, start_block: int = 0) -> list[ProductContracts]:
     """Every product registered in the Directory: token and reserve attestor by symbol; the
-    product code is the token's ``productCode()``."""
+    product code is the token's ``productCode()``. ChainConfigError when the address holds no
+    contract or not a Directory."""
     from stockpile.contracts import load
+    from stockpile.reconcile.chain.reader import ChainConfigError
 
-    d = w3.eth.contract(address=Web3.to_checksum_address(directory), abi=load("Directory").abi)
+    addr = Web3.to_checksum_address(directory)
+    if not w3.eth.get_code(addr):
+        raise ChainConfigError(f"directory {addr} has no code on chain {w3.eth.chain_id}: wrong address or chain")
+    d = w3.eth.contract(address=addr, abi=load("Directory").abi)
     tok_abi = load("CommodityToken").abi
+    try:
+        n = d.functions.count().call()
+    except Exception as exc:  # ContractLogicError, BadFunctionCallOutput: another contract
+        raise ChainConfigError(f"directory {addr} is not a Directory (count() failed: {type(exc).__name__})") from None
     out = []
-    for i in range(d.functions.count().call()):
-        _symbol, (token, _feed, attestor) = d.functions.at(i).call()
-        code = w3.eth.contract(address=token, abi=tok_abi).functions.productCode().call()
+    for i in range(n):
+        try:
+            _symbol, (token, _feed, attestor) = d.functions.at(i).call()
+        except Exception as exc:
+            raise ChainConfigError(f"directory {addr} is not a Directory (at({i}) failed: {type(exc).__name__})") from None
+        try:
+            code = w3.eth.contract(address=token, abi=tok_abi).functions.productCode().call()
+        except Exception as exc:
+            raise ChainConfigError(f"directory {addr} entry {i} ({_symbol}): token {token} has no productCode() "
+                                   f"({type(exc).__name__}): not a CommodityToken") from None
         out.append(ProductContracts(code, token, None if int(attestor, 16) == 0 else attestor, start_block))
     return out
 
@@ -79,6 +87,29 @@ def resolve_products(w3: Web3, products: list[ProductContracts], doc: dict) -> l
     if doc.get("directory"):
         return discover_products(w3, doc["directory"], int(doc.get("start_block", 0)))
     raise ValueError("the products file names no products and no directory")
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception as one readable line (a node's connection error is several)."""
+    from stockpile.reconcile.config import ConfigError
+    from stockpile.reconcile.custody.parse import ExportError
+
+    text = " ".join(str(exc).split())
+    if len(text) > 400:
+        text = text[:400] + " ..."
+    return text if isinstance(exc, (ConfigError, ExportError)) else f"{type(exc).__name__}: {text}"
+
+
+def failed_report(error: str, out_dir: str | Path | None = None, fail_on: Severity = Severity.medium,
+                  stage: str = "setup") -> dict:
+    """The report of a run that could not start (bad products file, unreachable node, database):
+    exit code 2 and the reason, written to ``out_dir`` like any report."""
+    report = {"schema": REPORT_SCHEMA, "run_id": None, "generated_at": format_time(int(time.time())),
+              "severity_threshold": fail_on.name, "status": "failed", "exit_code": EXIT_FAILED, "stage": stage,
+              "error": error, "products": [], "breaks": [], "chain": {}, "custody": {}}
+    if out_dir is not None:
+        report["files"] = write_all(report, out_dir)
+    return report
 
 
 def exit_code_for(breaks: list[Break], fail_on: Severity) -> int:
@@ -129,7 +160,7 @@ def reconcile(db: Database, w3: Web3, cfg: RunConfig, catalogue: Catalogue | Non
         })
         status = report["status"]
     except Exception as exc:  # the run itself failed: exit 2, with the reason in the report
-        report.update({"status": "failed", "exit_code": EXIT_FAILED, "error": f"{type(exc).__name__}: {exc}",
+        report.update({"status": "failed", "exit_code": EXIT_FAILED, "error": one_line(exc), "stage": "run",
                        "traceback": traceback.format_exc()})
         breaks = []
         status = "failed"

@@ -123,6 +123,13 @@ class ChainReader:
             for what, addr, c in contracts:
                 if not self.w3.eth.get_code(Web3.to_checksum_address(addr), block_identifier=block):
                     raise ChainConfigError(f"{what} {addr} of {product} has no code at block {block}")
+                # the calls the run relies on must answer: another contract at that address fails here, named
+                needed = (("totalSupply", "decimals") if what == "token" else ("latestAttestation",))
+                for fn in needed:
+                    if _optional(lambda: getattr(c.functions, fn)().call(block_identifier=block)) is None:
+                        kind = "a CommodityToken" if what == "token" else "a ReserveAttestor"
+                        raise ChainConfigError(f"{what} {addr} of {product} is not {kind}: {fn}() failed at block "
+                                               f"{block}")
                 code = _optional(lambda: c.functions.productCode().call(block_identifier=block))
                 if code is None:
                     continue
