@@ -507,3 +507,39 @@ def test_addresses_pointing_at_the_wrong_contract_are_named(env, tmp_path):
         "token": env.stack.token.address, "attestor": env.stack.token.address}}}))
     res, report = _cli_run(products, tmp_path, out="o4")
     assert res.exit_code == 2 and "is not a ReserveAttestor" in report["error"], report["error"]
+
+
+def test_the_report_says_which_block_was_read_and_what_is_not_yet_confirmed(env, tmp_path):
+    """Issue 16 #11: right after ingesting a planted export a run said clean, because it reads 12
+    blocks behind the head: the output must say which block was read, how far behind the head, and
+    what was not yet confirmed."""
+    env.run()  # synced
+    for _ in range(3):
+        env.rpc("evm_mine")
+    devchain.mint(env.w3, env.stack, env.holder, 10**18, "recent")
+    head = env.w3.eth.block_number
+    later = env.w3.eth.get_block("latest")["timestamp"] + 5
+    g = generate(30, seed=3, products=[PRODUCT], as_of=iso(later), discrepancies={"released": 1})
+    planted = g.write_csv(env.tmp / "custody-later.csv")
+    env.db.ingest(planted)
+    report = env.run(confirmations=2, out_dir=tmp_path / "r")
+    chain = report["chain"]
+    assert chain["head_block"] == head and chain["block"] == head - 2 and chain["behind_head"] == 2
+    unconf = chain["unconfirmed"]
+    assert (unconf["from_block"], unconf["to_block"]) == (head - 1, head)
+    assert unconf["events"] == {PRODUCT: {"Minted": 1, "Transfer": 1}}
+    (later_snap,) = report["custody"]["not_yet_in_view"]
+    assert later_snap["source"] == str(planted) and later_snap["as_of"] == iso(later)
+    notes = " ".join(report["notes"])
+    assert f"read block {head - 2}, 2 behind head {head}" in notes and "1 Minted" in notes
+    assert "custody-later.csv" in notes and "not in this run" in notes
+    page = (tmp_path / "r" / "reconcile.html").read_text()
+    assert f"2 behind head {head}" in page and "custody-later.csv" in page
+    # the CLI says it too
+    products = tmp_path / "p.json"
+    products.write_text(json.dumps({"rpc_url": env.node.url, "products": {PRODUCT: {
+        "token": env.stack.token.address, "attestor": env.stack.attestor.address}}}))
+    res = CliRunner().invoke(reconcile_cli, ["run", "--products", str(products), "--db", str(tmp_path / "c.db"),
+                                             "--confirmations", "2", "--quiet", "--out", str(tmp_path / "o"),
+                                             "--ingest", str(env.tmp / "custody.csv"), "--ingest", str(planted)])
+    assert f"2 behind head {head}" in res.output and "not yet confirmed" in res.output, res.output

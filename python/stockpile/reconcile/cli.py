@@ -154,6 +154,8 @@ def _summary(report: dict) -> None:
                f"{len(report['breaks'])} break(s), exit {report['exit_code']}")
     if report.get("error"):
         click.echo(f"  error: {report['error']}", err=True)
+    for note in report.get("notes", []):
+        click.echo(f"  note: {note}")
     for p in report["products"]:
         click.echo(f"  {p['product']}: supply {p['total_supply']} attested {p['attested_reserve']} "
                    f"ratio {p['collateralisation_ratio']} breaks {p.get('breaks', 0)}")

@@ -143,21 +143,29 @@ def reconcile(db: Database, w3: Web3, cfg: RunConfig, catalogue: Catalogue | Non
         timings["classify"] = time.perf_counter() - t0
         breaks = [b for r in results for b in r.breaks]
         code = exit_code_for(breaks, cfg.fail_on)
+        head = reader.head if reader.head is not None else block
+        unconfirmed = reader.unconfirmed(block + 1, head)
+        later = [s for s in db.snapshots() if s["as_of"] > now]
         report.update({
             "status": "breaks" if breaks else "clean",
             "exit_code": code,
             "chain": {"chain_id": reader.chain_id, "block": block, "block_time": format_time(reader.block(block)[1]),
+                      "head_block": head, "behind_head": head - block,
+                      "unconfirmed": {"from_block": block + 1, "to_block": head, "events": unconfirmed},
                       "confirmations": cfg.confirmations, "now": format_time(now),
                       "sync": [{"product": s.product, "from_block": s.from_block, "to_block": s.to_block,
                                 "events": s.events, "log_requests": s.stats.requests, "log_refusals": s.stats.refusals}
                                for s in syncs],
                       "reorgs": [s.reorg for s in syncs if s.reorg]},
             "custody": {"sources_now": {w: {"snapshot_id": s, "as_of": format_time(a)}
-                                        for w, (s, a) in db.view_sources(now).items()}},
+                                        for w, (s, a) in db.view_sources(now).items()},
+                        "not_yet_in_view": [{"snapshot_id": s["id"], "source": s["source"], "as_of": format_time(s["as_of"])}
+                                            for s in later]},
             "products": [r.summary for r in results],
             "breaks": [b.as_dict() for b in breaks],
             "counts": {"by_kind": _count(b.kind for b in breaks), "by_severity": _count(b.severity.name for b in breaks)},
         })
+        report["notes"] = run_notes(report)
         status = report["status"]
     except Exception as exc:  # the run itself failed: exit 2, with the reason in the report
         report.update({"status": "failed", "exit_code": EXIT_FAILED, "error": one_line(exc), "stage": "run",
@@ -184,6 +192,26 @@ def reconcile(db: Database, w3: Web3, cfg: RunConfig, catalogue: Catalogue | Non
     if cfg.out_dir is not None:  # rewrite JSON with timings included
         write_all(report, cfg.out_dir)
     return report
+
+
+def run_notes(report: dict) -> list[str]:
+    """What a reader must know about what this run could not see: the block read and how far behind
+    the head, events not yet confirmed, custody snapshots dated after the block read."""
+    chain, custody = report.get("chain", {}), report.get("custody", {})
+    notes = []
+    if "head_block" in chain:
+        notes.append(f"read block {chain['block']}, {chain['behind_head']} behind head {chain['head_block']} "
+                     f"({chain['confirmations']} confirmations), block time {chain['block_time']}")
+        unc = chain.get("unconfirmed", {})
+        if unc.get("events"):
+            parts = ["; ".join(f"{p}: " + ", ".join(f"{n} {e}" for e, n in ev.items()) for p, ev in unc["events"].items())]
+            notes.append(f"not yet confirmed (blocks {unc['from_block']}..{unc['to_block']}, not in this run): {parts[0]}")
+        elif chain["behind_head"]:
+            notes.append(f"no events of these products in the {chain['behind_head']} unconfirmed block(s)")
+    for s in custody.get("not_yet_in_view", []):
+        notes.append(f"custody snapshot {s['snapshot_id']} ({s['source']}) as of {s['as_of']} is dated after the block "
+                     "read: not in this run (it is used once a confirmed block is that recent)")
+    return notes
 
 
 def _count(items) -> dict[str, int]:

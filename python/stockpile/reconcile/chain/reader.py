@@ -89,11 +89,42 @@ class ChainReader:
                     sig = f"{item['name']}({','.join(_canonical(i) for i in item['inputs'])})"
                     self._topics["0x" + Web3.keccak(text=sig).hex().removeprefix("0x")] = item
         self._block_cache: dict[int, tuple[str, int]] = {}
+        self.head: int | None = None
 
     # ---------------------------------------------------------------- blocks
     def confirmed_block(self) -> int:
+        """``head - confirmations`` (the head seen is kept in ``self.head``)."""
         head = self.w3.eth.block_number
+        self.head = int(head)
         return max(0, head - self.confirmations)
+
+    def _decode(self, log) -> tuple[str, dict] | None:
+        """(event name, args) of one of our events, or None."""
+        topic0 = _hex(log["topics"][0]) if log["topics"] else None
+        abi = self._topics.get(topic0)
+        if abi is None:
+            return None
+        try:
+            ev = get_event_data(self.w3.codec, abi, log)
+        except Exception:  # same topic, different indexing: not ours
+            return None
+        return ev["event"], dict(ev["args"])
+
+    def unconfirmed(self, from_block: int, to_block: int) -> dict[str, dict[str, int]]:
+        """Events per product and name in blocks not yet confirmed (read, not stored): what a run
+        at the confirmed block does not see yet."""
+        out: dict[str, dict[str, int]] = {}
+        if from_block > to_block:
+            return out
+        for product, p in self.products.items():
+            addresses = [Web3.to_checksum_address(p.token)] + ([Web3.to_checksum_address(p.attestor)] if p.attestor else [])
+            for logs in paged_logs(self.w3, addresses, from_block, to_block, self.max_log_range):
+                for log in logs:
+                    d = self._decode(log)
+                    if d is not None:
+                        counts = out.setdefault(product, {})
+                        counts[d[0]] = counts.get(d[0], 0) + 1
+        return {k: dict(sorted(v.items())) for k, v in out.items()}
 
     def block(self, number: int) -> tuple[str, int]:
         b = self._block_cache.get(number)
@@ -196,18 +227,13 @@ class ChainReader:
         rows = []
         for logs in paged_logs(self.w3, addresses, start, to_block, self.max_log_range, result.stats, on_page=bar.update):
             for log in logs:
-                topic0 = _hex(log["topics"][0]) if log["topics"] else None
-                abi = self._topics.get(topic0)
-                if abi is None:
-                    continue
-                try:
-                    ev = get_event_data(self.w3.codec, abi, log)
-                except Exception:  # same topic, different indexing: not ours
+                d = self._decode(log)
+                if d is None:
                     continue
                 rows.append({
                     "c": self.chain_id, "p": p.product, "a": log["address"].lower(), "bn": int(log["blockNumber"]),
                     "bh": _hex(log["blockHash"]), "tx": _hex(log["transactionHash"]), "li": int(log["logIndex"]),
-                    "e": ev["event"], "args": json.dumps(_jsonable(dict(ev["args"]))),
+                    "e": d[0], "args": json.dumps(_jsonable(d[1])),
                 })
         bar.close()
         blocks = {r["bn"] for r in rows} | {to_block}

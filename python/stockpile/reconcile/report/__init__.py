@@ -96,6 +96,8 @@ def render_html(report: dict) -> str:
                f"(threshold {e(report['severity_threshold'])})</div>")
     if report.get("error"):
         out.append(f"<div class='card'><b>Run failed:</b> <code>{e(report['error'])}</code></div>")
+    if report.get("notes"):
+        out.append("<ul class='notes'>" + "".join(f"<li>{e(n)}</li>" for n in report["notes"]) + "</ul>")
     by_product: dict[str, list[dict]] = {}
     for b in report["breaks"]:
         by_product.setdefault(b["product"], []).append(b)
