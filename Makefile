@@ -13,7 +13,7 @@ SOL_SOURCES := $(shell find contracts -name '*.sol' -not -path '*/.cache/*' 2>/d
 ARTIFACTS_STAMP := python/stockpile/contracts/artifacts/.stamp
 export PATH := $(CURDIR)/$(BIN):$(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: help setup demo test bench clean
+.PHONY: help setup browser demo test bench clean
 
 help:
 	@echo "make demo   - set up what is missing, then run the main journey on a local anvil chain"
@@ -52,8 +52,14 @@ setup: $(BIN)/.installed node_modules/.installed $(SHIM_STAMP) $(APE_PKGS)/@open
 demo: setup
 	$(BIN)/stockpile demo
 
+# Chromium and chromedriver from Debian for the tests that look at HTML in a real browser; the
+# binaries themselves are the stamp (apt runs only when one is missing).
+browser:
+	@test -x /usr/bin/chromium -a -x /usr/bin/chromedriver || \
+		{ apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver; }
+
 # pytest exits 5 when it collects nothing: that is a failure here too.
-test: setup
+test: setup browser
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 bench: setup
