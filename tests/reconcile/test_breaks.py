@@ -264,3 +264,15 @@ def test_quantity_changed_after_the_attestation_is_its_own_break(sqlite_db, tmp_
     up = changed[grown[1]]
     assert up.severity.name == "medium" and up.amount == -(10**18)
     assert not {b.kind for b in breaks} & {"quantity_mismatch", "root_mismatch"}  # the attestation itself matched
+
+
+def test_supply_bar_with_no_supply_or_no_attestation():
+    """The supply-vs-reserve bar was full blue (looks 100 % used) with no supply or no attestation."""
+    from stockpile.reconcile.report import supply_bar
+
+    assert supply_bar({"total_supply": "0", "attested_reserve": None}) == (0.0, "", "no supply and no attestation")
+    assert supply_bar({"total_supply": "5", "attested_reserve": None})[:2] == (100.0, "over")
+    assert supply_bar({"total_supply": "0", "attested_reserve": "100"})[:2] == (0.0, "")
+    assert supply_bar({"total_supply": "25", "attested_reserve": "100"})[:2] == (25.0, "")
+    assert supply_bar({"total_supply": "150", "attested_reserve": "100"})[:2] == (100.0, "over")
+    assert supply_bar({"total_supply": "3", "attested_reserve": "0"})[:2] == (100.0, "over")

@@ -543,3 +543,48 @@ def test_the_report_says_which_block_was_read_and_what_is_not_yet_confirmed(env,
                                              "--confirmations", "2", "--quiet", "--out", str(tmp_path / "o"),
                                              "--ingest", str(env.tmp / "custody.csv"), "--ingest", str(planted)])
     assert f"2 behind head {head}" in res.output and "not yet confirmed" in res.output, res.output
+
+
+def test_html_report_in_a_real_browser_names_the_broken_product_first(env, tmp_path, browser):
+    """The auditor's report, rendered by Chromium: the summary names the broken product first and
+    above the fold; its card comes first; the history chart is drawn; signers are named."""
+    stack2, total2 = _second_product(env)  # DY-METAL, sorted after NDPR-OXIDE
+    cfg = RunConfig(products=[env.stack.contracts(), stack2.contracts()], confirmations=0, out_dir=tmp_path / "r0")
+    first = reconcile(env.db, env.w3, cfg)
+    assert first["status"] == "clean", first["breaks"]
+    # DY-METAL's attestors attest less than is minted: critical breaks for that product only
+    root, _total, count = reserve_of(env.db, "DY-METAL", env.as_of)
+    devchain.attest(env.w3, stack2, root, total2 // 4, count, env.as_of + 1)
+    reconcile(env.db, env.w3, cfg)
+    cfg.out_dir = tmp_path / "r"
+    report = reconcile(env.db, env.w3, cfg)
+    assert [r["product"] for r in report["summary"]] == ["DY-METAL"]
+    assert report["summary"][0]["by_severity"]["critical"] >= 2
+    dy = next(p for p in report["products"] if p["product"] == "DY-METAL")
+    assert [h["breaks"] > 0 for h in dy["history"]] == [False, True, True]
+    assert sorted(dy["attestation_signers"] or [dy["attestation_signers_note"]]) == sorted(
+        Account.from_key(k).address for k in ATTESTORS)
+    assert dy["attestation_round"] == 2
+    assert {s["warehouse_id"]: s["source"] for s in dy["custody_at_as_of"]}["WH-TWO"].endswith("custody-DY-METAL.csv")
+
+    browser.get(Path(report["files"]["html"]).as_uri())
+    assert browser.title.startswith("Stockpile reconciliation")
+    rows = browser.find_elements("css selector", "#summary-table tr.summary-row")
+    assert [r.get_attribute("data-product") for r in rows] == ["DY-METAL"]
+    fold = browser.execute_script("return window.innerHeight")
+    assert rows[0].is_displayed() and rows[0].rect["y"] + rows[0].rect["height"] <= fold
+    assert "DY-METAL" in rows[0].text and "critical" in rows[0].text
+    cards = browser.find_elements("css selector", "section.product")
+    assert [c.get_attribute("data-product") for c in cards] == ["DY-METAL", PRODUCT]
+    chart = browser.find_element("id", "history-DY-METAL")
+    assert chart.is_displayed() and chart.rect["width"] > 300 and chart.rect["height"] > 100
+    assert chart.get_attribute("data-runs") == "3"
+    assert len(chart.find_elements("css selector", "circle.ratio-point")) == 3
+    assert len(chart.find_elements("css selector", "rect.breaks-bar")) == 2
+    card = cards[0]
+    assert "supply_above_reserve" in card.text and Account.from_key(ATTESTORS[0]).address in card.text
+    assert card.find_element("css selector", ".bar i").get_attribute("class") == "over"
+    details = card.find_element("css selector", "table.breaks details")
+    assert details.find_element("tag name", "pre").text == ""  # folded until asked for
+    details.find_element("tag name", "summary").click()
+    assert "attested_total" in details.find_element("tag name", "pre").text

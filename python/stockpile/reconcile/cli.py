@@ -221,7 +221,10 @@ def watch(interval, iterations, metrics_port, guardian_key_env, **kw) -> None:
 @click.option("--discrepancy", multiple=True, help="kind=count, e.g. quantity_mismatch=3 (repeatable)")
 @click.option("--bad-row", multiple=True, help="kind=count, e.g. unknown_status=2 (repeatable)")
 @click.option("--decimal-comma", is_flag=True)
-def generate(out, lots, seed, as_of, discrepancy, bad_row, decimal_comma) -> None:
+@click.option("--attested-out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="also write the attested lot list (CSV) the planted discrepancies are measured against "
+                   "(ingest it with --attested) and print what to attest per product")
+def generate(out, lots, seed, as_of, discrepancy, bad_row, decimal_comma, attested_out) -> None:
     """Write a deterministic custody export with planted discrepancies / bad rows (CSV, or JSON by suffix)."""
     from stockpile.reconcile.custody.generator import generate as gen
 
@@ -234,6 +237,12 @@ def generate(out, lots, seed, as_of, discrepancy, bad_row, decimal_comma) -> Non
     click.echo(f"wrote {out}: {len(g.rows)} rows, {len(g.planted)} planted discrepancies, {len(g.bad)} bad rows")
     for p in g.planted:
         click.echo(f"  planted {p['kind']}: {p['lot_id']} ({p['product']})")
+    if attested_out:
+        g.write_attested_csv(attested_out, metadata={"as_of": as_of})
+        click.echo(f"wrote {attested_out}: the attested list ({len(g.attested_rows)} reserve lots)")
+        for product in sorted(g.attested):
+            a = g.attestation(product)
+            click.echo(f"  attest {product}: root {a['merkle_root']} total {a['total_quantity']} lots {a['lot_count']}")
 
 
 @reconcile.command("demo")

@@ -18,7 +18,7 @@ from stockpile.reconcile.chain.state import ProductChainState
 from stockpile.reconcile.custody.parse import format_time
 from stockpile.reconcile.custody.schema import Catalogue
 from stockpile.reconcile.db.store import Database
-from stockpile.reconcile.report import write_all
+from stockpile.reconcile.report import rank_products, write_all
 
 EXIT_CLEAN, EXIT_BREAKS, EXIT_FAILED = 0, 1, 2
 REPORT_SCHEMA = "stockpile.reconcile.report/1"
@@ -143,6 +143,10 @@ def reconcile(db: Database, w3: Web3, cfg: RunConfig, catalogue: Catalogue | Non
         timings["classify"] = time.perf_counter() - t0
         breaks = [b for r in results for b in r.breaks]
         code = exit_code_for(breaks, cfg.fail_on)
+        summaries = [r.summary for r in results]
+        db.record_run_products(run_id, reader.chain_id, summaries)
+        for s in summaries:
+            s["history"] = db.history(s["product"], reader.chain_id, str(s["token"]))
         head = reader.head if reader.head is not None else block
         unconfirmed = reader.unconfirmed(block + 1, head)
         later = [s for s in db.snapshots() if s["as_of"] > now]
@@ -161,7 +165,11 @@ def reconcile(db: Database, w3: Web3, cfg: RunConfig, catalogue: Catalogue | Non
                                         for w, (s, a) in db.view_sources(now).items()},
                         "not_yet_in_view": [{"snapshot_id": s["id"], "source": s["source"], "as_of": format_time(s["as_of"])}
                                             for s in later]},
-            "products": [r.summary for r in results],
+            "thresholds": {"max_attestation_age_seconds": cfg.thresholds.max_attestation_age,
+                           "max_redemption_pending_seconds": cfg.thresholds.max_redemption_pending,
+                           "fail_on": cfg.fail_on.name, "confirmations": cfg.confirmations},
+            "summary": rank_products(summaries),
+            "products": summaries,
             "breaks": [b.as_dict() for b in breaks],
             "counts": {"by_kind": _count(b.kind for b in breaks), "by_severity": _count(b.severity.name for b in breaks)},
         })

@@ -117,6 +117,13 @@ class Classifier:
             bar.close()
         return self._roots[key]
 
+    def sources_used(self, sources: dict[str, tuple[int, int]]) -> list[dict]:
+        """The custody snapshots a view is made of: warehouse, snapshot id, as-of, file."""
+        if not hasattr(self, "_snap_files"):
+            self._snap_files = {s["id"]: s["source"] for s in self.db.snapshots()}
+        return [{"warehouse_id": w, "snapshot_id": sid, "as_of": format_time(a), "source": self._snap_files.get(sid)}
+                for w, (sid, a) in sorted(sources.items())]
+
     # ---------------------------------------------------------------- run
     def classify(self, states: dict[str, ProductChainState], now: int | None = None) -> list[ProductResult]:
         with gc_paused():
@@ -173,6 +180,7 @@ class Classifier:
         cur_total = sum(x[Q] for x in cur_reserve)
         summary = {
             "product": product, "token": st.token, "attestor": st.attestor, "block_number": st.block_number,
+            "block_timestamp": st.block_timestamp,
             "block_time": format_time(st.block_timestamp), "decimals": st.decimals,
             "unit": prod.unit if prod else None, "total_supply": str(st.total_supply),
             "total_escrowed": None if st.total_escrowed is None else str(st.total_escrowed),
@@ -184,6 +192,11 @@ class Classifier:
             "supply_from_events": None if st.supply_from_events is None else str(st.supply_from_events),
             "attested_list_source": None, "paused": st.paused, "minting_paused": st.minting_paused,
             "events": dict(sorted(st.event_counts.items())),
+            "custody_now": self.sources_used(current_sources), "custody_at_as_of": None,
+            "thresholds": {"max_attestation_age_seconds": self.t.max_attestation_age,
+                           "max_redemption_pending_seconds": self.t.max_redemption_pending},
+            "attestation_round": None, "attestation_attested_at": None, "attestation_signers": None,
+            "attestation_signers_note": None, "attestation_tx": None, "attestation_report_hash": None,
         }
         if prod is None:
             breaks.append(make(product, "product_not_in_catalogue",
@@ -229,8 +242,13 @@ class Classifier:
         summary.update({
             "attested_reserve": str(att.total_quantity), "attested_lots": att.lot_count, "attested_root": att.merkle_root,
             "attestation_as_of": format_time(att.as_of), "attestation_age_seconds": age, "attestation_round": att.round_id,
+            "attestation_attested_at": format_time(att.attested_at) if att.attested_at else None,
+            "attestation_report_hash": att.report_hash,
             "collateralisation_ratio": ratio(att.total_quantity, st.total_supply),
         })
+        sig = st.attestation_signers or {}
+        summary.update({"attestation_signers": sig.get("signers"), "attestation_signers_note": sig.get("why"),
+                        "attestation_tx": sig.get("tx")})
         if st.total_supply > att.total_quantity:
             breaks.append(make(product, "supply_above_reserve", amount=st.total_supply - att.total_quantity,
                                message=f"totalSupply {st.total_supply} exceeds attested reserve {att.total_quantity} "
@@ -256,6 +274,7 @@ class Classifier:
         custody_root = self.root_of(key, asof_reserve)
         summary["custody_root_at_as_of"] = custody_root
         summary["custody_snapshots_at_as_of"] = sorted({s for s, _a in asof_sources.values()})
+        summary["custody_at_as_of"] = self.sources_used(asof_sources)
         attested: list[tuple] | None
         if custody_root is not None and custody_root.lower() == att.merkle_root.lower():
             summary["root_matches"] = True

@@ -320,9 +320,14 @@ class ChainReader:
         ts = self._block_ts({r["block"] for r in open_req.values()})
         pending = [PendingRedemption(i, r["holder"], int(r["amount"]), ts[r["block"]], r["block"], r.get("deliveryRef", ""))
                    for i, r in sorted(open_req.items())]
+        signers = None
+        if att is not None:
+            from stockpile.reconcile.chain.signers import attestation_signers
+
+            signers = attestation_signers(self, product, att.round_id)
         return ProductChainState(product, p.token, p.attestor, block, self.block(block)[1], int(supply), int(decimals),
                                  None if escrowed is None else int(escrowed), att, minted, burned, pending, counts,
-                                 paused, minting_paused)
+                                 paused, minting_paused, signers)
 
     def states(self, block: int) -> dict[str, ProductChainState]:
         return {name: self.state(name, block) for name in self.products}

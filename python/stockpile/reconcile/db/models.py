@@ -166,3 +166,24 @@ class BreakRecord(Base):
     lot_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
     amount: Mapped[str | None] = mapped_column(String(80), nullable=True)
     evidence: Mapped[str] = mapped_column(Text)
+
+
+class RunProduct(Base):
+    """Per run and product: the figures an auditor follows over time (history chart, portal)."""
+
+    __tablename__ = "run_products"
+    __table_args__ = (Index("ix_run_products_product_run", "product_code", "run_id"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    product_code: Mapped[str] = mapped_column(String(64))
+    chain_id: Mapped[int] = mapped_column(BigInteger)
+    token: Mapped[str] = mapped_column(String(42))  # lower-case address
+    block_number: Mapped[int] = mapped_column(BigInteger)
+    block_time: Mapped[int] = mapped_column(BigInteger)
+    total_supply: Mapped[str] = mapped_column(String(80))  # token base units
+    attested_reserve: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    custody_reserve: Mapped[str] = mapped_column(String(80))
+    collateralisation_ratio: Mapped[str | None] = mapped_column(String(40), nullable=True)  # decimal text, rounded down
+    breaks: Mapped[int] = mapped_column(Integer)
+    breaks_by_severity: Mapped[str] = mapped_column(Text, default="{}")  # JSON {severity: count}

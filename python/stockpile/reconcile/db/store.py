@@ -287,13 +287,39 @@ class Database:
         lots = self._load_lots([(w, (sid, 0)) for w in whs])
         return sid, [x for x in lots if x[P] == product and x[S] in RESERVE_STATUSES]
 
+    def record_run_products(self, run_id: int, chain_id: int, products: list[dict]) -> None:
+        """Per product figures of a run (``run_products``): what the history chart and the portal read."""
+        if not products:
+            return
+        with self.engine.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO run_products (run_id, product_code, chain_id, token, block_number, block_time, total_supply, "
+                "attested_reserve, custody_reserve, collateralisation_ratio, breaks, breaks_by_severity) VALUES "
+                "(:r, :p, :c, :t, :b, :bt, :s, :a, :cu, :ratio, :n, :sev)"),
+                [{"r": run_id, "p": p["product"], "c": chain_id, "t": str(p["token"]).lower(), "b": p["block_number"],
+                  "bt": p["block_timestamp"], "s": p["total_supply"], "a": p.get("attested_reserve"),
+                  "cu": p["custody_reserve_now"], "ratio": p.get("collateralisation_ratio"), "n": p.get("breaks", 0),
+                  "sev": json.dumps(p.get("breaks_by_severity") or {}, sort_keys=True)} for p in products])
+
+    def history(self, product: str, chain_id: int, token: str, limit: int = 30) -> list[dict]:
+        """The last ``limit`` runs' figures of one product (oldest first)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(text(
+                "SELECT rp.run_id, r.started_at, rp.block_number, rp.block_time, rp.total_supply, rp.attested_reserve, "
+                "rp.custody_reserve, rp.collateralisation_ratio, rp.breaks, rp.breaks_by_severity FROM run_products rp "
+                "JOIN runs r ON r.id = rp.run_id WHERE rp.product_code = :p AND rp.chain_id = :c AND rp.token = :t "
+                "ORDER BY rp.run_id DESC LIMIT :n"), {"p": product, "c": chain_id, "t": token.lower(), "n": limit}).all()
+        return [{"run_id": r[0], "started_at": r[1], "block": r[2], "block_time": r[3], "total_supply": r[4],
+                 "attested_reserve": r[5], "custody_reserve": r[6], "collateralisation_ratio": r[7], "breaks": r[8],
+                 "breaks_by_severity": json.loads(r[9] or "{}")} for r in reversed(rows)]
+
     def rejects(self, snapshot_id: int) -> list[dict]:
         with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(text("SELECT line, code, reason, raw FROM rejects WHERE snapshot_id = :s "
                                                        "ORDER BY line"), {"s": snapshot_id}).mappings()]
 
     def count(self, table: str) -> int:
-        if table not in ("snapshots", "lots", "rejects", "chain_events", "chain_blocks", "runs", "breaks",
+        if table not in ("snapshots", "lots", "rejects", "chain_events", "chain_blocks", "runs", "breaks", "run_products",
                          "snapshot_warehouses", "attested_roots", "chain_checkpoints"):
             raise ValueError(table)
         with self.engine.connect() as conn:
