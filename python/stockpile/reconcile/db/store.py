@@ -9,6 +9,7 @@ from collections import deque
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from sqlalchemy import Engine, text
 
@@ -25,7 +26,25 @@ BATCH = 20_000  # records per chunk (checked in a worker process when parallel)
 LOT_COLUMNS = ("snapshot_id", "line", "warehouse_id", "lot_id", "product_code", "form", "purity_ppm", "gross_quantity",
                "net_quantity", "unit", "assay_ref", "status", "as_of", "quantity", "leaf")
 
-# Index positions of a view lot tuple (see custody_view)
+class ViewLot(NamedTuple):
+    """One lot of a custody view: a typed record that is still a plain tuple (built at C speed with
+    ``tuple.__new__``, read with C-level attribute getters; no per-object dict at 1M lots)."""
+
+    warehouse_id: str
+    lot_id: str
+    product_code: str
+    form: str
+    purity_ppm: int
+    quantity: int  # token base units
+    assay_ref: str
+    status: str
+    leaf: bytes  # StandardMerkleTree leaf
+    snapshot_id: int
+    line: int
+
+
+_new_lot = tuple.__new__
+# positions in a ViewLot (for code that indexes; new code uses the field names)
 W, L, P, F, PPM, Q, A, S, LEAF, SID, LINE = range(11)
 
 
@@ -232,9 +251,9 @@ class Database:
         return best
 
     def custody_view(self, as_of: int | None = None, sources: dict[str, tuple[int, int]] | None = None,
-                     show_progress: bool = False) -> list[tuple]:
-        """All lots of the custody books as of ``as_of`` (latest snapshot per warehouse), as tuples
-        (warehouse, lot, product, form, purity_ppm, quantity, assay_ref, status, leaf, snapshot_id, line)."""
+                     show_progress: bool = False) -> list[ViewLot]:
+        """All lots of the custody books as of ``as_of`` (latest snapshot per warehouse), as
+        :class:`ViewLot` records."""
         sources = self.view_sources(as_of) if sources is None else sources
         with gc_paused():
             return self._load_lots(sources.items(), show_progress)
@@ -278,8 +297,9 @@ class Database:
                 for wh, (sid, _a) in sorted(pairs):
                     cur.execute(sql, (sid, wh))
                     while chunk := cur.fetchmany(100_000):
-                        out.extend([(one(r[0], r[0]), r[1], one(r[2], r[2]), one(r[3], r[3]), r[4], int(r[5]), r[6],
-                                     one(r[7], r[7]), bytes(r[8]), r[9], r[10]) for r in chunk])
+                        out.extend([_new_lot(ViewLot, (one(r[0], r[0]), r[1], one(r[2], r[2]), one(r[3], r[3]), r[4],
+                                                       int(r[5]), r[6], one(r[7], r[7]), bytes(r[8]), r[9], r[10]))
+                                    for r in chunk])
                         bar.update(len(chunk))
             finally:
                 cur.close()
