@@ -247,7 +247,7 @@ def test_quantity_changed_after_the_attestation_is_its_own_break(sqlite_db, tmp_
     victim = next(r for r in later.rows if r[2] == "NDPR-OXIDE" and r[9] == "in_stock")
     attested_kg, victim[6] = victim[6], str(Decimal(victim[6]) - Decimal("14.409"))
     grown = next(r for r in later.rows if r[2] == "DY-METAL" and r[9] == "in_stock")
-    grown_kg, grown[6] = grown[6], str(Decimal(grown[6]) + 1)
+    grown[6] = str(Decimal(grown[6]) + 1)
     grown[5] = str(Decimal(grown[5]) + 1)
     sqlite_db.ingest(later.write_csv(tmp_path / "b.csv"))
     now = T + 7 * 3600
