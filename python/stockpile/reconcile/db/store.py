@@ -263,23 +263,27 @@ class Database:
         time (what an attestor signs): only the columns a Merkle root needs."""
         from stockpile.reconcile.custody.schema import RESERVE_STATUSES
 
-        out: dict[str, tuple[list[bytes], list[int]]] = {}
+        out: dict[str, tuple[list[bytes], list[str]]] = {}
         ph = "%s" if self.dialect == "postgresql" else "?"
-        sql = f"SELECT product_code, status, leaf, quantity FROM lots WHERE snapshot_id = {ph} AND warehouse_id = {ph}"
+        statuses = ", ".join(f"'{s}'" for s in sorted(RESERVE_STATUSES))
+        sql = (f"SELECT product_code, leaf, quantity FROM lots WHERE snapshot_id = {ph} AND warehouse_id = {ph} "
+               f"AND status IN ({statuses})")
         with self.engine.connect() as conn:
             cur = conn.connection.driver_connection.cursor()
             try:
                 for wh, (sid, _a) in sorted(self.view_sources(as_of).items()):
                     cur.execute(sql, (sid, wh))
                     while chunk := cur.fetchmany(100_000):
-                        for product, status, leaf, q in chunk:
-                            if status in RESERVE_STATUSES:
-                                leaves, qs = out.setdefault(product, ([], []))
-                                leaves.append(bytes(leaf))
-                                qs.append(q)
+                        for product, leaf, q in chunk:
+                            group = out.get(product)
+                            if group is None:
+                                group = out[product] = ([], [])
+                            group[0].append(leaf)
+                            group[1].append(q)
             finally:
                 cur.close()
-        return {p: (leaves, sum(map(int, qs))) for p, (leaves, qs) in out.items()}
+        return {p: ([bytes(x) for x in leaves] if leaves and not isinstance(leaves[0], bytes) else leaves,
+                    sum(map(int, qs))) for p, (leaves, qs) in out.items()}
 
     def _load_lots(self, pairs, show_progress: bool = False) -> list[tuple]:
         out: list[tuple] = []
