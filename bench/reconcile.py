@@ -1,7 +1,8 @@
 """Reconciliation at scale: 1,000,000 custody lots from the generator, on SQLite and PostgreSQL.
 
 Baseline in the same run: ``pandas.read_csv`` of the same export (in a child process, so its
-memory is not ours). Stages, per backend, each timed and given as a ratio to that baseline:
+memory is not ours), measured again right before each backend's stages (the load of a shared
+machine drifts within a run). Stages, per backend, each timed and given as a ratio to that baseline:
 
 - ingest: parse, validate every row (rejects with line numbers), hash every Merkle leaf, store;
 - merkle: every product's reserve root from the stored leaves (what an attestor signs);
@@ -115,10 +116,14 @@ class _Postgres:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
-def _backend_run(backend: str, db_url, csv_path: Path, tmp: Path, w3, stacks, attest, pandas_s: float, m) -> None:
+def _backend_run(backend: str, db_url, csv_path: Path, tmp: Path, w3, stacks, attest, m) -> None:
     from stockpile.reconcile.breaks.classify import merkle_root
     from stockpile.reconcile.db.store import Database
     from stockpile.reconcile.service import RunConfig, reconcile
+
+    # the baseline right before this backend's stages: on a shared machine the load drifts within a run
+    pandas_s = _pandas_baseline(csv_path)
+    m(f"{backend}.pandas_read_csv_seconds", pandas_s, "s", load_average_1min=round(os.getloadavg()[0], 2))
 
     with PeakRss() as rss:
         db = Database(db_url)
@@ -151,6 +156,8 @@ def _backend_run(backend: str, db_url, csv_path: Path, tmp: Path, w3, stacks, at
     m(f"{backend}.report_seconds", tm["report"], "s")
     m(f"{backend}.end_to_end_seconds", total_s, "s", **base, target_ratio=TARGETS["end_to_end"])
     m(f"{backend}.peak_rss", round(rss.peak, 1), "MiB", target=RSS_TARGET_MIB)
+    m(f"{backend}.load_average_1min_at_end", round(os.getloadavg()[0], 2), "load",
+      note=f"{os.cpu_count()} cores; other jobs' load changes the ratios")
     m(f"{backend}.breaks_found_clean_run", len(report["breaks"]), "breaks")
 
 
@@ -192,8 +199,6 @@ def run() -> list[dict]:
         m("generate_export_seconds", time.perf_counter() - t, "s")
         m("export_size", round(csv_path.stat().st_size / 2**20, 1), "MiB")
         m("lots", LOTS, "lots")
-        pandas_s = _pandas_baseline(csv_path)
-        m("pandas_read_csv_seconds", pandas_s, "s")
 
         # one chain holding the attestations and supply for both backends (set-up not counted)
         t = time.perf_counter()
@@ -211,7 +216,7 @@ def run() -> list[dict]:
 
         for backend in BACKENDS:
             if backend == "sqlite":
-                _backend_run("sqlite", tmp / "reconcile.db", csv_path, tmp, w3, stacks, attest, pandas_s, m)
+                _backend_run("sqlite", tmp / "reconcile.db", csv_path, tmp, w3, stacks, attest, m)
             elif backend == "postgres":
                 try:
                     pg = _Postgres().__enter__()
@@ -219,7 +224,7 @@ def run() -> list[dict]:
                     m("postgres.skipped", 1, "flag", reason=f"{type(exc).__name__}: {exc}")
                     continue
                 try:
-                    _backend_run("postgres", pg.url, csv_path, tmp, w3, stacks, attest, pandas_s, m)
+                    _backend_run("postgres", pg.url, csv_path, tmp, w3, stacks, attest, m)
                 finally:
                     pg.__exit__(None, None, None)
     m("process_peak_rss", round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1), "MiB")
