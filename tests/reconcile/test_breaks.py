@@ -236,3 +236,43 @@ def test_catalogue_problems(sqlite_db, tmp_path):
     breaks, _ = run(sqlite_db, st)
     got = {(b.product, b.kind) for b in breaks}
     assert got == {(a, "decimals_mismatch"), ("XX-UNKNOWN", "product_not_in_catalogue")}
+
+
+def test_quantity_changed_after_the_attestation_is_its_own_break(sqlite_db, tmp_path):
+    """Issue 16 #7: a lot attested at 304.409 kg and exported later at 290.000 kg showed only inside
+    "custody reserve now"."""
+    g = generate(N, seed=4)
+    sqlite_db.ingest(g.write_csv(tmp_path / "a.csv"))
+    later = generate(N, seed=4, as_of="2026-11-20T06:00:00Z")
+    victim = next(r for r in later.rows if r[2] == "NDPR-OXIDE" and r[9] == "in_stock")
+    attested_kg, victim[6] = victim[6], str(Decimal(victim[6]) - Decimal("14.409"))
+    grown = next(r for r in later.rows if r[2] == "DY-METAL" and r[9] == "in_stock")
+    grown[6] = str(Decimal(grown[6]) + 1)
+    grown[5] = str(Decimal(grown[5]) + 1)
+    sqlite_db.ingest(later.write_csv(tmp_path / "b.csv"))
+    now = T + 7 * 3600
+    breaks, _ = run(sqlite_db, states_for(g, now=now), now=now)
+    changed = {b.lot_id: b for b in breaks if b.kind == "quantity_changed_since_attestation"}
+    assert set(changed) == {victim[1], grown[1]}
+    b = changed[victim[1]]
+    assert b.product == "NDPR-OXIDE" and b.warehouse_id == victim[0] and b.severity.name == "critical"
+    assert Decimal(b.evidence["attested_quantity"]) == Decimal(attested_kg)
+    assert Decimal(b.evidence["current_quantity"]) == Decimal(victim[6])
+    assert b.evidence["unit"] == "kg" and b.amount == 14_409 * 10**15
+    human = lambda x: f"{Decimal(x).normalize():f}"  # noqa: E731
+    assert f"{human(attested_kg)} kg" in b.message and f"{human(victim[6])} kg" in b.message and victim[0] in b.message
+    up = changed[grown[1]]
+    assert up.severity.name == "medium" and up.amount == -(10**18)
+    assert not {b.kind for b in breaks} & {"quantity_mismatch", "root_mismatch"}  # the attestation itself matched
+
+
+def test_supply_bar_with_no_supply_or_no_attestation():
+    """The supply-vs-reserve bar was full blue (looks 100 % used) with no supply or no attestation."""
+    from stockpile.reconcile.report import supply_bar
+
+    assert supply_bar({"total_supply": "0", "attested_reserve": None}) == (0.0, "", "no supply and no attestation")
+    assert supply_bar({"total_supply": "5", "attested_reserve": None})[:2] == (100.0, "over")
+    assert supply_bar({"total_supply": "0", "attested_reserve": "100"})[:2] == (0.0, "")
+    assert supply_bar({"total_supply": "25", "attested_reserve": "100"})[:2] == (25.0, "")
+    assert supply_bar({"total_supply": "150", "attested_reserve": "100"})[:2] == (100.0, "over")
+    assert supply_bar({"total_supply": "3", "attested_reserve": "0"})[:2] == (100.0, "over")

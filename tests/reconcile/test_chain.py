@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from pathlib import Path
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
@@ -88,6 +89,7 @@ def test_clean_run_then_supply_above_reserve_and_guardian_pause(env):
     assert p["root_matches"] and p["attested_reserve"] == str(env.total)
     assert p["total_supply"] == str(env.total // 2) and p["collateralisation_ratio"] == "2.000000"
     assert p["events"] == {"Minted": 1, "ReserveAttested": 1, "Transfer": 1} and p["paused"] is False
+    assert p["minting_paused"] is False
     for f in report["files"].values():
         assert (env.tmp / "r1").exists() and open(f).read()
     assert json.loads(open(report["files"]["json"]).read())["status"] == "clean"
@@ -128,6 +130,14 @@ def test_clean_run_then_supply_above_reserve_and_guardian_pause(env):
     assert get("stockpile_reconcile_collateralisation_ratio", {"product": PRODUCT}) < 1
     assert get("stockpile_reconcile_last_success_timestamp_seconds") > 0
     assert get("stockpile_reconcile_last_exit_code") == 1
+    # issue 16 #8: the report says minting is paused (and transfers are not), in JSON and HTML
+    report = env.run(out_dir=env.tmp / "r3")
+    p = report["products"][0]
+    assert p["minting_paused"] is True and p["paused"] is False
+    assert json.loads(open(report["files"]["json"]).read())["products"][0]["minting_paused"] is True
+    page = open(report["files"]["html"]).read()
+    assert "minting paused" in page.lower()
+    assert p["events"].get("MintingPaused") == 1
 
 
 def test_incremental_sync_uses_checkpoints(env):
@@ -398,3 +408,196 @@ def test_cli_demo_on_its_own_anvil(tmp_path):
     assert res.exit_code == 0, res.output
     assert "reconciliation 1: clean (exit 0)" in res.output and "released_lot_backing" in res.output
     assert (tmp_path / "d" / "report-planted" / "reconcile.html").exists()
+
+
+def _second_product(env, product="DY-METAL"):
+    """A second product on the same chain, its own custody export, attested and half minted."""
+    stack = devchain.deploy_product(env.w3, ADMIN, ATTESTORS, product)
+    g = generate(12, seed=9, products=[product], warehouses=["WH-TWO"], lot_prefix="TWO-", as_of=iso(env.as_of))
+    env.db.ingest(g.write_csv(env.tmp / f"custody-{product}.csv"))
+    root, total, count = reserve_of(env.db, product, env.as_of)
+    devchain.attest(env.w3, stack, root, total, count, env.as_of)
+    devchain.mint(env.w3, stack, env.holder, total // 2, "first")
+    return stack, total
+
+
+def test_reorg_with_two_products_rolls_back_both(env):
+    """Issue 16 #1: a reorg deeper than the confirmations with two products: the second product
+    rolled back only to a block the first one's re-sync had just stored, kept its orphaned mint and
+    never synced its new one (a false supply_event_mismatch on every later run)."""
+    stack2, total2 = _second_product(env)
+    products = [env.stack.contracts(), stack2.contracts()]
+    cfg = RunConfig(products=products, confirmations=0)
+    assert reconcile(env.db, env.w3, cfg)["status"] == "clean"
+    snap = env.rpc("evm_snapshot")["result"]
+    # orphaned: the second product's mint in the first block after the fork, the first product's next
+    devchain.mint(env.w3, stack2, env.holder, 5 * 10**18, "orphaned")
+    devchain.mint(env.w3, env.stack, env.holder, 7 * 10**18, "orphaned")
+    assert reconcile(env.db, env.w3, cfg)["status"] == "clean"
+    env.rpc("evm_revert", [snap])
+    devchain.mint(env.w3, env.stack, env.holder, 3 * 10**18, "canonical")
+    devchain.mint(env.w3, stack2, env.holder, 2 * 10**18, "canonical")
+    env.rpc("evm_mine")
+    report = reconcile(env.db, env.w3, cfg)
+    assert {r["product"] for r in report["chain"]["reorgs"]} == {PRODUCT, "DY-METAL"}
+    assert all(r["events_removed"] == 2 for r in report["chain"]["reorgs"]), report["chain"]["reorgs"]
+    by = {p["product"]: p for p in report["products"]}
+    assert by[PRODUCT]["supply_from_events"] == by[PRODUCT]["total_supply"] == str(env.total // 2 + 3 * 10**18)
+    assert by["DY-METAL"]["supply_from_events"] == by["DY-METAL"]["total_supply"] == str(total2 // 2 + 2 * 10**18)
+    assert report["status"] == "clean", report["breaks"]
+    again = reconcile(env.db, env.w3, cfg)  # and later runs stay clean
+    assert again["status"] == "clean" and not again["chain"]["reorgs"], again["breaks"]
+
+
+def _cli_run(products: Path, tmp_path, *extra, out="o"):
+    res = CliRunner().invoke(reconcile_cli, ["run", "--products", str(products), "--db", str(tmp_path / "c.db"),
+                                             "--confirmations", "0", "--quiet", "--out", str(tmp_path / out), *extra])
+    report = json.loads((tmp_path / out / "reconcile.json").read_text()) if (tmp_path / out / "reconcile.json").exists() \
+        else None
+    return res, report
+
+
+@pytest.mark.parametrize("suffix", [".yaml", ".json"])
+def test_products_file_typo_is_refused_naming_the_field(suffix, tmp_path):
+    """Issue 16 #9: `atestor:` silently meant "no attestor" (a false critical attestation_missing),
+    and #10: the refusal writes its JSON reason."""
+    doc = {"rpc_url": "http://127.0.0.1:1", "products": {PRODUCT: {"token": "0x" + "11" * 20,
+                                                                   "atestor": "0x" + "22" * 20}}}
+    products = tmp_path / f"products{suffix}"
+    products.write_text(json.dumps(doc))  # JSON is YAML too
+    res, report = _cli_run(products, tmp_path)
+    assert res.exit_code == 2 and isinstance(res.exception, SystemExit) and "Traceback" not in res.output
+    assert f"products.{PRODUCT}.atestor: unknown field" in res.output
+    assert report["status"] == "failed" and report["exit_code"] == 2 and "atestor" in report["error"]
+    assert (tmp_path / "o" / "reconcile.html").exists()
+    for bad, named in (({"rpc_url": "x", "products": {PRODUCT: {"token": "0x12"}}}, f"products.{PRODUCT}.token"),
+                       ({"rpc_url": "x", "product": {}}, "product: unknown field"),
+                       ({"rpc_url": "x", "products": {PRODUCT: {"token": "0x" + "11" * 20, "start_block": -1}}},
+                        "start_block"),
+                       ({"rpc_url": "x"}, "name the products")):
+        products.write_text(json.dumps(bad))
+        res, report = _cli_run(products, tmp_path, out="o2")
+        assert res.exit_code == 2 and named in res.output and named in report["error"], res.output
+    res, report = _cli_run(tmp_path / "missing.yaml", tmp_path, out="o3")
+    assert res.exit_code == 2 and "missing.yaml" in report["error"]
+
+
+def test_yaml_unquoted_addresses_are_read_as_addresses(tmp_path):
+    from stockpile.reconcile.service import load_products
+
+    p = tmp_path / "p.yaml"
+    p.write_text(f"rpc_url: http://x\nproducts:\n  {PRODUCT}:\n    token: 0x00000000000000000000000000000000000000a1\n")
+    (prod,), _doc = load_products(p)
+    assert prod.token.lower() == "0x" + "0" * 38 + "a1" and prod.attestor is None
+
+
+def test_unreachable_rpc_and_no_rpc_url_write_the_failure_report(tmp_path):
+    """Issue 16 #10: exit 2 promised a JSON reason and wrote none (directory on an unreachable node)."""
+    products = tmp_path / "dir.json"
+    products.write_text(json.dumps({"rpc_url": "http://127.0.0.1:1", "directory": "0x" + "33" * 20}))
+    res, report = _cli_run(products, tmp_path)
+    assert res.exit_code == 2 and report["status"] == "failed" and "Connection" in report["error"]
+    assert "Traceback" not in res.output and len(res.output.strip().splitlines()) <= 2
+    products.write_text(json.dumps({"directory": "0x" + "33" * 20}))
+    res, report = _cli_run(products, tmp_path, out="o2")
+    assert res.exit_code == 2 and "no RPC URL" in report["error"]
+
+
+def test_addresses_pointing_at_the_wrong_contract_are_named(env, tmp_path):
+    """Issue 16 #9: a Directory address pointing at the wrong contract gave ContractLogicError."""
+    products = tmp_path / "p.json"
+    products.write_text(json.dumps({"rpc_url": env.node.url, "directory": env.stack.token.address}))
+    res, report = _cli_run(products, tmp_path)
+    assert res.exit_code == 2 and f"directory {env.stack.token.address} is not a Directory" in report["error"]
+    products.write_text(json.dumps({"rpc_url": env.node.url, "directory": env.holder}))
+    res, report = _cli_run(products, tmp_path, out="o2")
+    assert res.exit_code == 2 and "has no code" in report["error"]
+    products.write_text(json.dumps({"rpc_url": env.node.url, "products": {PRODUCT: {
+        "token": env.stack.attestor.address, "attestor": env.stack.attestor.address}}}))
+    res, report = _cli_run(products, tmp_path, out="o3")
+    assert res.exit_code == 2 and "is not a CommodityToken" in report["error"], report["error"]
+    products.write_text(json.dumps({"rpc_url": env.node.url, "products": {PRODUCT: {
+        "token": env.stack.token.address, "attestor": env.stack.token.address}}}))
+    res, report = _cli_run(products, tmp_path, out="o4")
+    assert res.exit_code == 2 and "is not a ReserveAttestor" in report["error"], report["error"]
+
+
+def test_the_report_says_which_block_was_read_and_what_is_not_yet_confirmed(env, tmp_path):
+    """Issue 16 #11: right after ingesting a planted export a run said clean, because it reads 12
+    blocks behind the head: the output must say which block was read, how far behind the head, and
+    what was not yet confirmed."""
+    env.run()  # synced
+    for _ in range(3):
+        env.rpc("evm_mine")
+    devchain.mint(env.w3, env.stack, env.holder, 10**18, "recent")
+    head = env.w3.eth.block_number
+    later = env.w3.eth.get_block("latest")["timestamp"] + 5
+    g = generate(30, seed=3, products=[PRODUCT], as_of=iso(later), discrepancies={"released": 1})
+    planted = g.write_csv(env.tmp / "custody-later.csv")
+    env.db.ingest(planted)
+    report = env.run(confirmations=2, out_dir=tmp_path / "r")
+    chain = report["chain"]
+    assert chain["head_block"] == head and chain["block"] == head - 2 and chain["behind_head"] == 2
+    unconf = chain["unconfirmed"]
+    assert (unconf["from_block"], unconf["to_block"]) == (head - 1, head)
+    assert unconf["events"] == {PRODUCT: {"Minted": 1, "Transfer": 1}}
+    (later_snap,) = report["custody"]["not_yet_in_view"]
+    assert later_snap["source"] == str(planted) and later_snap["as_of"] == iso(later)
+    notes = " ".join(report["notes"])
+    assert f"read block {head - 2}, 2 behind head {head}" in notes and "1 Minted" in notes
+    assert "custody-later.csv" in notes and "not in this run" in notes
+    page = (tmp_path / "r" / "reconcile.html").read_text()
+    assert f"2 behind head {head}" in page and "custody-later.csv" in page
+    # the CLI says it too
+    products = tmp_path / "p.json"
+    products.write_text(json.dumps({"rpc_url": env.node.url, "products": {PRODUCT: {
+        "token": env.stack.token.address, "attestor": env.stack.attestor.address}}}))
+    res = CliRunner().invoke(reconcile_cli, ["run", "--products", str(products), "--db", str(tmp_path / "c.db"),
+                                             "--confirmations", "2", "--quiet", "--out", str(tmp_path / "o"),
+                                             "--ingest", str(env.tmp / "custody.csv"), "--ingest", str(planted)])
+    assert f"2 behind head {head}" in res.output and "not yet confirmed" in res.output, res.output
+
+
+def test_html_report_in_a_real_browser_names_the_broken_product_first(env, tmp_path, browser):
+    """The auditor's report, rendered by Chromium: the summary names the broken product first and
+    above the fold; its card comes first; the history chart is drawn; signers are named."""
+    stack2, total2 = _second_product(env)  # DY-METAL, sorted after NDPR-OXIDE
+    cfg = RunConfig(products=[env.stack.contracts(), stack2.contracts()], confirmations=0, out_dir=tmp_path / "r0")
+    first = reconcile(env.db, env.w3, cfg)
+    assert first["status"] == "clean", first["breaks"]
+    # DY-METAL's attestors attest less than is minted: critical breaks for that product only
+    root, _total, count = reserve_of(env.db, "DY-METAL", env.as_of)
+    devchain.attest(env.w3, stack2, root, total2 // 4, count, env.as_of + 1)
+    reconcile(env.db, env.w3, cfg)
+    cfg.out_dir = tmp_path / "r"
+    report = reconcile(env.db, env.w3, cfg)
+    assert [r["product"] for r in report["summary"]] == ["DY-METAL"]
+    assert report["summary"][0]["by_severity"]["critical"] >= 2
+    dy = next(p for p in report["products"] if p["product"] == "DY-METAL")
+    assert [h["breaks"] > 0 for h in dy["history"]] == [False, True, True]
+    assert sorted(dy["attestation_signers"] or [dy["attestation_signers_note"]]) == sorted(
+        Account.from_key(k).address for k in ATTESTORS)
+    assert dy["attestation_round"] == 2
+    assert {s["warehouse_id"]: s["source"] for s in dy["custody_at_as_of"]}["WH-TWO"].endswith("custody-DY-METAL.csv")
+
+    browser.get(Path(report["files"]["html"]).as_uri())
+    assert browser.title.startswith("Stockpile reconciliation")
+    rows = browser.find_elements("css selector", "#summary-table tr.summary-row")
+    assert [r.get_attribute("data-product") for r in rows] == ["DY-METAL"]
+    fold = browser.execute_script("return window.innerHeight")
+    assert rows[0].is_displayed() and rows[0].rect["y"] + rows[0].rect["height"] <= fold
+    assert "DY-METAL" in rows[0].text and "critical" in rows[0].text
+    cards = browser.find_elements("css selector", "section.product")
+    assert [c.get_attribute("data-product") for c in cards] == ["DY-METAL", PRODUCT]
+    chart = browser.find_element("id", "history-DY-METAL")
+    assert chart.is_displayed() and chart.rect["width"] > 300 and chart.rect["height"] > 100
+    assert chart.get_attribute("data-runs") == "3"
+    assert len(chart.find_elements("css selector", "circle.ratio-point")) == 3
+    assert len(chart.find_elements("css selector", "rect.breaks-bar")) == 2
+    card = cards[0]
+    assert "supply_above_reserve" in card.text and Account.from_key(ATTESTORS[0]).address in card.text
+    assert card.find_element("css selector", ".bar i").get_attribute("class") == "over"
+    details = card.find_element("css selector", "table.breaks details")
+    assert details.find_element("tag name", "pre").text == ""  # folded until asked for
+    details.find_element("tag name", "summary").click()
+    assert "attested_total" in details.find_element("tag name", "pre").text

@@ -5,6 +5,7 @@ from __future__ import annotations
 from click.testing import CliRunner
 
 from stockpile.cli import main
+from stockpile.reconcile.cli import reconcile
 from stockpile.reconcile.db.store import Database
 
 
@@ -58,3 +59,39 @@ def test_ingest_with_progress_bars(tmp_path):
     assert res.exit_code == 0, res.output
     assert "120000 rows kept" in res.output
     assert "ingest p.csv" in res.stderr and "rows" in res.stderr  # tqdm on stderr
+
+
+def test_generate_writes_the_attested_list_so_a_break_report_comes_from_generated_data_alone(tmp_path):
+    """Issue 16: `reconcile generate` can also write the attested list its planted discrepancies are
+    measured against."""
+    import re
+
+    from stockpile.reconcile.breaks.classify import Classifier
+    from stockpile.reconcile.chain.state import Attestation, ProductChainState
+    from stockpile.reconcile.custody.parse import parse_time
+    from stockpile.reconcile.db.store import Database
+
+    runner = CliRunner()
+    out, att = tmp_path / "custody.csv", tmp_path / "attested.csv"
+    res = runner.invoke(reconcile, ["generate", str(out), "--lots", "120", "--seed", "5", "--attested-out", str(att),
+                                    "--discrepancy", "quantity_mismatch=2", "--discrepancy", "missing_lot=1"])
+    assert res.exit_code == 0, res.output
+    planted = re.findall(r"planted (\w+): (\S+)", res.output)
+    attest = {p: (r, int(t), int(n)) for p, r, t, n in re.findall(r"attest (\S+): root (0x\w+) total (\d+) lots (\d+)",
+                                                                   res.output)}
+    assert len(planted) == 3 and set(attest) == {"NDPR-OXIDE", "DY-METAL", "TB-METAL", "LI2CO3"}
+    db_path = str(tmp_path / "g.db")
+    assert runner.invoke(reconcile, ["ingest", "--db", db_path, "--quiet", str(out)]).exit_code == 0
+    assert runner.invoke(reconcile, ["ingest", "--db", db_path, "--quiet", "--attested", str(att)]).exit_code == 0
+    db = Database(db_path)
+    t = parse_time("2026-11-20T00:00:00Z")
+    states = {p: ProductChainState(p, "0x" + "11" * 20, "0x" + "22" * 20, 1, t + 60, total // 2, 18, 0,
+                                   Attestation(root, total, n, t, "0x" + "00" * 32, 1, t + 10), total // 2, 0, [], {})
+              for p, (root, total, n) in attest.items()}
+    results = Classifier(db).classify(states, t + 60)
+    found = {(b.kind, b.lot_id) for r in results for b in r.breaks if b.lot_id}
+    assert {("quantity_mismatch", lot) for k, lot in planted if k == "quantity_mismatch"} <= found
+    assert {("lot_not_in_custody", lot) for k, lot in planted if k == "missing_lot"} <= found
+    assert all(r.summary["attested_list_source"].startswith("ingested attested list") for r in results
+               if r.summary["root_matches"] is False)
+    db.dispose()

@@ -53,7 +53,7 @@ def reconcile() -> None:
 @click.option("--quiet", is_flag=True, help="no progress bars")
 def ingest(exports, db_url, attested, decimal_comma, rejects_dir, catalogue, workers, quiet) -> None:
     """Ingest custody exports (CSV or JSON). Bad rows go to a rejects file; the same file twice changes nothing."""
-    from stockpile.reconcile.custody.parse import ExportError
+    from stockpile.reconcile.custody.parse import ExportError, format_time
 
     db = _db(db_url)
     cat = _catalogue(catalogue)
@@ -62,7 +62,7 @@ def ingest(exports, db_url, attested, decimal_comma, rejects_dir, catalogue, wor
         try:
             r = db.ingest(path, cat, kind="attested" if attested else "custody", rejects_dir=rejects_dir,
                           decimal_comma=decimal_comma, show_progress=not quiet, workers=workers)
-        except ExportError as exc:
+        except (ExportError, OSError) as exc:  # one line naming the file (and line); the other files go on
             click.echo(f"{path}: FAILED: {exc}", err=True)
             failed = True
             continue
@@ -73,13 +73,16 @@ def ingest(exports, db_url, attested, decimal_comma, rejects_dir, catalogue, wor
                    + (f" -> {r.rejects_path}" if r.rejects_path else "") + f" ({r.seconds:.1f}s)")
         for code, n in sorted(r.reject_counts.items()):
             click.echo(f"    {code}: {n}")
+        for wh, n in sorted(r.warehouses.items()):
+            if not n:
+                click.echo(f"    warehouse {wh} holds nothing from {format_time(r.as_of)} on (empty export)")
     sys.exit(2 if failed else 0)
 
 
 def run_options(f):
     opts = [
         click.option("--rpc", "rpc_url", envvar="STOCKPILE_RPC_URL", default=None, help="JSON-RPC URL (or in the products file)"),
-        click.option("--products", "products_file", required=True, type=click.Path(exists=True, dir_okay=False),
+        click.option("--products", "products_file", required=True, type=click.Path(dir_okay=False),
                      help="JSON/YAML: {rpc_url, products: {CODE: {token, attestor, start_block}}} or {rpc_url, directory, start_block}"),
         click.option("--db", "db_url", default=None, help=DB_HELP),
         click.option("--confirmations", default=12, show_default=True, help="read this many blocks behind the head"),
@@ -110,11 +113,11 @@ def _setup(rpc_url, products_file, db_url, confirmations, max_log_range, max_att
     products, doc = load_products(products_file)
     rpc_url = rpc_url or doc.get("rpc_url")
     if not rpc_url:
-        raise click.UsageError("no RPC URL: --rpc, STOCKPILE_RPC_URL or rpc_url in the products file")
+        raise SetupError("no RPC URL: --rpc, STOCKPILE_RPC_URL or rpc_url in the products file")
     db = _db(db_url)
     cat = _catalogue(catalogue)
     for p in ingest_paths:
-        r = db.ingest(p, cat, show_progress=not quiet)
+        r = db.ingest(p, cat, show_progress=not quiet)  # ExportError: the run fails (exit 2), file and line named
         click.echo(f"{p}: {'already ingested' if r.duplicate else f'{r.accepted} kept, {r.rejected} rejected'}", err=True)
     w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 60}))
     from stockpile.reconcile.service import resolve_products
@@ -132,11 +135,33 @@ def _baskets(doc: dict) -> list[str]:
     return list(baskets.values()) if isinstance(baskets, dict) else list(baskets)
 
 
+class SetupError(RuntimeError):
+    """The run cannot start (a bad option combination, no RPC URL)."""
+
+
+def _setup_or_fail(kw: dict):
+    """_setup, or on any failure: the failure report (JSON with the reason, CSV, HTML) in --out, one
+    line on stderr, exit 2."""
+    from stockpile.reconcile.service import EXIT_FAILED, failed_report, one_line
+
+    try:
+        return _setup(**kw)
+    except Exception as exc:
+        msg = one_line(exc) if not isinstance(exc, SetupError) else str(exc)
+        report = failed_report(msg, kw.get("out_dir"), Severity[kw.get("fail_on") or "medium"])
+        click.echo(f"reconciliation failed: {msg}", err=True)
+        if report.get("files"):
+            click.echo(f"  json: {report['files']['json']}", err=True)
+        sys.exit(EXIT_FAILED)
+
+
 def _summary(report: dict) -> None:
     click.echo(f"run {report.get('run_id')}: {report['status']} at block {report.get('chain', {}).get('block')}, "
                f"{len(report['breaks'])} break(s), exit {report['exit_code']}")
     if report.get("error"):
         click.echo(f"  error: {report['error']}", err=True)
+    for note in report.get("notes", []):
+        click.echo(f"  note: {note}")
     for p in report["products"]:
         click.echo(f"  {p['product']}: supply {p['total_supply']} attested {p['attested_reserve']} "
                    f"ratio {p['collateralisation_ratio']} breaks {p.get('breaks', 0)}")
@@ -153,15 +178,15 @@ def _summary(report: dict) -> None:
 @click.option("--json", "as_json", is_flag=True, help="print the JSON report on stdout")
 def run(as_json, **kw) -> None:
     """One reconciliation. Exit code 0 clean, 1 breaks at/above --fail-on, 2 the run failed."""
-    from stockpile.reconcile.service import EXIT_FAILED, reconcile as do_reconcile
+    from stockpile.reconcile.service import EXIT_FAILED, failed_report, one_line, reconcile as do_reconcile
 
+    db, w3, cfg, cat = _setup_or_fail(kw)
     try:
-        db, w3, cfg, cat = _setup(**kw)
         report = do_reconcile(db, w3, cfg, cat)
-    except click.UsageError:
-        raise
-    except Exception as exc:
-        click.echo(f"reconciliation failed: {type(exc).__name__}: {exc}", err=True)
+    except Exception as exc:  # e.g. the database went away while recording the run
+        msg = one_line(exc)
+        failed_report(msg, cfg.out_dir, cfg.fail_on, stage="run")
+        click.echo(f"reconciliation failed: {msg}", err=True)
         sys.exit(EXIT_FAILED)
     if as_json:
         click.echo(json.dumps(report, indent=2, default=str))
@@ -181,7 +206,7 @@ def watch(interval, iterations, metrics_port, guardian_key_env, **kw) -> None:
     """Reconcile every --interval seconds; export metrics; pause a product whose supply exceeds its reserve."""
     from stockpile.reconcile.watch import watch as do_watch
 
-    db, w3, cfg, cat = _setup(**kw)
+    db, w3, cfg, cat = _setup_or_fail(kw)
     key = os.environ.get(guardian_key_env) or None
     click.echo(f"watching {len(cfg.products)} product(s) every {interval}s; metrics on :{metrics_port}; "
                f"guardian {'configured' if key else 'not configured'}")
@@ -202,7 +227,10 @@ def watch(interval, iterations, metrics_port, guardian_key_env, **kw) -> None:
 @click.option("--discrepancy", multiple=True, help="kind=count, e.g. quantity_mismatch=3 (repeatable)")
 @click.option("--bad-row", multiple=True, help="kind=count, e.g. unknown_status=2 (repeatable)")
 @click.option("--decimal-comma", is_flag=True)
-def generate(out, lots, seed, as_of, discrepancy, bad_row, decimal_comma) -> None:
+@click.option("--attested-out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="also write the attested lot list (CSV) the planted discrepancies are measured against "
+                   "(ingest it with --attested) and print what to attest per product")
+def generate(out, lots, seed, as_of, discrepancy, bad_row, decimal_comma, attested_out) -> None:
     """Write a deterministic custody export with planted discrepancies / bad rows (CSV, or JSON by suffix)."""
     from stockpile.reconcile.custody.generator import generate as gen
 
@@ -215,6 +243,12 @@ def generate(out, lots, seed, as_of, discrepancy, bad_row, decimal_comma) -> Non
     click.echo(f"wrote {out}: {len(g.rows)} rows, {len(g.planted)} planted discrepancies, {len(g.bad)} bad rows")
     for p in g.planted:
         click.echo(f"  planted {p['kind']}: {p['lot_id']} ({p['product']})")
+    if attested_out:
+        g.write_attested_csv(attested_out, metadata={"as_of": as_of})
+        click.echo(f"wrote {attested_out}: the attested list ({len(g.attested_rows)} reserve lots)")
+        for product in sorted(g.attested):
+            a = g.attestation(product)
+            click.echo(f"  attest {product}: root {a['merkle_root']} total {a['total_quantity']} lots {a['lot_count']}")
 
 
 @reconcile.command("demo")

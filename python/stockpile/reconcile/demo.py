@@ -17,7 +17,7 @@ from web3 import Web3
 
 from stockpile.reconcile.breaks.classify import merkle_root
 from stockpile.reconcile.custody.schema import Catalogue
-from stockpile.reconcile.db.store import LEAF, Q, Database
+from stockpile.reconcile.db.store import Database
 from stockpile.reconcile.service import RunConfig, reconcile
 
 # anvil's public development keys (test mnemonic): never use on a real network
@@ -38,8 +38,8 @@ def reserve_of(db: Database, product: str, as_of: int | None = None) -> tuple[st
     what the custodian's attestors sign."""
     from stockpile.reconcile.custody.schema import RESERVE_STATUSES
 
-    lots = [x for x in db.custody_view(as_of) if x[2] == product and x[7] in RESERVE_STATUSES]
-    return merkle_root([x[LEAF] for x in lots]), sum(x[Q] for x in lots), len(lots)
+    lots = [x for x in db.custody_view(as_of) if x.product_code == product and x.status in RESERVE_STATUSES]
+    return merkle_root([x.leaf for x in lots]), sum(x.quantity for x in lots), len(lots)
 
 
 def plant_released_lot(db: Database, catalogue: Catalogue, as_of: int, work: Path) -> tuple[dict, Path]:

@@ -18,7 +18,7 @@ from stockpile.reconcile.chain.state import ProductChainState
 from stockpile.reconcile.custody.parse import format_time
 from stockpile.reconcile.custody.schema import Catalogue
 from stockpile.reconcile.db.store import Database
-from stockpile.reconcile.report import write_all
+from stockpile.reconcile.report import rank_products, write_all
 
 EXIT_CLEAN, EXIT_BREAKS, EXIT_FAILED = 0, 1, 2
 REPORT_SCHEMA = "stockpile.reconcile.report/1"
@@ -38,38 +38,46 @@ class RunConfig:
 
 
 def load_products(path: str | Path) -> tuple[list[ProductContracts], dict]:
-    """Products file (JSON or YAML): ``{"rpc_url": ..., "products": {"NDPR-OXIDE": {"token": "0x..",
-    "attestor": "0x..", "start_block": 0}}}``; returns the products and the whole document."""
-    p = Path(path)
-    raw = p.read_text("utf-8")
-    if p.suffix.lower() in (".yaml", ".yml"):
-        import yaml
+    """Products file (JSON or YAML, validated by :class:`stockpile.reconcile.config.ProductsFile`):
+    ``{"rpc_url": ..., "products": {"NDPR-OXIDE": {"token": "0x..", "attestor": "0x..", "start_block": 0}}}``
+    or ``{"rpc_url": ..., "directory": "0x..", "start_block": 0}``; returns the products and the
+    whole document. ConfigError naming the file and field for anything else (unknown keys too)."""
+    from stockpile.reconcile.config import load_products_file
 
-        doc = yaml.safe_load(raw)
-    else:
-        doc = json.loads(raw)
-    if "directory" in doc and "products" not in doc:
+    cfg = load_products_file(path)
+    doc = cfg.model_dump(exclude_none=True)
+    if cfg.products is None:
         return [], doc  # resolved against the chain by resolve_products()
-    items = doc.get("products", doc)
-    out = []
-    for code, v in items.items():
-        if not isinstance(v, dict) or "token" not in v:
-            raise ValueError(f"products file {p}: product {code} needs at least a 'token' address")
-        out.append(ProductContracts(code, v["token"], v.get("attestor"), int(v.get("start_block", 0))))
-    return out, doc
+    return [ProductContracts(code, v.token, v.attestor, v.start_block) for code, v in cfg.products.items()], doc
 
 
 def discover_products(w3: Web3, directory: str, start_block: int = 0) -> list[ProductContracts]:
     """Every product registered in the Directory: token and reserve attestor by symbol; the
-    product code is the token's ``productCode()``."""
+    product code is the token's ``productCode()``. ChainConfigError when the address holds no
+    contract or not a Directory."""
     from stockpile.contracts import load
+    from stockpile.reconcile.chain.reader import ChainConfigError
 
-    d = w3.eth.contract(address=Web3.to_checksum_address(directory), abi=load("Directory").abi)
+    addr = Web3.to_checksum_address(directory)
+    if not w3.eth.get_code(addr):
+        raise ChainConfigError(f"directory {addr} has no code on chain {w3.eth.chain_id}: wrong address or chain")
+    d = w3.eth.contract(address=addr, abi=load("Directory").abi)
     tok_abi = load("CommodityToken").abi
+    try:
+        n = d.functions.count().call()
+    except Exception as exc:  # ContractLogicError, BadFunctionCallOutput: another contract
+        raise ChainConfigError(f"directory {addr} is not a Directory (count() failed: {type(exc).__name__})") from None
     out = []
-    for i in range(d.functions.count().call()):
-        _symbol, (token, _feed, attestor) = d.functions.at(i).call()
-        code = w3.eth.contract(address=token, abi=tok_abi).functions.productCode().call()
+    for i in range(n):
+        try:
+            _symbol, (token, _feed, attestor) = d.functions.at(i).call()
+        except Exception as exc:
+            raise ChainConfigError(f"directory {addr} is not a Directory (at({i}) failed: {type(exc).__name__})") from None
+        try:
+            code = w3.eth.contract(address=token, abi=tok_abi).functions.productCode().call()
+        except Exception as exc:
+            raise ChainConfigError(f"directory {addr} entry {i} ({_symbol}): token {token} has no productCode() "
+                                   f"({type(exc).__name__}): not a CommodityToken") from None
         out.append(ProductContracts(code, token, None if int(attestor, 16) == 0 else attestor, start_block))
     return out
 
@@ -80,6 +88,29 @@ def resolve_products(w3: Web3, products: list[ProductContracts], doc: dict) -> l
     if doc.get("directory"):
         return discover_products(w3, doc["directory"], int(doc.get("start_block", 0)))
     raise ValueError("the products file names no products and no directory")
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception as one readable line (a node's connection error is several)."""
+    from stockpile.reconcile.config import ConfigError
+    from stockpile.reconcile.custody.parse import ExportError
+
+    text = " ".join(str(exc).split())
+    if len(text) > 400:
+        text = text[:400] + " ..."
+    return text if isinstance(exc, (ConfigError, ExportError)) else f"{type(exc).__name__}: {text}"
+
+
+def failed_report(error: str, out_dir: str | Path | None = None, fail_on: Severity = Severity.medium,
+                  stage: str = "setup") -> dict:
+    """The report of a run that could not start (bad products file, unreachable node, database):
+    exit code 2 and the reason, written to ``out_dir`` like any report."""
+    report = {"schema": REPORT_SCHEMA, "run_id": None, "generated_at": format_time(int(time.time())),
+              "severity_threshold": fail_on.name, "status": "failed", "exit_code": EXIT_FAILED, "stage": stage,
+              "error": error, "products": [], "breaks": [], "chain": {}, "custody": {}}
+    if out_dir is not None:
+        report["files"] = write_all(report, out_dir)
+    return report
 
 
 def exit_code_for(breaks: list[Break], fail_on: Severity) -> int:
@@ -118,24 +149,40 @@ def reconcile(db: Database, w3: Web3, cfg: RunConfig, catalogue: Catalogue | Non
             report["baskets"], basket_breaks = check_baskets(w3, cfg.baskets, block)
             breaks += basket_breaks
         code = exit_code_for(breaks, cfg.fail_on)
+        summaries = [r.summary for r in results]
+        db.record_run_products(run_id, reader.chain_id, summaries)
+        for s in summaries:
+            s["history"] = db.history(s["product"], reader.chain_id, str(s["token"]))
+        head = reader.head if reader.head is not None else block
+        unconfirmed = reader.unconfirmed(block + 1, head)
+        later = [s for s in db.snapshots() if s["as_of"] > now]
         report.update({
             "status": "breaks" if breaks else "clean",
             "exit_code": code,
             "chain": {"chain_id": reader.chain_id, "block": block, "block_time": format_time(reader.block(block)[1]),
+                      "head_block": head, "behind_head": head - block,
+                      "unconfirmed": {"from_block": block + 1, "to_block": head, "events": unconfirmed},
                       "confirmations": cfg.confirmations, "now": format_time(now),
                       "sync": [{"product": s.product, "from_block": s.from_block, "to_block": s.to_block,
                                 "events": s.events, "log_requests": s.stats.requests, "log_refusals": s.stats.refusals}
                                for s in syncs],
                       "reorgs": [s.reorg for s in syncs if s.reorg]},
             "custody": {"sources_now": {w: {"snapshot_id": s, "as_of": format_time(a)}
-                                        for w, (s, a) in db.view_sources(now).items()}},
-            "products": [r.summary for r in results],
+                                        for w, (s, a) in db.view_sources(now).items()},
+                        "not_yet_in_view": [{"snapshot_id": s["id"], "source": s["source"], "as_of": format_time(s["as_of"])}
+                                            for s in later]},
+            "thresholds": {"max_attestation_age_seconds": cfg.thresholds.max_attestation_age,
+                           "max_redemption_pending_seconds": cfg.thresholds.max_redemption_pending,
+                           "fail_on": cfg.fail_on.name, "confirmations": cfg.confirmations},
+            "summary": rank_products(summaries),
+            "products": summaries,
             "breaks": [b.as_dict() for b in breaks],
             "counts": {"by_kind": _count(b.kind for b in breaks), "by_severity": _count(b.severity.name for b in breaks)},
         })
+        report["notes"] = run_notes(report)
         status = report["status"]
     except Exception as exc:  # the run itself failed: exit 2, with the reason in the report
-        report.update({"status": "failed", "exit_code": EXIT_FAILED, "error": f"{type(exc).__name__}: {exc}",
+        report.update({"status": "failed", "exit_code": EXIT_FAILED, "error": one_line(exc), "stage": "run",
                        "traceback": traceback.format_exc()})
         breaks = []
         status = "failed"
@@ -159,6 +206,26 @@ def reconcile(db: Database, w3: Web3, cfg: RunConfig, catalogue: Catalogue | Non
     if cfg.out_dir is not None:  # rewrite JSON with timings included
         write_all(report, cfg.out_dir)
     return report
+
+
+def run_notes(report: dict) -> list[str]:
+    """What a reader must know about what this run could not see: the block read and how far behind
+    the head, events not yet confirmed, custody snapshots dated after the block read."""
+    chain, custody = report.get("chain", {}), report.get("custody", {})
+    notes = []
+    if "head_block" in chain:
+        notes.append(f"read block {chain['block']}, {chain['behind_head']} behind head {chain['head_block']} "
+                     f"({chain['confirmations']} confirmations), block time {chain['block_time']}")
+        unc = chain.get("unconfirmed", {})
+        if unc.get("events"):
+            parts = ["; ".join(f"{p}: " + ", ".join(f"{n} {e}" for e, n in ev.items()) for p, ev in unc["events"].items())]
+            notes.append(f"not yet confirmed (blocks {unc['from_block']}..{unc['to_block']}, not in this run): {parts[0]}")
+        elif chain["behind_head"]:
+            notes.append(f"no events of these products in the {chain['behind_head']} unconfirmed block(s)")
+    for s in custody.get("not_yet_in_view", []):
+        notes.append(f"custody snapshot {s['snapshot_id']} ({s['source']}) as of {s['as_of']} is dated after the block "
+                     "read: not in this run (it is used once a confirmed block is that recent)")
+    return notes
 
 
 def _count(items) -> dict[str, int]:

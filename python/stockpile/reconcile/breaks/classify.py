@@ -25,11 +25,11 @@ except ImportError:  # pragma: no cover
 
     def _k256(data: bytes):
         return _ck.new(data=data, digest_bits=256)
-from stockpile.reconcile.breaks.model import Break, make
+from stockpile.reconcile.breaks.model import Break, Severity, make
 from stockpile.reconcile.chain.state import ProductChainState
 from stockpile.reconcile.custody.parse import format_time
 from stockpile.reconcile.custody.schema import RESERVE_STATUSES, Catalogue
-from stockpile.reconcile.db.store import LEAF, LINE, PPM, SID, A, Database, F, L, P, Q, S, W
+from stockpile.reconcile.db.store import Database, ViewLot
 from stockpile.reconcile.progress import gc_paused, progress
 
 
@@ -73,9 +73,9 @@ def ratio(numerator: int | None, denominator: int | None) -> str | None:
     return str((Decimal(numerator) / Decimal(denominator)).quantize(Decimal("0.000001"), rounding=ROUND_DOWN))
 
 
-def _lot_ev(x: tuple) -> dict:
-    return {"warehouse_id": x[W], "lot_id": x[L], "product": x[P], "form": x[F], "purity_ppm": x[PPM],
-            "quantity": str(x[Q]), "assay_ref": x[A], "status": x[S], "snapshot_id": x[SID], "line": x[LINE]}
+def _lot_ev(x: ViewLot) -> dict:
+    return {"warehouse_id": x.warehouse_id, "lot_id": x.lot_id, "product": x.product_code, "form": x.form, "purity_ppm": x.purity_ppm,
+            "quantity": str(x.quantity), "assay_ref": x.assay_ref, "status": x.status, "snapshot_id": x.snapshot_id, "line": x.line}
 
 
 class Classifier:
@@ -85,12 +85,12 @@ class Classifier:
         self.catalogue = catalogue or Catalogue.load()
         self.t = thresholds or Thresholds()
         self.show_progress = show_progress
-        self._views: dict[frozenset, list[tuple]] = {}
+        self._views: dict[frozenset, list[ViewLot]] = {}
         self._roots: dict[tuple, str | None] = {}
-        self._by_product: dict[int, dict[str, list[tuple]]] = {}
+        self._by_product: dict[int, dict[str, list[ViewLot]]] = {}
 
     # ---------------------------------------------------------------- helpers
-    def view(self, sources: dict[str, tuple[int, int]]) -> list[tuple]:
+    def view(self, sources: dict[str, tuple[int, int]]) -> list[ViewLot]:
         key = frozenset((w, s) for w, (s, _a) in sources.items())
         v = self._views.get(key)
         if v is None:
@@ -98,24 +98,31 @@ class Classifier:
             self._views[key] = v
         return v
 
-    def reserve(self, view: list[tuple], product: str) -> list[tuple]:
+    def reserve(self, view: list[ViewLot], product: str) -> list[ViewLot]:
         """Reserve lots (in_stock, allocated) of a product in a view (grouped once per view)."""
         groups = self._by_product.get(id(view))
         if groups is None:
             groups = defaultdict(list)
             for x in view:
-                if x[S] in RESERVE_STATUSES:
-                    groups[x[P]].append(x)
+                if x.status in RESERVE_STATUSES:
+                    groups[x.product_code].append(x)
             self._by_product[id(view)] = groups
         return groups.get(product, [])
 
-    def root_of(self, key, lots: list[tuple]) -> str | None:
+    def root_of(self, key, lots: list[ViewLot]) -> str | None:
         if key not in self._roots:
             bar = progress(desc=f"merkle tree {key[1]}", total=len(lots), unit=" nodes",
                            enabled=self.show_progress and len(lots) > 100_000)
-            self._roots[key] = merkle_root([x[LEAF] for x in lots], bar)
+            self._roots[key] = merkle_root([x.leaf for x in lots], bar)
             bar.close()
         return self._roots[key]
+
+    def sources_used(self, sources: dict[str, tuple[int, int]]) -> list[dict]:
+        """The custody snapshots a view is made of: warehouse, snapshot id, as-of, file."""
+        if not hasattr(self, "_snap_files"):
+            self._snap_files = {s["id"]: s["source"] for s in self.db.snapshots()}
+        return [{"warehouse_id": w, "snapshot_id": sid, "as_of": format_time(a), "source": self._snap_files.get(sid)}
+                for w, (sid, a) in sorted(sources.items())]
 
     # ---------------------------------------------------------------- run
     def classify(self, states: dict[str, ProductChainState], now: int | None = None) -> list[ProductResult]:
@@ -137,42 +144,43 @@ class Classifier:
             results.append(res)
         return results
 
-    def duplicates(self, view: list[tuple]) -> list[Break]:
-        ids = {x[L] for x in view}
+    def duplicates(self, view: list[ViewLot]) -> list[Break]:
+        ids = {x.lot_id for x in view}
         if len(ids) == len(view):  # every lot id once: nothing to look for
             return []
         del ids
         first: dict[str, str] = {}
         dup_ids: set[str] = set()
         for x in view:
-            w = first.setdefault(x[L], x[W])
-            if w != x[W]:
-                dup_ids.add(x[L])
+            w = first.setdefault(x.lot_id, x.warehouse_id)
+            if w != x.warehouse_id:
+                dup_ids.add(x.lot_id)
         del first
-        where: dict[str, list[tuple]] = defaultdict(list)
+        where: dict[str, list[ViewLot]] = defaultdict(list)
         if dup_ids:
             for x in view:
-                if x[L] in dup_ids:
-                    where[x[L]].append(x)
+                if x.lot_id in dup_ids:
+                    where[x.lot_id].append(x)
         out = []
         for lot, xs in where.items():
-            whs = {x[W] for x in xs}
+            whs = {x.warehouse_id for x in xs}
             if len(whs) > 1:
                 for x in xs:
-                    out.append(make(x[P], "duplicate_lot_across_warehouses", lot_id=lot, warehouse_id=x[W],
+                    out.append(make(x.product_code, "duplicate_lot_across_warehouses", lot_id=lot, warehouse_id=x.warehouse_id,
                                     message=f"lot {lot} is recorded in {len(whs)} warehouses: {', '.join(sorted(whs))}",
                                     evidence={"records": [_lot_ev(y) for y in xs]}))
         return out
 
     def classify_product(self, product: str, st: ProductChainState, now: int,
-                         current_sources: dict, current: list[tuple]) -> ProductResult:
+                         current_sources: dict, current: list[ViewLot]) -> ProductResult:
         breaks: list[Break] = []
         prod = self.catalogue.get(product)
         att = st.attestation
         cur_reserve = self.reserve(current, product)
-        cur_total = sum(x[Q] for x in cur_reserve)
+        cur_total = sum(x.quantity for x in cur_reserve)
         summary = {
             "product": product, "token": st.token, "attestor": st.attestor, "block_number": st.block_number,
+            "block_timestamp": st.block_timestamp,
             "block_time": format_time(st.block_timestamp), "decimals": st.decimals,
             "unit": prod.unit if prod else None, "total_supply": str(st.total_supply),
             "total_escrowed": None if st.total_escrowed is None else str(st.total_escrowed),
@@ -182,8 +190,13 @@ class Classifier:
             "collateralisation_ratio": None, "custody_ratio": ratio(cur_total, st.total_supply),
             "pending_redemptions": len(st.pending), "pending_amount": str(sum(p.amount for p in st.pending)),
             "supply_from_events": None if st.supply_from_events is None else str(st.supply_from_events),
-            "attested_list_source": None, "paused": st.paused,
+            "attested_list_source": None, "paused": st.paused, "minting_paused": st.minting_paused,
             "events": dict(sorted(st.event_counts.items())),
+            "custody_now": self.sources_used(current_sources), "custody_at_as_of": None,
+            "thresholds": {"max_attestation_age_seconds": self.t.max_attestation_age,
+                           "max_redemption_pending_seconds": self.t.max_redemption_pending},
+            "attestation_round": None, "attestation_attested_at": None, "attestation_signers": None,
+            "attestation_signers_note": None, "attestation_tx": None, "attestation_report_hash": None,
         }
         if prod is None:
             breaks.append(make(product, "product_not_in_catalogue",
@@ -229,8 +242,13 @@ class Classifier:
         summary.update({
             "attested_reserve": str(att.total_quantity), "attested_lots": att.lot_count, "attested_root": att.merkle_root,
             "attestation_as_of": format_time(att.as_of), "attestation_age_seconds": age, "attestation_round": att.round_id,
+            "attestation_attested_at": format_time(att.attested_at) if att.attested_at else None,
+            "attestation_report_hash": att.report_hash,
             "collateralisation_ratio": ratio(att.total_quantity, st.total_supply),
         })
+        sig = st.attestation_signers or {}
+        summary.update({"attestation_signers": sig.get("signers"), "attestation_signers_note": sig.get("why"),
+                        "attestation_tx": sig.get("tx")})
         if st.total_supply > att.total_quantity:
             breaks.append(make(product, "supply_above_reserve", amount=st.total_supply - att.total_quantity,
                                message=f"totalSupply {st.total_supply} exceeds attested reserve {att.total_quantity} "
@@ -256,7 +274,8 @@ class Classifier:
         custody_root = self.root_of(key, asof_reserve)
         summary["custody_root_at_as_of"] = custody_root
         summary["custody_snapshots_at_as_of"] = sorted({s for s, _a in asof_sources.values()})
-        attested: list[tuple] | None
+        summary["custody_at_as_of"] = self.sources_used(asof_sources)
+        attested: list[ViewLot] | None
         if custody_root is not None and custody_root.lower() == att.merkle_root.lower():
             summary["root_matches"] = True
             attested = asof_reserve
@@ -270,12 +289,12 @@ class Classifier:
                                        f"attested root {att.merkle_root}",
                                evidence={"attested_root": att.merkle_root, "custody_root": custody_root,
                                          "attested_total": str(att.total_quantity), "attested_lots": att.lot_count,
-                                         "custody_total": str(sum(x[Q] for x in asof_reserve)),
+                                         "custody_total": str(sum(x.quantity for x in asof_reserve)),
                                          "custody_lots": len(asof_reserve), "attested_list": source}))
             if attested is not None:
                 breaks.extend(self.lot_diffs(product, attested, asof_view, asof_reserve, "as-of"))
         if attested is not None:
-            total = sum(x[Q] for x in attested)
+            total = sum(x.quantity for x in attested)
             if total != att.total_quantity or len(attested) != att.lot_count:
                 breaks.append(make(product, "attestation_total_mismatch", amount=att.total_quantity - total,
                                    message=f"attested total {att.total_quantity} / {att.lot_count} lots but the attested "
@@ -286,12 +305,12 @@ class Classifier:
                 breaks.extend(self.backing_now(product, attested, current))
         return ProductResult(product, summary, breaks)
 
-    def find_attested_list(self, product: str, att, asof_sources) -> tuple[list[tuple] | None, str]:
+    def find_attested_list(self, product: str, att, asof_sources) -> tuple[list[ViewLot] | None, str]:
         notes = ""
         by_report = self.db.report_list(product, att.report_hash) if att.report_hash else None
         if by_report is not None:
             sid, lots = by_report
-            if merkle_root([x[LEAF] for x in lots]) == att.merkle_root.lower():
+            if merkle_root([x.leaf for x in lots]) == att.merkle_root.lower():
                 return lots, f"the custodian's report (snapshot {sid}, file keccak256 = reportHash)"
             notes = f"; snapshot {sid} matches the reportHash but its lots do not give the attested root"
         found = self.db.attested_list(product, att.merkle_root)
@@ -317,77 +336,94 @@ class Classifier:
         return None, ("attested lot list unavailable: ingest it with `stockpile reconcile ingest --attested`; "
                       "lot-level differences cannot be named" + notes)
 
-    def lot_diffs(self, product: str, attested: list[tuple], view: list[tuple], reserve: list[tuple],
+    def lot_diffs(self, product: str, attested: list[ViewLot], view: list[ViewLot], reserve: list[ViewLot],
                   when: str) -> list[Break]:
         out: list[Break] = []
-        idx: dict[str, list[tuple]] = defaultdict(list)
+        idx: dict[str, list[ViewLot]] = defaultdict(list)
         for x in view:
-            idx[x[L]].append(x)
+            idx[x.lot_id].append(x)
         att_ids = set()
         for a in attested:
-            att_ids.add(a[L])
-            cands = idx.get(a[L])
+            att_ids.add(a.lot_id)
+            cands = idx.get(a.lot_id)
             ev = {"attested": _lot_ev(a), "view": when}
             if not cands:
-                out.append(make(product, "lot_not_in_custody", lot_id=a[L], warehouse_id=a[W], amount=a[Q],
-                                message=f"attested lot {a[L]} ({a[W]}) is not in the custody books ({when})", evidence=ev))
+                out.append(make(product, "lot_not_in_custody", lot_id=a.lot_id, warehouse_id=a.warehouse_id, amount=a.quantity,
+                                message=f"attested lot {a.lot_id} ({a.warehouse_id}) is not in the custody books ({when})", evidence=ev))
                 continue
-            same_wh = [c for c in cands if c[W] == a[W]]
+            same_wh = [c for c in cands if c.warehouse_id == a.warehouse_id]
             c = same_wh[0] if same_wh else cands[0]
             ev["custody"] = _lot_ev(c)
-            if c[LEAF] == a[LEAF] and c[S] in RESERVE_STATUSES:
+            if c.leaf == a.leaf and c.status in RESERVE_STATUSES:
                 continue
-            if c[W] != a[W]:
-                out.append(make(product, "warehouse_mismatch", lot_id=a[L], warehouse_id=c[W],
-                                message=f"lot {a[L]} attested in {a[W]} but custody has it in {c[W]}", evidence=ev))
-            if c[P] != a[P]:
-                out.append(make(product, "product_mismatch", lot_id=a[L], warehouse_id=c[W], amount=a[Q],
-                                message=f"lot {a[L]} attested as {a[P]} but custody records {c[P]}", evidence=ev))
-            if c[Q] != a[Q]:
-                out.append(make(product, "quantity_mismatch", lot_id=a[L], warehouse_id=c[W], amount=a[Q] - c[Q],
-                                message=f"lot {a[L]}: attested {a[Q]} base units, custody {c[Q]} (difference {a[Q] - c[Q]})",
+            if c.warehouse_id != a.warehouse_id:
+                out.append(make(product, "warehouse_mismatch", lot_id=a.lot_id, warehouse_id=c.warehouse_id,
+                                message=f"lot {a.lot_id} attested in {a.warehouse_id} but custody has it in {c.warehouse_id}", evidence=ev))
+            if c.product_code != a.product_code:
+                out.append(make(product, "product_mismatch", lot_id=a.lot_id, warehouse_id=c.warehouse_id, amount=a.quantity,
+                                message=f"lot {a.lot_id} attested as {a.product_code} but custody records {c.product_code}", evidence=ev))
+            if c.quantity != a.quantity:
+                out.append(make(product, "quantity_mismatch", lot_id=a.lot_id, warehouse_id=c.warehouse_id, amount=a.quantity - c.quantity,
+                                message=f"lot {a.lot_id}: attested {a.quantity} base units, custody {c.quantity} (difference {a.quantity - c.quantity})",
                                 evidence=ev))
-            if c[S] == "released":
-                out.append(make(product, "released_lot_backing", lot_id=a[L], warehouse_id=c[W], amount=a[Q],
-                                message=f"lot {a[L]} is released in custody ({when}) but still backs tokens", evidence=ev))
-            elif c[S] == "in_transit":
-                out.append(make(product, "in_transit_lot_backing", lot_id=a[L], warehouse_id=c[W], amount=a[Q],
-                                message=f"lot {a[L]} is in transit ({when}) but still backs tokens", evidence=ev))
-            if c[W] == a[W] and c[P] == a[P] and c[Q] == a[Q] and c[LEAF] != a[LEAF]:
-                out.append(make(product, "lot_attribute_mismatch", lot_id=a[L], warehouse_id=c[W],
-                                message=f"lot {a[L]}: form, purity or assay reference differ from the attested lot",
+            if c.status == "released":
+                out.append(make(product, "released_lot_backing", lot_id=a.lot_id, warehouse_id=c.warehouse_id, amount=a.quantity,
+                                message=f"lot {a.lot_id} is released in custody ({when}) but still backs tokens", evidence=ev))
+            elif c.status == "in_transit":
+                out.append(make(product, "in_transit_lot_backing", lot_id=a.lot_id, warehouse_id=c.warehouse_id, amount=a.quantity,
+                                message=f"lot {a.lot_id} is in transit ({when}) but still backs tokens", evidence=ev))
+            if c.warehouse_id == a.warehouse_id and c.product_code == a.product_code and c.quantity == a.quantity and c.leaf != a.leaf:
+                out.append(make(product, "lot_attribute_mismatch", lot_id=a.lot_id, warehouse_id=c.warehouse_id,
+                                message=f"lot {a.lot_id}: form, purity or assay reference differ from the attested lot",
                                 evidence=ev))
         for c in reserve:
-            if c[L] not in att_ids:
-                out.append(make(product, "lot_not_attested", lot_id=c[L], warehouse_id=c[W], amount=c[Q],
-                                message=f"custody reserve lot {c[L]} ({c[W]}) is not in the attested list ({when})",
+            if c.lot_id not in att_ids:
+                out.append(make(product, "lot_not_attested", lot_id=c.lot_id, warehouse_id=c.warehouse_id, amount=c.quantity,
+                                message=f"custody reserve lot {c.lot_id} ({c.warehouse_id}) is not in the attested list ({when})",
                                 evidence={"custody": _lot_ev(c), "view": when}))
         return out
 
-    def backing_now(self, product: str, attested: list[tuple], current: list[tuple]) -> list[Break]:
+    def quantity_changed(self, product: str, a: ViewLot, c: ViewLot, ev: dict) -> Break:
+        """The current books hold an attested lot with another quantity: critical when it shrank
+        (less metal behind the tokens than attested), medium when it grew."""
+        prod = self.catalogue.get(product)
+        unit = prod.unit if prod else "base units"
+        human = (lambda q: f"{prod.from_base_units(q).normalize():f}") if prod else str
+        diff = a.quantity - c.quantity
+        ev = {**ev, "attested_quantity": human(a.quantity), "current_quantity": human(c.quantity), "unit": unit,
+              "attested_base_units": str(a.quantity), "current_base_units": str(c.quantity)}
+        return make(product, "quantity_changed_since_attestation", lot_id=a.lot_id, warehouse_id=c.warehouse_id, amount=diff,
+                    severity=Severity.critical if diff > 0 else Severity.medium,
+                    message=f"lot {a.lot_id} in {c.warehouse_id}: attested {human(a.quantity)} {unit}, current custody "
+                            f"{human(c.quantity)} {unit} ({'-' if diff > 0 else '+'}{human(abs(diff))} {unit} since the "
+                            "attestation)", evidence=ev)
+
+    def backing_now(self, product: str, attested: list[ViewLot], current: list[ViewLot]) -> list[Break]:
         """Attested lots (still backing tokens until the next attestation) that the current books
         show released, in transit or gone."""
         out = []
-        idx: dict[str, list[tuple]] = defaultdict(list)
+        idx: dict[str, list[ViewLot]] = defaultdict(list)
         for x in current:
-            idx[x[L]].append(x)
+            idx[x.lot_id].append(x)
         for a in attested:
-            cands = idx.get(a[L])
+            cands = idx.get(a.lot_id)
             ev = {"attested": _lot_ev(a), "view": "current"}
             if not cands:
-                out.append(make(product, "lot_not_in_custody", lot_id=a[L], warehouse_id=a[W], amount=a[Q],
-                                message=f"attested lot {a[L]} ({a[W]}) is no longer in the custody books", evidence=ev))
+                out.append(make(product, "lot_not_in_custody", lot_id=a.lot_id, warehouse_id=a.warehouse_id, amount=a.quantity,
+                                message=f"attested lot {a.lot_id} ({a.warehouse_id}) is no longer in the custody books", evidence=ev))
                 continue
-            same = [c for c in cands if c[W] == a[W]]
+            same = [c for c in cands if c.warehouse_id == a.warehouse_id]
             c = same[0] if same else cands[0]
             ev["custody"] = _lot_ev(c)
-            if c[S] == "released":
-                out.append(make(product, "released_lot_backing", lot_id=a[L], warehouse_id=c[W], amount=a[Q],
-                                message=f"lot {a[L]} was released after the attestation but still backs tokens",
+            if c.quantity != a.quantity and c.product_code == a.product_code:
+                out.append(self.quantity_changed(product, a, c, ev))
+            if c.status == "released":
+                out.append(make(product, "released_lot_backing", lot_id=a.lot_id, warehouse_id=c.warehouse_id, amount=a.quantity,
+                                message=f"lot {a.lot_id} was released after the attestation but still backs tokens",
                                 evidence=ev))
-            elif c[S] == "in_transit":
-                out.append(make(product, "in_transit_lot_backing", lot_id=a[L], warehouse_id=c[W], amount=a[Q],
-                                message=f"lot {a[L]} is in transit but still backs tokens", evidence=ev))
+            elif c.status == "in_transit":
+                out.append(make(product, "in_transit_lot_backing", lot_id=a.lot_id, warehouse_id=c.warehouse_id, amount=a.quantity,
+                                message=f"lot {a.lot_id} is in transit but still backs tokens", evidence=ev))
         return out
 
 

@@ -36,6 +36,8 @@ KINDS: dict[str, tuple[Severity, str]] = {
     "quantity_mismatch": (Severity.critical, "net quantity in custody differs from the attested quantity"),
     "product_mismatch": (Severity.critical, "custody records the lot under another product"),
     "warehouse_mismatch": (Severity.high, "custody records the lot in another warehouse"),
+    "quantity_changed_since_attestation": (Severity.critical, "a backing lot's quantity in the current custody books "
+                                           "differs from the attested quantity (critical when it shrank)"),
     "lot_attribute_mismatch": (Severity.medium, "form, purity or assay reference differ from the attested lot"),
     "released_lot_backing": (Severity.critical, "a released lot still backs tokens (it is in the attested list)"),
     "in_transit_lot_backing": (Severity.high, "a lot in transit still backs tokens (it is in the attested list)"),

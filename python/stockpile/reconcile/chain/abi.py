@@ -41,6 +41,7 @@ TOKEN_ABI = [
     _fn("productCode", outputs=[("", "string")]),
     _fn("totalEscrowed", outputs=[("", "uint256")]),
     _fn("paused", outputs=[("", "bool")]),
+    _fn("mintingPaused", outputs=[("", "bool")]),
     _fn("pause", mutability="nonpayable"),
     _ev("Transfer", ("from", "address", True), ("to", "address", True), ("value", "uint256", False)),
     _ev("Minted", ("mintId", "bytes32", True), ("to", "address", True), ("amount", "uint256", False),
@@ -57,6 +58,8 @@ TOKEN_ABI = [
     _ev("AddressFrozen", ("account", "address", True), ("frozen", "bool", False)),
     _ev("Paused", ("account", "address", False)),
     _ev("Unpaused", ("account", "address", False)),
+    _ev("MintingPaused", ("account", "address", False)),
+    _ev("MintingUnpaused", ("account", "address", False)),
 ]
 
 ATTESTOR_ABI = [

@@ -25,8 +25,8 @@ from stockpile.reconcile.progress import progress
 
 ZERO = "0x0000000000000000000000000000000000000000"
 EVENTS = ("Transfer", "Minted", "AddressFrozen", "RedemptionRequested", "RedemptionAccepted", "RedemptionCompleted",
-          "RedemptionRejected", "RedemptionCancelled",
-          "Frozen", "ForcedTransfer", "Paused", "Unpaused", "ReserveAttested")
+          "RedemptionRejected", "RedemptionCancelled", "Frozen", "ForcedTransfer", "Paused", "Unpaused",
+          "MintingPaused", "MintingUnpaused", "ReserveAttested")
 CLOSING = ("RedemptionCompleted", "RedemptionRejected", "RedemptionCancelled")
 
 
@@ -90,11 +90,42 @@ class ChainReader:
                     sig = f"{item['name']}({','.join(_canonical(i) for i in item['inputs'])})"
                     self._topics["0x" + Web3.keccak(text=sig).hex().removeprefix("0x")] = item
         self._block_cache: dict[int, tuple[str, int]] = {}
+        self.head: int | None = None
 
     # ---------------------------------------------------------------- blocks
     def confirmed_block(self) -> int:
+        """``head - confirmations`` (the head seen is kept in ``self.head``)."""
         head = self.w3.eth.block_number
+        self.head = int(head)
         return max(0, head - self.confirmations)
+
+    def _decode(self, log) -> tuple[str, dict] | None:
+        """(event name, args) of one of our events, or None."""
+        topic0 = _hex(log["topics"][0]) if log["topics"] else None
+        abi = self._topics.get(topic0)
+        if abi is None:
+            return None
+        try:
+            ev = get_event_data(self.w3.codec, abi, log)
+        except Exception:  # same topic, different indexing: not ours
+            return None
+        return ev["event"], dict(ev["args"])
+
+    def unconfirmed(self, from_block: int, to_block: int) -> dict[str, dict[str, int]]:
+        """Events per product and name in blocks not yet confirmed (read, not stored): what a run
+        at the confirmed block does not see yet."""
+        out: dict[str, dict[str, int]] = {}
+        if from_block > to_block:
+            return out
+        for product, p in self.products.items():
+            addresses = [Web3.to_checksum_address(p.token)] + ([Web3.to_checksum_address(p.attestor)] if p.attestor else [])
+            for logs in paged_logs(self.w3, addresses, from_block, to_block, self.max_log_range):
+                for log in logs:
+                    d = self._decode(log)
+                    if d is not None:
+                        counts = out.setdefault(product, {})
+                        counts[d[0]] = counts.get(d[0], 0) + 1
+        return {k: dict(sorted(v.items())) for k, v in out.items()}
 
     def block(self, number: int) -> tuple[str, int]:
         b = self._block_cache.get(number)
@@ -124,6 +155,13 @@ class ChainReader:
             for what, addr, c in contracts:
                 if not self.w3.eth.get_code(Web3.to_checksum_address(addr), block_identifier=block):
                     raise ChainConfigError(f"{what} {addr} of {product} has no code at block {block}")
+                # the calls the run relies on must answer: another contract at that address fails here, named
+                needed = (("totalSupply", "decimals") if what == "token" else ("latestAttestation",))
+                for fn in needed:
+                    if _optional(lambda: getattr(c.functions, fn)().call(block_identifier=block)) is None:
+                        kind = "a CommodityToken" if what == "token" else "a ReserveAttestor"
+                        raise ChainConfigError(f"{what} {addr} of {product} is not {kind}: {fn}() failed at block "
+                                               f"{block}")
                 code = _optional(lambda: c.functions.productCode().call(block_identifier=block))
                 if code is None:
                     continue
@@ -135,7 +173,11 @@ class ChainReader:
     def sync(self, to_block: int | None = None) -> list[SyncResult]:
         self._block_cache.clear()
         to_block = self.confirmed_block() if to_block is None else to_block
-        return [self.sync_product(p, to_block) for p in self.products.values()]
+        # Every product's reorg check runs before any product re-syncs: a re-sync stores the new
+        # chain's block hashes, and a later product's walk back would otherwise stop at one of
+        # them, above the real fork point, keeping its orphaned events.
+        reorgs = {name: self.detect_reorg(p) for name, p in self.products.items()}
+        return [self.sync_product(p, to_block, reorg=reorgs[name]) for name, p in self.products.items()]
 
     def _checkpoint(self, conn, name):
         return conn.execute(text("SELECT start_block, last_block, last_hash FROM chain_checkpoints WHERE name = :n"),
@@ -169,8 +211,11 @@ class ChainReader:
         return {"product": p.product, "checkpoint_block": cp.last_block, "stored_hash": cp.last_hash,
                 "common_ancestor": ancestor, "events_removed": deleted}
 
-    def sync_product(self, p: ProductContracts, to_block: int) -> SyncResult:
-        reorg = self.detect_reorg(p)
+    def sync_product(self, p: ProductContracts, to_block: int, reorg: dict | None | bool = False) -> SyncResult:
+        """Sync one product's events up to ``to_block``; ``reorg`` is what :meth:`detect_reorg`
+        already found (``False``: check now)."""
+        if reorg is False:
+            reorg = self.detect_reorg(p)
         name = self.checkpoint_name(p)
         with self.db.engine.connect() as conn:
             cp = self._checkpoint(conn, name)
@@ -183,18 +228,13 @@ class ChainReader:
         rows = []
         for logs in paged_logs(self.w3, addresses, start, to_block, self.max_log_range, result.stats, on_page=bar.update):
             for log in logs:
-                topic0 = _hex(log["topics"][0]) if log["topics"] else None
-                abi = self._topics.get(topic0)
-                if abi is None:
-                    continue
-                try:
-                    ev = get_event_data(self.w3.codec, abi, log)
-                except Exception:  # same topic, different indexing: not ours
+                d = self._decode(log)
+                if d is None:
                     continue
                 rows.append({
                     "c": self.chain_id, "p": p.product, "a": log["address"].lower(), "bn": int(log["blockNumber"]),
                     "bh": _hex(log["blockHash"]), "tx": _hex(log["transactionHash"]), "li": int(log["logIndex"]),
-                    "e": ev["event"], "args": json.dumps(_jsonable(dict(ev["args"]))),
+                    "e": d[0], "args": json.dumps(_jsonable(d[1])),
                 })
         bar.close()
         blocks = {r["bn"] for r in rows} | {to_block}
@@ -254,6 +294,7 @@ class ChainReader:
         decimals = tok.functions.decimals().call(block_identifier=bi)
         escrowed = _optional(lambda: tok.functions.totalEscrowed().call(block_identifier=bi))
         paused = _optional(lambda: tok.functions.paused().call(block_identifier=bi))
+        minting_paused = _optional(lambda: tok.functions.mintingPaused().call(block_identifier=bi))
         att = None
         a = self.attestor(product)
         if a is not None:
@@ -283,9 +324,14 @@ class ChainReader:
         pending = [PendingRedemption(i, r["holder"], int(r["amount"]), ts[r["block"]], r["block"], r.get("deliveryRef", ""),
                                      r["status"])
                    for i, r in sorted(open_req.items())]
+        signers = None
+        if att is not None:
+            from stockpile.reconcile.chain.signers import attestation_signers
+
+            signers = attestation_signers(self, product, att.round_id)
         return ProductChainState(product, p.token, p.attestor, block, self.block(block)[1], int(supply), int(decimals),
                                  None if escrowed is None else int(escrowed), att, minted, burned, pending, counts,
-                                 paused)
+                                 paused, minting_paused, signers)
 
     def states(self, block: int) -> dict[str, ProductChainState]:
         return {name: self.state(name, block) for name in self.products}

@@ -46,7 +46,10 @@ class ProductChainState:
     burned_from_events: int | None = None  # sum of Transfer(x -> 0x0)
     pending: list[PendingRedemption] = field(default_factory=list)
     event_counts: dict[str, int] = field(default_factory=dict)
-    paused: bool | None = None
+    paused: bool | None = None  # everything paused (transfers too)
+    minting_paused: bool | None = None  # only minting paused (the guardian's pauseMinting)
+    # who signed the latest attestation: {"signers": [...], "tx", "block"} or {"signers": None, "why"}
+    attestation_signers: dict | None = None
 
     @property
     def supply_from_events(self) -> int | None:

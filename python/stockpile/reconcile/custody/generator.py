@@ -49,6 +49,20 @@ class Generated:
     planted: list[dict] = field(default_factory=list)
     bad: list[dict] = field(default_factory=list)
     as_of: str = ""
+    attested_rows: list[list[str]] = field(default_factory=list)  # the reserve rows the attestation was built from
+
+    def write_attested_csv(self, path: str | Path, metadata: dict | None = None) -> Path:
+        """The attested lot list (the reserve before any planted discrepancy) as an export, for
+        ``stockpile reconcile ingest --attested``: the list the planted discrepancies are measured against."""
+        return Generated(self.attested_rows, self.attested, as_of=self.as_of).write_csv(path, metadata=metadata)
+
+    def attestation(self, product: str) -> dict:
+        """What the attestors sign for ``product``: Merkle root (0x-hex), total base units, lot count."""
+        from stockpile.merkle import lot_tree
+
+        lots = self.attested.get(product, [])
+        return {"merkle_root": "0x" + lot_tree(lots).root.hex() if lots else None,
+                "total_quantity": sum(t[5] for t in lots), "lot_count": len(lots)}
 
     def attested_total(self, product: str) -> int:
         return sum(t[5] for t in self.attested.get(product, []))
@@ -218,4 +232,4 @@ def generate(
         b = ids.get(id(r))
         if b is not None:
             b["index"] = i
-    return Generated(custody, attested, planted, bad, as_of)
+    return Generated(custody, attested, planted, bad, as_of, [r for r in rows if r[9] in RESERVE_STATUSES])

@@ -36,6 +36,18 @@ FIELDS = [
 REQUIRED = ["warehouse_id", "lot_id", "product_code", "purity", "gross_quantity", "net_quantity", "unit", "status", "as_of"]
 OPTIONAL = ["form", "assay_ref"]
 
+# Longest text each stored field may hold (characters): the database columns are declared from
+# these (db/models.py), and the row validator rejects longer values, so SQLite and PostgreSQL
+# accept exactly the same rows.
+FIELD_LIMITS: dict[str, int] = {
+    "warehouse_id": 128, "lot_id": 128, "product_code": 64, "form": 64, "gross_quantity": 80,
+    "net_quantity": 80, "unit": 8, "assay_ref": 256, "status": 16,
+}
+SHORTEST_LIMIT = min(FIELD_LIMITS[f] for f in ("warehouse_id", "lot_id", "form", "gross_quantity", "net_quantity",
+                                               "assay_ref"))
+UINT256_MAX = 2**256 - 1
+MAX_TIME = 253_402_300_799  # 9999-12-31T23:59:59Z
+
 STATUSES = ("in_stock", "allocated", "in_transit", "released")
 RESERVE_STATUSES = frozenset({"in_stock", "allocated"})
 
@@ -49,7 +61,7 @@ UNITS: dict[str, Decimal] = {
     "ozt": Decimal("31.1034768"),
 }
 
-EXACT = Context(prec=100)
+EXACT = Context(prec=200)  # 80-digit quantities (FIELD_LIMITS) times a unit factor stay exact
 
 CATALOGUE_PATH = Path(__file__).with_name("catalogue.json")
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from stockpile.reconcile.custody.schema import FIELD_LIMITS as LIM
+
 ID = BigInteger().with_variant(Integer, "sqlite")  # INTEGER PRIMARY KEY is SQLite's rowid alias
 
 
@@ -21,7 +23,7 @@ class Snapshot(Base):
     """One ingested export: a custody export, or the lot list an attestation was built from."""
 
     __tablename__ = "snapshots"
-    __table_args__ = (UniqueConstraint("kind", "content_hash", name="uq_snapshots_kind_hash"),)
+    __table_args__ = (UniqueConstraint("kind", "content_hash", "parse_options", name="uq_snapshots_kind_hash_options"),)
 
     id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
     kind: Mapped[str] = mapped_column(String(16), default="custody")  # custody | attested
@@ -38,6 +40,9 @@ class Snapshot(Base):
     size_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
     meta: Mapped[str] = mapped_column(Text, default="{}")
     rejects_path: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # how the bytes were read (format, decimal separator, delimiter): the same file read another
+    # way is another snapshot (ExportMeta.parse_options)
+    parse_options: Mapped[str] = mapped_column(String(64), default="", server_default="")
 
 
 class SnapshotWarehouse(Base):
@@ -46,7 +51,7 @@ class SnapshotWarehouse(Base):
     __tablename__ = "snapshot_warehouses"
 
     snapshot_id: Mapped[int] = mapped_column(ForeignKey("snapshots.id", ondelete="CASCADE"), primary_key=True)
-    warehouse_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    warehouse_id: Mapped[str] = mapped_column(String(LIM["warehouse_id"]), primary_key=True)
     as_of: Mapped[int] = mapped_column(BigInteger, index=True)
     lots: Mapped[int] = mapped_column(Integer, default=0)
 
@@ -58,16 +63,16 @@ class LotRecord(Base):
     id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
     snapshot_id: Mapped[int] = mapped_column(ForeignKey("snapshots.id", ondelete="CASCADE"))
     line: Mapped[int] = mapped_column(Integer)
-    warehouse_id: Mapped[str] = mapped_column(String(128))
-    lot_id: Mapped[str] = mapped_column(String(128))
-    product_code: Mapped[str] = mapped_column(String(64))
-    form: Mapped[str] = mapped_column(String(64))
+    warehouse_id: Mapped[str] = mapped_column(String(LIM["warehouse_id"]))
+    lot_id: Mapped[str] = mapped_column(String(LIM["lot_id"]))
+    product_code: Mapped[str] = mapped_column(String(LIM["product_code"]))
+    form: Mapped[str] = mapped_column(String(LIM["form"]))
     purity_ppm: Mapped[int] = mapped_column(Integer)
-    gross_quantity: Mapped[str] = mapped_column(String(80))
-    net_quantity: Mapped[str] = mapped_column(String(80))
-    unit: Mapped[str] = mapped_column(String(8))
-    assay_ref: Mapped[str] = mapped_column(String(256))
-    status: Mapped[str] = mapped_column(String(16))
+    gross_quantity: Mapped[str] = mapped_column(String(LIM["gross_quantity"]))
+    net_quantity: Mapped[str] = mapped_column(String(LIM["net_quantity"]))
+    unit: Mapped[str] = mapped_column(String(LIM["unit"]))
+    assay_ref: Mapped[str] = mapped_column(String(LIM["assay_ref"]))
+    status: Mapped[str] = mapped_column(String(LIM["status"]))
     as_of: Mapped[int] = mapped_column(BigInteger)
     quantity: Mapped[str] = mapped_column(String(80))  # token base units, decimal integer text
     leaf: Mapped[bytes] = mapped_column(LargeBinary(32))
@@ -161,3 +166,24 @@ class BreakRecord(Base):
     lot_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
     amount: Mapped[str | None] = mapped_column(String(80), nullable=True)
     evidence: Mapped[str] = mapped_column(Text)
+
+
+class RunProduct(Base):
+    """Per run and product: the figures an auditor follows over time (history chart, portal)."""
+
+    __tablename__ = "run_products"
+    __table_args__ = (Index("ix_run_products_product_run", "product_code", "run_id"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    product_code: Mapped[str] = mapped_column(String(64))
+    chain_id: Mapped[int] = mapped_column(BigInteger)
+    token: Mapped[str] = mapped_column(String(42))  # lower-case address
+    block_number: Mapped[int] = mapped_column(BigInteger)
+    block_time: Mapped[int] = mapped_column(BigInteger)
+    total_supply: Mapped[str] = mapped_column(String(80))  # token base units
+    attested_reserve: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    custody_reserve: Mapped[str] = mapped_column(String(80))
+    collateralisation_ratio: Mapped[str | None] = mapped_column(String(40), nullable=True)  # decimal text, rounded down
+    breaks: Mapped[int] = mapped_column(Integer)
+    breaks_by_severity: Mapped[str] = mapped_column(Text, default="{}")  # JSON {severity: count}

@@ -9,11 +9,13 @@ from collections import deque
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from sqlalchemy import Engine, text
 
 from stockpile.reconcile.custody.parse import (
-    Reject, Validator, check_chunk, duplicate_reason, file_hashes, init_worker, parse_time, read_records, write_rejects,
+    ExportError, Reject, Validator, check_chunk, duplicate_reason, init_worker, is_field_value, meta_checks_chars, read_records,
+    scan_file, write_rejects,
 )
 from stockpile.reconcile.custody.schema import RESERVE_STATUSES, Catalogue
 from stockpile.reconcile.db.engine import make_engine, migrate
@@ -24,7 +26,25 @@ BATCH = 20_000  # records per chunk (checked in a worker process when parallel)
 LOT_COLUMNS = ("snapshot_id", "line", "warehouse_id", "lot_id", "product_code", "form", "purity_ppm", "gross_quantity",
                "net_quantity", "unit", "assay_ref", "status", "as_of", "quantity", "leaf")
 
-# Index positions of a view lot tuple (see custody_view)
+class ViewLot(NamedTuple):
+    """One lot of a custody view: a typed record that is still a plain tuple (built at C speed with
+    ``tuple.__new__``, read with C-level attribute getters; no per-object dict at 1M lots)."""
+
+    warehouse_id: str
+    lot_id: str
+    product_code: str
+    form: str
+    purity_ppm: int
+    quantity: int  # token base units
+    assay_ref: str
+    status: str
+    leaf: bytes  # StandardMerkleTree leaf
+    snapshot_id: int
+    line: int
+
+
+_new_lot = tuple.__new__
+# positions in a ViewLot (for code that indexes; new code uses the field names)
 W, L, P, F, PPM, Q, A, S, LEAF, SID, LINE = range(11)
 
 
@@ -62,10 +82,16 @@ class Database:
         self.engine.dispose()
 
     # ---------------------------------------------------------------- ingestion
-    def find_snapshot(self, content_hash: str, kind: str = "custody"):
+    def find_snapshot(self, content_hash: str, kind: str = "custody", parse_options: str | None = None):
+        """The snapshot of these bytes (read with these parse options, when given)."""
+        q = ("SELECT id, source, as_of, accepted, rejected, rejects_path FROM snapshots "
+             "WHERE kind = :k AND content_hash = :h")
+        params = {"k": kind, "h": content_hash}
+        if parse_options is not None:
+            q += " AND parse_options = :o"
+            params["o"] = parse_options
         with self.engine.connect() as conn:
-            return conn.execute(text("SELECT id, source, as_of, accepted, rejected, rejects_path FROM snapshots "
-                                     "WHERE kind = :k AND content_hash = :h"), {"k": kind, "h": content_hash}).first()
+            return conn.execute(text(q + " ORDER BY id DESC"), params).first()
 
     def ingest(
         self,
@@ -77,26 +103,34 @@ class Database:
         show_progress: bool = False,
         workers: int | None = None,
     ) -> IngestResult:
-        """Ingest one export. The same file (same bytes) a second time changes nothing and
-        returns the snapshot it made the first time (``duplicate=True``)."""
+        """Ingest one export. The same file (same bytes) read the same way (decimal separator,
+        delimiter) a second time changes nothing and returns the snapshot it made the first time
+        (``duplicate=True``); read another way, it is a new snapshot (a correction).
+
+        Raises ExportError (naming the file and line) when the export cannot be read, and when it
+        is refused: a warehouse every row of which was rejected, or an empty export that does not
+        name its warehouse and as-of time (see the README, "Empty exports")."""
         if kind not in ("custody", "attested"):
             raise ValueError(f"kind must be custody or attested, not {kind!r}")
         started = time.perf_counter()
         catalogue = catalogue or Catalogue.load()
         path = Path(path)
-        digest, size, report_hash = file_hashes(path)
-        existing = self.find_snapshot(digest, kind)
+        scan = scan_file(path)
+        meta, records = read_records(path, catalogue, decimal_comma=decimal_comma, content_hash=(scan.sha256, scan.size),
+                                     scan=scan)
+        options = meta.parse_options()
+        existing = self.find_snapshot(scan.sha256, kind, options)
         if existing is not None:
-            return IngestResult(existing.id, str(path), digest, kind, existing.accepted, existing.rejected, existing.as_of,
-                                duplicate=True, rejects_path=existing.rejects_path,
+            return IngestResult(existing.id, str(path), scan.sha256, kind, existing.accepted, existing.rejected,
+                                existing.as_of, duplicate=True, rejects_path=existing.rejects_path,
                                 seconds=time.perf_counter() - started)
         with gc_paused():
-            return self._ingest(path, catalogue, kind, rejects_dir, decimal_comma, show_progress, workers, started,
-                                digest, size, report_hash)
+            return self._ingest(path, catalogue, kind, rejects_dir, show_progress, workers, started, scan, meta, records)
 
-    def _ingest(self, path, catalogue, kind, rejects_dir, decimal_comma, show_progress, workers, started, digest,
-                size, report_hash) -> IngestResult:
-        meta, records = read_records(path, catalogue, decimal_comma=decimal_comma, content_hash=(digest, size))
+    def _ingest(self, path, catalogue, kind, rejects_dir, show_progress, workers, started, scan, meta,
+                records) -> IngestResult:
+        digest, size, report_hash = scan.sha256, scan.size, scan.keccak
+        check_chars = meta_checks_chars(meta, scan)
         if workers is None:
             workers = 1  # measured: on 2 shared cores the worker pool (pickling) was slower than one process
         rejects: list[Reject] = []
@@ -104,21 +138,22 @@ class Database:
         wh_as_of: dict[str, int] = {}
         roots: dict[str, list[tuple[bytes, int]]] = defaultdict(list)
         seen: dict[str, int] = {}
+        rejected_in: dict[str, Reject] = {}  # warehouse -> its first rejected row
         accepted = 0
         attested = kind == "attested"
-        pool = _pool(catalogue, meta, workers) if workers > 1 else None
+        pool = _pool(catalogue, meta, workers, check_chars) if workers > 1 else None
         try:
             with self.engine.begin() as conn:
                 sid = conn.execute(
                     text("INSERT INTO snapshots (kind, content_hash, report_hash, source, format, as_of, ingested_at, "
-                         "accepted, rejected, size_bytes, meta) VALUES (:kind, :h, :rh, :src, :fmt, 0, :now, 0, 0, "
-                         ":size, :meta) RETURNING id"),
+                         "accepted, rejected, size_bytes, meta, parse_options) VALUES (:kind, :h, :rh, :src, :fmt, 0, "
+                         ":now, 0, 0, :size, :meta, :opt) RETURNING id"),
                     {"kind": kind, "h": digest, "rh": report_hash, "src": str(path), "fmt": meta.format,
-                     "now": int(time.time()), "size": size, "meta": json.dumps(meta.meta)},
+                     "now": int(time.time()), "size": size, "meta": json.dumps(meta.meta), "opt": meta.parse_options()},
                 ).scalar_one()
                 writer = _writer(conn, self.dialect, sid)
                 bar = progress(desc=f"ingest {path.name}", unit=" rows", total=None, enabled=show_progress)
-                local = None if pool else Validator(catalogue, meta.decimal_comma, meta.default_as_of)
+                local = None if pool else Validator(catalogue, meta.decimal_comma, meta.default_as_of, check_chars)
                 for chunk, results in _checked_chunks(records, pool, local, workers):
                     batch: list[tuple] = []
                     it = iter(results)
@@ -128,7 +163,11 @@ class Database:
                             continue
                         res = next(it)
                         if res[0] is None:
-                            rejects.append(Reject(rec[0], res[1], res[2], rec[2]))
+                            x = Reject(rec[0], res[1], res[2], rec[2])
+                            rejects.append(x)
+                            wh = rec[1][0].strip()
+                            if wh not in rejected_in and is_field_value(wh, "warehouse_id"):
+                                rejected_in[wh] = x
                             continue
                         wh = res[1]
                         key = wh + "\x00" + res[2]
@@ -148,12 +187,16 @@ class Database:
                         accepted += len(batch)
                         bar.update(len(batch))
                 bar.close()
-                export_as_of = meta.meta.get("as_of")
-                snap_as_of = parse_time(export_as_of) if export_as_of else max(wh_as_of.values(), default=0)
+                export_as_of = meta.as_of is not None
+                snap_as_of = meta.as_of if export_as_of else max(wh_as_of.values(), default=0)
                 rejects_path = None
                 if rejects:
                     rdir = Path(rejects_dir) if rejects_dir else path.parent
                     rejects_path = str(write_rejects(rdir / f"{path.name}.rejects.csv", rejects))
+                _refuse_suspicious(path, meta, accepted, rejects, rejected_in, wh_count, rejects_path)
+                if not accepted:  # an empty export: its warehouse now holds nothing
+                    wh_count[meta.warehouse_id] = 0
+                if rejects:
                     conn.execute(text("INSERT INTO rejects (snapshot_id, line, code, reason, raw) VALUES (:s, :l, :c, :r, :raw)"),
                                  [{"s": sid, "l": x.line, "c": x.code, "r": x.reason, "raw": x.raw} for x in rejects])
                 conn.execute(text("UPDATE snapshots SET as_of = :a, accepted = :n, rejected = :r, rejects_path = :p WHERE id = :s"),
@@ -161,7 +204,8 @@ class Database:
                 if wh_count:
                     conn.execute(text("INSERT INTO snapshot_warehouses (snapshot_id, warehouse_id, as_of, lots) "
                                       "VALUES (:s, :w, :a, :n)"),
-                                 [{"s": sid, "w": w, "a": snap_as_of if export_as_of else wh_as_of[w], "n": n}
+                                 [{"s": sid, "w": w, "a": snap_as_of if export_as_of else wh_as_of.get(w, snap_as_of),
+                                   "n": n}
                                   for w, n in wh_count.items()])
                 if kind == "attested":
                     from stockpile.merkle import LOT_LEAF_TYPES, StandardMerkleTree
@@ -207,12 +251,39 @@ class Database:
         return best
 
     def custody_view(self, as_of: int | None = None, sources: dict[str, tuple[int, int]] | None = None,
-                     show_progress: bool = False) -> list[tuple]:
-        """All lots of the custody books as of ``as_of`` (latest snapshot per warehouse), as tuples
-        (warehouse, lot, product, form, purity_ppm, quantity, assay_ref, status, leaf, snapshot_id, line)."""
+                     show_progress: bool = False) -> list[ViewLot]:
+        """All lots of the custody books as of ``as_of`` (latest snapshot per warehouse), as
+        :class:`ViewLot` records."""
         sources = self.view_sources(as_of) if sources is None else sources
         with gc_paused():
             return self._load_lots(sources.items(), show_progress)
+
+    def reserve_leaves(self, as_of: int | None = None) -> dict[str, tuple[list[bytes], int]]:
+        """Per product, the reserve lots' leaves and total base units in the custody view as of a
+        time (what an attestor signs): only the columns a Merkle root needs."""
+        from stockpile.reconcile.custody.schema import RESERVE_STATUSES
+
+        out: dict[str, tuple[list[bytes], list[str]]] = {}
+        ph = "%s" if self.dialect == "postgresql" else "?"
+        statuses = ", ".join(f"'{s}'" for s in sorted(RESERVE_STATUSES))
+        sql = (f"SELECT product_code, leaf, quantity FROM lots WHERE snapshot_id = {ph} AND warehouse_id = {ph} "
+               f"AND status IN ({statuses})")
+        with self.engine.connect() as conn:
+            cur = conn.connection.driver_connection.cursor()
+            try:
+                for wh, (sid, _a) in sorted(self.view_sources(as_of).items()):
+                    cur.execute(sql, (sid, wh))
+                    while chunk := cur.fetchmany(100_000):
+                        for product, leaf, q in chunk:
+                            group = out.get(product)
+                            if group is None:
+                                group = out[product] = ([], [])
+                            group[0].append(leaf)
+                            group[1].append(q)
+            finally:
+                cur.close()
+        return {p: ([bytes(x) for x in leaves] if leaves and not isinstance(leaves[0], bytes) else leaves,
+                    sum(map(int, qs))) for p, (leaves, qs) in out.items()}
 
     def _load_lots(self, pairs, show_progress: bool = False) -> list[tuple]:
         out: list[tuple] = []
@@ -224,10 +295,14 @@ class Database:
             sql = "SELECT " + cols.format(p="%s" if self.dialect == "postgresql" else "?")
             cur = raw.cursor()
             try:
+                # warehouse, product, form and status repeat: one str object each (~240 MB less at 1M lots)
+                shared: dict[str, str] = {}
+                one = shared.setdefault
                 for wh, (sid, _a) in sorted(pairs):
                     cur.execute(sql, (sid, wh))
                     while chunk := cur.fetchmany(100_000):
-                        out.extend([(r[0], r[1], r[2], r[3], r[4], int(r[5]), r[6], r[7], bytes(r[8]), r[9], r[10])
+                        out.extend([_new_lot(ViewLot, (one(r[0], r[0]), r[1], one(r[2], r[2]), one(r[3], r[3]), r[4],
+                                                       int(r[5]), r[6], one(r[7], r[7]), bytes(r[8]), r[9], r[10]))
                                     for r in chunk])
                         bar.update(len(chunk))
             finally:
@@ -262,22 +337,71 @@ class Database:
         lots = self._load_lots([(w, (sid, 0)) for w in whs])
         return sid, [x for x in lots if x[P] == product and x[S] in RESERVE_STATUSES]
 
+    def record_run_products(self, run_id: int, chain_id: int, products: list[dict]) -> None:
+        """Per product figures of a run (``run_products``): what the history chart and the portal read."""
+        if not products:
+            return
+        with self.engine.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO run_products (run_id, product_code, chain_id, token, block_number, block_time, total_supply, "
+                "attested_reserve, custody_reserve, collateralisation_ratio, breaks, breaks_by_severity) VALUES "
+                "(:r, :p, :c, :t, :b, :bt, :s, :a, :cu, :ratio, :n, :sev)"),
+                [{"r": run_id, "p": p["product"], "c": chain_id, "t": str(p["token"]).lower(), "b": p["block_number"],
+                  "bt": p["block_timestamp"], "s": p["total_supply"], "a": p.get("attested_reserve"),
+                  "cu": p["custody_reserve_now"], "ratio": p.get("collateralisation_ratio"), "n": p.get("breaks", 0),
+                  "sev": json.dumps(p.get("breaks_by_severity") or {}, sort_keys=True)} for p in products])
+
+    def history(self, product: str, chain_id: int, token: str, limit: int = 30) -> list[dict]:
+        """The last ``limit`` runs' figures of one product (oldest first)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(text(
+                "SELECT rp.run_id, r.started_at, rp.block_number, rp.block_time, rp.total_supply, rp.attested_reserve, "
+                "rp.custody_reserve, rp.collateralisation_ratio, rp.breaks, rp.breaks_by_severity FROM run_products rp "
+                "JOIN runs r ON r.id = rp.run_id WHERE rp.product_code = :p AND rp.chain_id = :c AND rp.token = :t "
+                "ORDER BY rp.run_id DESC LIMIT :n"), {"p": product, "c": chain_id, "t": token.lower(), "n": limit}).all()
+        return [{"run_id": r[0], "started_at": r[1], "block": r[2], "block_time": r[3], "total_supply": r[4],
+                 "attested_reserve": r[5], "custody_reserve": r[6], "collateralisation_ratio": r[7], "breaks": r[8],
+                 "breaks_by_severity": json.loads(r[9] or "{}")} for r in reversed(rows)]
+
     def rejects(self, snapshot_id: int) -> list[dict]:
         with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(text("SELECT line, code, reason, raw FROM rejects WHERE snapshot_id = :s "
                                                        "ORDER BY line"), {"s": snapshot_id}).mappings()]
 
     def count(self, table: str) -> int:
-        if table not in ("snapshots", "lots", "rejects", "chain_events", "chain_blocks", "runs", "breaks",
+        if table not in ("snapshots", "lots", "rejects", "chain_events", "chain_blocks", "runs", "breaks", "run_products",
                          "snapshot_warehouses", "attested_roots", "chain_checkpoints"):
             raise ValueError(table)
         with self.engine.connect() as conn:
             return conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
 
 
-def _pool(catalogue, meta, workers):
+def _pool(catalogue, meta, workers, check_chars=True):
     ctx = multiprocessing.get_context("fork")
-    return ctx.Pool(workers, initializer=init_worker, initargs=(catalogue, meta.decimal_comma, meta.default_as_of))
+    return ctx.Pool(workers, initializer=init_worker,
+                    initargs=(catalogue, meta.decimal_comma, meta.default_as_of, check_chars))
+
+
+def _refuse_suspicious(path, meta, accepted, rejects, rejected_in, wh_count, rejects_path) -> None:
+    """The documented rules for exports that would empty a warehouse (README, "Empty exports"):
+    an export with no rows must name its warehouse and as-of time (then that warehouse holds
+    nothing from then on); a warehouse all of whose rows were rejected is refused (a reject must
+    never look like an empty warehouse)."""
+    where = f" (rejects in {rejects_path})" if rejects_path else ""
+    if not accepted and not rejects:
+        if not meta.warehouse_id or meta.as_of is None:
+            raise ExportError(f"{path}: the export has no rows; an empty export must name its warehouse and time "
+                              "(metadata warehouse_id and as_of) to record that the warehouse holds nothing")
+        return
+    if not accepted:
+        first = rejects[0]
+        raise ExportError(f"{path}: every row was rejected (first at line {first.line}: {first.reason}){where}; "
+                          "refused, so the warehouse's previous lot list is not replaced by an empty one")
+    for wh, first in rejected_in.items():
+        if wh and not wh_count.get(wh):
+            raise ExportError(f"{path}: every row of warehouse {wh} was rejected (first at line {first.line}: "
+                              f"{first.reason}){where}; refused, so the warehouse's previous lot list is not "
+                              "replaced by an empty one")
 
 
 def _checked_chunks(records, pool, validator, workers):
