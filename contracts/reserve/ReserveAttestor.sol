@@ -132,11 +132,9 @@ contract ReserveAttestor is
 
         // A signature over another chain id, another contract or other values recovers to an
         // unrelated address: NotSigner.
-        address[] memory signers =
-            QuorumSignatures.recoverAscending(attestationDigest(a, signedConfigDigest, deadline), signatures, $.quorum);
-        for (uint256 i = 0; i < signers.length; ++i) {
-            if (!$.attestors.contains(signers[i])) revert NotSigner(signers[i]);
-        }
+        QuorumSignatures.verifyAscending(
+            attestationDigest(a, signedConfigDigest, deadline), signatures, $.quorum, _isAttestor
+        );
 
         unchecked {
             roundId = $.latestRoundId + 1;
@@ -422,6 +420,10 @@ contract ReserveAttestor is
 
     function _configDigest(ReserveAttestorStorage storage $) private view returns (bytes32) {
         return keccak256(abi.encode(block.chainid, address(this), $.configVersion));
+    }
+
+    function _isAttestor(address account) private view returns (bool) {
+        return _storage().attestors.contains(account);
     }
 
     function _authorizeUpgrade(address) internal override onlyRole(UPGRADER_ROLE) {}

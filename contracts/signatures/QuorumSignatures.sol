@@ -25,27 +25,29 @@ library QuorumSignatures {
         if (status != ECDSA.RecoverError.NoError) revert IQuorumSignatures.InvalidSignature(index);
     }
 
-    /// @notice Recover every signature of `digest`, requiring strictly ascending signer addresses.
+    /// @notice Recover every signature of `digest`: each must come from a member, in strictly
+    ///         ascending signer address order (so each member counts once), at least `needed` of them.
     /// @param digest The EIP-712 digest.
     /// @param sigs The signatures, ordered by signer address.
     /// @param needed The quorum.
-    /// @return signers The recovered signers, ascending (the caller checks membership).
-    function recoverAscending(bytes32 digest, IQuorumSignatures.Signature[] calldata sigs, uint256 needed)
-        internal
-        pure
-        returns (address[] memory signers)
-    {
+    /// @param isMember Whether an address is a registered key (checked before the order, so a
+    ///        signature over other values reports the unrelated address it recovers to).
+    function verifyAscending(
+        bytes32 digest,
+        IQuorumSignatures.Signature[] calldata sigs,
+        uint256 needed,
+        function(address) view returns (bool) isMember
+    ) internal view {
         uint256 n = sigs.length;
         if (n < needed) revert IQuorumSignatures.QuorumNotMet(n, needed);
-        signers = new address[](n);
         address previous;
         for (uint256 i; i < n; ++i) {
             address signer = recover(digest, sigs[i], i);
+            if (!isMember(signer)) revert IQuorumSignatures.NotSigner(signer);
             if (signer <= previous) {
                 if (signer == previous) revert IQuorumSignatures.DuplicateSigner(signer);
                 revert IQuorumSignatures.SignersNotOrdered(i);
             }
-            signers[i] = signer;
             previous = signer;
         }
     }

@@ -76,7 +76,8 @@ def test_sign_submit_status_on_anvil(tmp_path, w3, anvil, anvil_keys, monkeypatc
     for i, s in enumerate(SIGNERS[:3]):
         monkeypatch.setenv("ATTESTOR_KEY", s.key.hex())
         r = runner.invoke(reserve, ["sign", str(tmp_path / "att.json"), "--chain-id", str(w3.eth.chain_id),
-                                    "--contract", feed.address, "--key-env", "ATTESTOR_KEY"], catch_exceptions=False)
+                                    "--contract", feed.address, "--rpc", anvil.url, "--key-env", "ATTESTOR_KEY"],
+                          catch_exceptions=False)
         assert json.loads(r.output)["signer"] == s.address
         (tmp_path / f"sig{i}.json").write_text(r.output)
         sig_files.append(str(tmp_path / f"sig{i}.json"))
@@ -84,6 +85,7 @@ def test_sign_submit_status_on_anvil(tmp_path, w3, anvil, anvil_keys, monkeypatc
     # a signature made for another chain id is caught before sending
     monkeypatch.setenv("ATTESTOR_KEY", SIGNERS[3].key.hex())
     r = runner.invoke(reserve, ["sign", str(tmp_path / "att.json"), "--chain-id", "1", "--contract", feed.address,
+                                "--config-digest", "0x" + bytes(feed.functions.configDigest().call()).hex(),
                                 "--key-env", "ATTESTOR_KEY"], catch_exceptions=False)
     (tmp_path / "wrong.json").write_text(r.output)
     monkeypatch.setenv("RELAYER_KEY", anvil_keys[5])

@@ -9,7 +9,8 @@ from stockpile.merkle import lot_leaf, lot_tree
 from stockpile.reserve import Attestation, report_hash
 from stockpile.reserve.gas import execution_gas, synthetic_tree
 
-from reserve_helpers import (
+from reserve_helpers import (  # noqa: I001
+    submit, recover_compact,
     DECIMALS,
     PRODUCT,
     SIGNERS,
@@ -24,7 +25,7 @@ from reserve_helpers import (
 
 
 def attest(attestor, a, relayer, chain, signers=SIGNERS[:3]):
-    return attestor.attest(a.as_tuple(), sign(attestor, a, signers, chain.chain_id), sender=relayer)
+    return submit(attestor, a, sign(attestor, a, signers, chain.chain_id), sender=relayer)
 
 
 def verify_lot(attestor, lot, proof) -> bool:
