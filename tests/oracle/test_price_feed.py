@@ -11,7 +11,7 @@ from eth_utils import keccak
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from stockpile.oracle.report import FeedEntry, median
+from stockpile.oracle.report import FeedEntry, Report, median, sign_report
 
 from oracle_helpers import DY, NDPR, TB, Reporter, addresses
 
@@ -115,14 +115,17 @@ def test_attack_price_subset_selection_refused(project, admin, signer_keys, chai
         forged.signatures[i] = honest_sigs[i]
     with ape.reverts(hub.NotSigner):
         rep.send(forged)
-    # 3. the honest report with one observation replaced by the attacker's (its own signature added)
+    # 3. the honest report with one observation replaced by the attacker's, which signs the result;
+    #    the two honest signatures copied from the pending report do not cover it
     args = honest.transmit_args()
     replaced = honest.observer_indices()[0]
-    obs = (honest.observers & ~(1 << replaced)) | (1 << evil_index)
-    answers = [6_250_000_000, 6_250_000_000, 10**12] if evil_index > max(honest.observer_indices()) else None
-    if answers is not None:
-        with ape.reverts(hub.NotSigner):
-            rep.send(honest, _with(args, report=_report_tuple(args, observers=obs, answers=answers)))
+    swapped = Report(config=cfg, entries=honest.entries, observed_at=honest.observed_at, deadline=honest.deadline,
+                     observations={**{i: honest.observations[i] for i in honest.observer_indices()[1:]},
+                                   evil_index: [10**12]})
+    swapped.signatures = {i: honest_sigs[i] for i in honest.observer_indices()[1:]}
+    swapped.sign(evil_key, chain.chain_id, hub.address)
+    with ape.reverts(hub.NotSigner):
+        rep.send(swapped)
     # 4. the honest report with an observation dropped (2 signatures left)
     with ape.reverts(hub.QuorumNotMet):
         rep.send(honest, _with(args, report=_report_tuple(args, observers=honest.observers & ~(1 << replaced),
@@ -277,8 +280,6 @@ def test_non_signer_is_refused(hub, reporter, signer_keys, outsider_key):
         reporter.report(reporter.entries([NDPR]), [[100 * P]] * 3, keys=[signer_keys[0], signer_keys[1], outsider_key])
     # its signature in a signer's place recovers to the outsider
     report = reporter.report(reporter.entries([NDPR]), [[100 * P]] * 3)
-    from stockpile.oracle.report import sign_report
-
     args = report.transmit_args()
     bad = sign_report(outsider_key, reporter.chain.chain_id, hub.address, report)
     with ape.reverts(hub.NotSigner, recovered=Account.from_key(outsider_key).address):
@@ -498,3 +499,23 @@ def test_invalid_signer_sets_and_feed_configs_are_refused(hub, timelock, signer_
         hub.addFeed(b"Y".ljust(32, b"\0"), 8, "Y", 1, 100, 60, 0, sender=timelock)
     with ape.reverts(hub.UnknownFeed):
         hub.setFeedConfig(b"Y".ljust(32, b"\0"), 1, 100, 60, 60, sender=timelock)
+
+
+def test_signer_set_change_waits_for_the_timelock(project, admin, signer_keys, chain):
+    """The price-trust roles held by the real TimelockController: a signer set change is scheduled,
+    refused before the delay, applied after it; the admin cannot shortcut it."""
+    delay = 3600
+    timelock = admin.deploy(project.StockpileTimelock, delay, [admin.address], [admin.address], "0x" + "00" * 20)
+    hub = admin.deploy(project.PriceFeed, admin, 0, timelock.address, addresses(signer_keys[:5]), 1)
+    new = addresses(signer_keys[:7])
+    with ape.reverts(hub.AccessControlUnauthorizedAccount):
+        hub.setConfig(new, 2, sender=admin)
+    call = hub.setConfig.encode_input(new, 2)
+    salt, pred = b"\x03" * 32, b"\0" * 32
+    timelock.schedule(hub.address, 0, call, pred, salt, delay, sender=admin)
+    with ape.reverts():
+        timelock.execute(hub.address, 0, call, pred, salt, sender=admin)
+    assert hub.f() == 1
+    chain.pending_timestamp += delay + 1
+    timelock.execute(hub.address, 0, call, pred, salt, sender=admin)
+    assert (hub.f(), len(hub.signers()), hub.quorum()) == (2, 7, 5)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from eth_utils import keccak
 
-from reserve_helpers import submit, recover_compact, OUTSIDER_SIGNER, PRODUCT, SIGNERS, custom_error, make_attestation, sample_lots, sign
+from reserve_helpers import OUTSIDER_SIGNER, PRODUCT, SIGNERS, custom_error, make_attestation, sample_lots, sign, submit
 
 MANAGER = keccak(text="ATTESTOR_MANAGER_ROLE")
 UPGRADER = keccak(text="UPGRADER_ROLE")

@@ -13,7 +13,16 @@ from stockpile.reserve.signing import default_deadline
 from stockpile.reserve.deploy import deploy_reserve_attestor, send, submit_attestation
 from stockpile.reserve.gas import attestation_gas
 
-from reserve_helpers import DECIMALS, OUTSIDER_SIGNER, PRODUCT, SIGNERS, consumer_artifact, decode_custom_error, oz_tree, sample_lots
+from reserve_helpers import (
+    DECIMALS,
+    OUTSIDER_SIGNER,
+    PRODUCT,
+    SIGNERS,
+    consumer_artifact,
+    decode_custom_error,
+    oz_tree,
+    sample_lots,
+)
 
 pytestmark = pytest.mark.anvil
 

@@ -10,7 +10,18 @@ from stockpile.reserve import Attestation, attestation_digest, recover_signer, s
 from stockpile.reserve.signing import default_deadline
 from stockpile.signatures import compact_from_bytes
 
-from reserve_helpers import submit, recover_compact, DECIMALS, OUTSIDER_SIGNER, PRODUCT, SIGNERS, custom_error, make_attestation, sample_lots, sign
+from reserve_helpers import (
+    DECIMALS,
+    OUTSIDER_SIGNER,
+    PRODUCT,
+    SIGNERS,
+    custom_error,
+    make_attestation,
+    recover_compact,
+    sample_lots,
+    sign,
+    submit,
+)
 
 
 def by_address(accts):

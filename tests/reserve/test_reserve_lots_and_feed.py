@@ -9,8 +9,7 @@ from stockpile.merkle import lot_leaf, lot_tree
 from stockpile.reserve import Attestation, report_hash
 from stockpile.reserve.gas import execution_gas, synthetic_tree
 
-from reserve_helpers import (  # noqa: I001
-    submit, recover_compact,
+from reserve_helpers import (
     DECIMALS,
     PRODUCT,
     SIGNERS,
@@ -21,6 +20,7 @@ from reserve_helpers import (  # noqa: I001
     oz_tree,
     sample_lots,
     sign,
+    submit,
 )
 
 

@@ -11,7 +11,7 @@ from stockpile.reserve import sign_attestation
 from stockpile.reserve.signing import default_deadline
 from stockpile.signatures import compact_from_bytes
 
-from reserve_helpers import submit, SIGNERS, custom_error, make_attestation, sample_lots
+from reserve_helpers import SIGNERS, custom_error, make_attestation, sample_lots, submit
 from eth_account import Account
 from eth_utils import keccak
 
