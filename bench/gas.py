@@ -21,7 +21,7 @@ from web3 import Web3
 from stockpile.merkle import lot_tree
 from stockpile.toolchain import Anvil
 from stockpile.token.devnet import (
-    attestation_tuple, deploy, deploy_stack, send, sign_attestation, sign_permit, sign_transfer_authorization,
+    deploy, deploy_stack, send, sign_attestation, sign_permit, sign_transfer_authorization,
     token_with_authorizations,
 )
 
@@ -112,8 +112,9 @@ def run() -> list[dict]:
             as_of = w3.eth.get_block("latest")["timestamp"] - 100 + i  # strictly newer each round
             att = {"merkleRoot": tree.root, "totalQuantity": n * 1000 * UNIT, "lotCount": n, "asOf": as_of,
                    "reportHash": Web3.keccak(text=f"report-{n}")}
-            sigs = sign_attestation(attestor_keys[:3], chain_id, attestor.address, att)
-            receipt = send(w3, admin, attestor.functions.attest(attestation_tuple(att), sigs))
+            args = sign_attestation(attestor_keys[:3], chain_id, attestor.address, att,
+                                    attestor.functions.configDigest().call())
+            receipt = send(w3, admin, attestor.functions.attest(*args))
             attest_gas[n] = receipt.gasUsed
             attest_exec_gas[n] = receipt.gasUsed - _intrinsic(w3.eth.get_transaction(receipt.transactionHash)["input"])
             del tree

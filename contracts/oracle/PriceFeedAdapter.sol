@@ -70,7 +70,12 @@ contract PriceFeedAdapter is IAggregatorV3 {
         return hub.feedConfig(feedId).maxAnswer;
     }
 
-    /// @notice Signatures the hub needs for a report.
+    /// @notice Oldest observation the hub accepts for this feed, in seconds before the block time.
+    function maxReportAge() external view returns (uint32) {
+        return hub.feedConfig(feedId).maxReportAge;
+    }
+
+    /// @notice Observations (and signatures) the hub needs for a report (2f + 1).
     function quorum() external view returns (uint8) {
         return hub.quorum();
     }

@@ -5,20 +5,23 @@ import {AccessControlDefaultAdminRulesUpgradeable} from
     "@openzeppelin/contracts-upgradeable/access/extensions/AccessControlDefaultAdminRulesUpgradeable.sol";
 import {EIP712Upgradeable} from "@openzeppelin/contracts-upgradeable/utils/cryptography/EIP712Upgradeable.sol";
 import {UUPSUpgradeable} from "@openzeppelin/contracts-upgradeable/proxy/utils/UUPSUpgradeable.sol";
-import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {EnumerableSet} from "@openzeppelin/contracts/utils/structs/EnumerableSet.sol";
 
 import {IReserveAttestor} from "../interfaces/IReserveAttestor.sol";
 import {AggregatorV3Interface} from "../interfaces/AggregatorV3Interface.sol";
+import {QuorumSignatures} from "../signatures/QuorumSignatures.sol";
 
 /// @title ReserveAttestor
 /// @notice One product's proof-of-reserve: the custodian's lot list (Merkle root in OpenZeppelin
 /// StandardMerkleTree encoding), total quantity in token base units, lot count, as-of time and report hash.
-/// An attestation is accepted only with EIP-712 signatures from a quorum of registered attestors and only
-/// when its as-of time is newer than the current one. Also readable as a Chainlink-style proof-of-reserve
+/// An attestation is accepted only with EIP-712 signatures from a quorum (a strict majority) of the registered
+/// attestors over the attestation, the attestor's current config digest and a deadline, and only when its
+/// as-of time is newer than the current one. Also readable as a Chainlink-style proof-of-reserve
 /// feed (AggregatorV3Interface: the answer is the attested total).
-/// @dev Behind an ERC-1967 proxy (UUPS); upgrades only by UPGRADER_ROLE (a TimelockController).
+/// @dev Behind an ERC-1967 proxy (UUPS). UPGRADER_ROLE (upgrades) and ATTESTOR_MANAGER_ROLE (attestor set,
+/// quorum) administer themselves and are given to the TimelockController at initialisation: the default
+/// admin can grant neither, so every change of code, attestors or quorum waits out the timelock's delay.
 /// Storage is ERC-7201 namespaced. `attest` is open to anyone (a relayer): the attestors' signatures carry
 /// the authority, and the EIP-712 domain binds them to this chain and this contract. Gas of `attest` does
 /// not depend on the number of lots: only the root is stored.
@@ -31,13 +34,13 @@ contract ReserveAttestor is
 {
     using EnumerableSet for EnumerableSet.AddressSet;
 
-    /// @notice Role allowed to add/remove attestors and change the quorum.
+    /// @notice Role allowed to add/remove attestors and change the quorum (the TimelockController; self-administered).
     bytes32 public constant ATTESTOR_MANAGER_ROLE = keccak256("ATTESTOR_MANAGER_ROLE");
-    /// @notice Role allowed to upgrade the implementation (held by a TimelockController).
+    /// @notice Role allowed to upgrade the implementation (the TimelockController; self-administered).
     bytes32 public constant UPGRADER_ROLE = keccak256("UPGRADER_ROLE");
     /// @notice EIP-712 type hash of {IReserveAttestor.Attestation}.
     bytes32 public constant ATTESTATION_TYPEHASH = keccak256(
-        "Attestation(bytes32 merkleRoot,uint256 totalQuantity,uint64 lotCount,uint64 asOf,bytes32 reportHash)"
+        "Attestation(bytes32 merkleRoot,uint256 totalQuantity,uint64 lotCount,uint64 asOf,bytes32 reportHash,bytes32 configDigest,uint64 deadline)"
     );
 
     /// @dev One accepted round (4 storage slots).
@@ -59,71 +62,11 @@ contract ReserveAttestor is
         EnumerableSet.AddressSet attestors;
         mapping(uint80 roundId => Round) rounds;
         address token; // appended: the one CommodityToken this attestor backs (bindToken, once)
+        uint64 configVersion; // bumped by every attestor set or quorum change
     }
 
     // keccak256(abi.encode(uint256(keccak256("stockpile.storage.ReserveAttestor")) - 1)) & ~bytes32(uint256(0xff))
     bytes32 private constant STORAGE_LOCATION = 0xa0f0216615e405594b2458279ad24300c767f69ce7bb6b4411423602bf8e9a00;
-
-    // ---------------------------------------------------------------- errors
-
-    /// @notice Fewer signatures than the quorum.
-    error QuorumNotMet(uint256 got, uint256 needed);
-    /// @notice A signature recovered to an address that is not a registered attestor.
-    error NotAttestor(address signer);
-    /// @notice Signers must be in strictly increasing address order.
-    error SignersNotOrdered(address previous, address signer);
-    /// @notice The same attestor signed twice.
-    error DuplicateSigner(address signer);
-    /// @notice The as-of time is not newer than the current attestation's.
-    error StaleAttestation(uint64 asOf, uint64 currentAsOf);
-    /// @notice The as-of time is after the current block time.
-    error FutureAttestation(uint64 asOf, uint64 now);
-    /// @notice A signature could not be recovered (malformed, wrong length or high-s).
-    error InvalidSignature(uint256 index);
-    /// @notice A non-empty attestation with a zero Merkle root.
-    error ZeroMerkleRoot();
-    /// @notice An attestation with a root or a total but no lots.
-    error ZeroLotCount();
-    /// @notice An attestation with lots but a zero total quantity.
-    error ZeroTotalQuantity();
-    /// @notice An attestation without a report hash.
-    error ZeroReportHash();
-    /// @notice More lots than base units: every lot holds at least one unit.
-    error LotCountExceedsTotal(uint64 lotCount, uint256 totalQuantity);
-    /// @notice The total does not fit the feed's int256 answer.
-    error TotalQuantityTooLarge(uint256 totalQuantity);
-    /// @notice The zero address was given where an account is needed.
-    error ZeroAddress();
-    /// @notice An empty product code.
-    error EmptyProductCode();
-    /// @notice The quorum must be between 1 and the number of attestors.
-    error InvalidQuorum(uint256 quorum, uint256 attestorCount);
-    /// @notice The address is already a registered attestor.
-    error AttestorAlreadyRegistered(address attestor);
-    /// @notice The address is not a registered attestor (on removal).
-    error AttestorNotRegistered(address attestor);
-    /// @notice No round with this id.
-    error UnknownRound(uint80 roundId);
-    /// @notice No attestation has been accepted yet.
-    error NoAttestation();
-
-    // ---------------------------------------------------------------- events
-
-    /// @notice An attestation was accepted as round `roundId`.
-    event ReserveAttested(
-        uint80 indexed roundId,
-        bytes32 merkleRoot,
-        uint256 totalQuantity,
-        uint64 lotCount,
-        uint64 asOf,
-        bytes32 reportHash
-    );
-    /// @notice An attestor was registered.
-    event AttestorAdded(address indexed attestor);
-    /// @notice An attestor was removed.
-    event AttestorRemoved(address indexed attestor);
-    /// @notice The quorum changed.
-    event QuorumChanged(uint256 oldQuorum, uint256 newQuorum);
 
     /// @custom:oz-upgrades-unsafe-allow constructor
     constructor() {
@@ -134,10 +77,10 @@ contract ReserveAttestor is
     /// @param productCode_ The product code served (e.g. "NDPR-OXIDE").
     /// @param decimals_ The product token's decimals (the feed's decimals).
     /// @param attestors_ The initial attestor set.
-    /// @param quorum_ Signatures needed per attestation (1..attestors_.length).
-    /// @param admin Default admin (two-step, delayed handover) and initial attestor manager.
+    /// @param quorum_ Signatures needed per attestation (a strict majority of attestors_).
+    /// @param admin Default admin (two-step, delayed handover).
     /// @param adminDelay Delay of a default-admin handover, in seconds.
-    /// @param upgrader Holder of UPGRADER_ROLE (a TimelockController).
+    /// @param timelock Holder of UPGRADER_ROLE and ATTESTOR_MANAGER_ROLE (the TimelockController).
     function initialize(
         string calldata productCode_,
         uint8 decimals_,
@@ -145,14 +88,16 @@ contract ReserveAttestor is
         uint256 quorum_,
         address admin,
         uint48 adminDelay,
-        address upgrader
+        address timelock
     ) external initializer {
         if (bytes(productCode_).length == 0) revert EmptyProductCode();
-        if (admin == address(0) || upgrader == address(0)) revert ZeroAddress();
+        if (admin == address(0) || timelock == address(0)) revert ZeroAddress();
         __AccessControlDefaultAdminRules_init(adminDelay, admin);
         __EIP712_init("Stockpile ReserveAttestor", "1");
-        _grantRole(ATTESTOR_MANAGER_ROLE, admin);
-        _grantRole(UPGRADER_ROLE, upgrader);
+        _setRoleAdmin(UPGRADER_ROLE, UPGRADER_ROLE);
+        _setRoleAdmin(ATTESTOR_MANAGER_ROLE, ATTESTOR_MANAGER_ROLE);
+        _grantRole(ATTESTOR_MANAGER_ROLE, timelock);
+        _grantRole(UPGRADER_ROLE, timelock);
         ReserveAttestorStorage storage $ = _storage();
         $.productCode = productCode_;
         $.decimals = decimals_;
@@ -160,37 +105,37 @@ contract ReserveAttestor is
             _addAttestor($, attestors_[i]);
         }
         _setQuorum($, quorum_);
+        _bumpConfig($);
     }
 
     // ---------------------------------------------------------------- attest
 
     /// @notice Submit an attestation signed by at least a quorum of attestors. Anyone may submit.
     /// @param a The attestation.
-    /// @param signatures EIP-712 signatures of `a`, ordered by strictly increasing signer address.
+    /// @param signedConfigDigest The attestor's `configDigest()` the attestors signed under.
+    /// @param deadline Last block time at which the signatures are accepted.
+    /// @param signatures EIP-712 signatures over (a, signedConfigDigest, deadline), ordered by strictly
+    /// increasing signer address.
     /// @return roundId The new round id.
-    function attest(Attestation calldata a, bytes[] calldata signatures) external returns (uint80 roundId) {
+    function attest(
+        Attestation calldata a,
+        bytes32 signedConfigDigest,
+        uint64 deadline,
+        Signature[] calldata signatures
+    ) external returns (uint80 roundId) {
         ReserveAttestorStorage storage $ = _storage();
+        QuorumSignatures.checkConfig(signedConfigDigest, _configDigest($));
+        QuorumSignatures.checkDeadline(deadline);
         _checkShape(a);
         uint64 currentAsOf = $.rounds[$.latestRoundId].asOf;
-        if (a.asOf <= currentAsOf) revert StaleAttestation(a.asOf, currentAsOf);
-        if (a.asOf > block.timestamp) revert FutureAttestation(a.asOf, uint64(block.timestamp));
-        uint256 needed = $.quorum;
-        if (signatures.length < needed) revert QuorumNotMet(signatures.length, needed);
+        if (a.asOf <= currentAsOf) revert AsOfNotNewer(a.asOf, currentAsOf);
+        if (a.asOf > block.timestamp) revert AsOfInFuture(a.asOf, uint64(block.timestamp));
 
-        bytes32 digest = attestationDigest(a);
-        address previous = address(0);
-        for (uint256 i = 0; i < signatures.length; ++i) {
-            (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecoverCalldata(digest, signatures[i]);
-            if (err != ECDSA.RecoverError.NoError || signer == address(0)) revert InvalidSignature(i);
-            // A signature over another chain id, another contract or other values recovers to an
-            // unrelated address: it fails here, before the order check.
-            if (!$.attestors.contains(signer)) revert NotAttestor(signer);
-            if (signer <= previous) {
-                if (signer == previous) revert DuplicateSigner(signer);
-                revert SignersNotOrdered(previous, signer);
-            }
-            previous = signer;
-        }
+        // A signature over another chain id, another contract or other values recovers to an
+        // unrelated address: NotSigner.
+        QuorumSignatures.verifyAscending(
+            attestationDigest(a, signedConfigDigest, deadline), signatures, $.quorum, _isAttestor
+        );
 
         unchecked {
             roundId = $.latestRoundId + 1;
@@ -207,21 +152,54 @@ contract ReserveAttestor is
         emit ReserveAttested(roundId, a.merkleRoot, a.totalQuantity, a.lotCount, a.asOf, a.reportHash);
     }
 
-    /// @notice The EIP-712 digest attestors sign for `a` (domain "Stockpile ReserveAttestor", version "1").
+    /// @notice The EIP-712 digest attestors sign (domain "Stockpile ReserveAttestor", version "1").
     /// @param a The attestation.
+    /// @param signedConfigDigest The config digest signed under (normally `configDigest()`).
+    /// @param deadline The deadline signed.
     /// @return The typed-data digest.
-    function attestationDigest(Attestation calldata a) public view returns (bytes32) {
+    function attestationDigest(Attestation calldata a, bytes32 signedConfigDigest, uint64 deadline)
+        public
+        view
+        returns (bytes32)
+    {
         return _hashTypedDataV4(
-            keccak256(abi.encode(ATTESTATION_TYPEHASH, a.merkleRoot, a.totalQuantity, a.lotCount, a.asOf, a.reportHash))
+            keccak256(
+                abi.encode(
+                    ATTESTATION_TYPEHASH,
+                    a.merkleRoot,
+                    a.totalQuantity,
+                    a.lotCount,
+                    a.asOf,
+                    a.reportHash,
+                    signedConfigDigest,
+                    deadline
+                )
+            )
         );
+    }
+
+    /// @notice The digest every attestation must be signed with: keccak256(abi.encode(chainid, this, configVersion)).
+    /// @return The current config digest.
+    function configDigest() external view returns (bytes32) {
+        return _configDigest(_storage());
+    }
+
+    /// @notice Incremented by every attestor set or quorum change.
+    /// @return The current config version.
+    function configVersion() external view returns (uint64) {
+        return _storage().configVersion;
     }
 
     // ---------------------------------------------------------------- admin
 
-    /// @notice Register an attestor.
+    /// @notice Register an attestor; refused when the quorum would no longer be a strict majority
+    /// (raise the quorum first, in the same timelock batch).
     /// @param attestor The attestor's signing address.
     function addAttestor(address attestor) external onlyRole(ATTESTOR_MANAGER_ROLE) {
-        _addAttestor(_storage(), attestor);
+        ReserveAttestorStorage storage $ = _storage();
+        _addAttestor($, attestor);
+        _checkQuorum($.quorum, $.attestors.length());
+        _bumpConfig($);
     }
 
     /// @notice Remove an attestor; refused if fewer attestors than the quorum would remain.
@@ -229,15 +207,17 @@ contract ReserveAttestor is
     function removeAttestor(address attestor) external onlyRole(ATTESTOR_MANAGER_ROLE) {
         ReserveAttestorStorage storage $ = _storage();
         if (!$.attestors.remove(attestor)) revert AttestorNotRegistered(attestor);
-        uint256 count = $.attestors.length();
-        if ($.quorum > count) revert InvalidQuorum($.quorum, count);
+        _checkQuorum($.quorum, $.attestors.length());
         emit AttestorRemoved(attestor);
+        _bumpConfig($);
     }
 
     /// @notice Change the number of signatures needed per attestation.
-    /// @param newQuorum Between 1 and the number of attestors.
+    /// @param newQuorum A strict majority of the attestors, at most their number.
     function setQuorum(uint256 newQuorum) external onlyRole(ATTESTOR_MANAGER_ROLE) {
-        _setQuorum(_storage(), newQuorum);
+        ReserveAttestorStorage storage $ = _storage();
+        _setQuorum($, newQuorum);
+        _bumpConfig($);
     }
 
     /// @inheritdoc IReserveAttestor
@@ -438,10 +418,27 @@ contract ReserveAttestor is
     }
 
     function _setQuorum(ReserveAttestorStorage storage $, uint256 newQuorum) private {
-        uint256 count = $.attestors.length();
-        if (newQuorum == 0 || newQuorum > count) revert InvalidQuorum(newQuorum, count);
+        _checkQuorum(newQuorum, $.attestors.length());
         emit QuorumChanged($.quorum, newQuorum);
         $.quorum = newQuorum;
+    }
+
+    /// @dev A quorum must be a strict majority of the attestors and at most their number.
+    function _checkQuorum(uint256 q, uint256 count) private pure {
+        if (q > count || q * 2 <= count) revert InvalidQuorum(q, count);
+    }
+
+    function _bumpConfig(ReserveAttestorStorage storage $) private {
+        uint64 v = ++$.configVersion;
+        emit ConfigChanged(v, _configDigest($));
+    }
+
+    function _configDigest(ReserveAttestorStorage storage $) private view returns (bytes32) {
+        return keccak256(abi.encode(block.chainid, address(this), $.configVersion));
+    }
+
+    function _isAttestor(address account) private view returns (bool) {
+        return _storage().attestors.contains(account);
     }
 
     function _authorizeUpgrade(address) internal override onlyRole(UPGRADER_ROLE) {}

@@ -27,7 +27,7 @@ from stockpile.toolchain import Anvil
 from stockpile.toolchain.anvil import dev_keys
 
 # Roles in the sample deployment file (python/stockpile/deploy/samples/devnet.yaml).
-DEPLOYER, ATTESTORS, ORACLES, TRANSMITTER, HOLDER, FRIEND = 0, (2, 3), (5, 6), 7, 8, 9
+DEPLOYER, ATTESTORS, ORACLES, TRANSMITTER, HOLDER, FRIEND = 0, (2, 3), (5, 6, 7), 7, 8, 9
 START_PRICES = {  # USD per token unit, the simulated market's starting point
     "NDPR-OXIDE": Decimal("62.50"), "DY-METAL": Decimal("310.00"), "TB-METAL": Decimal("1050.00"),
     "LI2CO3": Decimal("10400.00"), "AG-BAR": Decimal("31.20"),

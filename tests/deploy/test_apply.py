@@ -158,9 +158,18 @@ def test_handover_moves_admin_two_step(node, tmp_path):
     directory = w3.eth.contract(address=manifest["contracts"]["directory"]["address"], abi=load("Directory").abi)
     pending, schedule = token.functions.pendingDefaultAdmin().call()
     assert pending == ADMIN.address and token.functions.defaultAdmin().call() == DEPLOYER.address
+    # attestor set/quorum and price-trust roles are the timelock's (self-administered), never the admin's
+    timelock = manifest["contracts"]["timelock"]["address"]
     manager = Web3.keccak(text="ATTESTOR_MANAGER_ROLE")
-    assert attestor.functions.hasRole(manager, ADMIN.address).call()
+    assert attestor.functions.hasRole(manager, timelock).call()
+    assert not attestor.functions.hasRole(manager, ADMIN.address).call()
     assert not attestor.functions.hasRole(manager, DEPLOYER.address).call()
+    feed = w3.eth.contract(address=manifest["contracts"]["price-feed"]["address"], abi=load("PriceFeed").abi)
+    for role in ("SIGNER_ADMIN_ROLE", "FEED_ADMIN_ROLE"):
+        rid = Web3.keccak(text=role)
+        assert feed.functions.hasRole(rid, timelock).call()
+        assert not feed.functions.hasRole(rid, DEPLOYER.address).call()
+        assert not feed.functions.hasRole(rid, ADMIN.address).call()
     assert directory.functions.hasRole(bytes(32), ADMIN.address).call()
     assert not directory.functions.hasRole(bytes(32), DEPLOYER.address).call()
 

@@ -28,12 +28,20 @@ def stranger(accounts):
 
 
 @pytest.fixture
-def hub(project, admin, signer_keys):
-    """A hub with 5 signers (quorum 3) and three feeds (8 decimals, bounds 1 .. 1e14)."""
+def timelock(accounts):
+    """Stands in for the TimelockController: holds SIGNER_ADMIN_ROLE and FEED_ADMIN_ROLE."""
+    return accounts[6]
+
+
+@pytest.fixture
+def hub(project, admin, timelock, signer_keys):
+    """A hub with 5 signers (f = 1: reports need 3 observations) and three feeds (8 decimals,
+    bounds 1 .. 1e14, heartbeat 1 day, maximum report age 1 hour). The default admin is `admin`;
+    the price-trust roles are the `timelock`'s."""
     five = [Account.from_key(k).address for k in signer_keys[:5]]
-    feed = admin.deploy(project.PriceFeed, admin, 0, five, 3)
+    feed = admin.deploy(project.PriceFeed, admin, 0, timelock, five, 1)
     for fid, desc in ((NDPR, "NDPR-OXIDE / USD per kg"), (DY, "DY-METAL / USD per kg"), (TB, "TB-METAL / USD per kg")):
-        feed.addFeed(fid, 8, desc, 1, 10**14, 86400, sender=admin)
+        feed.addFeed(fid, 8, desc, 1, 10**14, 86400, 3600, sender=timelock)
     return feed
 
 
@@ -49,11 +57,11 @@ def reporter(hub, chain, signer_keys, accounts):
 
 @pytest.fixture
 def deployed_hub(w3, anvil, anvil_keys, signer_keys):
-    """A fresh hub on the session anvil: 5 signers, quorum 3, feeds NDPR/DY/TB (8 decimals)."""
+    """A fresh hub on the session anvil: 5 signers, f = 1 (3 observations), feeds NDPR/DY/TB (8 decimals)."""
     from stockpile.oracle.api import deploy_feeds
 
     out = deploy_feeds(
-        anvil.url, anvil_keys[0], [Account.from_key(k).address for k in signer_keys[:5]], 3,
+        anvil.url, anvil_keys[0], [Account.from_key(k).address for k in signer_keys[:5]], 1,
         [{"symbol": s, "description": f"{s} per kg", "max_answer": 10**14, "heartbeat": 3600}
          for s in ("NDPR-OXIDE/USD", "DY-METAL/USD", "TB-METAL/USD")])
     return out

@@ -5,7 +5,7 @@ from __future__ import annotations
 from eth_account import Account
 from eth_utils import keccak
 
-from stockpile.oracle.report import FeedEntry, build_report, feed_id
+from stockpile.oracle.report import FeedEntry, SignerConfig, build_report, feed_id
 
 NDPR = feed_id("NDPR-OXIDE/USD")
 DY = feed_id("DY-METAL/USD")
@@ -18,8 +18,18 @@ def make_keys(n: int, tag: str = "signer") -> list[str]:
     return sorted(keys, key=lambda k: int(Account.from_key(k).address, 16))
 
 
+def ape_signer_config(hub) -> SignerConfig:
+    """The hub's signer configuration, read through ape."""
+    version, f, signers = tuple(hub.signerSet())
+    return SignerConfig(version=version, f=f, signers=tuple(signers), digest=bytes(hub.configDigest()))
+
+
+def addresses(keys) -> list[str]:
+    return [Account.from_key(k).address for k in keys]
+
+
 class Reporter:
-    """Signs and sends reports to a hub on ape's network."""
+    """Signs and sends reports to a hub on ape's network (devnet mode: it holds every key)."""
 
     def __init__(self, hub, chain, keys, sender):
         self.hub, self.chain, self.keys, self.sender = hub, chain, keys, sender
@@ -27,13 +37,19 @@ class Reporter:
     def now(self) -> int:
         return self.chain.pending_timestamp
 
+    def config(self) -> SignerConfig:
+        return ape_signer_config(self.hub)
+
     def entries(self, fids, rounds=None):
         return [FeedEntry(fid, rounds[i] if rounds else self.hub.feedConfig(fid).latestRound + 1) for i, fid in enumerate(fids)]
 
-    def report(self, entries, answers_by_signer, keys=None, chain_id=None, contract=None, observed_at=None):
+    def report(self, entries, answers_by_signer, keys=None, chain_id=None, contract=None, observed_at=None,
+               deadline=None, config=None):
+        """Every key in ``keys`` (default: the first ones) observes its answers and signs the whole report."""
         keys = keys if keys is not None else self.keys[: len(answers_by_signer)]
         t = observed_at if observed_at is not None else self.now() - 1
-        return build_report(keys, chain_id or self.chain.chain_id, contract or self.hub.address, entries, t, answers_by_signer)
+        return build_report(keys, chain_id or self.chain.chain_id, contract or self.hub.address,
+                            config or self.config(), entries, t, answers_by_signer, deadline=deadline)
 
     def send(self, report, args=None):
         return self.hub.transmit(*(args or report.transmit_args()), sender=self.sender)

@@ -20,7 +20,7 @@ NDPR = "NDPR-OXIDE/USD"
 
 
 def rounds(w3, hub, symbol=NDPR):
-    return hub_contract(w3, hub).functions.feedConfig(feed_id(symbol)).call()[4]
+    return hub_contract(w3, hub).functions.feedConfig(feed_id(symbol)).call()[5]
 
 
 def answer(w3, hub, symbol=NDPR):
@@ -223,7 +223,7 @@ def test_anvil_stopped_mid_run_and_restarted(tmp_path, signer_keys, anvil_keys):
     node = Anvil(extra_args=["--state", str(state_file)]).start()
     try:
         w3 = Web3(Web3.HTTPProvider(node.url, request_kwargs={"timeout": 5}))
-        hub = deploy_feeds(node.url, anvil_keys[0], [Account.from_key(k).address for k in signer_keys[:5]], 3,
+        hub = deploy_feeds(node.url, anvil_keys[0], [Account.from_key(k).address for k in signer_keys[:5]], 1,
                            [{"symbol": NDPR, "max_answer": 10**14}])["address"]
         feeder, src = file_feeder(node, w3, hub, tmp_path, signer_keys, anvil_keys,
                                   confirm_timeout_seconds=3, max_replacements=0)  # generous: CI machines are loaded

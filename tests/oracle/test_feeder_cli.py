@@ -117,7 +117,10 @@ def test_deploy_and_prices_commands(anvil, w3, tmp_path, signer_keys, anvil_keys
 
     env = dict(os.environ, STOCKPILE_DEPLOYER_KEY=anvil_keys[0])
     signers = [a for k in signer_keys[:5] for a in ("--signer", Account.from_key(k).address)]
-    out = subprocess.run([STOCKPILE, "oracle", "deploy", "--rpc-url", anvil.url, *signers, "--quorum", "3",
+    bad = subprocess.run([STOCKPILE, "oracle", "deploy", "--rpc-url", anvil.url, *signers, "--f", "2"],
+                         env=env, capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "more than 3f signers" in bad.stderr and "Traceback" not in bad.stderr
+    out = subprocess.run([STOCKPILE, "oracle", "deploy", "--rpc-url", anvil.url, *signers, "--f", "1",
                           "--feed", "NDPR-OXIDE/USD:100000000000000:3600", "--feed", "DY-METAL/USD:100000000000000"],
                          env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr

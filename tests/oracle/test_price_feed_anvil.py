@@ -11,7 +11,7 @@ from web3.logs import DISCARD
 
 from oracle_helpers import advance
 from stockpile.contracts.compile import compile_standard_json
-from stockpile.oracle.chain import PriceFeedError, Sender, hub_contract, transact
+from stockpile.oracle.chain import PriceFeedError, Sender, hub_contract, signer_config, transact
 from stockpile.oracle.report import FeedEntry, build_report, feed_id
 from stockpile.toolchain import PROJECT_ROOT
 
@@ -33,8 +33,8 @@ def sender(w3, anvil_keys):
 
 def signed(w3, hub, keys, fids, answers, observed_at=None, rounds=None, chain_id=None):
     t = observed_at if observed_at is not None else w3.eth.get_block("latest")["timestamp"]
-    entries = [FeedEntry(f, rounds[i] if rounds else hub.functions.feedConfig(f).call()[4] + 1) for i, f in enumerate(fids)]
-    return build_report(keys, chain_id or w3.eth.chain_id, hub.address, entries, t, answers)
+    entries = [FeedEntry(f, rounds[i] if rounds else hub.functions.feedConfig(f).call()[5] + 1) for i, f in enumerate(fids)]
+    return build_report(keys, chain_id or w3.eth.chain_id, hub.address, signer_config(hub), entries, t, answers)
 
 
 def send(sender, hub, report):
@@ -44,14 +44,14 @@ def send(sender, hub, report):
 def test_quorum_report_on_anvil_and_errors_by_name(w3, hub, sender, signer_keys):
     advance(w3, 5)
     receipt = send(sender, hub, signed(w3, hub, signer_keys[:3], [NDPR, DY], [[60 * P, 300 * P], [62 * P, 310 * P], [61 * P, 305 * P]]))
-    assert receipt["status"] == 1 and receipt["gasUsed"] < 100_000
+    assert receipt["status"] == 1 and receipt["gasUsed"] < 120_000
     assert hub.functions.latestRoundData(NDPR).call()[:2] == [1, 61 * P]
     assert hub.functions.latestRoundData(DY).call()[:2] == [1, 305 * P]
 
     report = signed(w3, hub, signer_keys[:2], [NDPR], [[61 * P]] * 2)
     with pytest.raises(PriceFeedError) as info:
         send(sender, hub, report)
-    assert info.value.name == "QuorumNotMet" and info.value.args_by_name == {"signatures": 2, "quorum": 3}
+    assert info.value.name == "QuorumNotMet" and info.value.args_by_name == {"signatures": 2, "needed": 3}
 
     # the raw web3 error carries the selector of our custom error
     with pytest.raises(ContractCustomError) as raw:
@@ -75,14 +75,20 @@ def test_replay_wrong_chain_and_future_on_anvil(w3, hub, sender, signer_keys):
 
     future = signed(w3, hub, signer_keys[:3], [NDPR], [[61 * P]] * 3,
                     observed_at=w3.eth.get_block("latest")["timestamp"] + 600)
-    with pytest.raises(PriceFeedError, match="FutureReport"):
+    with pytest.raises(PriceFeedError, match="ObservationInFuture"):
         send(sender, hub, future)
 
     stale = signed(w3, hub, signer_keys[:3], [NDPR], [[61 * P]] * 3,
-                   observed_at=hub.functions.feedConfig(NDPR).call()[5])
-    with pytest.raises(PriceFeedError, match="StaleReport"):
+                   observed_at=hub.functions.feedConfig(NDPR).call()[6])
+    with pytest.raises(PriceFeedError, match="ObservationNotNewer"):
         send(sender, hub, stale)
-    assert hub.functions.feedConfig(NDPR).call()[4] == 1
+    assert hub.functions.feedConfig(NDPR).call()[5] == 1
+
+    # a signed report that never landed, posted after the feed's maximum report age (audit M-3)
+    late = signed(w3, hub, signer_keys[:3], [NDPR], [[61 * P]] * 3)
+    advance(w3, hub.functions.feedConfig(NDPR).call()[2] + 1)
+    with pytest.raises(PriceFeedError, match="SignatureExpired|ReportTooOld"):
+        send(sender, hub, late)
 
 
 def test_batch_with_one_bad_entry_on_anvil(w3, hub, sender, signer_keys, deployed_hub):
@@ -95,14 +101,14 @@ def test_batch_with_one_bad_entry_on_anvil(w3, hub, sender, signer_keys, deploye
 
     err = decode_error(skipped[0]["args"]["reason"])
     assert err.name == "AnswerOutOfBounds" and err.args_by_name["answer"] == 10**15
-    assert hub.functions.feedConfig(DY).call()[4] == 0
+    assert hub.functions.feedConfig(DY).call()[5] == 0
     assert hub.functions.latestRoundData(NDPR).call()[1] == 61 * P
 
 
 def test_admin_refused_for_non_admin_on_anvil(w3, hub, signer_keys, anvil_keys):
     stranger = Sender(w3, anvil_keys[6])
     with pytest.raises(Exception) as info:
-        transact(stranger, hub.functions.setSigners([Account.from_key(k).address for k in signer_keys[:3]], 2))
+        transact(stranger, hub.functions.setConfig([Account.from_key(k).address for k in signer_keys[:4]], 1))
     assert "AccessControlUnauthorizedAccount" in repr(info.value) or "0xe2517d3f" in repr(info.value)
     assert hub.functions.quorum().call() == 3
 

@@ -16,7 +16,8 @@ from ethpm_types import ContractType
 from stockpile.contracts import Artifact, load
 from stockpile.contracts.compile import compile_standard_json
 from stockpile.merkle import LOT_LEAF_TYPES, Lot
-from stockpile.reserve import Attestation, report_hash, sign_by_quorum
+from stockpile.reserve import Attestation, attestation_digest, report_hash, sign_by_quorum
+from stockpile.reserve.signing import default_deadline
 from stockpile.toolchain import PROJECT_ROOT
 from stockpile.token.devnet import decode_custom_error
 
@@ -94,8 +95,29 @@ def consumer_artifact() -> Artifact:
                     deployed_bytecode="0x" + data["evm"]["deployedBytecode"]["object"], compiler="solc-js")
 
 
-def sign(attestor_contract, attestation: Attestation, accounts_, chain_id: int):
-    return sign_by_quorum(accounts_, chain_id, str(attestor_contract.address), attestation)
+def sign(attestor_contract, attestation: Attestation, accounts_, chain_id: int, deadline=None, digest=None):
+    """Compact signatures of ``accounts_``, ordered, under the contract's current config digest."""
+    digest = bytes(attestor_contract.configDigest()) if digest is None else digest
+    deadline = default_deadline(attestation) if deadline is None else deadline
+    return sign_by_quorum(accounts_, chain_id, str(attestor_contract.address), attestation, digest, deadline)
+
+
+def submit(attestor_contract, attestation: Attestation, sigs, sender, deadline=None, digest=None):
+    """``attest`` with the current config digest and the default deadline (as-of + a week) unless given."""
+    digest = bytes(attestor_contract.configDigest()) if digest is None else digest
+    deadline = default_deadline(attestation) if deadline is None else deadline
+    return attestor_contract.attest(attestation.as_tuple(), digest, deadline, sigs, sender=sender)
+
+
+def recover_compact(chain_id: int, attestor_contract, attestation: Attestation, sig, deadline=None, digest=None) -> str:
+    """The address a compact signature recovers to on ``attestor_contract`` (what the contract reports)."""
+    from eth_account import Account as _Account
+
+    digest = bytes(attestor_contract.configDigest()) if digest is None else digest
+    deadline = default_deadline(attestation) if deadline is None else deadline
+    h = attestation_digest(chain_id, str(attestor_contract.address), attestation, digest, deadline)
+    r, vs = (int.from_bytes(bytes(x), "big") for x in sig)
+    return _Account._recover_hash(h, vrs=(27 + (vs >> 255), r, vs & ((1 << 255) - 1)))
 
 
 

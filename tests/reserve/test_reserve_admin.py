@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from eth_utils import keccak
 
-from reserve_helpers import OUTSIDER_SIGNER, PRODUCT, SIGNERS, custom_error, make_attestation, sample_lots, sign
+from reserve_helpers import OUTSIDER_SIGNER, PRODUCT, SIGNERS, custom_error, make_attestation, sample_lots, sign, submit
 
 MANAGER = keccak(text="ATTESTOR_MANAGER_ROLE")
 UPGRADER = keccak(text="UPGRADER_ROLE")
@@ -25,63 +25,66 @@ def test_role_constants(attestor):
     ],
     ids=["addAttestor", "removeAttestor", "setQuorum"],
 )
-def test_manager_functions_refused_without_role(attestor, outsider, upgrader, call):
-    for who in (outsider, upgrader):  # the upgrader holds another role, not this one
+def test_manager_functions_refused_without_role(attestor, outsider, admin, call):
+    for who in (outsider, admin):  # the default admin holds no manager role: only the timelock does
         with custom_error("AccessControlUnauthorizedAccount", account=who.address, neededRole=MANAGER):
             call(attestor, who)
     assert attestor.quorum() == 3 and len(attestor.attestors()) == 5
 
 
-def test_add_attestor(attestor, admin, relayer, chain, as_of):
-    tx = attestor.addAttestor(OUTSIDER_SIGNER.address, sender=admin)
+def test_add_attestor(attestor, upgrader, relayer, chain, as_of):
+    attestor.setQuorum(4, sender=upgrader)  # 3 of 6 would not be a majority: raise the quorum first
+    tx = attestor.addAttestor(OUTSIDER_SIGNER.address, sender=upgrader)
     assert [e.attestor for e in tx.decode_logs(attestor.AttestorAdded)] == [OUTSIDER_SIGNER.address]
     assert attestor.isAttestor(OUTSIDER_SIGNER.address)
     a = make_attestation(sample_lots(3), as_of)
-    attestor.attest(a.as_tuple(), sign(attestor, a, SIGNERS[:2] + [OUTSIDER_SIGNER], chain.chain_id), sender=relayer)
+    submit(attestor, a, sign(attestor, a, SIGNERS[:3] + [OUTSIDER_SIGNER], chain.chain_id), sender=relayer)
     assert attestor.latestRoundId() == 1
 
 
-def test_add_attestor_bad_input(attestor, admin):
+def test_add_attestor_bad_input(attestor, upgrader):
     with custom_error("AttestorAlreadyRegistered", attestor=SIGNERS[0].address):
-        attestor.addAttestor(SIGNERS[0].address, sender=admin)
+        attestor.addAttestor(SIGNERS[0].address, sender=upgrader)
     with custom_error("ZeroAddress"):
-        attestor.addAttestor("0x" + "00" * 20, sender=admin)
+        attestor.addAttestor("0x" + "00" * 20, sender=upgrader)
+    with custom_error("InvalidQuorum", quorum=3, signers=6):  # 3 of 6 is no strict majority
+        attestor.addAttestor(OUTSIDER_SIGNER.address, sender=upgrader)
     assert len(attestor.attestors()) == 5
 
 
-def test_removed_attestor_can_no_longer_sign(attestor, admin, relayer, chain, as_of):
+def test_removed_attestor_can_no_longer_sign(attestor, upgrader, relayer, chain, as_of):
     gone = SIGNERS[0]
-    tx = attestor.removeAttestor(gone.address, sender=admin)
+    tx = attestor.removeAttestor(gone.address, sender=upgrader)
     assert [e.attestor for e in tx.decode_logs(attestor.AttestorRemoved)] == [gone.address]
     assert not attestor.isAttestor(gone.address)
     a = make_attestation(sample_lots(3), as_of)
-    with custom_error("NotAttestor", signer=gone.address):
-        attestor.attest(a.as_tuple(), sign(attestor, a, SIGNERS[:3], chain.chain_id), sender=relayer)
-    attestor.attest(a.as_tuple(), sign(attestor, a, SIGNERS[1:4], chain.chain_id), sender=relayer)
+    with custom_error("NotSigner", recovered=gone.address):
+        submit(attestor, a, sign(attestor, a, SIGNERS[:3], chain.chain_id), sender=relayer)
+    submit(attestor, a, sign(attestor, a, SIGNERS[1:4], chain.chain_id), sender=relayer)
 
 
-def test_remove_attestor_bad_input(attestor, admin):
+def test_remove_attestor_bad_input(attestor, upgrader):
     with custom_error("AttestorNotRegistered", attestor=OUTSIDER_SIGNER.address):
-        attestor.removeAttestor(OUTSIDER_SIGNER.address, sender=admin)
-    attestor.setQuorum(5, sender=admin)
-    with custom_error("InvalidQuorum", quorum=5, attestorCount=4):  # would leave fewer attestors than the quorum
-        attestor.removeAttestor(SIGNERS[0].address, sender=admin)
+        attestor.removeAttestor(OUTSIDER_SIGNER.address, sender=upgrader)
+    attestor.setQuorum(5, sender=upgrader)
+    with custom_error("InvalidQuorum", quorum=5, signers=4):  # would leave fewer attestors than the quorum
+        attestor.removeAttestor(SIGNERS[0].address, sender=upgrader)
     assert attestor.isAttestor(SIGNERS[0].address)
 
 
-def test_set_quorum(attestor, admin, relayer, chain, as_of):
-    tx = attestor.setQuorum(4, sender=admin)
+def test_set_quorum(attestor, upgrader, relayer, chain, as_of):
+    tx = attestor.setQuorum(4, sender=upgrader)
     assert [(e.oldQuorum, e.newQuorum) for e in tx.decode_logs(attestor.QuorumChanged)] == [(3, 4)]
     a = make_attestation(sample_lots(3), as_of)
-    with custom_error("QuorumNotMet", got=3, needed=4):
-        attestor.attest(a.as_tuple(), sign(attestor, a, SIGNERS[:3], chain.chain_id), sender=relayer)
-    attestor.attest(a.as_tuple(), sign(attestor, a, SIGNERS[:4], chain.chain_id), sender=relayer)
+    with custom_error("QuorumNotMet", signatures=3, needed=4):
+        submit(attestor, a, sign(attestor, a, SIGNERS[:3], chain.chain_id), sender=relayer)
+    submit(attestor, a, sign(attestor, a, SIGNERS[:4], chain.chain_id), sender=relayer)
 
 
-@pytest.mark.parametrize("q", [0, 6])
-def test_set_quorum_out_of_range(attestor, admin, q):
-    with custom_error("InvalidQuorum", quorum=q, attestorCount=5):
-        attestor.setQuorum(q, sender=admin)
+@pytest.mark.parametrize("q", [0, 1, 2, 6])
+def test_set_quorum_out_of_range(attestor, upgrader, q):
+    with custom_error("InvalidQuorum", quorum=q, signers=5):
+        attestor.setQuorum(q, sender=upgrader)
     assert attestor.quorum() == 3
 
 
@@ -96,13 +99,17 @@ def test_initialisation_events(attestor, chain, project):
 @pytest.mark.parametrize(
     "kwargs, error, inputs",
     [
-        ({"quorum": 0}, "InvalidQuorum", {"quorum": 0, "attestorCount": 5}),
-        ({"quorum": 6}, "InvalidQuorum", {"quorum": 6, "attestorCount": 5}),
-        ({"attestors": [], "quorum": 1}, "InvalidQuorum", {"quorum": 1, "attestorCount": 0}),
+        ({"quorum": 0}, "InvalidQuorum", {"quorum": 0, "signers": 5}),
+        ({"quorum": 6}, "InvalidQuorum", {"quorum": 6, "signers": 5}),
+        ({"attestors": [], "quorum": 1}, "InvalidQuorum", {"quorum": 1, "signers": 0}),
+        ({"quorum": 2}, "InvalidQuorum", {"quorum": 2, "signers": 5}),  # audit L-5: no majority
+        ({"attestors": [SIGNERS[0].address, SIGNERS[1].address, SIGNERS[2].address], "quorum": 1},
+         "InvalidQuorum", {"quorum": 1, "signers": 3}),
         ({"product": ""}, "EmptyProductCode", {}),
         ({"admin_": "0x" + "00" * 20}, "ZeroAddress", {}),
         ({"upgrader_": "0x" + "00" * 20}, "ZeroAddress", {}),
-        ({"attestors": [SIGNERS[0].address, SIGNERS[0].address]}, "AttestorAlreadyRegistered", {"attestor": SIGNERS[0].address}),
+        ({"attestors": [SIGNERS[0].address, SIGNERS[0].address], "quorum": 1}, "AttestorAlreadyRegistered",
+         {"attestor": SIGNERS[0].address}),
         ({"attestors": [SIGNERS[0].address, "0x" + "00" * 20], "quorum": 1}, "ZeroAddress", {}),
     ],
 )
@@ -130,7 +137,7 @@ def test_upgrade_refused_without_upgrader_role(attestor, project, admin, outside
 
 def test_upgrade_by_upgrader_keeps_state(attestor, project, admin, upgrader, relayer, chain, as_of):
     a = make_attestation(sample_lots(5), as_of)
-    attestor.attest(a.as_tuple(), sign(attestor, a, SIGNERS[:3], chain.chain_id), sender=relayer)
+    submit(attestor, a, sign(attestor, a, SIGNERS[:3], chain.chain_id), sender=relayer)
     new_impl = admin.deploy(project.ReserveAttestor)
     tx = attestor.upgradeToAndCall(new_impl.address, b"", sender=upgrader)
     slot = int("360894a13ba1a3210667c828492db98dca3e2076cc3735a920a3ca505d382bbc", 16)
@@ -157,12 +164,13 @@ def test_state_lives_in_the_erc7201_namespace(attestor, relayer, chain, as_of):
     base = (int.from_bytes(keccak((int.from_bytes(keccak(text="stockpile.storage.ReserveAttestor"), "big") - 1)
                                   .to_bytes(32, "big")), "big")) & ~0xFF
     a = make_attestation(sample_lots(3), as_of)
-    attestor.attest(a.as_tuple(), sign(attestor, a, SIGNERS[:3], chain.chain_id), sender=relayer)
+    submit(attestor, a, sign(attestor, a, SIGNERS[:3], chain.chain_id), sender=relayer)
     word = lambda slot: int.from_bytes(bytes(chain.provider.get_storage(attestor.address, slot)), "big")  # noqa: E731
     # slot base+0: productCode (short string: bytes and length*2); base+1: decimals (uint8) | latestRoundId (uint80)
     assert word(base) == int.from_bytes(PRODUCT.encode().ljust(31, b"\0") + bytes([2 * len(PRODUCT)]), "big")
     assert word(base + 1) == 18 | (1 << 8)
     assert word(base + 2) == 3  # quorum
+    assert word(base + 6) == 1  # configVersion, appended after the rounds mapping (set by initialize)
     assert all(word(i) == 0 for i in range(4))  # nothing in the low slots
 
 
@@ -177,7 +185,7 @@ def test_upgrade_through_a_timelock(deploy_attestor, project, admin, outsider, r
                             "0x" + "00" * 20)
     feed = deploy_attestor(upgrader_=timelock.address)
     a = make_attestation(sample_lots(4), as_of)
-    feed.attest(a.as_tuple(), sign(feed, a, SIGNERS[:3], chain.chain_id), sender=relayer)
+    submit(feed, a, sign(feed, a, SIGNERS[:3], chain.chain_id), sender=relayer)
     new_impl = admin.deploy(project.ReserveAttestor)
     call = feed.upgradeToAndCall.encode_input(new_impl.address, b"")
     salt, pred = b"\x01" * 32, b"\0" * 32
@@ -195,3 +203,93 @@ def test_upgrade_through_a_timelock(deploy_attestor, project, admin, outsider, r
     slot = 0x360894A13BA1A3210667C828492DB98DCA3E2076CC3735A920A3CA505D382BBC
     assert bytes(chain.provider.get_storage(feed.address, slot))[-20:].hex() == new_impl.address[2:].lower()
     assert tuple(feed.reserveTotal()) == (a.total_quantity, as_of)
+
+
+def test_attack_admin_grants_itself_upgrader_and_upgrades_refused(attestor, project, admin):
+    """Audit H-2: UPGRADER_ROLE administers itself, so the default admin cannot grant it to itself
+    and upgrade at once."""
+    assert bytes(attestor.getRoleAdmin(UPGRADER)) == UPGRADER
+    with custom_error("AccessControlUnauthorizedAccount", account=admin.address, neededRole=UPGRADER):
+        attestor.grantRole(UPGRADER, admin.address, sender=admin)
+    new_impl = admin.deploy(project.ReserveAttestor)
+    with custom_error("AccessControlUnauthorizedAccount", account=admin.address, neededRole=UPGRADER):
+        attestor.upgradeToAndCall(new_impl.address, b"", sender=admin)
+    assert not attestor.hasRole(UPGRADER, admin.address)
+
+
+def test_attack_admin_adds_itself_as_attestor_with_quorum_1_refused(attestor, admin, relayer, chain, as_of):
+    """Audit H-2: the admin adds its own key as attestor, sets quorum 1 and attests 1e30: every step
+    needs the timelock's ATTESTOR_MANAGER_ROLE (self-administered), and quorum 1 is no majority anyway."""
+    from eth_account import Account
+
+    evil = Account.from_key(keccak(text="admin's own attestor key"))
+    assert bytes(attestor.getRoleAdmin(MANAGER)) == MANAGER
+    with custom_error("AccessControlUnauthorizedAccount", account=admin.address, neededRole=MANAGER):
+        attestor.grantRole(MANAGER, admin.address, sender=admin)
+    with custom_error("AccessControlUnauthorizedAccount", account=admin.address, neededRole=MANAGER):
+        attestor.addAttestor(evil.address, sender=admin)
+    with custom_error("AccessControlUnauthorizedAccount", account=admin.address, neededRole=MANAGER):
+        attestor.setQuorum(1, sender=admin)
+    a = make_attestation(sample_lots(1), as_of).model_copy(update={"total_quantity": 10**30})
+    with custom_error("QuorumNotMet", signatures=1, needed=3):
+        submit(attestor, a, sign(attestor, a, [evil], chain.chain_id), sender=relayer)
+    assert attestor.latestRoundId() == 0
+
+
+def test_attack_attestation_signed_under_old_quorum_refused(attestor, upgrader, relayer, chain, as_of):
+    """Audit L-1: a 3-of-5 attestation refused under quorum 4 (one attestor disputed it) is not
+    accepted after the quorum goes back to 3: it was signed under another config digest."""
+    attestor.setQuorum(4, sender=upgrader)
+    a = make_attestation(sample_lots(3), as_of)
+    old_digest = bytes(attestor.configDigest())
+    sigs = sign(attestor, a, SIGNERS[:3], chain.chain_id)
+    with custom_error("QuorumNotMet", signatures=3, needed=4):
+        submit(attestor, a, sigs, sender=relayer)
+    attestor.setQuorum(3, sender=upgrader)
+    assert bytes(attestor.configDigest()) != old_digest
+    with custom_error("ConfigDigestMismatch", signed=old_digest, current=bytes(attestor.configDigest())):
+        submit(attestor, a, sigs, sender=relayer, digest=old_digest)
+    assert attestor.latestRoundId() == 0
+
+
+def test_attack_attestation_signed_before_attestor_set_change_refused(attestor, upgrader, relayer, chain, as_of):
+    a = make_attestation(sample_lots(3), as_of)
+    old_digest = bytes(attestor.configDigest())
+    sigs = sign(attestor, a, SIGNERS[:3], chain.chain_id)
+    attestor.setQuorum(4, sender=upgrader)
+    attestor.addAttestor(OUTSIDER_SIGNER.address, sender=upgrader)
+    attestor.removeAttestor(OUTSIDER_SIGNER.address, sender=upgrader)
+    attestor.setQuorum(3, sender=upgrader)  # back to the same set and quorum: still a new configuration
+    assert attestor.configVersion() == 5
+    with custom_error("ConfigDigestMismatch", signed=old_digest):
+        submit(attestor, a, sigs, sender=relayer, digest=old_digest)
+
+
+def test_attack_attestation_past_its_deadline_refused(attestor, relayer, chain, as_of):
+    a = make_attestation(sample_lots(3), as_of)
+    deadline = chain.pending_timestamp + 60
+    sigs = sign(attestor, a, SIGNERS[:3], chain.chain_id, deadline=deadline)
+    chain.pending_timestamp = deadline + 1
+    with custom_error("SignatureExpired", deadline=deadline):
+        submit(attestor, a, sigs, sender=relayer, deadline=deadline)
+    assert attestor.latestRoundId() == 0
+
+
+def test_attestor_changes_go_through_the_timelock(deploy_attestor, admin, relayer, chain, as_of):
+    """ATTESTOR_MANAGER_ROLE held by an OpenZeppelin TimelockController: a quorum change waits for the delay."""
+    from reserve_helpers import ape_container, oz_artifact
+
+    delay = 3600
+    timelock = admin.deploy(ape_container(oz_artifact("@openzeppelin/contracts/governance/TimelockController.sol",
+                                                      "TimelockController")), delay, [admin.address], [admin.address],
+                            "0x" + "00" * 20)
+    feed = deploy_attestor(upgrader_=timelock.address)
+    assert feed.hasRole(MANAGER, timelock.address) and not feed.hasRole(MANAGER, admin.address)
+    call = feed.setQuorum.encode_input(4)
+    salt, pred = b"\x02" * 32, b"\0" * 32
+    timelock.schedule(feed.address, 0, call, pred, salt, delay, sender=admin)
+    with custom_error("TimelockUnexpectedOperationState", abi=timelock.contract_type.model_dump(mode="json")["abi"]):
+        timelock.execute(feed.address, 0, call, pred, salt, sender=admin)
+    chain.pending_timestamp += delay + 1
+    timelock.execute(feed.address, 0, call, pred, salt, sender=admin)
+    assert feed.quorum() == 4

@@ -8,11 +8,21 @@ from eth_account import Account
 from web3.exceptions import ContractCustomError
 
 from stockpile.merkle import lot_tree
-from stockpile.reserve import Attestation, attestation_digest, recover_signer, report_hash, sign_by_quorum
+from stockpile.reserve import Attestation, attestation_digest, report_hash, sign_by_quorum
+from stockpile.reserve.signing import default_deadline
 from stockpile.reserve.deploy import deploy_reserve_attestor, send, submit_attestation
 from stockpile.reserve.gas import attestation_gas
 
-from reserve_helpers import DECIMALS, OUTSIDER_SIGNER, PRODUCT, SIGNERS, consumer_artifact, decode_custom_error, oz_tree, sample_lots
+from reserve_helpers import (
+    DECIMALS,
+    OUTSIDER_SIGNER,
+    PRODUCT,
+    SIGNERS,
+    consumer_artifact,
+    decode_custom_error,
+    oz_tree,
+    sample_lots,
+)
 
 pytestmark = pytest.mark.anvil
 
@@ -55,15 +65,26 @@ def expect_error(abi, name, fn, sender=None, **inputs):
 
 
 def signed(w3, feed, a, accts=SIGNERS[:3], chain_id=None):
-    return sign_by_quorum(accts, chain_id or w3.eth.chain_id, feed.address, a)
+    return sign_by_quorum(accts, chain_id or w3.eth.chain_id, feed.address, a, feed.functions.configDigest().call(),
+                          default_deadline(a))
+
+
+def _recover(w3, feed, a, sig):
+    from eth_account import Account
+
+    h = attestation_digest(w3.eth.chain_id, feed.address, a, feed.functions.configDigest().call(), default_deadline(a))
+    r, vs = (int.from_bytes(bytes(x), "big") for x in sig)
+    return Account._recover_hash(h, vrs=(27 + (vs >> 255), r, vs & ((1 << 255) - 1)))
 
 
 def test_attest_on_anvil_and_read_it_back(w3, feed, keys, clock):
     lots = sample_lots(20)
     a = Attestation.of_lots(lots, clock(), report_hash("anvil report"))
-    assert feed.functions.attestationDigest(a.as_tuple()).call() == attestation_digest(w3.eth.chain_id, feed.address, a)
+    digest = feed.functions.configDigest().call()
+    assert feed.functions.attestationDigest(a.as_tuple(), digest, default_deadline(a)).call() == attestation_digest(
+        w3.eth.chain_id, feed.address, a, digest, default_deadline(a))
     round_before = feed.functions.latestRoundId().call()
-    receipt = submit_attestation(w3, keys["relayer"], feed, a, signed(w3, feed, a))
+    receipt = submit_attestation(w3, keys["relayer"], feed, a, digest, default_deadline(a), signed(w3, feed, a))
     (ev,) = feed.events.ReserveAttested().process_receipt(receipt)
     assert ev.args.roundId == round_before + 1
     assert (ev.args.merkleRoot, ev.args.totalQuantity, ev.args.lotCount, ev.args.asOf, ev.args.reportHash) == a.as_tuple()
@@ -87,7 +108,8 @@ def test_chainlink_consumer_on_anvil(w3, feed, keys, clock):
     receipt = send(w3, keys["admin"], w3.eth.contract(abi=art.abi, bytecode=art.bytecode).constructor(feed.address))
     consumer = w3.eth.contract(address=receipt.contractAddress, abi=art.abi)
     a = Attestation.of_lots(sample_lots(4), clock(), report_hash("consumer"))
-    submit_attestation(w3, keys["relayer"], feed, a, signed(w3, feed, a))
+    submit_attestation(w3, keys["relayer"], feed, a, feed.functions.configDigest().call(), default_deadline(a),
+                       signed(w3, feed, a))
     rid, answer, started, updated, dec = consumer.functions.latest().call()
     assert (answer, started, dec) == (a.total_quantity, a.as_of, DECIMALS)
     assert consumer.functions.describe().call() == f"{PRODUCT} reserves"
@@ -98,22 +120,23 @@ def test_chainlink_consumer_on_anvil(w3, feed, keys, clock):
 def test_refusals_on_anvil(w3, feed, keys, clock):
     abi = feed.abi
     a = Attestation.of_lots(sample_lots(3), clock(), report_hash("refusals"))
-    attest = lambda sigs, att=a: feed.functions.attest(att.as_tuple(), sigs)  # noqa: E731
-    expect_error(abi, "QuorumNotMet", attest(signed(w3, feed, a, SIGNERS[:2])), got=2, needed=3)
-    expect_error(abi, "NotAttestor", attest(signed(w3, feed, a, SIGNERS[:2] + [OUTSIDER_SIGNER])),
-                 signer=OUTSIDER_SIGNER.address)
+    attest = lambda sigs, att=a: feed.functions.attest(  # noqa: E731
+        att.as_tuple(), feed.functions.configDigest().call(), default_deadline(att), sigs)
+    expect_error(abi, "QuorumNotMet", attest(signed(w3, feed, a, SIGNERS[:2])), signatures=2, needed=3)
+    expect_error(abi, "NotSigner", attest(signed(w3, feed, a, SIGNERS[:2] + [OUTSIDER_SIGNER])),
+                 recovered=OUTSIDER_SIGNER.address)
     wrong_chain = signed(w3, feed, a, chain_id=1)
-    expect_error(abi, "NotAttestor", attest(wrong_chain),
-                 signer=recover_signer(w3.eth.chain_id, feed.address, a, wrong_chain[0]))
+    expect_error(abi, "NotSigner", attest(wrong_chain),
+                 recovered=_recover(w3, feed, a, wrong_chain[0]))
     good = signed(w3, feed, a)
     expect_error(abi, "DuplicateSigner", attest([good[0], good[1], good[1]]))
     expect_error(abi, "SignersNotOrdered", attest([good[1], good[0], good[2]]))
     future_t = w3.eth.get_block("latest")["timestamp"] + 3600
     future = a.model_copy(update={"as_of": future_t})
-    expect_error(abi, "FutureAttestation", attest(signed(w3, feed, future), future), asOf=future_t)
+    expect_error(abi, "AsOfInFuture", attest(signed(w3, feed, future), future), asOf=future_t)
 
-    submit_attestation(w3, keys["relayer"], feed, a, good)
-    expect_error(abi, "StaleAttestation", attest(good), asOf=a.as_of, currentAsOf=a.as_of)  # replay
+    submit_attestation(w3, keys["relayer"], feed, a, feed.functions.configDigest().call(), default_deadline(a), good)
+    expect_error(abi, "AsOfNotNewer", attest(good), asOf=a.as_of, currentAsOf=a.as_of)  # replay
 
     outsider = Account.from_key(keys["outsider"]).address
     manager = feed.functions.ATTESTOR_MANAGER_ROLE().call()

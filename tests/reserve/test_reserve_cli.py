@@ -76,7 +76,8 @@ def test_sign_submit_status_on_anvil(tmp_path, w3, anvil, anvil_keys, monkeypatc
     for i, s in enumerate(SIGNERS[:3]):
         monkeypatch.setenv("ATTESTOR_KEY", s.key.hex())
         r = runner.invoke(reserve, ["sign", str(tmp_path / "att.json"), "--chain-id", str(w3.eth.chain_id),
-                                    "--contract", feed.address, "--key-env", "ATTESTOR_KEY"], catch_exceptions=False)
+                                    "--contract", feed.address, "--rpc", anvil.url, "--key-env", "ATTESTOR_KEY"],
+                          catch_exceptions=False)
         assert json.loads(r.output)["signer"] == s.address
         (tmp_path / f"sig{i}.json").write_text(r.output)
         sig_files.append(str(tmp_path / f"sig{i}.json"))
@@ -84,6 +85,7 @@ def test_sign_submit_status_on_anvil(tmp_path, w3, anvil, anvil_keys, monkeypatc
     # a signature made for another chain id is caught before sending
     monkeypatch.setenv("ATTESTOR_KEY", SIGNERS[3].key.hex())
     r = runner.invoke(reserve, ["sign", str(tmp_path / "att.json"), "--chain-id", "1", "--contract", feed.address,
+                                "--config-digest", "0x" + bytes(feed.functions.configDigest().call()).hex(),
                                 "--key-env", "ATTESTOR_KEY"], catch_exceptions=False)
     (tmp_path / "wrong.json").write_text(r.output)
     monkeypatch.setenv("RELAYER_KEY", anvil_keys[5])
@@ -91,6 +93,23 @@ def test_sign_submit_status_on_anvil(tmp_path, w3, anvil, anvil_keys, monkeypatc
                                 "--rpc", anvil.url, "--contract", feed.address, "--key-env", "RELAYER_KEY"])
     assert r.exit_code == 2 and "wrong.json" in r.output
     assert feed.functions.latestRoundId().call() == 0
+
+    # the attestor set changes after signing (quorum 3 -> 4 -> 3): the signatures are refused off chain
+    from stockpile.reserve.deploy import send as send_tx
+
+    for q in (4, 3):
+        send_tx(w3, anvil_keys[0], feed.functions.setQuorum(q))
+    r = runner.invoke(reserve, ["submit", str(tmp_path / "att.json"), *sig_files, "--rpc", anvil.url,
+                                "--contract", feed.address, "--key-env", "RELAYER_KEY"])
+    assert r.exit_code == 2 and "sign again" in r.output and "Traceback" not in r.output
+    sig_files = []
+    for i, s in enumerate(SIGNERS[:3]):
+        monkeypatch.setenv("ATTESTOR_KEY", s.key.hex())
+        r = runner.invoke(reserve, ["sign", str(tmp_path / "att.json"), "--chain-id", str(w3.eth.chain_id),
+                                    "--contract", feed.address, "--rpc", anvil.url, "--key-env", "ATTESTOR_KEY"],
+                          catch_exceptions=False)
+        (tmp_path / f"sig{i}.json").write_text(r.output)
+        sig_files.append(str(tmp_path / f"sig{i}.json"))
 
     r = runner.invoke(reserve, ["submit", str(tmp_path / "att.json"), *reversed(sig_files), "--rpc", anvil.url,
                                 "--contract", feed.address, "--key-env", "RELAYER_KEY"], catch_exceptions=False)

@@ -20,11 +20,12 @@ from reserve_helpers import (
     oz_tree,
     sample_lots,
     sign,
+    submit,
 )
 
 
 def attest(attestor, a, relayer, chain, signers=SIGNERS[:3]):
-    return attestor.attest(a.as_tuple(), sign(attestor, a, signers, chain.chain_id), sender=relayer)
+    return submit(attestor, a, sign(attestor, a, signers, chain.chain_id), sender=relayer)
 
 
 def verify_lot(attestor, lot, proof) -> bool:

@@ -11,18 +11,22 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 
 from stockpile.reserve import Attestation, report_hash, sign_attestation
+from stockpile.reserve.signing import default_deadline
+from stockpile.signatures import compact_from_bytes
 
-from reserve_helpers import custom_error
+from reserve_helpers import custom_error, submit
 
 KEYS = [Account.from_key(keccak(text=f"stockpile-sm-key-{i}")) for i in range(7)]
 
 
-def test_attestor_state_machine(deploy_attestor, admin, relayer, outsider, chain):
+def test_attestor_state_machine(deploy_attestor, upgrader, relayer, outsider, chain):
+    timelock = upgrader  # holds ATTESTOR_MANAGER_ROLE
     class AttestorMachine(RuleBasedStateMachine):
         @initialize(n=st.integers(1, 4), data=st.data())
         def setup(self, n, data):
             self.attestors = [k.address for k in KEYS[:n]]
-            self.quorum = data.draw(st.integers(1, n), label="quorum")
+            self.quorum = data.draw(st.integers(n // 2 + 1, n), label="quorum")  # a strict majority
+            self.version = 1
             self.c = deploy_attestor(attestors=self.attestors, quorum=self.quorum)
             self.rounds: list[Attestation] = []
             self.t = chain.pending_timestamp - 100_000
@@ -49,23 +53,25 @@ def test_attestor_state_machine(deploy_attestor, admin, relayer, outsider, chain
             a = Attestation(merkle_root=root, total_quantity=total, lot_count=lots, as_of=as_of,
                             report_hash=report_hash(f"r{self.t}"))
             signers = sorted((KEYS[i] for i in picks), key=lambda k: int(k.address, 16))
-            sigs = [sign_attestation(k, chain.chain_id, self.c.address, a).signature for k in signers]
+            digest, deadline = bytes(self.c.configDigest()), default_deadline(a)
+            sigs = [compact_from_bytes(sign_attestation(k, chain.chain_id, self.c.address, a, digest, deadline).signature)
+                    for k in signers]
             if as_of <= self.current_as_of():
-                expected = "StaleAttestation"
+                expected = "AsOfNotNewer"
             elif as_of > chain.pending_timestamp:
-                expected = "FutureAttestation"
+                expected = "AsOfInFuture"
             elif len(signers) < self.quorum:
                 expected = "QuorumNotMet"
             elif any(k.address not in self.attestors for k in signers):
-                expected = "NotAttestor"
+                expected = "NotSigner"
             else:
                 expected = None
             if expected is None:
-                self.c.attest(a.as_tuple(), sigs, sender=relayer)
+                submit(self.c, a, sigs, sender=relayer)
                 self.rounds.append(a)
             else:
                 with custom_error(expected):
-                    self.c.attest(a.as_tuple(), sigs, sender=relayer)
+                    submit(self.c, a, sigs, sender=relayer)
 
         @rule(data=st.data(), lots=st.integers(0, 5))
         def attest_by_quorum(self, data, lots):
@@ -74,40 +80,46 @@ def test_attestor_state_machine(deploy_attestor, admin, relayer, outsider, chain
             picks = data.draw(st.lists(st.sampled_from(pool), unique=True, min_size=self.quorum), label="quorum picks")
             self.attest(data, honest=False, when="fresh", lots=lots, picks=picks)
 
-        @rule(i=st.integers(0, len(KEYS) - 1), by_admin=st.booleans())
-        def add(self, i, by_admin):
+        @rule(i=st.integers(0, len(KEYS) - 1), by_timelock=st.booleans())
+        def add(self, i, by_timelock):
             addr = KEYS[i].address
-            if not by_admin:
+            if not by_timelock:
                 with custom_error("AccessControlUnauthorizedAccount"):
                     self.c.addAttestor(addr, sender=outsider)
             elif addr in self.attestors:
                 with custom_error("AttestorAlreadyRegistered", attestor=addr):
-                    self.c.addAttestor(addr, sender=admin)
+                    self.c.addAttestor(addr, sender=timelock)
+            elif 2 * self.quorum <= len(self.attestors) + 1:
+                with custom_error("InvalidQuorum", quorum=self.quorum, signers=len(self.attestors) + 1):
+                    self.c.addAttestor(addr, sender=timelock)
             else:
-                self.c.addAttestor(addr, sender=admin)
+                self.c.addAttestor(addr, sender=timelock)
                 self.attestors.append(addr)
+                self.version += 1
 
         @rule(i=st.integers(0, len(KEYS) - 1))
         def remove(self, i):
             addr = KEYS[i].address
             if addr not in self.attestors:
                 with custom_error("AttestorNotRegistered", attestor=addr):
-                    self.c.removeAttestor(addr, sender=admin)
+                    self.c.removeAttestor(addr, sender=timelock)
             elif len(self.attestors) - 1 < self.quorum:
-                with custom_error("InvalidQuorum", quorum=self.quorum, attestorCount=len(self.attestors) - 1):
-                    self.c.removeAttestor(addr, sender=admin)
+                with custom_error("InvalidQuorum", quorum=self.quorum, signers=len(self.attestors) - 1):
+                    self.c.removeAttestor(addr, sender=timelock)
             else:
-                self.c.removeAttestor(addr, sender=admin)
+                self.c.removeAttestor(addr, sender=timelock)
                 self.attestors.remove(addr)
+                self.version += 1
 
         @rule(q=st.integers(0, 8))
         def set_quorum(self, q):
-            if 1 <= q <= len(self.attestors):
-                self.c.setQuorum(q, sender=admin)
+            if len(self.attestors) < 2 * q and q <= len(self.attestors):
+                self.c.setQuorum(q, sender=timelock)
                 self.quorum = q
+                self.version += 1
             else:
-                with custom_error("InvalidQuorum", quorum=q, attestorCount=len(self.attestors)):
-                    self.c.setQuorum(q, sender=admin)
+                with custom_error("InvalidQuorum", quorum=q, signers=len(self.attestors)):
+                    self.c.setQuorum(q, sender=timelock)
 
         @invariant()
         def matches_model(self):
@@ -115,6 +127,8 @@ def test_attestor_state_machine(deploy_attestor, admin, relayer, outsider, chain
                 return
             assert sorted(self.c.attestors()) == sorted(self.attestors)
             assert self.c.quorum() == self.quorum
+            assert 2 * self.quorum > len(self.attestors)  # always a strict majority
+            assert self.c.configVersion() == self.version
             assert self.c.latestRoundId() == len(self.rounds)
             if self.rounds:
                 assert Attestation.from_chain(self.c.latestAttestation()[0]) == self.rounds[-1]

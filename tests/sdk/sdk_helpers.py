@@ -15,7 +15,7 @@ HOLDER, SPENDER = ANVIL_KEYS[8], ANVIL_KEYS[9]
 
 
 def publish_price(sp: Stockpile, symbol: str, usd: str) -> None:
-    """Publish a reference price signed by the oracle quorum (real EIP-712 signatures)."""
+    """Publish a reference price observed and signed by 2f + 1 oracle signers (real EIP-712 signatures)."""
     from decimal import Decimal
 
     from stockpile.oracle.report import FeedEntry, build_report
@@ -29,8 +29,10 @@ def publish_price(sp: Stockpile, symbol: str, usd: str) -> None:
     now = sp.w3.eth.get_block("latest")["timestamp"]
     answer = int(Decimal(usd).scaleb(decimals))
     entry = FeedEntry(feed_id=feed_id(product.info.product_code), round_id=round_id)
-    report = build_report(ORACLE_KEYS[:2], sp.chain_id, hub, [entry], now, [[answer], [answer]])
     from stockpile.contracts import load
+    from stockpile.oracle.chain import signer_config
 
     hub_c = sp.w3.eth.contract(address=hub, abi=load("PriceFeed").abi)
+    # the sample deployment: 4 oracle signers, f = 1: three observations, each signing the whole report
+    report = build_report(ORACLE_KEYS[:3], sp.chain_id, hub, signer_config(hub_c), [entry], now, [[answer]] * 3)
     sp.send(hub_c.functions.transmit(*report.transmit_args()))

@@ -52,18 +52,28 @@ def test_unknown_selector_becomes_unknown_revert():
     assert isinstance(err, errors.RevertedWithReason) and err.args_dict == {"reason": "abc"}
 
 
-def test_same_signature_in_two_contracts_decodes_with_the_reverting_contracts_names():
-    """QuorumNotMet(uint256,uint256) is (got, needed) in ReserveAttestor and (signatures, quorum)
-    in PriceFeed: the caller's ABI decides the argument names."""
+def test_quorum_errors_have_one_set_of_names_in_both_contracts():
+    """PriceFeed and ReserveAttestor share IQuorumSignatures: QuorumNotMet, SignersNotOrdered and
+    NotSigner decode with the same argument names whichever contract reverted (issue 10)."""
     from eth_abi import encode
     from eth_utils import function_signature_to_4byte_selector
 
     from stockpile.contracts import load
 
     data = function_signature_to_4byte_selector("QuorumNotMet(uint256,uint256)") + encode(["uint256", "uint256"], [2, 3])
-    assert errors.decode_revert(data, load("PriceFeed").abi).args_dict == {"signatures": 2, "quorum": 3}
-    assert errors.decode_revert(data, load("ReserveAttestor").abi).args_dict == {"got": 2, "needed": 3}
+    for name in ("PriceFeed", "ReserveAttestor"):
+        assert errors.decode_revert(data, load(name).abi).args_dict == {"signatures": 2, "needed": 3}
     assert errors.decode_revert(data).name == "QuorumNotMet"
+
+    def error_abis(name):
+        return {(e["name"], tuple(i["type"] for i in e["inputs"]), tuple(i["name"] for i in e["inputs"]))
+                for e in load(name).abi if e["type"] == "error"}
+
+    shared = {"QuorumNotMet", "NotSigner", "InvalidSignature", "DuplicateSigner", "SignersNotOrdered",
+              "ConfigDigestMismatch", "SignatureExpired", "InvalidQuorum"}
+    feed = {e for e in error_abis("PriceFeed") if e[0] in shared}
+    attestor = {e for e in error_abis("ReserveAttestor") if e[0] in shared}
+    assert feed == attestor and {e[0] for e in feed} == shared
 
 
 def test_a_mined_failure_is_decoded_by_replaying_it(in_process):

@@ -11,7 +11,7 @@ from web3.exceptions import ContractCustomError
 
 from stockpile.contracts import load
 from stockpile.token.devnet import (
-    ZERO, attestation_tuple, decode_custom_error, deploy, deploy_stack, deploy_token_implementation, send,
+    ZERO, decode_custom_error, deploy, deploy_stack, deploy_token_implementation, send,
     sign_attestation, sign_permit,
 )
 
@@ -46,8 +46,9 @@ def live(w3, keys):
     send(w3, admin, t.functions.setMinterLimit(addr(minter), 10_000 * UNIT, UNIT))
     att = {"merkleRoot": Web3.keccak(text="root"), "totalQuantity": 5_000 * UNIT, "lotCount": 5,
            "asOf": w3.eth.get_block("latest")["timestamp"], "reportHash": Web3.keccak(text="report")}
-    sigs = sign_attestation(attestor_keys[:3], w3.eth.chain_id, stack.attestor.address, att)
-    send(w3, admin, stack.attestor.functions.attest(attestation_tuple(att), sigs))
+    args = sign_attestation(attestor_keys[:3], w3.eth.chain_id, stack.attestor.address, att,
+                            stack.attestor.functions.configDigest().call())
+    send(w3, admin, stack.attestor.functions.attest(*args))
     return dict(stack=stack, t=t, admin=admin, minter=minter, operator=operator, alice=alice, bob=bob)
 
 

@@ -76,10 +76,18 @@ class FeedConfig(Strict):
     min_answer: Quantity
     max_answer: Quantity
     heartbeat: int = Field(gt=0, description="seconds; consumers treat older prices as stale")
+    max_report_age: int | None = Field(default=None, gt=0, description="seconds; older observations are refused "
+                                       "on chain (<= heartbeat; default min(heartbeat, 3600))")
     deviation_bps: int = Field(default=50, ge=1, le=10_000)
+
+    @property
+    def report_age(self) -> int:
+        return self.max_report_age if self.max_report_age is not None else min(self.heartbeat, 3600)
 
     @model_validator(mode="after")
     def _bounds(self) -> "FeedConfig":
+        if self.max_report_age is not None and self.max_report_age > self.heartbeat:
+            raise ValueError(f"max_report_age: must be <= heartbeat ({self.heartbeat}), got {self.max_report_age}")
         if self.min_answer <= 0:
             raise ValueError(f"min_answer: must be > 0, got {self.min_answer}")
         if self.max_answer <= self.min_answer:
@@ -142,6 +150,8 @@ class Timelock(Strict):
 
 
 class SignerSet(Strict):
+    """Reserve attestors: an attestation needs ``quorum`` signatures, a strict majority."""
+
     signers: list[Address] = Field(min_length=1)
     quorum: int = Field(ge=1)
 
@@ -151,6 +161,23 @@ class SignerSet(Strict):
             raise ValueError(f"signers: duplicate address in {self.signers}")
         if self.quorum > len(self.signers):
             raise ValueError(f"quorum: must be <= number of signers ({len(self.signers)}), got {self.quorum}")
+        if 2 * self.quorum <= len(self.signers):
+            raise ValueError(f"quorum: must be a strict majority of the {len(self.signers)} signers, got {self.quorum}")
+        return self
+
+
+class OracleSet(Strict):
+    """Price oracle signers: reports need observations from 2f + 1 of them; more than 3f signers."""
+
+    signers: list[Address] = Field(min_length=4, max_length=31)
+    f: int = Field(ge=1, description="faulty signers tolerated")
+
+    @model_validator(mode="after")
+    def _f(self) -> "OracleSet":
+        if len(set(self.signers)) != len(self.signers):
+            raise ValueError(f"signers: duplicate address in {self.signers}")
+        if len(self.signers) <= 3 * self.f:
+            raise ValueError(f"f: needs more than 3f signers ({len(self.signers)} given), got {self.f}")
         return self
 
 
@@ -200,7 +227,7 @@ class Deployment(Strict):
     roles: Roles
     timelock: Timelock
     attestors: SignerSet
-    oracle: SignerSet | None = None
+    oracle: OracleSet | None = None
     products: list[Product] = Field(min_length=1)
     baskets: list[Basket] = []
 

@@ -3,8 +3,10 @@
 Contracts with OpenZeppelin's AccessControlDefaultAdminRules (tokens, attestors, price feed)
 hand DEFAULT_ADMIN over in two steps: ``beginDefaultAdminTransfer`` here, then the new admin
 (a multisig) calls ``acceptDefaultAdminTransfer`` once the delay has passed. Operational admin
-roles (attestor manager, feed/signer admin, registrar) are granted to the configured admin and
-renounced by the deployer, as are token roles the deployment file does not give it. On tokens the
+roles (registrar) are granted to the configured admin and renounced by the deployer, as are token
+roles the deployment file does not give it. The price feed's SIGNER_ADMIN_ROLE and FEED_ADMIN_ROLE
+(self-administered: they move price trust) go to the TimelockController; the attestors'
+ATTESTOR_MANAGER_ROLE is the timelock's from initialisation. On tokens the
 deployer also renounces GOVERNOR_ROLE (held since deployment as bootstrap governor): afterwards only
 the TimelockController holds it, so minters, their limits and the reserve attestor change only after
 the timelock's delay (``stockpile deploy apply`` schedules and later executes such changes).
@@ -38,7 +40,7 @@ def _contracts(dep: Deployment, manifest: Manifest):
     out = []
     for p in dep.products:
         out.append((f"{p.symbol}.token", "CommodityToken", [], True))
-        out.append((f"{p.symbol}.attestor", "ReserveAttestor", ["ATTESTOR_MANAGER_ROLE"], True))
+        out.append((f"{p.symbol}.attestor", "ReserveAttestor", [], True))
     for b in dep.baskets:
         out.append((f"baskets.{b.symbol}", "BasketToken", [], True))
     if "price-feed" in manifest.contracts:
@@ -53,14 +55,16 @@ def handover(dep: Deployment, w3: Web3, sender: Sender, manifest: Manifest) -> l
     lines: list[HandoverLine] = []
     for key, artifact, extra_roles, two_step in _contracts(dep, manifest):
         c = w3.eth.contract(address=manifest.address(key), abi=load(artifact).abi)
-        # 1. operational admin roles: grant to admin, then renounce ours
+        # price-trust roles go to the timelock, operational ones to the admin
+        holder = manifest.address("timelock") if artifact == "PriceFeed" else admin
+        # 1. operational admin roles: grant to their holder, then renounce ours
         for role in extra_roles:
             rid = DEFAULT_ADMIN if role == "DEFAULT_ADMIN_ROLE" else role_id(role)
-            if not c.functions.hasRole(rid, admin).call():
-                sender.transact(c.functions.grantRole(rid, admin))
-                lines.append(HandoverLine(key, role, admin, "granted"))
+            if not c.functions.hasRole(rid, holder).call():
+                sender.transact(c.functions.grantRole(rid, holder))
+                lines.append(HandoverLine(key, role, holder, "granted"))
             else:
-                lines.append(HandoverLine(key, role, admin, "already done"))
+                lines.append(HandoverLine(key, role, holder, "already done"))
         # 2. token roles the deployer holds without the file giving them
         if artifact in ("CommodityToken", "BasketToken"):
             for field, role in (TOKEN_ROLES if artifact == "CommodityToken" else BASKET_ROLES).items():
@@ -75,7 +79,7 @@ def handover(dep: Deployment, w3: Web3, sender: Sender, manifest: Manifest) -> l
                 sender.transact(c.functions.renounceRole(governor, me))
                 lines.append(HandoverLine(key, "GOVERNOR_ROLE", me, "renounced (timelock keeps it)"))
         for role in extra_roles:
-            if role == "DEFAULT_ADMIN_ROLE" or me == admin:
+            if role == "DEFAULT_ADMIN_ROLE" or me == holder:
                 continue
             rid = role_id(role)
             if c.functions.hasRole(rid, me).call():

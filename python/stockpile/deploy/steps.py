@@ -120,7 +120,7 @@ def product_steps(dep: Deployment, p: Product) -> list[Step]:
         steps.append(CallStep(
             key=f"{s}.feed", target="price-feed", contract="PriceFeed", function="addFeed",
             args=lambda ctx, c=p.product_code, f=f: [feed_id(c), f.decimals, f.description, _scaled(f.min_answer, f.decimals),
-                                        _scaled(f.max_answer, f.decimals), f.heartbeat],
+                                        _scaled(f.max_answer, f.decimals), f.heartbeat, f.report_age],
             done=lambda ctx, c=p.product_code: int(ctx.contract("price-feed", "PriceFeed").functions.adapterOf(feed_id(c)).call(), 16) != 0,
             description=f"{s}: price feed {f.description}"))
 
@@ -153,7 +153,8 @@ def deployment_steps(dep: Deployment) -> list[Step]:
     if dep.oracle is not None:
         signers = sorted(dep.oracle.signers, key=lambda a: int(a, 16))
         steps.append(DeployStep(key="price-feed", contract="PriceFeed", description="PriceFeed hub",
-                                args=lambda ctx: [ctx.sender_address, dep.roles.admin_transfer_delay, signers, dep.oracle.quorum]))
+                                args=lambda ctx: [ctx.sender_address, dep.roles.admin_transfer_delay, ctx.sender_address,
+                                                  signers, dep.oracle.f]))
     for p in dep.products:
         steps.extend(product_steps(dep, p))
     if dep.baskets:

@@ -23,23 +23,30 @@ def deploy_feeds(
     rpc_url: str,
     deployer_key: str,
     signers: Sequence[str],
-    quorum: int,
+    f: int,
     feeds: Sequence[Mapping],
     admin: str | None = None,
     admin_delay: int = 0,
+    config_admin: str | None = None,
 ) -> dict:
     """Deploy a PriceFeed hub and register feeds.
 
+    ``signers``: addresses; ``f``: faulty signers tolerated (reports need 2f + 1 observations).
     ``feeds``: mappings with ``symbol``, ``description``, ``decimals`` (8), ``min_answer``,
-    ``max_answer`` (integers in feed units), ``heartbeat`` (seconds). ``signers``: addresses.
+    ``max_answer`` (integers in feed units), ``heartbeat`` (seconds), ``max_report_age`` (seconds,
+    default min(heartbeat, 3600)). The deployer registers the feeds, so it must be the config
+    admin (the default); hand the roles to the timelock afterwards.
     Returns ``{"address": hub, "adapters": {symbol: adapter address}}``."""
     w3 = connect(rpc_url)
-    hub = deploy_price_feed(w3, deployer_key, signers, quorum, admin=admin, admin_delay=admin_delay)
+    hub = deploy_price_feed(w3, deployer_key, signers, f, admin=admin, admin_delay=admin_delay,
+                            config_admin=config_admin)
     adapters = {}
-    for f in feeds:
-        adapters[f["symbol"]] = add_feed(
-            w3, deployer_key, hub, f["symbol"], int(f.get("decimals", 8)), f.get("description", f["symbol"]),
-            int(f.get("min_answer", 1)), int(f["max_answer"]), int(f.get("heartbeat", 86400)))
+    for feed in feeds:
+        age = feed.get("max_report_age")
+        adapters[feed["symbol"]] = add_feed(
+            w3, deployer_key, hub, feed["symbol"], int(feed.get("decimals", 8)), feed.get("description", feed["symbol"]),
+            int(feed.get("min_answer", 1)), int(feed["max_answer"]), int(feed.get("heartbeat", 86400)),
+            None if age is None else int(age))
     return {"address": hub, "adapters": adapters}
 
 

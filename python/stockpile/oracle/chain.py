@@ -18,7 +18,7 @@ from web3 import Web3
 from web3.exceptions import ContractCustomError, ContractLogicError, TransactionNotFound, Web3RPCError
 
 from stockpile.contracts import load
-from stockpile.oracle.report import Report, feed_id
+from stockpile.oracle.report import Report, SignerConfig, feed_id
 
 log = logging.getLogger(__name__)
 
@@ -223,16 +223,21 @@ def deploy_price_feed(
     w3: Web3,
     deployer_key: str,
     signers: Sequence[str],
-    quorum: int,
+    f: int,
     admin: str | None = None,
     admin_delay: int = 0,
+    config_admin: str | None = None,
 ) -> str:
-    """Deploy a PriceFeed hub from its artifact. ``signers``: addresses (sorted here). Returns its address."""
+    """Deploy a PriceFeed hub from its artifact. ``signers``: addresses (sorted here); ``f``: faulty
+    signers tolerated (reports need 2f + 1 observations; more than 3f signers). ``config_admin``
+    (default: the deployer) gets SIGNER_ADMIN_ROLE and FEED_ADMIN_ROLE; on a real network that is
+    the TimelockController. Returns the hub's address."""
     art = load("PriceFeed")
     sender = Sender(w3, deployer_key)
     ordered = sorted((to_checksum_address(s) for s in signers), key=lambda a: int(a, 16))
     ctor = w3.eth.contract(abi=art.abi, bytecode=art.bytecode).constructor(
-        to_checksum_address(admin or sender.address), admin_delay, ordered, quorum
+        to_checksum_address(admin or sender.address), admin_delay,
+        to_checksum_address(config_admin or sender.address), ordered, f
     )
     tx = ctor.build_transaction({"from": sender.address, "gas": 1, "maxFeePerGas": 1, "maxPriorityFeePerGas": 1, "nonce": 0})
     for k in ("gas", "maxFeePerGas", "maxPriorityFeePerGas", "nonce", "to"):
@@ -253,12 +258,27 @@ def add_feed(
     min_answer: int,
     max_answer: int,
     heartbeat: int,
+    max_report_age: int | None = None,
 ) -> str:
-    """Register a feed (feed id = bytes32 of ``symbol``); returns its AggregatorV3 adapter address."""
+    """Register a feed (feed id = bytes32 of ``symbol``); returns its AggregatorV3 adapter address.
+    ``max_report_age`` (default: the heartbeat, at most an hour): oldest observation accepted."""
     hub = hub_contract(w3, hub_address)
     fid = feed_id(symbol)
-    transact(Sender(w3, admin_key), hub.functions.addFeed(fid, decimals, description, min_answer, max_answer, heartbeat))
+    age = default_max_report_age(heartbeat) if max_report_age is None else max_report_age
+    transact(Sender(w3, admin_key), hub.functions.addFeed(fid, decimals, description, min_answer, max_answer,
+                                                           heartbeat, age))
     return hub.functions.adapterOf(fid).call()
+
+
+def default_max_report_age(heartbeat: int) -> int:
+    """Default maximum report age of a feed: its heartbeat, but at most one hour."""
+    return min(int(heartbeat), 3600)
+
+
+def signer_config(hub) -> SignerConfig:
+    """The hub's current signer configuration (what reports must be signed under)."""
+    version, f, signers = hub.functions.signerSet().call()
+    return SignerConfig(version=version, f=f, signers=tuple(signers), digest=bytes(hub.functions.configDigest().call()))
 
 
 def transmit_tx(w3: Web3, hub_address: str, report: Report, sender: str) -> dict:

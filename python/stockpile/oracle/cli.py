@@ -95,9 +95,10 @@ def run(config_path: str, max_runs: int | None, verbose: bool) -> None:
 @click.option("--rpc-url", required=True)
 @click.option("--key-env", default="STOCKPILE_DEPLOYER_KEY", show_default=True, help="env var holding the deployer key")
 @click.option("--signer", "signers", multiple=True, required=True, help="oracle signer address (repeat)")
-@click.option("--quorum", type=int, required=True)
+@click.option("--f", "f", type=int, required=True,
+              help="faulty signers tolerated: reports need 2f+1 observations, more than 3f signers")
 @click.option("--feed", "feeds", multiple=True, help="SYMBOL:MAX_ANSWER[:HEARTBEAT[:DECIMALS]] (repeat)")
-def deploy(rpc_url: str, key_env: str, signers, quorum: int, feeds) -> None:
+def deploy(rpc_url: str, key_env: str, signers, f: int, feeds) -> None:
     """Deploy a PriceFeed hub (and feeds) with web3.py; prints the addresses."""
     import json
     import os
@@ -108,15 +109,17 @@ def deploy(rpc_url: str, key_env: str, signers, quorum: int, feeds) -> None:
     if not key:
         raise click.UsageError(f"set {key_env} to the deployer's private key")
     specs = []
-    for f in feeds:
-        parts = f.split(":")
+    for text in feeds:
+        parts = text.split(":")
         spec = {"symbol": parts[0], "max_answer": int(parts[1])}
         if len(parts) > 2:
             spec["heartbeat"] = int(parts[2])
         if len(parts) > 3:
             spec["decimals"] = int(parts[3])
         specs.append(spec)
-    click.echo(json.dumps(deploy_feeds(rpc_url, key, list(signers), quorum, specs), indent=2))
+    if f < 1 or len(signers) <= 3 * f:
+        raise click.UsageError(f"--f {f}: needs f >= 1 and more than 3f signers, got {len(signers)} signer(s)")
+    click.echo(json.dumps(deploy_feeds(rpc_url, key, list(signers), f, specs), indent=2))
 
 
 @oracle.command("prices")

@@ -116,6 +116,7 @@ class FeederConfig(_Strict):
     interval_seconds: float = 10.0
     confirm_timeout_seconds: float = 30.0
     max_replacements: int = 3
+    report_deadline_seconds: int = Field(default=300, gt=0)  # a signed report may land this long after observation
     signers: list[KeyConfig] = []
     transmitter: KeyConfig | None = None
     sources: dict[str, SourceConfig]

@@ -18,12 +18,13 @@ def demo_signer_keys(n: int = 5) -> list[str]:
 
 
 def run_price_demo(rpc_url: str, deployer_key: str, console=None, symbols=tuple(DEFAULT_SIM_PRICES)) -> dict:
-    """Deploy (3-of-5 signers), publish one simulated round, print and return the prices.
+    """Deploy (5 signers, f = 1: reports need 3 observations), publish one simulated round signed by
+    three of them (devnet mode: one process holds the keys), print and return the prices.
 
     Returns ``{"address": hub, "adapters": {...}, "prices": [(symbol, Decimal), ...]}``."""
     keys = demo_signer_keys(5)
     deployed = deploy_feeds(
-        rpc_url, deployer_key, [Account.from_key(k).address for k in keys], 3,
+        rpc_url, deployer_key, [Account.from_key(k).address for k in keys], 1,
         [{"symbol": s, "description": f"{s.split('/')[0]} / USD per kg", "decimals": 8, "min_answer": 1,
           "max_answer": 10**14, "heartbeat": 86400} for s in symbols])
     prices = publish_simulated_prices(rpc_url, deployed["address"], {s: DEFAULT_SIM_PRICES.get(s, Decimal(100))
@@ -31,7 +32,7 @@ def run_price_demo(rpc_url: str, deployer_key: str, console=None, symbols=tuple(
     if console is not None:
         from rich.table import Table
 
-        table = Table(title=f"Reference prices (PriceFeed {deployed['address']}, 3-of-5 signers)")
+        table = Table(title=f"Reference prices (PriceFeed {deployed['address']}, 3 of 5 signers, f = 1)")
         for col in ("feed", "adapter (AggregatorV3)", "USD/kg on chain"):
             table.add_column(col, no_wrap=True)
         for sym, price in prices:

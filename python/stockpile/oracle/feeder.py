@@ -25,11 +25,19 @@ from web3.exceptions import TransactionNotFound
 from web3.logs import DISCARD
 
 from stockpile.oracle.aggregate import AggregationError, aggregate, should_publish
-from stockpile.oracle.chain import ConfirmationTimeout, PriceFeedError, Sender, connect, decode_error, hub_contract
+from stockpile.oracle.chain import (
+    ConfirmationTimeout,
+    PriceFeedError,
+    Sender,
+    connect,
+    decode_error,
+    hub_contract,
+    signer_config,
+)
 from stockpile.oracle.config import FeederConfig, FileSourceConfig, HttpSourceConfig, SimulatedSourceConfig
 from stockpile.oracle.keys import load_account
 from stockpile.oracle.metrics import Metrics
-from stockpile.oracle.report import FeedEntry, Report, feed_id, feed_symbol, sign_observation
+from stockpile.oracle.report import FeedEntry, Report, SignerConfig, feed_id, feed_symbol
 from stockpile.oracle.sources import FileSource, HttpJsonSource, SimulatedSource, Source, SourceError
 from stockpile.oracle.state import State
 from stockpile.oracle.units import from_answer, to_answer
@@ -179,7 +187,7 @@ class Feeder:
                     out[product.symbol] = None
                     continue
                 raise
-            decimals, heartbeat, mn, mx, latest_round, latest_obs, adapter, desc = cfg
+            decimals, heartbeat, _max_age, mn, mx, latest_round, latest_obs, adapter, desc = cfg
             entry = {"decimals": decimals, "heartbeat": heartbeat, "min": mn, "max": mx, "round": latest_round,
                      "observed_at": latest_obs, "answer": None, "updated_at": None}
             if latest_round:
@@ -222,12 +230,16 @@ class Feeder:
 
     # ------------------------------------------------------------------------------ publishing
 
-    def usable_signers(self) -> list[LocalAccount]:
-        return [a for a in self.signers if self.hub.functions.isSigner(a.address).call()]
+    def usable_signers(self, config: SignerConfig | None = None) -> list[LocalAccount]:
+        """The loaded keys that are signers of the hub's current configuration."""
+        config = config or signer_config(self.hub)
+        members = {int(s, 16) for s in config.signers}
+        return [a for a in self.signers if int(a.address, 16) in members]
 
     def _publish(self, items, onchain, result: RunResult) -> None:
-        quorum = self.hub.functions.quorum().call()
-        signers = self.usable_signers()
+        config = signer_config(self.hub)
+        quorum = config.quorum
+        signers = self.usable_signers(config)
         if len(signers) < quorum:
             unknown = len(self.signers) - len(signers)
             msg = (f"{len(signers)} usable signer key(s) ({len(self.signers)} loaded, {unknown} not registered), "
@@ -249,11 +261,15 @@ class Feeder:
             symbols.append(product.symbol)
         if not entries:
             return
-        report = Report(entries=entries, observed_at=observed_at)
+        report = Report(config=config, entries=entries, observed_at=observed_at,
+                        deadline=observed_at + self.config.report_deadline_seconds)
         chain_id = self.w3.eth.chain_id
+        # Devnet mode: this process holds every key, and each signer's observation is the aggregated
+        # value. Every observer then signs the whole report (all observations), as the contract requires.
         for acct in signers:
-            # every signer signs its own observation; in this process they share the aggregated value
-            report.observations.append(sign_observation(acct.key, chain_id, self.address, entries, observed_at, answers))
+            report.observations[config.index_of(acct.address)] = list(answers)
+        for acct in signers:
+            report.sign(acct.key, chain_id, self.address)
         payload = {"symbols": symbols, "rounds": [e.round_id for e in entries], "answers": [str(a) for a in answers],
                    "values": [str(v) for v in values], "observed_at": observed_at}
         tx = self.hub.functions.transmit(*report.transmit_args()).build_transaction(
@@ -336,7 +352,7 @@ class Feeder:
                 result.errors["pending"] = f"transaction nonce {row.nonce} ({hashes[-1]}) still pending; not publishing"
                 return False
             # unknown to the node: dropped (e.g. the node restarted) or replaced by another nonce user
-            rounds_now = [self.hub.functions.feedConfig(feed_id(s)).call()[4] for s in payload["symbols"]]
+            rounds_now = [self.hub.functions.feedConfig(feed_id(s)).call()[5] for s in payload["symbols"]]
             status = "superseded" if all(r >= p for r, p in zip(rounds_now, payload["rounds"])) else "dropped"
             log.info("pending tx nonce %d %s", row.nonce, status)
             self.state.set_status(row.id, status)

@@ -1,12 +1,16 @@
 """Signed batch reports for the PriceFeed contract (EIP-712), shared by the feeder, tests and bench.
 
-Report format: every oracle signer signs, under the domain
-``{name: "Stockpile PriceFeed", version: "1", chainId, verifyingContract}``, the struct
-``Observation(bytes32[] feedIds,uint32[] roundIds,uint32 observedAt,int192[] answers)``:
-the batch (feeds, the round each becomes, the report's observation time) with its *own* answer
-per feed. The transmitter sends all signers' answers (flat, feed-major:
-``answers[f * nSigners + s]``) and signatures ordered by ascending signer address; the contract
-takes the median of the signers' answers per feed.
+Report format: under the domain ``{name: "Stockpile PriceFeed", version: "1", chainId,
+verifyingContract}`` every contributing signer (observer) signs the *whole* report::
+
+    Report(bytes32 configDigest,uint32 observedAt,uint32 deadline,uint256 observers,
+           bytes32[] feedIds,uint32[] roundIds,int192[] answers)
+
+``observers`` is a bitmap of the observers' indices in the hub's signer list, ``answers`` every
+observer's answer for every feed (feed-major: ``answers[f * k + j]`` is the j-th observer's, in
+ascending index order, for feed f). The signatures therefore fix the whole set of observations: a
+transmitter cannot leave one out or add one. A report needs observations (and signatures) from
+``2f + 1`` or more of the ``n > 3f`` signers; the contract takes the median of exactly those.
 """
 
 from __future__ import annotations
@@ -18,17 +22,22 @@ from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_utils import to_checksum_address
 
+from stockpile.signatures import SECP256K1_N, to_compact  # noqa: F401  (SECP256K1_N re-exported for tests)
+
 DOMAIN_NAME = "Stockpile PriceFeed"
 DOMAIN_VERSION = "1"
-OBSERVATION_TYPES = {
-    "Observation": [
+REPORT_TYPES = {
+    "Report": [
+        {"name": "configDigest", "type": "bytes32"},
+        {"name": "observedAt", "type": "uint32"},
+        {"name": "deadline", "type": "uint32"},
+        {"name": "observers", "type": "uint256"},
         {"name": "feedIds", "type": "bytes32[]"},
         {"name": "roundIds", "type": "uint32[]"},
-        {"name": "observedAt", "type": "uint32"},
         {"name": "answers", "type": "int192[]"},
     ]
 }
-SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+DEFAULT_DEADLINE_SECONDS = 300  # a report may land at most this long after its observation time
 
 
 def feed_id(symbol: str) -> bytes:
@@ -51,44 +60,94 @@ class FeedEntry:
     round_id: int
 
 
-@dataclass
-class SignedObservation:
-    signer: str
-    answers: list[int]
-    r: bytes
-    vs: bytes
+@dataclass(frozen=True)
+class SignerConfig:
+    """The hub's signer configuration (``signerSet()`` and ``configDigest()``)."""
+
+    version: int
+    f: int
+    signers: tuple[str, ...]
+    digest: bytes
+
+    @property
+    def quorum(self) -> int:
+        """Observations a report needs: 2f + 1."""
+        return 2 * self.f + 1
+
+    def index_of(self, address: str) -> int:
+        wanted = int(address, 16)
+        for i, s in enumerate(self.signers):
+            if int(s, 16) == wanted:
+                return i
+        raise ValueError(f"{address} is not a signer of configuration {self.version}")
+
+    def as_tuple(self) -> tuple:
+        return (int(self.version), int(self.f), [to_checksum_address(s) for s in self.signers])
 
 
 @dataclass
 class Report:
-    """A batch report ready for ``PriceFeed.transmit``."""
+    """A report for ``PriceFeed.transmit``: the observations by observer index and their signatures."""
 
+    config: SignerConfig
     entries: list[FeedEntry]
     observed_at: int
-    observations: list[SignedObservation] = field(default_factory=list)
+    deadline: int
+    observations: dict[int, list[int]] = field(default_factory=dict)  # observer index -> answer per feed
+    signatures: dict[int, tuple[bytes, bytes]] = field(default_factory=dict)  # observer index -> (r, vs)
 
-    def ordered(self) -> list[SignedObservation]:
-        return sorted(self.observations, key=lambda o: int(o.signer, 16))
+    @property
+    def observers(self) -> int:
+        bits = 0
+        for i in self.observations:
+            bits |= 1 << i
+        return bits
 
-    def transmit_args(self) -> tuple:
-        """Arguments of ``PriceFeed.transmit(feedIds, roundIds, observedAt, answers, signatures)``."""
-        obs = self.ordered()
-        flat = [o.answers[f] for f in range(len(self.entries)) for o in obs]
+    def observer_indices(self) -> list[int]:
+        return sorted(self.observations)
+
+    def flat_answers(self) -> list[int]:
+        idx = self.observer_indices()
+        return [int(self.observations[i][f]) for f in range(len(self.entries)) for i in idx]
+
+    def report_tuple(self) -> tuple:
+        """The ``Report`` struct as a tuple (ABI order)."""
         return (
-            [e.feed_id for e in self.entries],
-            [e.round_id for e in self.entries],
+            bytes(self.config.digest),
             int(self.observed_at),
-            flat,
-            [(o.r, o.vs) for o in obs],
+            int(self.deadline),
+            self.observers,
+            [bytes(e.feed_id) for e in self.entries],
+            [int(e.round_id) for e in self.entries],
+            self.flat_answers(),
         )
 
+    def message(self) -> dict:
+        r = self.report_tuple()
+        return {"configDigest": r[0], "observedAt": r[1], "deadline": r[2], "observers": r[3],
+                "feedIds": r[4], "roundIds": r[5], "answers": r[6]}
+
+    def transmit_args(self) -> tuple:
+        """Arguments of ``PriceFeed.transmit(report, signerSet, signatures)``."""
+        missing = [i for i in self.observer_indices() if i not in self.signatures]
+        if missing:
+            raise ValueError(f"observer(s) {missing} have not signed the report")
+        return (self.report_tuple(), self.config.as_tuple(),
+                [self.signatures[i] for i in self.observer_indices()])
+
     def medians(self) -> list[int]:
-        return [median([o.answers[f] for o in self.observations]) for f in range(len(self.entries))]
+        return [median([obs[f] for obs in self.observations.values()]) for f in range(len(self.entries))]
+
+    def sign(self, private_key: str | bytes, chain_id: int, contract: str) -> None:
+        """Add ``private_key``'s signature over the whole report (its signer must be an observer)."""
+        acct = Account.from_key(private_key)
+        index = self.config.index_of(acct.address)
+        if index not in self.observations:
+            raise ValueError(f"{acct.address} (signer {index}) has no observation in this report")
+        self.signatures[index] = sign_report(private_key, chain_id, contract, self)
 
 
-def typed_data(
-    chain_id: int, contract: str, entries: Sequence[FeedEntry], observed_at: int, answers: Sequence[int]
-) -> dict:
+def typed_data(chain_id: int, contract: str, report: Report) -> dict:
     return {
         "domain": {
             "name": DOMAIN_NAME,
@@ -103,57 +162,45 @@ def typed_data(
                 {"name": "chainId", "type": "uint256"},
                 {"name": "verifyingContract", "type": "address"},
             ],
-            **OBSERVATION_TYPES,
+            **REPORT_TYPES,
         },
-        "primaryType": "Observation",
-        "message": {
-            "feedIds": [bytes(e.feed_id) for e in entries],
-            "roundIds": [int(e.round_id) for e in entries],
-            "observedAt": int(observed_at),
-            "answers": [int(a) for a in answers],
-        },
+        "primaryType": "Report",
+        "message": report.message(),
     }
 
 
-def to_compact(v: int, r: int, s: int) -> tuple[bytes, bytes]:
-    """EIP-2098 compact signature (r, yParity|s)."""
-    if s > SECP256K1_N // 2:  # eth-account always returns low s; keep it explicit
-        raise ValueError("high-s signature")
-    parity = v - 27 if v >= 27 else v
-    return r.to_bytes(32, "big"), ((parity << 255) | s).to_bytes(32, "big")
-
-
-def sign_observation(
-    private_key: str | bytes,
-    chain_id: int,
-    contract: str,
-    entries: Sequence[FeedEntry],
-    observed_at: int,
-    answers: Sequence[int],
-) -> SignedObservation:
-    """One signer's signed observation of a batch (its own answer for each feed)."""
-    if len(answers) != len(entries):
-        raise ValueError("one answer per feed entry")
+def sign_report(private_key: str | bytes, chain_id: int, contract: str, report: Report) -> tuple[bytes, bytes]:
+    """One signer's compact signature over the whole report."""
     acct = Account.from_key(private_key)
-    signed = acct.sign_message(encode_typed_data(full_message=typed_data(chain_id, contract, entries, observed_at, answers)))
-    r, vs = to_compact(signed.v, signed.r, signed.s)
-    return SignedObservation(signer=acct.address, answers=[int(a) for a in answers], r=r, vs=vs)
+    signed = acct.sign_message(encode_typed_data(full_message=typed_data(chain_id, contract, report)))
+    return to_compact(signed.v, signed.r, signed.s)
 
 
 def build_report(
     signer_keys: Sequence[str | bytes],
     chain_id: int,
     contract: str,
+    config: SignerConfig,
     entries: Sequence[FeedEntry],
     observed_at: int,
     answers_by_signer: Sequence[Sequence[int]],
+    deadline: int | None = None,
 ) -> Report:
-    """Sign ``entries`` with every key (answers_by_signer[i] = key i's answers) into a Report."""
+    """A report with key i's observation ``answers_by_signer[i]`` (one answer per entry), signed by
+    every key. Devnet mode: this one process holds every key."""
     if len(signer_keys) != len(answers_by_signer):
         raise ValueError("one answer list per signer key")
-    report = Report(entries=list(entries), observed_at=int(observed_at))
+    report = Report(config=config, entries=list(entries), observed_at=int(observed_at),
+                    deadline=int(deadline if deadline is not None else observed_at + DEFAULT_DEADLINE_SECONDS))
     for key, answers in zip(signer_keys, answers_by_signer):
-        report.observations.append(sign_observation(key, chain_id, contract, entries, observed_at, answers))
+        if len(answers) != len(entries):
+            raise ValueError("one answer per feed entry")
+        index = config.index_of(Account.from_key(key).address)
+        if index in report.observations:
+            raise ValueError(f"signer {index} observes twice")
+        report.observations[index] = [int(a) for a in answers]
+    for key in signer_keys:
+        report.sign(key, chain_id, contract)
     return report
 
 

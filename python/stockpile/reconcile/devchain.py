@@ -19,7 +19,7 @@ def send(w3: Web3, key: str, fn):
     gas = fn.estimate_gas({"from": Account.from_key(key).address})
     return _send_exact(w3, key, fn, gas=int(gas * 1.25) + 20_000)
 from stockpile.reserve.models import Attestation
-from stockpile.reserve.signing import sign_by_quorum
+from stockpile.reserve.signing import signed_attest_args
 from stockpile.token.devnet import deploy_stack
 
 
@@ -57,8 +57,9 @@ def attest(w3: Web3, stack: ProductStack, root: bytes | str, total: int, lot_cou
     """Sign by every attestor key (EIP-712) and submit."""
     att = Attestation(merkle_root=root, total_quantity=total, lot_count=lot_count, as_of=as_of,
                       report_hash=report_hash or Web3.keccak(text=f"report {stack.product} {as_of}"))
-    sigs = sign_by_quorum(stack.attestor_keys, w3.eth.chain_id, stack.attestor.address, att)
-    return send(w3, stack.admin_key, stack.attestor.functions.attest(att.as_tuple(), sigs))
+    args = signed_attest_args(stack.attestor_keys, w3.eth.chain_id, stack.attestor.address, att,
+                              stack.attestor.functions.configDigest().call())
+    return send(w3, stack.admin_key, stack.attestor.functions.attest(*args))
 
 
 def mint(w3: Web3, stack: ProductStack, to: str, amount: int, label: str):

@@ -9,12 +9,14 @@ from stockpile.reserve.signing import (
     DOMAIN_NAME,
     DOMAIN_VERSION,
     SignedAttestation,
+    attest_args,
     attestation_digest,
     attestation_typed_data,
     order_signatures,
     recover_signer,
     sign_attestation,
     sign_by_quorum,
+    signed_attest_args,
 )
 
 __all__ = [
@@ -22,6 +24,7 @@ __all__ = [
     "DOMAIN_NAME",
     "DOMAIN_VERSION",
     "SignedAttestation",
+    "attest_args",
     "attestation_digest",
     "attestation_typed_data",
     "order_signatures",
@@ -29,4 +32,5 @@ __all__ = [
     "report_hash",
     "sign_attestation",
     "sign_by_quorum",
+    "signed_attest_args",
 ]

@@ -12,7 +12,9 @@ from pathlib import Path
 import click
 
 
-def _parse_time(ctx, param, value: str) -> int:
+def _parse_time(ctx, param, value: str | None) -> int | None:
+    if value is None:
+        return None
     if value.isdigit():
         return int(value)
     dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -103,19 +105,49 @@ def attestation_cmd(lots_file: Path, as_of: int, report: Path, tree_out: Path | 
     click.echo(att.model_dump_json(indent=2))
 
 
+def _config_digest(config_digest: str | None, rpc: str | None, contract: str) -> bytes:
+    if config_digest:
+        raw = config_digest.removeprefix("0x")
+        try:
+            value = bytes.fromhex(raw)
+        except ValueError:
+            value = b""
+        if len(value) != 32:
+            raise click.BadParameter(f"--config-digest: expected 32 bytes of hex, got {config_digest!r}")
+        return value
+    if not rpc:
+        raise click.UsageError("give --config-digest (the ReserveAttestor's configDigest()) or --rpc to read it")
+    from web3 import Web3
+
+    from stockpile.contracts import load
+
+    w3 = Web3(Web3.HTTPProvider(rpc))
+    feed = w3.eth.contract(address=Web3.to_checksum_address(contract), abi=load("ReserveAttestor").abi)
+    return bytes(feed.functions.configDigest().call())
+
+
 @reserve.command("sign")
 @click.argument("attestation_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--chain-id", type=int, required=True)
 @click.option("--contract", "contract", required=True, help="the product's ReserveAttestor address")
+@click.option("--config-digest", help="the ReserveAttestor's configDigest() to sign under (else read with --rpc)")
+@click.option("--rpc", help="JSON-RPC URL to read the config digest from")
+@click.option("--deadline", callback=_parse_time,
+              help="last time the signature is accepted: unix seconds or ISO 8601 (default: as-of + 7 days)")
 @key_options
-def sign_cmd(attestation_file: Path, chain_id: int, contract: str, key_env, keystore, password_env) -> None:
-    """Sign an attestation (EIP-712) as an attestor; prints {"signer", "signature"}."""
+def sign_cmd(attestation_file: Path, chain_id: int, contract: str, config_digest, rpc, deadline,
+             key_env, keystore, password_env) -> None:
+    """Sign an attestation (EIP-712) as an attestor, under the attestor set's config digest and a
+    deadline; prints {"signer", "signature", "config_digest", "deadline"}."""
     from stockpile.reserve.models import Attestation
-    from stockpile.reserve.signing import sign_attestation
+    from stockpile.reserve.signing import default_deadline, sign_attestation
 
     att = Attestation.model_validate_json(attestation_file.read_text())
-    signed = sign_attestation(_account(key_env, keystore, password_env), chain_id, contract, att)
-    click.echo(json.dumps({"signer": signed.signer, "signature": "0x" + signed.signature.hex()}))
+    digest = _config_digest(config_digest, rpc, contract)
+    deadline = default_deadline(att) if deadline is None else deadline
+    signed = sign_attestation(_account(key_env, keystore, password_env), chain_id, contract, att, digest, deadline)
+    click.echo(json.dumps({"signer": signed.signer, "signature": "0x" + signed.signature.hex(),
+                           "config_digest": "0x" + digest.hex(), "deadline": deadline}))
 
 
 @reserve.command("submit")
@@ -135,15 +167,27 @@ def submit_cmd(attestation_file, signature_files, rpc, contract, key_env, keysto
 
     w3 = Web3(Web3.HTTPProvider(rpc))
     att = Attestation.model_validate_json(attestation_file.read_text())
-    signed = []
+    feed = w3.eth.contract(address=Web3.to_checksum_address(contract), abi=load("ReserveAttestor").abi)
+    signed, terms = [], None
     for f in signature_files:
         d = json.loads(Path(f).read_text())
-        sig = bytes.fromhex(d["signature"].removeprefix("0x"))
-        if recover_signer(w3.eth.chain_id, contract, att, sig).lower() != d["signer"].lower():
+        try:
+            sig = bytes.fromhex(d["signature"].removeprefix("0x"))
+            these = (bytes.fromhex(d["config_digest"].removeprefix("0x")), int(d["deadline"]))
+        except (KeyError, ValueError, TypeError, AttributeError):
+            raise click.BadParameter(f"{f}: not a signature file of `stockpile reserve sign`") from None
+        if terms is not None and these != terms:
+            raise click.BadParameter(f"{f}: signed under another config digest or deadline than the other files")
+        terms = these
+        if recover_signer(w3.eth.chain_id, contract, att, *terms, sig).lower() != d["signer"].lower():
             raise click.BadParameter(f"{f}: signature is not {d['signer']}'s over this attestation, chain and contract")
         signed.append(SignedAttestation(d["signer"], sig))
-    feed = w3.eth.contract(address=Web3.to_checksum_address(contract), abi=load("ReserveAttestor").abi)
-    receipt = submit_attestation(w3, _account(key_env, keystore, password_env), feed, att, order_signatures(signed))
+    current = bytes(feed.functions.configDigest().call())
+    if terms[0] != current:
+        raise click.BadParameter(f"signed under config digest 0x{terms[0].hex()}, the attestor's is now 0x{current.hex()} "
+                                 "(attestor set or quorum changed): sign again")
+    receipt = submit_attestation(w3, _account(key_env, keystore, password_env), feed, att, terms[0], terms[1],
+                                 order_signatures(signed))
     (ev,) = feed.events.ReserveAttested().process_receipt(receipt)
     click.echo(json.dumps({"round": ev.args.roundId, "tx": "0x" + receipt.transactionHash.hex().removeprefix("0x"),
                            "gas": receipt.gasUsed}))
@@ -224,6 +268,7 @@ def status_cmd(rpc: str, contract: str) -> None:
         "round": round_id,
         "attested_at": attested_at,
         "quorum": feed.functions.quorum().call(),
+        "config_digest": "0x" + bytes(feed.functions.configDigest().call()).hex(),
         "attestors": feed.functions.attestors().call(),
         "attestation": json.loads(Attestation.from_chain(att).model_dump_json()) if round_id else None,
     }

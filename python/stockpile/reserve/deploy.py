@@ -18,6 +18,7 @@ from web3.contract import Contract
 from stockpile.contracts import Artifact, load
 from stockpile.contracts.compile import compile_standard_json
 from stockpile.reserve.models import Attestation
+from stockpile.reserve.signing import attest_args
 
 PROXY_SOURCE = "@openzeppelin/contracts/proxy/ERC1967/ERC1967Proxy.sol"
 
@@ -78,8 +79,9 @@ def deploy_reserve_attestor(
 ) -> Contract:
     """Deploy the implementation and an ERC1967Proxy initialised in the same transaction.
 
-    ``admin`` (default: the deployer) gets the default admin and ATTESTOR_MANAGER_ROLE; ``upgrader``
-    (default: the admin; a TimelockController on real networks) gets UPGRADER_ROLE."""
+    ``admin`` (default: the deployer) gets the default admin; ``upgrader`` (default: the admin; the
+    TimelockController on real networks) gets UPGRADER_ROLE and ATTESTOR_MANAGER_ROLE (both
+    self-administered: the admin cannot grant them)."""
     acct = _account(deployer)
     admin = admin or acct.address
     upgrader = upgrader or admin
@@ -94,7 +96,9 @@ def deploy_reserve_attestor(
     return w3.eth.contract(address=proxy_addr, abi=impl_art.abi)
 
 
-def submit_attestation(w3: Web3, sender: Any, attestor: Contract, attestation: Attestation,
-                       signatures: Sequence[bytes], gas: int | None = None) -> Any:
-    """Send ``attest`` (anyone may submit) and return the receipt."""
-    return send(w3, sender, attestor.functions.attest(attestation.as_tuple(), list(signatures)), gas=gas)
+def submit_attestation(w3: Web3, sender: Any, attestor: Contract, attestation: Attestation, config_digest: bytes,
+                       deadline: int, signatures: Sequence[tuple[bytes, bytes]], gas: int | None = None) -> Any:
+    """Send ``attest`` (anyone may submit) and return the receipt. ``signatures``: compact, ordered
+    (``stockpile.reserve.signing.order_signatures``)."""
+    return send(w3, sender, attestor.functions.attest(*attest_args(attestation, config_digest, deadline, signatures)),
+                gas=gas)

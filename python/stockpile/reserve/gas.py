@@ -21,7 +21,7 @@ from web3 import Web3
 from stockpile.merkle import StandardMerkleTree, lot_tree
 from stockpile.reserve.deploy import deploy_reserve_attestor, submit_attestation
 from stockpile.reserve.models import Attestation, report_hash
-from stockpile.reserve.signing import sign_by_quorum
+from stockpile.reserve.signing import default_deadline, sign_by_quorum
 
 
 def calldata_gas(data: bytes) -> int:
@@ -62,8 +62,10 @@ def attestation_gas(
     for k, n in enumerate(lot_counts):
         tree = synthetic_tree(n, product_code)
         a = Attestation.of_tree(tree, as_of=now - len(lot_counts) + k, report_hash=report_hash(f"{product_code} report {n} lots"))
-        sigs = sign_by_quorum(signers[:quorum], chain_id, attestor.address, a)
-        receipt = submit_attestation(w3, deployer_key, attestor, a, sigs)
+        digest = attestor.functions.configDigest().call()
+        deadline = default_deadline(a)
+        sigs = sign_by_quorum(signers[:quorum], chain_id, attestor.address, a, digest, deadline)
+        receipt = submit_attestation(w3, deployer_key, attestor, a, digest, deadline, sigs)
         data = bytes(w3.eth.get_transaction(receipt.transactionHash)["input"])
         label = f"{quorum}-of-{n_attestors} signatures, {n:,} lots"
         results.append({"metric": f"attest gas ({label})", "value": receipt.gasUsed, "unit": "gas",

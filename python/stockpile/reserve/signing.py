@@ -1,8 +1,15 @@
 """EIP-712 signing of reserve attestations with eth-account (no ape).
 
 Domain: name "Stockpile ReserveAttestor", version "1", the chain id and the ReserveAttestor's
-address as verifyingContract. ``attest`` needs the signatures ordered by strictly increasing
-signer address: use :func:`order_signatures`.
+address as verifyingContract. Attestors sign the attestation together with the ReserveAttestor's
+current ``configDigest()`` (it changes whenever the attestor set or quorum changes, so a
+signature collected under an old configuration is refused) and a ``deadline``:
+
+    Attestation(bytes32 merkleRoot,uint256 totalQuantity,uint64 lotCount,uint64 asOf,
+                bytes32 reportHash,bytes32 configDigest,uint64 deadline)
+
+``attest(attestation, configDigest, deadline, signatures)`` needs compact signatures ordered by
+strictly increasing signer address: :func:`order_signatures` / :func:`sign_by_quorum` return them.
 """
 
 from __future__ import annotations
@@ -15,15 +22,19 @@ from eth_account.messages import _hash_eip191_message, encode_typed_data
 from eth_utils import to_checksum_address
 
 from stockpile.reserve.models import Attestation
+from stockpile.signatures import compact_from_bytes
 
 DOMAIN_NAME = "Stockpile ReserveAttestor"
 DOMAIN_VERSION = "1"
+DEFAULT_VALIDITY_SECONDS = 7 * 86_400  # default deadline: a week after the snapshot's as-of time
 ATTESTATION_TYPE = [
     {"name": "merkleRoot", "type": "bytes32"},
     {"name": "totalQuantity", "type": "uint256"},
     {"name": "lotCount", "type": "uint64"},
     {"name": "asOf", "type": "uint64"},
     {"name": "reportHash", "type": "bytes32"},
+    {"name": "configDigest", "type": "bytes32"},
+    {"name": "deadline", "type": "uint64"},
 ]
 EIP712_DOMAIN_TYPE = [
     {"name": "name", "type": "string"},
@@ -38,7 +49,20 @@ class SignedAttestation(NamedTuple):
     signature: bytes  # 65 bytes r || s || v
 
 
-def attestation_typed_data(chain_id: int, attestor_address: str, attestation: Attestation) -> dict[str, Any]:
+def default_deadline(attestation: Attestation) -> int:
+    return attestation.as_of + DEFAULT_VALIDITY_SECONDS
+
+
+def _digest_bytes(config_digest: bytes | str) -> bytes:
+    if isinstance(config_digest, str):
+        config_digest = bytes.fromhex(config_digest.removeprefix("0x"))
+    if len(config_digest) != 32:
+        raise ValueError("config digest must be 32 bytes")
+    return bytes(config_digest)
+
+
+def attestation_typed_data(chain_id: int, attestor_address: str, attestation: Attestation,
+                           config_digest: bytes | str, deadline: int) -> dict[str, Any]:
     """The full EIP-712 message for ``attestation`` on the ReserveAttestor at ``attestor_address``."""
     return {
         "types": {"EIP712Domain": EIP712_DOMAIN_TYPE, "Attestation": ATTESTATION_TYPE},
@@ -49,40 +73,62 @@ def attestation_typed_data(chain_id: int, attestor_address: str, attestation: At
             "chainId": int(chain_id),
             "verifyingContract": to_checksum_address(attestor_address),
         },
-        "message": attestation.message(),
+        "message": {**attestation.message(), "configDigest": _digest_bytes(config_digest), "deadline": int(deadline)},
     }
 
 
-def attestation_digest(chain_id: int, attestor_address: str, attestation: Attestation) -> bytes:
+def attestation_digest(chain_id: int, attestor_address: str, attestation: Attestation,
+                       config_digest: bytes | str, deadline: int) -> bytes:
     """The 32-byte digest signed (equals the contract's ``attestationDigest``)."""
-    return _hash_eip191_message(encode_typed_data(full_message=attestation_typed_data(chain_id, attestor_address, attestation)))
+    return _hash_eip191_message(encode_typed_data(
+        full_message=attestation_typed_data(chain_id, attestor_address, attestation, config_digest, deadline)))
 
 
-def sign_attestation(account: Any, chain_id: int, attestor_address: str, attestation: Attestation) -> SignedAttestation:
+def sign_attestation(account: Any, chain_id: int, attestor_address: str, attestation: Attestation,
+                     config_digest: bytes | str, deadline: int) -> SignedAttestation:
     """Sign with an eth-account ``LocalAccount`` (or a private key)."""
     if not hasattr(account, "sign_typed_data"):
         account = Account.from_key(account)
-    signed = account.sign_typed_data(full_message=attestation_typed_data(chain_id, attestor_address, attestation))
+    signed = account.sign_typed_data(
+        full_message=attestation_typed_data(chain_id, attestor_address, attestation, config_digest, deadline))
     return SignedAttestation(to_checksum_address(account.address), bytes(signed.signature))
 
 
-def recover_signer(chain_id: int, attestor_address: str, attestation: Attestation, signature: bytes) -> str:
+def recover_signer(chain_id: int, attestor_address: str, attestation: Attestation, config_digest: bytes | str,
+                   deadline: int, signature: bytes) -> str:
     """The address that produced ``signature`` over this attestation (checksummed)."""
-    msg = encode_typed_data(full_message=attestation_typed_data(chain_id, attestor_address, attestation))
+    msg = encode_typed_data(
+        full_message=attestation_typed_data(chain_id, attestor_address, attestation, config_digest, deadline))
     return to_checksum_address(Account.recover_message(msg, signature=signature))
 
 
-def order_signatures(signed: Iterable[SignedAttestation]) -> list[bytes]:
-    """Signatures sorted by strictly increasing signer address, as ``attest`` requires.
+def order_signatures(signed: Iterable[SignedAttestation]) -> list[tuple[bytes, bytes]]:
+    """Compact signatures sorted by strictly increasing signer address, as ``attest`` requires.
 
     Raises ValueError on a duplicated signer (the contract would refuse it with DuplicateSigner)."""
     items = sorted(signed, key=lambda s: int(s.signer, 16))
     for prev, cur in zip(items, items[1:]):
         if int(prev.signer, 16) == int(cur.signer, 16):
             raise ValueError(f"signer {cur.signer} signed twice")
-    return [s.signature for s in items]
+    return [compact_from_bytes(s.signature) for s in items]
 
 
-def sign_by_quorum(accounts: Iterable[Any], chain_id: int, attestor_address: str, attestation: Attestation) -> list[bytes]:
-    """Every account signs; the signatures come back ordered for ``attest``."""
-    return order_signatures(sign_attestation(a, chain_id, attestor_address, attestation) for a in accounts)
+def sign_by_quorum(accounts: Iterable[Any], chain_id: int, attestor_address: str, attestation: Attestation,
+                   config_digest: bytes | str, deadline: int) -> list[tuple[bytes, bytes]]:
+    """Every account signs; the compact signatures come back ordered for ``attest``."""
+    return order_signatures(sign_attestation(a, chain_id, attestor_address, attestation, config_digest, deadline)
+                            for a in accounts)
+
+
+def attest_args(attestation: Attestation, config_digest: bytes | str, deadline: int,
+                signatures: Iterable[tuple[bytes, bytes]]) -> tuple:
+    """The arguments of ``ReserveAttestor.attest(attestation, configDigest, deadline, signatures)``."""
+    return (attestation.as_tuple(), _digest_bytes(config_digest), int(deadline), list(signatures))
+
+
+def signed_attest_args(accounts: Iterable[Any], chain_id: int, attestor_address: str, attestation: Attestation,
+                       config_digest: bytes | str, deadline: int | None = None) -> tuple:
+    """Sign by every account and return the ``attest`` arguments (deadline default: as-of + a week)."""
+    deadline = default_deadline(attestation) if deadline is None else int(deadline)
+    sigs = sign_by_quorum(accounts, chain_id, attestor_address, attestation, config_digest, deadline)
+    return attest_args(attestation, config_digest, deadline, sigs)

@@ -334,14 +334,15 @@ class ProductClient:
                     report: bytes | str, signers: list[LocalAccount]) -> AttestationView:
         """Submit an attestation of a lot list whose root was computed elsewhere (by the custodian)."""
         from stockpile.reserve.models import Attestation, report_hash
-        from stockpile.reserve.signing import sign_by_quorum
+        from stockpile.reserve.signing import signed_attest_args
 
         if self.attestor is None:
             raise SdkError(f"{self.symbol} has no reserve attestor")
         att = Attestation(merkle_root=merkle_root, total_quantity=total_quantity, lot_count=lot_count, as_of=as_of,
                           report_hash=report_hash(report))
-        sigs = sign_by_quorum(signers, self.sp.chain_id, self.attestor.address, att)
-        self.sp.send(self.attestor.functions.attest(att.as_tuple(), sigs))
+        digest = self.attestor.functions.configDigest().call()
+        self.sp.send(self.attestor.functions.attest(
+            *signed_attest_args(signers, self.sp.chain_id, self.attestor.address, att, digest)))
         return self.attestation()
 
     def allowlist(self, account: str, allowed: bool = True) -> Any:

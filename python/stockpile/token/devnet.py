@@ -85,15 +85,16 @@ def deploy_token_implementation(w3: Web3, key: str, name: str = "CommodityToken"
     return deploy(w3, key, name, auth.address)
 
 
-def sign_attestation(keys: list[str], chain_id: int, attestor: str, att: dict) -> list[bytes]:
-    """EIP-712 signatures of `att` (Solidity field names) by `keys`, ordered by signer address as
-    ReserveAttestor.attest requires (stockpile.reserve.signing does the signing)."""
+def sign_attestation(keys: list[str], chain_id: int, attestor: str, att: dict, config_digest: bytes,
+                     deadline: int | None = None) -> tuple:
+    """The ``ReserveAttestor.attest`` arguments for `att` (Solidity field names) signed (EIP-712) by
+    `keys` under the attestor's `config_digest` (stockpile.reserve.signing does the signing)."""
     from stockpile.reserve.models import Attestation
-    from stockpile.reserve.signing import sign_by_quorum
+    from stockpile.reserve.signing import signed_attest_args
 
     model = Attestation(merkle_root=att["merkleRoot"], total_quantity=att["totalQuantity"],
                         lot_count=att["lotCount"], as_of=att["asOf"], report_hash=att["reportHash"])
-    return sign_by_quorum(keys, chain_id, attestor, model)
+    return signed_attest_args(keys, chain_id, attestor, model, config_digest, deadline)
 
 
 def attestation_tuple(att: dict) -> tuple:

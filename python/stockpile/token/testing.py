@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from eth_account import Account
 from eth_utils import keccak
 
-from stockpile.token.devnet import attestation_tuple, sign_attestation, token_init_params
+from stockpile.token.devnet import sign_attestation, token_init_params
 
 UNIT = 10**18
 RESERVE = 1_000_000 * UNIT
@@ -56,8 +56,9 @@ class Attest:
         att = {"merkleRoot": keccak(text=f"root {self.count}") if lots else b"\0" * 32,
                "totalQuantity": total, "lotCount": lots, "asOf": as_of,
                "reportHash": keccak(text=f"report {self.count}")}
-        sigs = sign_attestation(ATTESTOR_KEYS[:3], self.chain_id, self.attestor.address, att)
-        return self.attestor.attest(attestation_tuple(att), sigs, sender=self.sender)
+        args = sign_attestation(ATTESTOR_KEYS[:3], self.chain_id, self.attestor.address, att,
+                                bytes(self.attestor.configDigest()))
+        return self.attestor.attest(*args, sender=self.sender)
 
 
 def deploy_implementation(project, deployer, contract: str = "CommodityToken"):
