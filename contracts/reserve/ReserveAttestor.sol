@@ -61,8 +61,8 @@ contract ReserveAttestor is
         uint256 quorum;
         EnumerableSet.AddressSet attestors;
         mapping(uint80 roundId => Round) rounds;
-        address token; // appended: the one CommodityToken this attestor backs (bindToken, once)
         uint64 configVersion; // bumped by every attestor set or quorum change
+        address token; // appended: the one CommodityToken this attestor backs (bindToken, once)
     }
 
     // keccak256(abi.encode(uint256(keccak256("stockpile.storage.ReserveAttestor")) - 1)) & ~bytes32(uint256(0xff))

@@ -32,6 +32,12 @@ contract FakeReserveAttestor is IReserveAttestor {
         return _token;
     }
 
+    /// @notice A config digest no attestor ever signed under (this contract takes no signatures).
+    /// @return Always zero.
+    function configDigest() external pure returns (bytes32) {
+        return bytes32(0);
+    }
+
     /// @notice The decimals the attacker chose.
     /// @return The decimals.
     function decimals() external view returns (uint8) {
