@@ -11,9 +11,10 @@ SOLCX_DIR := $(if $(SOLCX_BINARY_PATH),$(SOLCX_BINARY_PATH),$(HOME)/.solcx)
 APE_PKGS := $(HOME)/.ape/packages/projects
 SOL_SOURCES := $(shell find contracts -name '*.sol' -not -path '*/.cache/*' 2>/dev/null)
 ARTIFACTS_STAMP := python/stockpile/contracts/artifacts/.stamp
+APE_BUILD_STAMP := .build/.stamp
 export PATH := $(CURDIR)/$(BIN):$(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: help setup demo test bench clean
+.PHONY: help setup demo test bench clean contracts-cache-link
 
 help:
 	@echo "make demo   - set up what is missing, then run the main journey on a local anvil chain"
@@ -47,7 +48,20 @@ $(ARTIFACTS_STAMP): $(SOL_SOURCES) ape-config.yaml $(SHIM_STAMP)
 	$(BIN)/stockpile build
 	touch $@
 
-setup: $(BIN)/.installed node_modules/.installed $(SHIM_STAMP) $(APE_PKGS)/@openzeppelin_contracts/5_7_0 $(ARTIFACTS_STAMP)
+# contracts/.cache (where ape-solidity copies OpenZeppelin, ~700 files) is a committed symlink to
+# .ape-dependencies/: ape 0.8.51 walks at most 500 files of the contracts folder and does not
+# follow symlinks, so the copies never hide our contracts. A checkout that still has a real
+# folder there (made before the link) gets the link back.
+contracts-cache-link:
+	@test -L contracts/.cache || { rm -rf contracts/.cache && ln -s ../.ape-dependencies contracts/.cache; }
+	@mkdir -p .ape-dependencies
+
+# ape's compiled project (.build), made once here so parallel test workers only read it.
+$(APE_BUILD_STAMP): $(SOL_SOURCES) ape-config.yaml $(APE_PKGS)/@openzeppelin_contracts/5_7_0 | contracts-cache-link
+	$(BIN)/ape compile
+	touch $@
+
+setup: $(BIN)/.installed node_modules/.installed $(SHIM_STAMP) $(APE_PKGS)/@openzeppelin_contracts/5_7_0 $(ARTIFACTS_STAMP) $(APE_BUILD_STAMP)
 
 demo: setup
 	$(BIN)/stockpile demo
@@ -60,4 +74,5 @@ bench: setup
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
-	rm -rf .build contracts/.cache python/stockpile/contracts/artifacts .pytest_cache
+	rm -rf .build python/stockpile/contracts/artifacts .pytest_cache
+	find .ape-dependencies -mindepth 1 -not -name .gitignore -delete
