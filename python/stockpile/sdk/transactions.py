@@ -46,6 +46,9 @@ def call_translating(fn: Callable[[], Any], abi: list[dict] | None = None) -> An
         raise
 
 
+FEE_FIELDS = frozenset({"gasPrice", "maxFeePerGas", "maxPriorityFeePerGas"})
+
+
 class Sender:
     """Sends transactions for one account; tracks its nonce locally so a batch needs no
     round trip per nonce (``resync()`` after an external send)."""
@@ -136,8 +139,13 @@ class Sender:
             tx.pop("nonce", None)
         else:
             # fees and nonce given up front so web3 does not fetch them a second time
-            params = {"from": self.account.address, "value": value, "nonce": self.next_nonce(), **self.fees()}
+            fees = self.fees()
+            params = {"from": self.account.address, "value": value, "nonce": self.next_nonce(), **fees}
             tx = call_translating(lambda: call_or_tx.build_transaction(params), getattr(call_or_tx, "contract_abi", None))
+            # A web3 with a gas price strategy (ape's providers set one) adds gasPrice next to
+            # EIP-1559 fees, and such a mixed transaction cannot be signed: keep the fees chosen here.
+            for key in FEE_FIELDS - fees.keys():
+                tx.pop(key, None)
         built = self.build(tx)
         sent = self.sign(built)
         if before_broadcast:
