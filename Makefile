@@ -14,11 +14,15 @@ ARTIFACTS_STAMP := python/stockpile/contracts/artifacts/.stamp
 APE_BUILD_STAMP := .build/.stamp
 export PATH := $(CURDIR)/$(BIN):$(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: help setup demo test bench clean contracts-cache-link
+TOOLS := .venv-tools
+SLITHER_STAMP := .build/slither.stamp
+
+.PHONY: help setup demo test lint bench clean contracts-cache-link
 
 help:
 	@echo "make demo   - set up what is missing, then run the main journey on a local anvil chain"
 	@echo "make test   - set up what is missing, then run the whole test suite"
+	@echo "make lint   - ruff, mypy and Slither (High/Medium findings fail)"
 	@echo "make bench  - run the benchmarks, write bench/results/*.json"
 	@echo "make setup  - only the set-up (venv, npm packages, solc shim, ape packages, artifacts)"
 
@@ -69,6 +73,22 @@ demo: setup
 # pytest exits 5 when it collects nothing: that is a failure here too.
 test: setup
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Slither has its own venv: its dependency solc-select installs a `solc` command that would
+# shadow the project's solc-js shim in .venv/bin.
+$(TOOLS)/.installed: requirements-tools.lock
+	test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check -r requirements-tools.lock
+	touch $@
+
+# Rerun only when a contract (or the tool set) changed.
+$(SLITHER_STAMP): $(SOL_SOURCES) $(TOOLS)/.installed tools/slither/check $(SHIM_STAMP) node_modules/.installed
+	SLITHER=$(TOOLS)/bin/slither tools/slither/check
+	@mkdir -p $(@D) && touch $@
+
+lint: $(BIN)/.installed $(SLITHER_STAMP)
+	$(BIN)/ruff check
+	$(BIN)/mypy
 
 bench: setup
 	$(BIN)/python -m bench $(BENCH_ARGS)

@@ -45,6 +45,7 @@ contract PriceFeed is IPriceFeed, AccessControlDefaultAdminRules, EIP712 {
 
     mapping(bytes32 feedId => uint256) private _hot;
     mapping(bytes32 feedId => Info) private _info;
+    // slither-disable-next-line uninitialized-state - written by addFeed and (assembly) by _apply
     mapping(bytes32 feedId => uint256[HISTORY]) private _rounds;
     bytes32[] private _feedIds;
 
@@ -121,6 +122,7 @@ contract PriceFeed is IPriceFeed, AccessControlDefaultAdminRules, EIP712 {
                 structHash := keccak256(add(head, 32), 160)
             }
             bytes32 digest = _hashTypedDataV4(structHash);
+            // slither-disable-next-line unused-return - the error code is checked below; the third value only details it
             (address signer, ECDSA.RecoverError status,) = ECDSA.tryRecover(digest, signatures[s].r, signatures[s].vs);
             if (status != ECDSA.RecoverError.NoError) revert InvalidSignature(s);
             if (signer <= previous) {
@@ -398,6 +400,7 @@ contract PriceFeed is IPriceFeed, AccessControlDefaultAdminRules, EIP712 {
         for (uint256 i; i < _signers.length; ++i) {
             _isSigner[_signers[i]] = false;
         }
+        // slither-disable-next-line uninitialized-local - starts at address(0) on purpose: signers ascend from it
         address previous;
         for (uint256 i; i < n; ++i) {
             if (newSigners[i] <= previous) revert InvalidSigners();

@@ -179,6 +179,7 @@ contract ReserveAttestor is
         bytes32 digest = attestationDigest(a);
         address previous = address(0);
         for (uint256 i = 0; i < signatures.length; ++i) {
+            // slither-disable-next-line unused-return - the error code is checked below; the third value only details it
             (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecoverCalldata(digest, signatures[i]);
             if (err != ECDSA.RecoverError.NoError || signer == address(0)) revert InvalidSignature(i);
             // A signature over another chain id, another contract or other values recovers to an

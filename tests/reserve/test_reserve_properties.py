@@ -29,7 +29,7 @@ def expected_outcome(signers: list, attestors: set[str], quorum: int):
         if addr <= previous:
             if addr == previous:
                 return "DuplicateSigner", {"signer": s.address}
-            return "SignersNotOrdered", {"previous": "0x%040x" % previous, "signer": s.address}
+            return "SignersNotOrdered", {"previous": f"0x{previous:040x}", "signer": s.address}
         previous = addr
     return None
 

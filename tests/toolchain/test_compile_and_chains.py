@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +9,7 @@ from pathlib import Path
 from eth_account import Account
 
 from stockpile.contracts import compile_all, load
-from stockpile.toolchain import PROJECT_ROOT, SOLC_VERSION
+from stockpile.toolchain import SOLC_VERSION
 from stockpile.toolchain.solc import solcx_folder, solc_version_of
 
 

@@ -8,6 +8,7 @@ to token base units with the product's decimals.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated, Any
@@ -79,7 +80,7 @@ class FeedConfig(Strict):
     deviation_bps: int = Field(default=50, ge=1, le=10_000)
 
     @model_validator(mode="after")
-    def _bounds(self) -> "FeedConfig":
+    def _bounds(self) -> FeedConfig:
         if self.min_answer <= 0:
             raise ValueError(f"min_answer: must be > 0, got {self.min_answer}")
         if self.max_answer <= self.min_answer:
@@ -107,7 +108,7 @@ class Product(Strict):
         return v
 
     @model_validator(mode="after")
-    def _fits_decimals(self) -> "Product":
+    def _fits_decimals(self) -> Product:
         for field in ("min_redemption",):
             value: Decimal = getattr(self, field)
             if value <= 0:
@@ -146,7 +147,7 @@ class SignerSet(Strict):
     quorum: int = Field(ge=1)
 
     @model_validator(mode="after")
-    def _quorum(self) -> "SignerSet":
+    def _quorum(self) -> SignerSet:
         if len(set(self.signers)) != len(self.signers):
             raise ValueError(f"signers: duplicate address in {self.signers}")
         if self.quorum > len(self.signers):
@@ -163,7 +164,7 @@ class Deployment(Strict):
     products: list[Product] = Field(min_length=1)
 
     @model_validator(mode="after")
-    def _unique(self) -> "Deployment":
+    def _unique(self) -> Deployment:
         seen: dict[str, int] = {}
         for i, p in enumerate(self.products):
             if p.symbol in seen:
@@ -192,7 +193,7 @@ def _loc(loc: tuple) -> str:
     return out
 
 
-def _format(err: dict, data: Any) -> str:
+def _format(err: Mapping[str, Any], data: Any) -> str:
     loc = _loc(err["loc"])
     msg = err["msg"]
     for prefix in ("Value error, ",):

@@ -10,6 +10,7 @@ renounced by the deployer, as are token roles the deployment file does not give 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from web3 import Web3
 
@@ -32,7 +33,7 @@ class HandoverLine:
 
 def _contracts(dep: Deployment, manifest: Manifest):
     """(manifest key, artifact, extra admin roles, two-step?) for every contract with roles."""
-    out = []
+    out: list[Any] = []
     for p in dep.products:
         out.append((f"{p.symbol}.token", "CommodityToken", [], True))
         out.append((f"{p.symbol}.attestor", "ReserveAttestor", ["ATTESTOR_MANAGER_ROLE"], True))
@@ -47,7 +48,7 @@ def handover(dep: Deployment, w3: Web3, sender: Sender, manifest: Manifest) -> l
     me = sender.address
     lines: list[HandoverLine] = []
     for key, artifact, extra_roles, two_step in _contracts(dep, manifest):
-        c = w3.eth.contract(address=manifest.address(key), abi=load(artifact).abi)
+        c = w3.eth.contract(address=Web3.to_checksum_address(manifest.address(key)), abi=load(artifact).abi)
         # 1. operational admin roles: grant to admin, then renounce ours
         for role in extra_roles:
             rid = DEFAULT_ADMIN if role == "DEFAULT_ADMIN_ROLE" else role_id(role)

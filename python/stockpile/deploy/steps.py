@@ -130,10 +130,10 @@ def deployment_steps(dep: Deployment) -> list[Step]:
         DeployStep(key="token-impl", contract="CommodityToken", description="CommodityToken implementation"),
         DeployStep(key="attestor-impl", contract="ReserveAttestor", description="ReserveAttestor implementation"),
     ]
-    if dep.oracle is not None:
-        signers = sorted(dep.oracle.signers, key=lambda a: int(a, 16))
+    if (oracle := dep.oracle) is not None:
+        signers = sorted(oracle.signers, key=lambda a: int(a, 16))
         steps.append(DeployStep(key="price-feed", contract="PriceFeed", description="PriceFeed hub",
-                                args=lambda ctx: [ctx.sender_address, dep.roles.admin_transfer_delay, signers, dep.oracle.quorum]))
+                                args=lambda ctx: [ctx.sender_address, dep.roles.admin_transfer_delay, signers, oracle.quorum]))
     for p in dep.products:
         steps.extend(product_steps(dep, p))
     return steps

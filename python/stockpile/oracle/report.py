@@ -12,7 +12,7 @@ takes the median of the signers' answers per feed.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Sequence
+from collections.abc import Sequence
 
 from eth_account import Account
 from eth_account.messages import encode_typed_data

@@ -10,7 +10,7 @@ lot is released; the second run reports it as ``released_lot_backing`` with the 
 from __future__ import annotations
 
 import tempfile
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
 
 from web3 import Web3
@@ -30,7 +30,7 @@ DEV_KEYS = [
 
 
 def iso(ts: int) -> str:
-    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def reserve_of(db: Database, product: str, as_of: int | None = None) -> tuple[str, int, int]:
@@ -39,7 +39,10 @@ def reserve_of(db: Database, product: str, as_of: int | None = None) -> tuple[st
     from stockpile.reconcile.custody.schema import RESERVE_STATUSES
 
     lots = [x for x in db.custody_view(as_of) if x[2] == product and x[7] in RESERVE_STATUSES]
-    return merkle_root([x[LEAF] for x in lots]), sum(x[Q] for x in lots), len(lots)
+    root = merkle_root([x[LEAF] for x in lots])
+    if root is None:
+        raise ValueError(f"{product}: no reserve lots in the custody books")
+    return root, sum(x[Q] for x in lots), len(lots)
 
 
 def plant_released_lot(db: Database, catalogue: Catalogue, as_of: int, work: Path) -> tuple[dict, Path]:

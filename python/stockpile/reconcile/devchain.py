@@ -7,9 +7,13 @@ from dataclasses import dataclass
 
 from eth_account import Account
 from web3 import Web3
+from web3.contract import Contract
 
 from stockpile.reconcile.chain.reader import ProductContracts
 from stockpile.reserve.deploy import send as _send_exact
+from stockpile.reserve.models import Attestation
+from stockpile.reserve.signing import sign_by_quorum
+from stockpile.token.devnet import deploy_stack
 
 
 def send(w3: Web3, key: str, fn):
@@ -18,16 +22,13 @@ def send(w3: Web3, key: str, fn):
     when mined in a later second than estimated."""
     gas = fn.estimate_gas({"from": Account.from_key(key).address})
     return _send_exact(w3, key, fn, gas=int(gas * 1.25) + 20_000)
-from stockpile.reserve.models import Attestation
-from stockpile.reserve.signing import sign_by_quorum
-from stockpile.token.devnet import deploy_stack
 
 
 @dataclass
 class ProductStack:
     product: str
-    token: object  # web3 Contract
-    attestor: object
+    token: Contract
+    attestor: Contract
     admin_key: str
     attestor_keys: list[str]
     start_block: int

@@ -17,7 +17,8 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, cast
+from collections.abc import Iterator
 
 from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
@@ -25,6 +26,7 @@ from eth_utils import to_checksum_address
 from web3 import Web3
 from web3.logs import DISCARD
 from web3.middleware import ExtraDataToPOAMiddleware
+from web3.types import FilterParams
 
 from stockpile.contracts import load
 from stockpile.merkle import Lot, lot_tree, verify_proof
@@ -68,13 +70,14 @@ def _b32(value: bytes | str | None) -> bytes:
 class ProductClient:
     """One product: its token, reserve attestor and price feed."""
 
-    def __init__(self, sp: "Stockpile", info: ProductInfo):
+    def __init__(self, sp: Stockpile, info: ProductInfo):
         self.sp = sp
         self.info = info
         w3 = sp.w3
-        self.token = w3.eth.contract(address=info.token, abi=load("CommodityToken").abi)
-        self.attestor = w3.eth.contract(address=info.attestor, abi=load("ReserveAttestor").abi) if info.attestor else None
-        self.feed = w3.eth.contract(address=info.feed, abi=sp.feed_abi) if info.feed else None
+        self.token = w3.eth.contract(address=to_checksum_address(info.token), abi=load("CommodityToken").abi)
+        self.attestor = (w3.eth.contract(address=to_checksum_address(info.attestor), abi=load("ReserveAttestor").abi)
+                         if info.attestor else None)
+        self.feed = w3.eth.contract(address=to_checksum_address(info.feed), abi=sp.feed_abi) if info.feed else None
 
     @property
     def symbol(self) -> str:
@@ -94,26 +97,26 @@ class ProductClient:
         return Balance(symbol=self.symbol, holder=holder, units=units, amount=self.amount(units), frozen_units=frozen)
 
     def total_supply(self) -> int:
-        return self.token.functions.totalSupply().call()
+        return int(self.token.functions.totalSupply().call())
 
     def price(self) -> Price | None:
-        if self.feed is None:
+        feed = self.feed
+        if feed is None:
             return None
         try:
-            round_id, answer, _, updated_at, _ = call_translating(lambda: self.feed.functions.latestRoundData().call(),
-                                                                  self.feed.abi)
+            round_id, answer, _, updated_at, _ = call_translating(lambda: feed.functions.latestRoundData().call(), feed.abi)
         except errors.error_class("NoDataPresent"):
             return None  # no price published yet
-        decimals = self.feed.functions.decimals().call()
-        description = self.feed.functions.description().call()
+        decimals = feed.functions.decimals().call()
+        description = feed.functions.description().call()
         heartbeat = None
         for name in ("heartbeat", "heartbeatSeconds"):
             if any(i.get("name") == name for i in self.sp.feed_abi):
-                heartbeat = getattr(self.feed.functions, name)().call()
+                heartbeat = getattr(feed.functions, name)().call()
                 break
         now = self.sp.w3.eth.get_block("latest")["timestamp"]
         age = max(0, now - updated_at)
-        return Price(symbol=self.symbol, feed=self.feed.address, description=description, round_id=round_id,
+        return Price(symbol=self.symbol, feed=feed.address, description=description, round_id=round_id,
                      answer=answer, decimals=decimals, price=Decimal(answer).scaleb(-decimals), updated_at=updated_at,
                      age=age, heartbeat=heartbeat, stale=(updated_at == 0) or (heartbeat is not None and age > heartbeat))
 
@@ -154,11 +157,11 @@ class ProductClient:
                              backed=supply <= total, stale=att is None or age > max_age,
                              collateralization=(Decimal(total) / Decimal(supply)) if supply else None)
 
-    def verify_lot(self, lot: Lot | tuple, proof: list[bytes | str]) -> bool:
+    def verify_lot(self, lot: Lot | tuple[Any, ...], proof: list[bytes | str]) -> bool:
         """Is ``lot`` in the latest attested reserve? Checked locally against the attested root
         and on chain by the attestor's ``verifyLeaf`` (both must agree)."""
         att = self.attestation()
-        if att is None:
+        if att is None or self.attestor is None:
             return False
         values = lot.as_tuple() if isinstance(lot, Lot) else tuple(lot)
         leaf = lot_leaf(values)
@@ -205,7 +208,7 @@ class ProductClient:
         ]
         seen: dict[tuple[str, int], HistoryEvent] = {}
         for topics in queries:
-            for log in w3.eth.get_logs({"address": addr, "fromBlock": start, "toBlock": end, "topics": topics}):
+            for log in w3.eth.get_logs(cast(FilterParams, {"address": addr, "fromBlock": start, "toBlock": end, "topics": topics})):
                 key = (Web3.to_hex(log["transactionHash"]), log["logIndex"])
                 if key in seen:
                     continue
@@ -279,7 +282,7 @@ class ProductClient:
     def freeze_amount(self, account: str, amount: Decimal | int | str) -> Any:
         return self.sp.send(self.token.functions.setFrozenTokens(to_checksum_address(account), self.units(amount)))
 
-    def attest(self, lots: list[Lot | tuple], as_of: int, report: bytes | str, signers: list[LocalAccount]) -> AttestationView:
+    def attest(self, lots: list[Lot | tuple[Any, ...]], as_of: int, report: bytes | str, signers: list[LocalAccount]) -> AttestationView:
         """Build the lot tree, collect the attestors' EIP-712 signatures and submit."""
         tree = lot_tree(lots)
         total = sum(int(v[5]) for v in tree.values)
@@ -293,11 +296,14 @@ class ProductClient:
 
         if self.attestor is None:
             raise SdkError(f"{self.symbol} has no reserve attestor")
-        att = Attestation(merkle_root=merkle_root, total_quantity=total_quantity, lot_count=lot_count, as_of=as_of,
-                          report_hash=report_hash(report))
+        att = Attestation.model_validate({"merkle_root": merkle_root, "total_quantity": total_quantity, "lot_count": lot_count,
+                                          "as_of": as_of, "report_hash": report_hash(report)})
         sigs = sign_by_quorum(signers, self.sp.chain_id, self.attestor.address, att)
         self.sp.send(self.attestor.functions.attest(att.as_tuple(), sigs))
-        return self.attestation()
+        view = self.attestation()
+        if view is None:
+            raise SdkError(f"{self.symbol}: the attestation was sent but the attestor reports none")
+        return view
 
     def allowlist(self, account: str, allowed: bool = True) -> Any:
         """Add (or remove) a permitted holder, for products in allowlist mode (COMPLIANCE role)."""
@@ -317,7 +323,7 @@ class ProductClient:
         escrow = self.token.address
         return {k: v for k, v in balances.items() if v and k != escrow}
 
-    def lot_proof(self, lots: list[Lot | tuple], index: int) -> list[bytes]:
+    def lot_proof(self, lots: list[Lot | tuple[Any, ...]], index: int) -> list[bytes]:
         return lot_tree(lots).proof(index)
 
 
@@ -343,8 +349,8 @@ class Stockpile:
 
     # -- construction -------------------------------------------------------------------------
     @classmethod
-    def connect(cls, rpc_url: str | Web3, directory: str | None = None, manifest: str | Path | dict | None = None,
-                account: LocalAccount | None = None) -> "Stockpile":
+    def connect(cls, rpc_url: str | Web3, directory: str | None = None, manifest: str | Path | dict[str, Any] | None = None,
+                account: LocalAccount | None = None) -> Stockpile:
         w3 = rpc_url if isinstance(rpc_url, Web3) else Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 30}))
         if not isinstance(rpc_url, Web3):
             w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0)
@@ -370,7 +376,7 @@ class Stockpile:
             self._clients[symbol] = ProductClient(self, self._products[symbol])
         return self._clients[symbol]
 
-    def with_account(self, account: LocalAccount) -> "Stockpile":
+    def with_account(self, account: LocalAccount) -> Stockpile:
         """The same connection acting as another account."""
         return Stockpile(self.w3, self._products, account, self.directory)
 
@@ -391,7 +397,7 @@ class Stockpile:
                             log_index=log["logIndex"], event=name, args=args)
 
 
-def _feed_abi() -> list[dict]:
+def _feed_abi() -> list[dict[str, Any]]:
     """The price feed ABI: our PriceFeed's if built, else Chainlink's AggregatorV3Interface."""
     for name in ("PriceFeedAdapter", "ReserveAttestor"):
         try:

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import json
 import time
+from typing import cast
 from dataclasses import dataclass, field
 
 from sqlalchemy import text
 from web3 import Web3
+from web3.types import BlockIdentifier
 from web3._utils.events import get_event_data
 from web3.exceptions import BadFunctionCallOutput, ContractLogicError
 
@@ -121,9 +123,9 @@ class ChainReader:
             if p.attestor:
                 contracts.append(("attestor", p.attestor, self.attestor(product)))
             for what, addr, c in contracts:
-                if not self.w3.eth.get_code(Web3.to_checksum_address(addr), block_identifier=block):
+                if not self.w3.eth.get_code(Web3.to_checksum_address(addr), block_identifier=cast(BlockIdentifier, block)):
                     raise ChainConfigError(f"{what} {addr} of {product} has no code at block {block}")
-                code = _optional(lambda: c.functions.productCode().call(block_identifier=block))
+                code = _optional(lambda c=c: c.functions.productCode().call(block_identifier=block))
                 if code is None:
                     continue
                 code_s = code.rstrip(b"\0").decode() if isinstance(code, (bytes, bytearray)) else str(code)
@@ -183,7 +185,7 @@ class ChainReader:
         for logs in paged_logs(self.w3, addresses, start, to_block, self.max_log_range, result.stats, on_page=bar.update):
             for log in logs:
                 topic0 = _hex(log["topics"][0]) if log["topics"] else None
-                abi = self._topics.get(topic0)
+                abi = self._topics.get(topic0) if topic0 else None
                 if abi is None:
                     continue
                 try:

@@ -30,7 +30,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from decimal import Decimal
 from pathlib import Path
 
@@ -131,14 +131,14 @@ def parse_time(value: str) -> int:
         return int(v)
     dt = datetime.fromisoformat(v)
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
+        dt = dt.replace(tzinfo=UTC)
     return int(dt.timestamp())
 
 
 def format_time(ts: int | None) -> str:
     if ts is None:
         return ""
-    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class Validator:
@@ -169,8 +169,8 @@ class Validator:
             if first is not None:
                 return Reject(line, "duplicate_lot", duplicate_reason(r[2], r[1], first), raw)
             self.seen[key] = line
-            return LotRow(*r[:12], int(r[12]), r[13])
-        return r
+            return LotRow(*r[:12], int(r[12]), r[13])  # type: ignore[call-arg]  # check() gives a plain tuple or a Reject (a NamedTuple); mypy does not narrow `type(r) is tuple`
+        return r  # type: ignore[return-value]  # check() gives a plain tuple or a Reject (a NamedTuple); mypy does not narrow `type(r) is tuple`
 
     def check(self, line: int, v: list[str], raw: str) -> tuple | Reject:
         """Every row rule except duplicates (which need the whole export, in order). A good row
@@ -258,7 +258,7 @@ def read_export(
 
     def rows() -> Iterator[LotRow | Reject]:
         for rec in records:
-            yield rec if type(rec) is Reject else validator.validate(*rec)
+            yield rec if type(rec) is Reject else validator.validate(*rec)  # type: ignore[misc]  # a record is a Reject or a plain tuple
 
     return meta, rows()
 
@@ -281,7 +281,7 @@ def read_records(
 
 
 def _read_csv(path, catalogue, decimal_comma, delimiter, digest, size):
-    f = open(path, "r", encoding="utf-8-sig", newline="")
+    f = open(path, encoding="utf-8-sig", newline="")  # noqa: SIM115 - closed on each return path below
     meta: dict[str, str] = {}
     line_no = 0
     header_line = None
@@ -344,7 +344,7 @@ def _read_csv(path, catalogue, decimal_comma, delimiter, digest, size):
 
 
 def _read_json(path, catalogue, decimal_comma, digest, size):
-    with open(path, "r", encoding="utf-8-sig") as f:
+    with open(path, encoding="utf-8-sig") as f:
         try:
             data = json.load(f, parse_float=str, parse_int=str)
         except json.JSONDecodeError as e:
@@ -418,7 +418,7 @@ _WORKER_VALIDATOR: Validator | None = None
 
 
 def init_worker(catalogue: Catalogue, decimal_comma: bool, default_as_of: str | None) -> None:
-    global _WORKER_VALIDATOR
+    global _WORKER_VALIDATOR  # noqa: PLW0603 - process-pool initializer: one validator per worker process
     _WORKER_VALIDATOR = Validator(catalogue, decimal_comma, default_as_of)
 
 
@@ -427,11 +427,12 @@ def check_chunk(payload: list[tuple[int, list[str]]], validator: Validator | Non
     ``(line, warehouse, lot, product, form, ppm, gross, net, unit, assay, status, as_of, quantity_text, leaf)``
     or ``(None, code, reason)``."""
     v = validator or _WORKER_VALIDATOR
+    assert v is not None, "init_worker() sets the validator of a worker process"
     out = []
     for line, vals in payload:
         r = v.check(line, vals, "")
         if type(r) is tuple:
             out.append(r)
         else:
-            out.append((None, r.code, r.reason))
+            out.append((None, r.code, r.reason))  # type: ignore[union-attr]  # a Reject here (see above)
     return out
