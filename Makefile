@@ -11,13 +11,18 @@ SOLCX_DIR := $(if $(SOLCX_BINARY_PATH),$(SOLCX_BINARY_PATH),$(HOME)/.solcx)
 APE_PKGS := $(HOME)/.ape/packages/projects
 SOL_SOURCES := $(shell find contracts -name '*.sol' -not -path '*/.cache/*' 2>/dev/null)
 ARTIFACTS_STAMP := python/stockpile/contracts/artifacts/.stamp
+APE_BUILD_STAMP := .build/.stamp
 export PATH := $(CURDIR)/$(BIN):$(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: help setup browser demo test bench clean
+TOOLS := .venv-tools
+SLITHER_STAMP := .build/slither.stamp
+
+.PHONY: help setup browser demo test lint bench clean contracts-cache-link
 
 help:
 	@echo "make demo   - set up what is missing, then run the main journey on a local anvil chain"
 	@echo "make test   - set up what is missing, then run the whole test suite"
+	@echo "make lint   - ruff, mypy and Slither (High/Medium findings fail)"
 	@echo "make bench  - run the benchmarks, write bench/results/*.json"
 	@echo "make setup  - only the set-up (venv, npm packages, solc shim, ape packages, artifacts)"
 	@echo "make browser - headless Chromium for the portal's browser tests (apt, when missing)"
@@ -49,7 +54,20 @@ $(ARTIFACTS_STAMP): $(SOL_SOURCES) ape-config.yaml $(SHIM_STAMP) node_modules/.i
 	$(BIN)/stockpile build
 	touch $@
 
-setup: $(BIN)/.installed node_modules/.installed $(SHIM_STAMP) $(APE_PKGS)/@openzeppelin_contracts/5_7_0 $(ARTIFACTS_STAMP)
+# contracts/.cache (where ape-solidity copies OpenZeppelin, ~700 files) is a committed symlink to
+# .ape-dependencies/: ape 0.8.51 walks at most 500 files of the contracts folder and does not
+# follow symlinks, so the copies never hide our contracts. A checkout that still has a real
+# folder there (made before the link) gets the link back.
+contracts-cache-link:
+	@test -L contracts/.cache || { rm -rf contracts/.cache && ln -s ../.ape-dependencies contracts/.cache; }
+	@mkdir -p .ape-dependencies
+
+# ape's compiled project (.build), made once here so parallel test workers only read it.
+$(APE_BUILD_STAMP): $(SOL_SOURCES) ape-config.yaml $(APE_PKGS)/@openzeppelin_contracts/5_7_0 | contracts-cache-link
+	$(BIN)/ape compile
+	touch $@
+
+setup: $(BIN)/.installed node_modules/.installed $(SHIM_STAMP) $(APE_PKGS)/@openzeppelin_contracts/5_7_0 $(ARTIFACTS_STAMP) $(APE_BUILD_STAMP)
 
 demo: setup
 	$(BIN)/stockpile demo
@@ -61,8 +79,29 @@ browser:
 		{ apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver; }
 
 # pytest exits 5 when it collects nothing: that is a failure here too.
+# In parallel: each xdist worker has its own in-process chain, anvil nodes (one per test module)
+# and PostgreSQL server; they share the compiled artifacts made by `setup`. --dist loadfile keeps
+# a module on one worker, so its module-scoped stack is deployed once. 3 workers on 2 cores: the
+# suite waits on subprocesses and nodes much of the time (2, 3 and 4 used the same CPU time).
+TEST_WORKERS ?= 3
 test: setup browser
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+
+# Slither has its own venv: its dependency solc-select installs a `solc` command that would
+# shadow the project's solc-js shim in .venv/bin.
+$(TOOLS)/.installed: requirements-tools.lock
+	test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check -r requirements-tools.lock
+	touch $@
+
+# Rerun only when a contract (or the tool set) changed.
+$(SLITHER_STAMP): $(SOL_SOURCES) $(TOOLS)/.installed tools/slither/check $(SHIM_STAMP) node_modules/.installed
+	SLITHER=$(TOOLS)/bin/slither tools/slither/check
+	@mkdir -p $(@D) && touch $@
+
+lint: $(BIN)/.installed $(SLITHER_STAMP)
+	$(BIN)/ruff check
+	$(BIN)/mypy
 
 bench: setup
 	$(BIN)/python -m bench $(BENCH_ARGS)
@@ -73,4 +112,5 @@ devnet: setup
 	$(BIN)/stockpile devnet up
 
 clean:
-	rm -rf .build contracts/.cache python/stockpile/contracts/artifacts .pytest_cache
+	rm -rf .build python/stockpile/contracts/artifacts .pytest_cache
+	find .ape-dependencies -mindepth 1 -not -name .gitignore -delete

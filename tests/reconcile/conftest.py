@@ -1,70 +1,14 @@
-"""Fixtures: databases (SQLite file and a throwaway PostgreSQL cluster), generated exports."""
+"""Fixtures: databases (SQLite file, or a fresh database on the session's PostgreSQL server from
+tests/conftest.py), generated exports."""
 
 from __future__ import annotations
 
-import glob
-import os
-import pwd
-import shutil
-import subprocess
-import tempfile
 import uuid
-from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
 
 from stockpile.reconcile.db.store import Database
-from stockpile.toolchain.anvil import free_port
-
-
-def _pg_bin() -> Path | None:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    if found:
-        return Path(found[-1]).parent
-    initdb = shutil.which("initdb")
-    return Path(initdb).parent if initdb else None
-
-
-def _as_user(cmd: list[str], user: str | None) -> list[str]:
-    if user is None:
-        return cmd
-    if shutil.which("runuser"):
-        return ["runuser", "-u", user, "--", *cmd]
-    pw = pwd.getpwnam(user)
-    return ["setpriv", f"--reuid={pw.pw_uid}", f"--regid={pw.pw_gid}", "--clear-groups", *cmd]
-
-
-@pytest.fixture(scope="session")
-def postgres_url():
-    """A PostgreSQL server started for this session with initdb/pg_ctl in a temp dir."""
-    bindir = _pg_bin()
-    if bindir is None:
-        pytest.skip("PostgreSQL binaries (initdb, pg_ctl) not installed: apt-get install postgresql")
-    user = None
-    if os.geteuid() == 0:  # initdb refuses to run as root
-        try:
-            pwd.getpwnam("postgres")
-            user = "postgres"
-        except KeyError:
-            pytest.fail("running as root and there is no 'postgres' OS user to run initdb as")
-    tmp = Path(tempfile.mkdtemp(prefix="stockpile-pg-"))
-    if user:
-        pw = pwd.getpwnam(user)
-        os.chown(tmp, pw.pw_uid, pw.pw_gid)
-    data = tmp / "data"
-    port = free_port()
-    subprocess.run(_as_user([str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync",
-                             "-E", "UTF8"], user), check=True, capture_output=True)
-    opts = f"-p {port} -k {tmp} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off"
-    subprocess.run(_as_user([str(bindir / "pg_ctl"), "-D", str(data), "-o", opts, "-l", str(tmp / "log"), "-w",
-                             "start"], user), check=True, capture_output=True)
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
-    finally:
-        subprocess.run(_as_user([str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"], user),
-                       capture_output=True)
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def fresh_pg_db(server_url: str) -> str:

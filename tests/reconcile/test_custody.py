@@ -220,7 +220,7 @@ def test_parallel_ingestion_equals_sequential(tmp_path):
     from stockpile.reconcile.db import store
     from stockpile.reconcile.db.store import Database
 
-    g = generate(3000, seed=31, bad_rows={k: 3 for k in BAD_ROW_KINDS})
+    g = generate(3000, seed=31, bad_rows=dict.fromkeys(BAD_ROW_KINDS, 3))
     path = g.write_csv(tmp_path / "big.csv")
     old = store.BATCH
     store.BATCH = 257  # many chunks, a duplicate's first occurrence usually in an earlier chunk
@@ -235,7 +235,7 @@ def test_parallel_ingestion_equals_sequential(tmp_path):
     finally:
         store.BATCH = old
     assert results[0] == results[1]
-    assert results[0][2] == {k: 3 for k in BAD_ROW_KINDS}
+    assert results[0][2] == dict.fromkeys(BAD_ROW_KINDS, 3)
 
 
 def test_existing_database_is_upgraded_on_start_keeping_its_data(tmp_path):

@@ -6,7 +6,7 @@ import ast
 import json
 import subprocess
 from contextlib import contextmanager
-from functools import lru_cache
+from functools import cache
 
 import ape
 from eth_account import Account
@@ -83,7 +83,7 @@ def ape_container(art: Artifact):
     return ape.contracts.ContractContainer(ct)
 
 
-@lru_cache(maxsize=None)
+@cache
 def consumer_artifact() -> Artifact:
     """ReserveFeedConsumer, compiled against @chainlink/contracts' AggregatorV3Interface."""
     out = compile_standard_json({CONSUMER_SOURCE: {"content": (PROJECT_ROOT / CONSUMER_SOURCE).read_text()}},
@@ -132,7 +132,7 @@ def oz_tree(lots: list[Lot]) -> dict:
     return json.loads(out.stdout)
 
 
-@lru_cache(maxsize=None)
+@cache
 def oz_artifact(source: str, name: str) -> Artifact:
     """An OpenZeppelin contract from node_modules (e.g. TimelockController), compiled with our settings."""
     out = compile_standard_json({"oz_import.sol": {"content": f'// SPDX-License-Identifier: MIT\npragma solidity ^0.8.28;\nimport "{source}";\n'}},

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 
 import pytest
 from click.testing import CliRunner
@@ -42,7 +42,7 @@ def test_attestation_from_csv_and_json(tmp_path):
                           catch_exceptions=False)
         assert r.exit_code == 0, r.output
         outs.append(Attestation.model_validate_json(r.output))
-    expected = Attestation.of_lots(lots, int(datetime(2026, 11, 20, tzinfo=timezone.utc).timestamp()), report_hash(b"%PDF custodian report"))
+    expected = Attestation.of_lots(lots, int(datetime(2026, 11, 20, tzinfo=UTC).timestamp()), report_hash(b"%PDF custodian report"))
     assert outs == [expected, expected]
     dump = json.loads((tmp_path / "tree.json").read_text())
     assert dump["format"] == "standard-v1" and dump["tree"][0] == "0x" + lot_tree(lots).root.hex()

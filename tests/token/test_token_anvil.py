@@ -33,8 +33,9 @@ def addr(key: str) -> str:
     return Account.from_key(key).address
 
 
-@pytest.fixture
-def live(w3, keys):
+@pytest.fixture(scope="module")
+def live_stack(w3, keys):
+    """Deployed once per module; each test gets it through ``live`` on a reverted chain."""
     admin, minter, operator, alice, bob = keys[0], keys[1], keys[2], keys[3], keys[4]
     attestor_keys = keys[5:10]
     stack = deploy_stack(w3, admin, attestor_keys, quorum=3, timelock_delay=600, minimum_redemption=UNIT)
@@ -50,6 +51,11 @@ def live(w3, keys):
                             stack.attestor.functions.configDigest().call())
     send(w3, admin, stack.attestor.functions.attest(*args))
     return dict(stack=stack, t=t, admin=admin, minter=minter, operator=operator, alice=alice, bob=bob)
+
+
+@pytest.fixture
+def live(live_stack, anvil_revert):
+    return live_stack
 
 
 def _expect_error(t, fn, sender: str, name: str, **args):

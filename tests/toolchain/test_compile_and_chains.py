@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +9,7 @@ from pathlib import Path
 from eth_account import Account
 
 from stockpile.contracts import compile_all, load
-from stockpile.toolchain import PROJECT_ROOT, SOLC_VERSION
+from stockpile.toolchain import SOLC_VERSION
 from stockpile.toolchain.solc import solcx_folder, solc_version_of
 
 
@@ -42,18 +40,6 @@ def test_py_solc_x_artifacts_deploy_on_anvil(w3, anvil_keys, tmp_path):
     deployed = w3.eth.contract(address=receipt.contractAddress, abi=art.abi)
     assert deployed.functions.balanceOf(acct.address).call() == 1_000 * 10**18
     assert w3.eth.chain_id == 31337
-
-
-def test_ape_compile_in_the_venv_needs_no_extra_environment(tmp_path):
-    """`ape compile` as typed in an activated .venv: PATH has the venv and system tools only."""
-    venv_bin = Path(sys.executable).parent
-    env = {"HOME": os.environ["HOME"], "PATH": f"{venv_bin}:/usr/local/bin:/usr/bin:/bin"}
-    out = subprocess.run([str(venv_bin / "ape"), "compile", "--force"], cwd=PROJECT_ROOT, env=env,
-                         capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stdout + out.stderr
-    assert "compiled" in (out.stdout + out.stderr)
-    assert shutil.which("solc", path=env["PATH"])  # the shim, linked into the venv
-    assert shutil.which("anvil", path=env["PATH"])  # for ape-foundry
 
 
 def test_cli_version_and_help():

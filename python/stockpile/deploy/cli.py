@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import NoReturn
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -33,7 +34,7 @@ def _common(f):
     return f
 
 
-def _fail(msg: str, code: int = 2) -> None:
+def _fail(msg: str, code: int = 2) -> NoReturn:
     click.echo(f"error: {msg}", err=True)
     sys.exit(code)
 

@@ -12,10 +12,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from rich.progress import Progress
 from web3 import Web3
+from eth_typing import HexStr
+from eth_utils import to_checksum_address
 
 from stockpile.contracts import load
 from stockpile.deploy.manifest import Action, DeployedContract, Manifest, Pending, load_manifest, save_manifest
@@ -28,7 +31,7 @@ Ctx = Any  # the ApplyContext below; steps receive it to resolve addresses of ea
 class DeployStep:
     key: str
     contract: str
-    args: Callable[[Ctx], list[Any]] = lambda ctx: []
+    args: Callable[..., list[Any]] = lambda ctx: []  # (ctx) -> args; lambdas bind loop values as defaults
     description: str = ""
 
     kind = "deploy"
@@ -40,8 +43,8 @@ class CallStep:
     target: str  # manifest key of the contract to call
     contract: str  # artifact name giving the ABI to call it with
     function: str
-    args: Callable[[Ctx], list[Any]]
-    done: Callable[[Ctx], bool]
+    args: Callable[..., list[Any]]  # (ctx) -> args, as above
+    done: Callable[..., bool]
     description: str = ""
     # Needs GOVERNOR_ROLE on the target. At first deployment the deployer holds it (bootstrap governor) and
     # calls directly; once it renounced it (handover), the engine schedules the call on the TimelockController
@@ -75,7 +78,7 @@ class ApplyContext:
         return self.manifest.address(key)
 
     def contract(self, key: str, artifact: str):
-        return self.w3.eth.contract(address=self.address(key), abi=load(artifact).abi)
+        return self.w3.eth.contract(address=to_checksum_address(self.address(key)), abi=load(artifact).abi)
 
 
 class DeploymentError(RuntimeError):
@@ -162,7 +165,7 @@ class Engine:
 
     def _deployed(self, step: DeployStep) -> bool:
         rec = self.manifest.contracts.get(step.key)
-        return bool(rec) and code_matches(self.w3, rec.address, step.contract)
+        return rec is not None and code_matches(self.w3, rec.address, step.contract)
 
     def _ready(self, step: Step) -> bool:
         try:
@@ -245,11 +248,11 @@ class Engine:
         for key, pend in list(self.manifest.pending.items()):
             receipt = None
             try:
-                receipt = self.w3.eth.get_transaction_receipt(pend.tx_hash)
+                receipt = self.w3.eth.get_transaction_receipt(HexStr(pend.tx_hash))
             except Exception:
                 receipt = None
             if receipt is None:
-                nonce_now = self.w3.eth.get_transaction_count(pend.sender, "latest")
+                nonce_now = self.w3.eth.get_transaction_count(to_checksum_address(pend.sender), "latest")
                 if nonce_now > pend.nonce:
                     # The nonce was used by another transaction: ours can never be mined.
                     del self.manifest.pending[key]

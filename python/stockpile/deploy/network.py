@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from web3 import Web3
+from web3.types import Wei
 
 # Production networks (mainnets) on which a deployment must be asked for explicitly.
 MAINNET_CHAIN_IDS = {
@@ -35,7 +36,7 @@ class Connection:
             item.stop()
         self._owned.clear()
 
-    def __enter__(self) -> "Connection":
+    def __enter__(self) -> Connection:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -61,7 +62,7 @@ def _fund_dev_accounts(w3: Web3, count: int = 10, amount: int = 10**21) -> None:
 
     funder = w3.eth.accounts[0]
     for key in dev_keys(count):
-        w3.eth.send_transaction({"from": funder, "to": Account.from_key(key).address, "value": amount})
+        w3.eth.send_transaction({"from": funder, "to": Account.from_key(key).address, "value": Wei(amount)})
 
 
 def check_chain(chain_id: int, expected_chain_id: int | None = None, allow_mainnet: bool = False) -> None:

@@ -13,7 +13,9 @@ quantity in token base units of the product's token. ``lot_leaf`` is a specialis
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Iterable
+from collections.abc import Iterable
+from collections.abc import Sequence
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -72,7 +74,7 @@ def _cached_tail(s: str) -> bytes:
     return t
 
 
-def encode_lot(values: tuple | list) -> bytes:
+def encode_lot(values: Sequence[Any]) -> bytes:
     """abi.encode of a lot tuple in LOT_LEAF_TYPES order."""
     warehouse, lot, product, form, purity, quantity, assay = values
     if not 0 <= purity < 2**32:
@@ -98,12 +100,12 @@ def encode_lot(values: tuple | list) -> bytes:
 try:  # safe-pysha3 directly: one call level less per hash (a million lots -> a million leaves)
     from sha3 import keccak_256 as _k256
 
-    def lot_leaf(values: tuple | list) -> bytes:
+    def lot_leaf(values: Sequence[Any]) -> bytes:
         return _k256(_k256(encode_lot(values)).digest()).digest()
 
 except ImportError:  # pragma: no cover
 
-    def lot_leaf(values: tuple | list) -> bytes:
+    def lot_leaf(values: Sequence[Any]) -> bytes:
         return keccak(keccak(encode_lot(values)))
 
 

@@ -80,7 +80,7 @@ class StandardMerkleTree:
         values: Iterable[Sequence[Any]],
         types: Sequence[str],
         leaf_fn: Callable[[Sequence[Any]], bytes] | None = None,
-    ) -> "StandardMerkleTree":
+    ) -> StandardMerkleTree:
         """Build from values; ``leaf_fn`` may replace the generic ABI encoder with a faster one
         producing identical leaves."""
         values = list(values)

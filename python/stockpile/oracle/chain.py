@@ -9,12 +9,15 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any, cast
+from collections.abc import Callable, Sequence
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
+from eth_typing import HexStr
 from web3 import Web3
+from web3.types import TxParams
 from web3.exceptions import ContractCustomError, ContractLogicError, TransactionNotFound, Web3RPCError
 
 from stockpile.contracts import load
@@ -131,7 +134,7 @@ class Sender:
         return 2 * int(base) + tip, tip
 
     def next_nonce(self) -> int:
-        return self.w3.eth.get_transaction_count(self.address, "pending")
+        return self.w3.eth.get_transaction_count(Web3.to_checksum_address(self.address), "pending")
 
     def send(
         self,
@@ -145,7 +148,7 @@ class Sender:
         tx.setdefault("from", self.address)
         tx["chainId"] = self.w3.eth.chain_id
         try:
-            tx["gas"] = int(self.w3.eth.estimate_gas(tx) * 1.2) + 10_000
+            tx["gas"] = int(self.w3.eth.estimate_gas(cast(TxParams, tx)) * 1.2) + 10_000
         except (ContractCustomError, ContractLogicError) as exc:
             raise_decoded(exc)
         max_fee, tip = self.fees()
@@ -196,7 +199,7 @@ class Sender:
         while True:
             for h in hashes:
                 try:
-                    receipt = self.w3.eth.get_transaction_receipt(h)
+                    receipt = self.w3.eth.get_transaction_receipt(HexStr(h))
                 except TransactionNotFound:
                     continue
                 if receipt is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -39,7 +39,7 @@ class SimulatedSourceConfig(_Strict):
     step_bps: int = 100
 
 
-SourceConfig = Annotated[Union[FileSourceConfig, HttpSourceConfig, SimulatedSourceConfig], Field(discriminator="kind")]
+SourceConfig = Annotated[FileSourceConfig | HttpSourceConfig | SimulatedSourceConfig, Field(discriminator="kind")]
 
 
 class ProductSource(_Strict):
@@ -77,7 +77,7 @@ class ProductConfig(_Strict):
         return v
 
     @model_validator(mode="after")
-    def _check(self) -> "ProductConfig":
+    def _check(self) -> ProductConfig:
         if not self.sources:
             raise ValueError(f"{self.symbol}: no sources")
         if not 1 <= self.min_sources <= len(self.sources):
@@ -95,7 +95,7 @@ class KeyConfig(_Strict):
     key_env: str | None = None
 
     @model_validator(mode="after")
-    def _one(self) -> "KeyConfig":
+    def _one(self) -> KeyConfig:
         if bool(self.keystore) == bool(self.key_env):
             raise ValueError("give exactly one of keystore (+ passphrase_env) or key_env")
         if self.keystore and not self.passphrase_env:
@@ -125,7 +125,7 @@ class FeederConfig(_Strict):
     metrics: MetricsConfig = MetricsConfig()
 
     @model_validator(mode="after")
-    def _refs(self) -> "FeederConfig":
+    def _refs(self) -> FeederConfig:
         for p in self.products:
             for s in p.sources:
                 if s.source not in self.sources:
@@ -148,6 +148,6 @@ def load_config(path: str | Path) -> FeederConfig:
         if isinstance(src, FileSourceConfig) and not src.path.is_absolute():
             src.path = (path.parent / src.path).resolve()
     for key in [*cfg.signers, cfg.transmitter]:
-        if key.keystore and not key.keystore.is_absolute():
+        if key is not None and key.keystore and not key.keystore.is_absolute():
             key.keystore = (path.parent / key.keystore).resolve()
     return cfg

@@ -16,7 +16,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address

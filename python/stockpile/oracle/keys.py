@@ -9,6 +9,7 @@ import os
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from eth_typing import HexStr
 
 from stockpile.oracle.config import KeyConfig
 
@@ -44,4 +45,4 @@ def write_keystore(private_key: str, path, passphrase: str) -> None:
     """Encrypt a key into a keystore file (for set-up and tests)."""
     from pathlib import Path
 
-    Path(path).write_text(json.dumps(Account.encrypt(private_key, passphrase, kdf="scrypt", iterations=2**10)))
+    Path(path).write_text(json.dumps(Account.encrypt(HexStr(private_key), passphrase, kdf="scrypt", iterations=2**10)))

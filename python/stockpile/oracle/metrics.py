@@ -15,7 +15,8 @@ class Metrics:
         self.registry = CollectorRegistry()
         self.last_price = Gauge("stockpile_oracle_last_price", "Last published price (feed unit)", ["product"], registry=self.registry)
         self.last_round = Gauge("stockpile_oracle_last_round", "Last published round", ["product"], registry=self.registry)
-        self.last_publish_ts = Gauge("stockpile_oracle_last_publish_timestamp_seconds", "When the product was last published on chain (chain time)", ["product"], registry=self.registry)
+        self.last_publish_ts = Gauge("stockpile_oracle_last_publish_timestamp_seconds",
+                                     "When the product was last published on chain (chain time)", ["product"], registry=self.registry)
         self.price_age = Gauge("stockpile_oracle_price_age_seconds", "Age of the on-chain price at the last run", ["product"], registry=self.registry)
         self.last_push = Gauge("stockpile_oracle_last_push_timestamp_seconds", "Wall time of the last confirmed push transaction", registry=self.registry)
         self.last_run = Gauge("stockpile_oracle_last_run_timestamp_seconds", "Wall time of the last completed run", registry=self.registry)
@@ -62,7 +63,7 @@ class MetricsServer:
     def port(self) -> int:
         return self.httpd.server_address[1]
 
-    def start(self) -> "MetricsServer":
+    def start(self) -> MetricsServer:
         self.thread.start()
         return self
 

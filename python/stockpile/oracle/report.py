@@ -16,7 +16,7 @@ transmitter cannot leave one out or add one. A report needs observations (and si
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Sequence
+from collections.abc import Sequence
 
 from eth_account import Account
 from eth_account.messages import encode_typed_data

@@ -15,9 +15,12 @@ import time
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
+from collections.abc import Callable
+from collections.abc import Mapping
 
 import httpx
+from datetime import UTC
 
 
 @dataclass(frozen=True)
@@ -70,14 +73,14 @@ def _parse_time(source: str, key: str, raw: Any, default: float) -> float:
         return float(Decimal(str(raw)))
     except InvalidOperation:
         pass
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     try:
         dt = datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
     except ValueError:
         raise SourceError(source, f"{key}: unreadable timestamp {raw!r}") from None
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
+        dt = dt.replace(tzinfo=UTC)
     return dt.timestamp()
 
 
@@ -212,7 +215,7 @@ class SimulatedSource:
     def __init__(
         self,
         name: str,
-        start: dict[str, str | Decimal],
+        start: Mapping[str, str | Decimal],
         unit: str = "USD/kg",
         seed: int = 0,
         step_bps: int = 100,

@@ -64,6 +64,8 @@ class State:
     def add_replacement(self, pending_id: int, tx_hash: str) -> None:
         with self.session() as s, s.begin():
             row = s.get(PendingTx, pending_id)
+            if row is None:
+                raise KeyError(f"no pending transaction {pending_id}")
             hashes = json.loads(row.tx_hashes)
             if tx_hash not in hashes:
                 hashes.append(tx_hash)
@@ -73,6 +75,8 @@ class State:
     def set_status(self, pending_id: int, status: str) -> None:
         with self.session() as s, s.begin():
             row = s.get(PendingTx, pending_id)
+            if row is None:
+                raise KeyError(f"no pending transaction {pending_id}")
             row.status = status
             row.updated_at = time.time()
 

@@ -86,8 +86,8 @@ def guardian_pause(w3: Web3, report: dict, cfg: RunConfig, guardian_key: str) ->
                                            "nonce": w3.eth.get_transaction_count(acct.address, "pending")})
                 h = w3.eth.send_raw_transaction(acct.sign_transaction(tx).raw_transaction)
                 receipt = w3.eth.wait_for_transaction_receipt(h, timeout=60, poll_latency=0.05)
-                action["tx"] = "0x" + bytes(receipt.transactionHash).hex()
-                action["result"] = "paused" if receipt.status == 1 else "reverted"
+                action["tx"] = "0x" + bytes(receipt["transactionHash"]).hex()
+                action["result"] = "paused" if receipt["status"] == 1 else "reverted"
         except Exception as exc:  # refused (no PAUSER_ROLE) or node error: report it, keep watching
             action["result"] = "refused"
             action["error"] = f"{type(exc).__name__}: {exc}"

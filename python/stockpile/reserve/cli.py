@@ -6,7 +6,7 @@ import csv
 import json
 import os
 import sys
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
 
 import click
@@ -20,7 +20,7 @@ def _parse_time(ctx, param, value: str | None) -> int | None:
     dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
     if dt.tzinfo is None:
         raise click.BadParameter(f"{value!r}: give a time zone (e.g. 2026-11-21T12:00:00Z) or unix seconds")
-    return int(dt.astimezone(timezone.utc).timestamp())
+    return int(dt.astimezone(UTC).timestamp())
 
 
 def read_lots(path: Path):

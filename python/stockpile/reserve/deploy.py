@@ -8,7 +8,7 @@ ERC1967Proxy is compiled from node_modules on first use (it is not under contrac
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from eth_account import Account
@@ -23,7 +23,7 @@ from stockpile.reserve.signing import attest_args
 PROXY_SOURCE = "@openzeppelin/contracts/proxy/ERC1967/ERC1967Proxy.sol"
 
 
-@lru_cache(maxsize=None)
+@cache
 def proxy_artifact() -> Artifact:
     """OpenZeppelin 5.7 ERC1967Proxy, compiled with the project's settings."""
     out = compile_standard_json(
@@ -61,7 +61,7 @@ def send(w3: Web3, sender: Any, fn_or_tx: Any, gas: int | None = None) -> Any:
         tx["gas"] = tx["gas"] * 5 // 4
     tx_hash = w3.eth.send_raw_transaction(acct.sign_transaction(tx).raw_transaction)
     receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=60, poll_latency=0.01)
-    if receipt.status != 1:
+    if receipt["status"] != 1:
         raise RuntimeError(f"transaction {tx_hash.hex()} reverted")
     return receipt
 

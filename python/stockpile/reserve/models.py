@@ -58,7 +58,7 @@ class Attestation(BaseModel):
         }
 
     @classmethod
-    def from_chain(cls, value: Any) -> "Attestation":
+    def from_chain(cls, value: Any) -> Attestation:
         """From the struct returned by ``latestAttestation``/``attestationAt`` (tuple or named struct)."""
         if hasattr(value, "merkleRoot"):
             value = (value.merkleRoot, value.totalQuantity, value.lotCount, value.asOf, value.reportHash)
@@ -66,18 +66,18 @@ class Attestation(BaseModel):
         return cls(merkle_root=root, total_quantity=total, lot_count=count, as_of=as_of, report_hash=report)
 
     @classmethod
-    def of_tree(cls, tree: StandardMerkleTree, as_of: int, report_hash: bytes | str) -> "Attestation":
+    def of_tree(cls, tree: StandardMerkleTree, as_of: int, report_hash: bytes | str) -> Attestation:
         """The attestation of a lot tree built by ``stockpile.merkle.lot_tree`` (quantity is field 5)."""
         total = sum(int(v[5]) for v in tree.values)
         return cls(merkle_root=tree.root, total_quantity=total, lot_count=len(tree), as_of=as_of, report_hash=report_hash)
 
     @classmethod
-    def of_lots(cls, lots: Iterable[Lot | tuple], as_of: int, report_hash: bytes | str) -> "Attestation":
+    def of_lots(cls, lots: Iterable[Lot | tuple], as_of: int, report_hash: bytes | str) -> Attestation:
         """Build the lot tree and its attestation."""
         return cls.of_tree(lot_tree(lots), as_of, report_hash)
 
     @classmethod
-    def empty(cls, as_of: int, report_hash: bytes | str) -> "Attestation":
+    def empty(cls, as_of: int, report_hash: bytes | str) -> Attestation:
         """An empty reserve (no lots): zero root, zero total, zero lots."""
         return cls(merkle_root=bytes(32), total_quantity=0, lot_count=0, as_of=as_of, report_hash=report_hash)
 

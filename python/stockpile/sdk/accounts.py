@@ -10,6 +10,7 @@ import getpass
 import json
 import os
 from pathlib import Path
+from typing import Literal
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
@@ -23,14 +24,16 @@ class AccountError(ValueError):
 
 def from_private_key(key: str) -> LocalAccount:
     try:
-        return Account.from_key(key)
+        account: LocalAccount = Account.from_key(key)
+        return account
     except Exception as exc:  # never echo the key itself
         raise AccountError(f"invalid private key ({type(exc).__name__})") from None
 
 
 def from_mnemonic(mnemonic: str, index: int = 0, passphrase: str = "") -> LocalAccount:
     try:
-        return Account.from_mnemonic(mnemonic, passphrase=passphrase, account_path=f"m/44'/60'/0'/0/{index}")
+        account: LocalAccount = Account.from_mnemonic(mnemonic, passphrase=passphrase, account_path=f"m/44'/60'/0'/0/{index}")
+        return account
     except Exception as exc:
         raise AccountError(f"invalid mnemonic ({type(exc).__name__})") from None
 
@@ -56,10 +59,11 @@ def from_keystore(path: str | Path, password: str | None = None, password_env: s
         key = Account.decrypt(json.loads(path.read_text()), password)
     except ValueError:
         raise AccountError(f"wrong passphrase for keystore {path}") from None
-    return Account.from_key(key)
+    account: LocalAccount = Account.from_key(key)
+    return account
 
 
-def write_keystore(account: LocalAccount, path: str | Path, password: str, kdf: str = "scrypt",
+def write_keystore(account: LocalAccount, path: str | Path, password: str, kdf: Literal["pbkdf2", "scrypt"] = "scrypt",
                    iterations: int | None = None) -> Path:
     """Encrypt ``account`` into a keystore file (mode 0600)."""
     path = Path(path)

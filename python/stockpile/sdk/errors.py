@@ -14,11 +14,14 @@ the Solidity error, carrying its arguments by name::
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
 from eth_abi import decode as abi_decode
 from eth_utils import function_signature_to_4byte_selector
+
+AbiLike = Sequence[Mapping[str, Any]]  # a contract ABI: JSON entries, or web3's typed ones
 
 ERROR_STRING = bytes.fromhex("08c379a0")
 PANIC = bytes.fromhex("4e487b71")
@@ -78,8 +81,8 @@ def __getattr__(name: str) -> type[ContractError]:  # errors.ReserveExceeded
     raise AttributeError(name)
 
 
-def _abi_type(inp: dict) -> str:
-    t = inp["type"]
+def _abi_type(inp: dict[str, Any]) -> str:
+    t: str = inp["type"]
     if t.startswith("tuple"):
         return "(" + ",".join(_abi_type(c) for c in inp["components"]) + ")" + t[5:]
     return t
@@ -88,7 +91,7 @@ def _abi_type(inp: dict) -> str:
 ErrorEntry = tuple[str, list[str], list[str]]  # name, argument names, argument types
 
 
-def _abi_errors(abi: list[dict]) -> dict[bytes, ErrorEntry]:
+def _abi_errors(abi: AbiLike) -> dict[bytes, ErrorEntry]:
     out: dict[bytes, ErrorEntry] = {}
     for item in abi:
         if item.get("type") != "error":
@@ -113,7 +116,7 @@ def _registry() -> dict[bytes, ErrorEntry]:
     return reg
 
 
-def register_abi(abi: list[dict]) -> None:
+def register_abi(abi: AbiLike) -> None:
     """Add the errors of an extra ABI (e.g. a contract not in this package)."""
     _registry().update(_abi_errors(abi))
 
@@ -132,7 +135,7 @@ def _to_bytes(data: Any) -> bytes:
     return b""
 
 
-def decode_revert(data: Any, abi: list[dict] | None = None) -> ContractError:
+def decode_revert(data: Any, abi: AbiLike | None = None) -> ContractError:
     """Decode revert data into the matching exception (not raised). ``abi``: the reverting
     contract's, looked up first (argument names as that contract declares them)."""
     raw = _to_bytes(data)
@@ -153,8 +156,8 @@ def decode_revert(data: Any, abi: list[dict] | None = None) -> ContractError:
         return UnknownRevert("UnknownRevert", {"data": raw}, raw)
     from eth_utils import to_checksum_address
 
-    values = [to_checksum_address(v) if t == "address" else v for t, v in zip(types, values)]
-    return error_class(name)(name, dict(zip(names, values)), raw)
+    args = [to_checksum_address(v) if t == "address" else v for t, v in zip(types, values)]
+    return error_class(name)(name, dict(zip(names, args)), raw)
 
 
 def revert_data_of(exc: BaseException) -> bytes | None:
@@ -186,7 +189,7 @@ def revert_data_of(exc: BaseException) -> bytes | None:
     return None
 
 
-def translate(exc: BaseException, abi: list[dict] | None = None) -> BaseException:
+def translate(exc: BaseException, abi: AbiLike | None = None) -> BaseException:
     """The SDK exception for a web3 / eth-tester exception (or ``exc`` unchanged)."""
     data = revert_data_of(exc)
     if data:

@@ -7,14 +7,17 @@ Reverts are decoded into ``stockpile.sdk.errors`` exceptions before anything is 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, cast
+from collections.abc import Callable
 
 from eth_account.signers.local import LocalAccount
 from hexbytes import HexBytes
 from web3 import Web3
 from web3.exceptions import ContractCustomError, ContractLogicError, ContractPanicError, Web3RPCError
+from web3.types import TxParams
 
 from stockpile.sdk import errors
+from stockpile.sdk.errors import AbiLike
 
 
 @dataclass
@@ -31,7 +34,7 @@ class TransactionFailed(errors.StockpileError):
         super().__init__(f"transaction {tx_hash} reverted (block {receipt['blockNumber']})")
 
 
-def call_translating(fn: Callable[[], Any], abi: list[dict] | None = None) -> Any:
+def call_translating(fn: Callable[[], Any], abi: AbiLike | None = None) -> Any:
     """Run ``fn`` turning web3/eth-tester revert exceptions into SDK errors (decoded with
     ``abi``, the called contract's, first)."""
     try:
@@ -44,6 +47,9 @@ def call_translating(fn: Callable[[], Any], abi: list[dict] | None = None) -> An
             if translated is not exc:
                 raise translated from None
         raise
+
+
+FEE_FIELDS = frozenset({"gasPrice", "maxFeePerGas", "maxPriorityFeePerGas"})
 
 
 class Sender:
@@ -83,6 +89,7 @@ class Sender:
         base = block.get("baseFeePerGas")
         if base is None:
             return {"gasPrice": self.w3.eth.gas_price}
+        tip: int
         try:
             tip = self.w3.eth.max_priority_fee
         except Exception:
@@ -96,7 +103,7 @@ class Sender:
         if "gasPrice" not in tx and "maxFeePerGas" not in tx:
             tx.update(self.fees())
         if "gas" not in tx:
-            estimate = call_translating(lambda: self.w3.eth.estimate_gas({k: v for k, v in tx.items() if k != "nonce"}))
+            estimate = call_translating(lambda: self.w3.eth.estimate_gas(cast(TxParams, {k: v for k, v in tx.items() if k != "nonce"})))
             tx["gas"] = int(estimate * self.gas_multiplier) + 10_000
         tx.setdefault("nonce", self.next_nonce())
         return tx
@@ -142,14 +149,19 @@ class Sender:
             self.resync()
             return self._transact_once(call_or_tx, value, before_broadcast)
 
-    def _transact_once(self, call_or_tx: Any, value: int, before_broadcast) -> Any:
+    def _transact_once(self, call_or_tx: Any, value: int, before_broadcast: Callable[[SentTransaction], None] | None) -> Any:
         if isinstance(call_or_tx, dict):
             tx = dict(call_or_tx)
             tx.pop("nonce", None)
         else:
             # fees and nonce given up front so web3 does not fetch them a second time
-            params = {"from": self.account.address, "value": value, "nonce": self.next_nonce(), **self.fees()}
+            fees = self.fees()
+            params = {"from": self.account.address, "value": value, "nonce": self.next_nonce(), **fees}
             tx = call_translating(lambda: call_or_tx.build_transaction(params), getattr(call_or_tx, "contract_abi", None))
+            # A web3 with a gas price strategy (ape's providers set one) adds gasPrice next to
+            # EIP-1559 fees, and such a mixed transaction cannot be signed: keep the fees chosen here.
+            for key in FEE_FIELDS - fees.keys():
+                tx.pop(key, None)
         built = self.build(tx)
         sent = self.sign(built)
         if before_broadcast:
@@ -160,18 +172,19 @@ class Sender:
         except TransactionFailed as failed:
             raise self._why(built, failed, getattr(call_or_tx, "contract_abi", None)) from None
 
-    def _why(self, tx: dict[str, Any], failed: TransactionFailed, abi: list[dict] | None) -> BaseException:
+    def _why(self, tx: dict[str, Any], failed: TransactionFailed, abi: AbiLike | None) -> BaseException:
         """The decoded revert of a mined transaction that failed: replayed as a call on the state
         it ran against. Falls back to TransactionFailed when the replay does not revert."""
         replay = {k: tx[k] for k in ("from", "to", "data", "value", "gas") if k in tx}
         try:
-            self.w3.eth.call(replay, block_identifier=failed.receipt["blockNumber"] - 1)
+            self.w3.eth.call(cast(TxParams, replay), block_identifier=failed.receipt["blockNumber"] - 1)
         except Exception as exc:
             decoded = errors.translate(exc, abi)
             if isinstance(decoded, errors.ContractError):
                 return decoded
         return failed
 
-    def deploy(self, abi: list, bytecode: str, *args: Any, before_broadcast=None) -> Any:
+    def deploy(self, abi: list[dict[str, Any]], bytecode: str, *args: Any,
+               before_broadcast: Callable[[SentTransaction], None] | None = None) -> Any:
         contract = self.w3.eth.contract(abi=abi, bytecode=bytecode)
         return self.transact(contract.constructor(*args), before_broadcast=before_broadcast)

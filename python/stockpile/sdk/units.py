@@ -12,7 +12,7 @@ class QuantityError(ValueError):
 def to_units(amount: Decimal | int | str, decimals: int) -> int:
     """Product units (Decimal or numeric string) -> token base units. An ``int`` is taken as
     base units already. Floats are refused, as are values finer than the token's decimals."""
-    if isinstance(amount, bool) or isinstance(amount, float):
+    if isinstance(amount, (bool, float)):
         raise QuantityError(f"quantities are Decimal (product units) or int (base units), not {type(amount).__name__}: {amount!r}")
     if isinstance(amount, int):
         units = amount

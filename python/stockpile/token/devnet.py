@@ -7,12 +7,13 @@ this module only shows the order and the arguments (see ``deploy_stack``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 from web3 import Web3
 from web3.contract import Contract
+from web3.types import TxParams
 
 from stockpile.contracts import load
 
@@ -41,14 +42,14 @@ def send(w3: Web3, key: str, fn, value: int = 0):
     receipt = w3.eth.wait_for_transaction_receipt(
         w3.eth.send_raw_transaction(acct.sign_transaction(tx).raw_transaction), poll_latency=0.01
     )
-    if receipt.status != 1:
-        detail = f"gasUsed {receipt.gasUsed} of limit {tx['gas']}"
+    if receipt["status"] != 1:
+        detail = f"gasUsed {receipt['gasUsed']} of limit {tx['gas']}"
         try:  # replay on the parent block's state to get the revert data
-            w3.eth.call({k: tx[k] for k in ("from", "to", "data", "value") if k in tx},
-                        block_identifier=receipt.blockNumber - 1)
+            w3.eth.call(cast(TxParams, {k: tx[k] for k in ("from", "to", "data", "value") if k in tx}),
+                        block_identifier=receipt["blockNumber"] - 1)
         except Exception as exc:  # noqa: BLE001 - diagnostics only
             detail += f"; replay: {exc!r}"
-        raise TxFailed(f"transaction reverted: {receipt.transactionHash.hex()} ({detail})")
+        raise TxFailed(f"transaction reverted: {receipt['transactionHash'].hex()} ({detail})")
     return receipt
 
 

@@ -112,7 +112,7 @@ def _collect_structs(index: _Index, struct: dict, inline: bool, out: dict[str, d
             is_inline = inline and ref is type_name  # the member *is* the struct, not a mapping/array of it
             entry = out.get(name)
             first = entry is None
-            if first:
+            if entry is None:
                 entry = out[name] = {"members": _member_list(node), "usage": "indirect"}
             if is_inline and entry["usage"] != "inline":
                 entry["usage"] = "inline"
@@ -129,7 +129,8 @@ def snapshot(contract: str, out: dict[str, Any] | None = None, source: str | Non
     layout = out["contracts"][src][contract].get("storageLayout") or {}
     storage = [{"label": e["label"], "type": (layout.get("types") or {}).get(e["type"], {}).get("label", e["type"]),
                 "slot": e["slot"], "offset": e["offset"]} for e in layout.get("storage", [])]
-    namespaces, structs = [], {}
+    namespaces: list[Any] = []
+    structs: dict[str, Any] = {}
     for base_id in node["linearizedBaseContracts"]:
         base_src, base = index.contracts[base_id]
         for sub in base.get("nodes", []):

@@ -62,8 +62,8 @@ class Anvil:
             cmd += ["--block-time", str(self.block_time)]
         return cmd + self.extra_args
 
-    def start(self, timeout: float = 15.0) -> "Anvil":
-        log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
+    def start(self, timeout: float = 15.0) -> Anvil:
+        log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115 - anvil writes it while it runs
         self.process = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -92,7 +92,7 @@ class Anvil:
                 self.process.wait()
         self.process = None
 
-    def __enter__(self) -> "Anvil":
+    def __enter__(self) -> Anvil:
         return self.start()
 
     def __exit__(self, *exc) -> None:

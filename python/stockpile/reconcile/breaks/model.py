@@ -14,7 +14,7 @@ class Severity(IntEnum):
     critical = 4
 
     @classmethod
-    def parse(cls, name: str | "Severity") -> "Severity":
+    def parse(cls, name: str | Severity) -> Severity:
         if isinstance(name, Severity):
             return name
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 RANGE_ERRORS = (
@@ -36,7 +37,7 @@ def is_range_refusal(exc: BaseException) -> bool:
     return any(s in msg for s in RANGE_ERRORS)
 
 
-def paged_logs(w3, addresses: list[str], from_block: int, to_block: int, max_range: int = 10_000,
+def paged_logs(w3, addresses: Sequence[str], from_block: int, to_block: int, max_range: int = 10_000,
                stats: LogStats | None = None, on_page=None) -> Iterator[list]:
     """Yield lists of logs of ``addresses`` in [from_block, to_block], ascending, page by page.
 

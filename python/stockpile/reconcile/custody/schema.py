@@ -76,7 +76,8 @@ class Product:
     def to_base_units(self, quantity: Decimal, unit: str) -> int:
         """Exact token base units of ``quantity`` ``unit``; ValueError if not representable."""
         if unit == self.unit:  # fast path: only the exponent moves
-            if quantity.as_tuple().exponent >= -self.decimals:
+            exponent = quantity.as_tuple().exponent  # an int for finite values ('n', 'N', 'F' otherwise)
+            if isinstance(exponent, int) and exponent >= -self.decimals:
                 return int(EXACT.scaleb(quantity, self.decimals))
             raise ValueError(
                 f"net quantity {quantity} {unit} is finer than 1 base unit of {self.code} "
@@ -116,7 +117,7 @@ class Catalogue:
         return sorted(self.products)
 
     @classmethod
-    def load(cls, path: str | Path | None = None) -> "Catalogue":
+    def load(cls, path: str | Path | None = None) -> Catalogue:
         data = json.loads(Path(path or CATALOGUE_PATH).read_text("utf-8"))
         products = {}
         for code, p in data["products"].items():

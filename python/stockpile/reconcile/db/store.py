@@ -211,7 +211,7 @@ class Database:
                     from stockpile.merkle import LOT_LEAF_TYPES, StandardMerkleTree
 
                     for product, items in roots.items():
-                        tree = StandardMerkleTree(LOT_LEAF_TYPES, [None] * len(items), [leaf for leaf, _ in items])
+                        tree = StandardMerkleTree(LOT_LEAF_TYPES, [None] * len(items), [leaf for leaf, _ in items])  # type: ignore[list-item]  # only the root is read
                         conn.execute(text("INSERT INTO attested_roots (snapshot_id, product_code, root, total, lot_count) "
                                           "VALUES (:s, :p, :r, :t, :n)"),
                                      {"s": sid, "p": product, "r": "0x" + tree.root.hex(),
@@ -293,6 +293,7 @@ class Database:
         with self.engine.connect() as conn:
             raw = conn.connection.driver_connection  # plain DBAPI cursor: 1M rows without Row objects
             sql = "SELECT " + cols.format(p="%s" if self.dialect == "postgresql" else "?")
+            assert raw is not None
             cur = raw.cursor()
             try:
                 # warehouse, product, form and status repeat: one str object each (~240 MB less at 1M lots)

@@ -10,7 +10,10 @@ connection = config.attributes.get("connection")
 if connection is None:  # pragma: no cover - `alembic` CLI use
     from sqlalchemy import create_engine
 
-    engine = create_engine(config.get_main_option("sqlalchemy.url"))
+    url = config.get_main_option("sqlalchemy.url")
+    if not url:
+        raise SystemExit("alembic: set sqlalchemy.url")
+    engine = create_engine(url)
     connection = engine.connect()
 
 context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True,
