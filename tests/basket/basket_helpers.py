@@ -67,7 +67,7 @@ class BasketStack:
     bob: object
     carol: object
     stranger: object
-    prices: "Prices" = field(default=None)
+    prices: Prices = field(default=None)
 
     @property
     def tokens(self):

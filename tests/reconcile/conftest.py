@@ -3,6 +3,9 @@ tests/conftest.py), generated exports."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 import uuid
 
 import pytest

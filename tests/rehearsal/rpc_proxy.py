@@ -107,7 +107,7 @@ class FlakyRpcProxy:
         finally:
             writer.close()
 
-    def start(self) -> "FlakyRpcProxy":
+    def start(self) -> FlakyRpcProxy:
         ready = threading.Event()
 
         def run() -> None:
@@ -138,7 +138,7 @@ class FlakyRpcProxy:
             self._thread.join(10)
         self._server = None
 
-    def __enter__(self) -> "FlakyRpcProxy":
+    def __enter__(self) -> FlakyRpcProxy:
         return self.start()
 
     def __exit__(self, *exc) -> None:

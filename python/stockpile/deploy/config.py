@@ -85,7 +85,7 @@ class FeedConfig(Strict):
         return self.max_report_age if self.max_report_age is not None else min(self.heartbeat, 3600)
 
     @model_validator(mode="after")
-    def _bounds(self) -> "FeedConfig":
+    def _bounds(self) -> FeedConfig:
         if self.max_report_age is not None and self.max_report_age > self.heartbeat:
             raise ValueError(f"max_report_age: must be <= heartbeat ({self.heartbeat}), got {self.max_report_age}")
         if self.min_answer <= 0:
@@ -115,7 +115,7 @@ class Product(Strict):
         return v
 
     @model_validator(mode="after")
-    def _fits_decimals(self) -> "Product":
+    def _fits_decimals(self) -> Product:
         for field in ("min_redemption",):
             value: Decimal = getattr(self, field)
             if value <= 0:
@@ -156,7 +156,7 @@ class SignerSet(Strict):
     quorum: int = Field(ge=1)
 
     @model_validator(mode="after")
-    def _quorum(self) -> "SignerSet":
+    def _quorum(self) -> SignerSet:
         if len(set(self.signers)) != len(self.signers):
             raise ValueError(f"signers: duplicate address in {self.signers}")
         if self.quorum > len(self.signers):
@@ -173,7 +173,7 @@ class OracleSet(Strict):
     f: int = Field(ge=1, description="faulty signers tolerated")
 
     @model_validator(mode="after")
-    def _f(self) -> "OracleSet":
+    def _f(self) -> OracleSet:
         if len(set(self.signers)) != len(self.signers):
             raise ValueError(f"signers: duplicate address in {self.signers}")
         if len(self.signers) <= 3 * self.f:
@@ -212,7 +212,7 @@ class Basket(Strict):
             raise ValueError(f"must be 1-16 upper-case letters, digits or '-', got {v!r}")
         return v
 
-    def units(self, component: BasketComponent, product: "Product") -> int:
+    def units(self, component: BasketComponent, product: Product) -> int:
         """Component base units per basket base unit: amount x 10^product decimals / 10^basket decimals, exact."""
         scaled = component.amount.scaleb(product.decimals - self.decimals)
         if scaled != scaled.to_integral_value():
@@ -238,7 +238,7 @@ class Deployment(Strict):
         raise KeyError(symbol)
 
     @model_validator(mode="after")
-    def _unique(self) -> "Deployment":
+    def _unique(self) -> Deployment:
         seen: dict[str, int] = {}
         for i, p in enumerate(self.products):
             if p.symbol in seen:
@@ -249,7 +249,7 @@ class Deployment(Strict):
         return self
 
     @model_validator(mode="after")
-    def _baskets(self) -> "Deployment":
+    def _baskets(self) -> Deployment:
         symbols = {p.symbol for p in self.products}
         seen: dict[str, int] = {}
         for i, b in enumerate(self.baskets):

@@ -98,7 +98,7 @@ class TimelockOp:
     salt: bytes
 
     @classmethod
-    def of(cls, ctx: ApplyContext, step: "CallStep") -> "TimelockOp":
+    def of(cls, ctx: ApplyContext, step: CallStep) -> TimelockOp:
         fn = ctx.contract(step.target, step.contract).get_function_by_name(step.function)(*step.args(ctx))
         data = bytes.fromhex(fn._encode_transaction_data()[2:])
         return cls(ctx.address(step.target), data, Web3.keccak(step.key.encode() + data))

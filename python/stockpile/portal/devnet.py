@@ -193,7 +193,6 @@ def _renew_attestations(cfg: dict, console: Console) -> list[str]:
     """Attest again from the sample custody records re-dated to the chain's time when the last
     attestation is older than REATTEST_AFTER (a devnet brought up again a day later)."""
     from stockpile import demo
-    from stockpile.reconcile.db.store import Database
     from stockpile.sdk import Stockpile
 
     keys = dev_keys()

@@ -427,7 +427,7 @@ class PortalService:
                 if cache[rid] is None:  # known to be older than the feed keeps
                     break
                 continue
-            r = _call(lambda: client.feed.functions.getRoundData(rid).call())
+            r = _call(lambda rid=rid: client.feed.functions.getRoundData(rid).call())
             if r is None:  # older than the feed's history (a ring of recent rounds)
                 cache[rid] = None
                 break

@@ -50,7 +50,7 @@ class ProductsFile(BaseModel):
     baskets: list[ChainAddress] | dict[str, ChainAddress] | None = None
 
     @model_validator(mode="after")
-    def _one_source(self) -> "ProductsFile":
+    def _one_source(self) -> ProductsFile:
         if not self.products and not self.directory:
             raise ValueError("products: name the products (products: {CODE: {token: ...}}) or a directory address")
         if self.products and self.directory:

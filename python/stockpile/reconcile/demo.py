@@ -10,7 +10,7 @@ lot is released; the second run reports it as ``released_lot_backing`` with the 
 from __future__ import annotations
 
 import tempfile
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
 
 from web3 import Web3
@@ -30,7 +30,7 @@ DEV_KEYS = [
 
 
 def iso(ts: int) -> str:
-    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def reserve_of(db: Database, product: str, as_of: int | None = None) -> tuple[str, int, int]:

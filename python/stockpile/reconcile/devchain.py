@@ -10,6 +10,9 @@ from web3 import Web3
 
 from stockpile.reconcile.chain.reader import ProductContracts
 from stockpile.reserve.deploy import send as _send_exact
+from stockpile.reserve.models import Attestation
+from stockpile.reserve.signing import signed_attest_args
+from stockpile.token.devnet import deploy_stack
 
 
 def send(w3: Web3, key: str, fn):
@@ -18,9 +21,6 @@ def send(w3: Web3, key: str, fn):
     when mined in a later second than estimated."""
     gas = fn.estimate_gas({"from": Account.from_key(key).address})
     return _send_exact(w3, key, fn, gas=int(gas * 1.25) + 20_000)
-from stockpile.reserve.models import Attestation
-from stockpile.reserve.signing import signed_attest_args
-from stockpile.token.devnet import deploy_stack
 
 
 @dataclass

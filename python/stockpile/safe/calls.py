@@ -51,7 +51,7 @@ class Call:
                 "contractMethod": self.method, "contractInputsValues": self.values}
 
     @classmethod
-    def from_builder(cls, entry: dict[str, Any], where: str = "transaction") -> "Call":
+    def from_builder(cls, entry: dict[str, Any], where: str = "transaction") -> Call:
         try:
             to = _address(entry["to"], f"{where}.to")
             value = int(str(entry.get("value") or "0"), 10)

@@ -196,7 +196,7 @@ class Proposal:
         return path
 
     @classmethod
-    def from_json(cls, data: Any, source: str = "proposal") -> "Proposal":
+    def from_json(cls, data: Any, source: str = "proposal") -> Proposal:
         def bad(msg: str) -> ProposalFileError:
             return ProposalFileError(f"{source}: {msg}")
 
@@ -243,7 +243,7 @@ class Proposal:
         return prop
 
     @classmethod
-    def load(cls, path: str | Path) -> "Proposal":
+    def load(cls, path: str | Path) -> Proposal:
         path = Path(path)
         if not path.exists():
             raise ProposalFileError(f"{path}: no such file")

@@ -15,7 +15,8 @@ one definition of the options every such command takes::
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import click
 from web3 import Web3

@@ -37,7 +37,7 @@ PERMIT_TTL = 3600  # seconds a permit signed by create(permit=True) stays valid
 class BasketClient:
     """One basket: its BasketToken proxy and (when known) its BasketNavFeed."""
 
-    def __init__(self, sp: "Stockpile", address: str, nav_feed: str | None = None):
+    def __init__(self, sp: Stockpile, address: str, nav_feed: str | None = None):
         self.sp = sp
         w3 = sp.w3
         self.token = w3.eth.contract(address=to_checksum_address(address), abi=load("BasketToken").abi)

@@ -17,7 +17,8 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator
 
 from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
@@ -72,7 +73,7 @@ def _b32(value: bytes | str | None) -> bytes:
 class ProductClient:
     """One product: its token, reserve attestor and price feed."""
 
-    def __init__(self, sp: "Stockpile", info: ProductInfo):
+    def __init__(self, sp: Stockpile, info: ProductInfo):
         self.sp = sp
         self.info = info
         w3 = sp.w3
@@ -391,7 +392,7 @@ class Stockpile:
     # -- construction -------------------------------------------------------------------------
     @classmethod
     def connect(cls, rpc_url: str | Web3, directory: str | None = None, manifest: str | Path | dict | None = None,
-                account: LocalAccount | None = None) -> "Stockpile":
+                account: LocalAccount | None = None) -> Stockpile:
         w3 = rpc_url if isinstance(rpc_url, Web3) else Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 30}))
         if not isinstance(rpc_url, Web3):
             w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0)
@@ -419,7 +420,7 @@ class Stockpile:
             self._clients[symbol] = ProductClient(self, self._products[symbol])
         return self._clients[symbol]
 
-    def with_account(self, account: LocalAccount) -> "Stockpile":
+    def with_account(self, account: LocalAccount) -> Stockpile:
         """The same connection acting as another account."""
         return Stockpile(self.w3, self._products, account, self.directory, self._baskets)
 
@@ -427,7 +428,7 @@ class Stockpile:
         """Symbols of the baskets known to this client (from the deployment manifest or ``add_basket``)."""
         return sorted(self._baskets)
 
-    def add_basket(self, address: str, nav_feed: str | None = None) -> "BasketClient":
+    def add_basket(self, address: str, nav_feed: str | None = None) -> BasketClient:
         """Make a basket known by address (and its NAV feed); returns its client."""
         from stockpile.sdk.basket import BasketClient
 
@@ -435,7 +436,7 @@ class Stockpile:
         self._baskets[client.symbol] = (client.token.address, nav_feed)
         return client
 
-    def basket(self, symbol: str) -> "BasketClient":
+    def basket(self, symbol: str) -> BasketClient:
         """A basket by symbol, e.g. ``sp.basket("SMB")``: composition, NAV, create / redeem, holdings."""
         from stockpile.sdk.basket import BasketClient
 

@@ -158,11 +158,11 @@ class ChainReader:
                 # the calls the run relies on must answer: another contract at that address fails here, named
                 needed = (("totalSupply", "decimals") if what == "token" else ("latestAttestation",))
                 for fn in needed:
-                    if _optional(lambda: getattr(c.functions, fn)().call(block_identifier=block)) is None:
+                    if _optional(lambda c=c, fn=fn: getattr(c.functions, fn)().call(block_identifier=block)) is None:
                         kind = "a CommodityToken" if what == "token" else "a ReserveAttestor"
                         raise ChainConfigError(f"{what} {addr} of {product} is not {kind}: {fn}() failed at block "
                                                f"{block}")
-                code = _optional(lambda: c.functions.productCode().call(block_identifier=block))
+                code = _optional(lambda c=c: c.functions.productCode().call(block_identifier=block))
                 if code is None:
                     continue
                 code_s = code.rstrip(b"\0").decode() if isinstance(code, (bytes, bytearray)) else str(code)

@@ -30,7 +30,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from decimal import Decimal
 from pathlib import Path
 
@@ -196,7 +196,7 @@ def parse_time(value: str) -> int:
     else:
         dt = datetime.fromisoformat(v)
         if dt.tzinfo is None:
-            dt = dt.replace(tzinfo=timezone.utc)
+            dt = dt.replace(tzinfo=UTC)
         ts = int(dt.timestamp())
     if not 0 <= ts <= MAX_TIME:
         raise ValueError(f"time {value!r} is outside 1970-01-01 .. 9999-12-31")
@@ -206,7 +206,7 @@ def parse_time(value: str) -> int:
 def format_time(ts: int | None) -> str:
     if ts is None:
         return ""
-    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class Validator:
@@ -430,7 +430,7 @@ def _check_meta(path: Path, meta: dict[str, str], lines: dict[str, int], decimal
 
 def _read_csv(path, catalogue, decimal_comma, delimiter, digest, size):
     # bytes that are not UTF-8 survive as surrogates: that row is rejected, the export is not
-    f = open(path, "r", encoding="utf-8-sig", errors="surrogateescape", newline="")
+    f = open(path, encoding="utf-8-sig", errors="surrogateescape", newline="")
     meta: dict[str, str] = {}
     meta_lines: dict[str, int] = {}
     line_no = 0
