@@ -170,7 +170,7 @@ def create_app(service: PortalService) -> FastAPI:
         try:
             body = json.loads(await request.body() or b"null")
         except ValueError:
-            raise PortalError(400, "the body is not JSON")
+            raise PortalError(400, "the body is not JSON") from None
         if not isinstance(body, dict) or not isinstance(body.get("method"), str):
             raise PortalError(400, "expected one JSON-RPC request object with a method")
         method = body["method"]
@@ -193,7 +193,7 @@ def create_app(service: PortalService) -> FastAPI:
                                                              "method": method, "params": params})
             answer = r.json()
         except (httpx.HTTPError, ValueError) as exc:
-            raise PortalError(502, f"the node did not answer: {type(exc).__name__}")
+            raise PortalError(502, f"the node did not answer: {type(exc).__name__}") from exc
         return JSONResponse(answer, status_code=200)
 
     # ------------------------------------------------------------------ pages

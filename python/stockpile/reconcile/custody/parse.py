@@ -430,7 +430,8 @@ def _check_meta(path: Path, meta: dict[str, str], lines: dict[str, int], decimal
 
 def _read_csv(path, catalogue, decimal_comma, delimiter, digest, size):
     # bytes that are not UTF-8 survive as surrogates: that row is rejected, the export is not
-    f = open(path, encoding="utf-8-sig", errors="surrogateescape", newline="")
+    # closed on every error path below, else by the records() generator it is handed to
+    f = open(path, encoding="utf-8-sig", errors="surrogateescape", newline="")  # noqa: SIM115
     meta: dict[str, str] = {}
     meta_lines: dict[str, int] = {}
     line_no = 0
@@ -647,7 +648,7 @@ _WORKER_VALIDATOR: Validator | None = None
 
 
 def init_worker(catalogue: Catalogue, decimal_comma: bool, default_as_of: str | None, check_chars: bool = True) -> None:
-    global _WORKER_VALIDATOR
+    global _WORKER_VALIDATOR  # noqa: PLW0603 - a multiprocessing Pool initializer sets the per-process validator
     _WORKER_VALIDATOR = Validator(catalogue, decimal_comma, default_as_of, check_chars)
 
 
