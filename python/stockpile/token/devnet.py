@@ -128,7 +128,7 @@ def sign_permit(key: str, **kw) -> tuple[int, bytes, bytes]:
     return signed.v, signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big")
 
 
-def sign_transfer_authorization(key: str, *, token_name: str, chain_id: int, token: str, to: str, value: int,
+def sign_transfer_authorization(key: str | bytes, *, token_name: str, chain_id: int, token: str, to: str, value: int,
                                 valid_after: int, valid_before: int, nonce: bytes,
                                 kind: str = "TransferWithAuthorization") -> tuple[int, bytes, bytes]:
     """(v, r, s) of an EIP-3009 TransferWithAuthorization (or ReceiveWithAuthorization) in the token's
