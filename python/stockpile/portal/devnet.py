@@ -286,7 +286,7 @@ def devnet_status(d: Path) -> dict:
 
     d = d.resolve()
     cfg = load_config(d) or {}
-    out = {"dir": str(d), "components": {n: running(d, n) for n in COMPONENTS}}
+    out: dict = {"dir": str(d), "components": {n: running(d, n) for n in COMPONENTS}}
     if cfg.get("rpc_url") and out["components"]["anvil"]:
         try:
             r = httpx.post(cfg["rpc_url"], json={"jsonrpc": "2.0", "id": 1, "method": "eth_blockNumber", "params": []},
