@@ -271,6 +271,7 @@ class PortalService:
             return self._signers[key]
         from stockpile.reserve.models import Attestation
         from stockpile.reserve.signing import recover_signer
+        from stockpile.signatures import bytes_from_compact
 
         client = self.sp.product(info.symbol)
         a = cast(Contract, client.attestor)  # the product has one: this round came from it
@@ -290,7 +291,8 @@ class PortalService:
                     if isinstance(raw, dict):  # web3 decodes a struct argument by field name
                         raw = tuple(raw[k] for k in ("merkleRoot", "totalQuantity", "lotCount", "asOf", "reportHash"))
                     msg = Attestation.from_chain(raw)
-                    out["signers"] = [recover_signer(self.reader.chain_id, a.address, msg, bytes(sig))
+                    out["signers"] = [recover_signer(self.reader.chain_id, a.address, msg, params["signedConfigDigest"],
+                                                     params["deadline"], bytes_from_compact(sig["r"], sig["vs"]))
                                       for sig in params["signatures"]]
                     out["attest_tx"] = tx_hash
             except Exception as exc:  # attested through another contract (a Safe, a multicall)
