@@ -19,6 +19,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 from web3 import Web3
+from web3.exceptions import Web3Exception
 
 from stockpile.portal.index import LotIndex, LotList, LotRow
 from stockpile.reconcile.breaks.classify import Classifier
@@ -267,8 +268,7 @@ class PortalService:
         key = (info.attestor, att.round_id)
         if key in self._signers:
             return self._signers[key]
-        from stockpile.reserve.models import Attestation
-        from stockpile.reserve.signing import recover_signer
+        from stockpile.reserve.signing import attest_tx_signers
 
         client = self.sp.product(info.symbol)
         a = client.attestor
@@ -281,18 +281,10 @@ class PortalService:
         tx_hash = next((h for h, args in row if int(json.loads(args)["roundId"]) == att.round_id), None)
         if tx_hash is not None:
             try:
-                tx = self.w3.eth.get_transaction(tx_hash)
-                fn, params = a.decode_function_input(tx["input"])
-                if fn.fn_name == "attest":
-                    raw = params["a"]
-                    if isinstance(raw, dict):  # web3 decodes a struct argument by field name
-                        raw = tuple(raw[k] for k in ("merkleRoot", "totalQuantity", "lotCount", "asOf", "reportHash"))
-                    msg = Attestation.from_chain(raw)
-                    out["signers"] = [recover_signer(self.reader.chain_id, a.address, msg, bytes(sig))
-                                      for sig in params["signatures"]]
-                    out["attest_tx"] = tx_hash
-            except Exception as exc:  # attested through another contract (a Safe, a multicall)
-                out["signers_note"] = f"signers not recoverable from {tx_hash}: {type(exc).__name__}"
+                out["signers"] = attest_tx_signers(self.w3, self.reader.chain_id, a.address, tx_hash)
+                out["attest_tx"] = tx_hash
+            except (ValueError, Web3Exception, OSError) as exc:  # attested through a Safe or a multicall; node gone
+                out["signers_note"] = f"signers not recoverable from {tx_hash}: {type(exc).__name__}: {exc}"
         self._signers[key] = out
         return out
 
