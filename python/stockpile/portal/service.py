@@ -449,7 +449,8 @@ class PortalService:
         value = None
         if p.price is not None:
             value = str((Decimal(bal).scaleb(-d) * Decimal(p.price["price"])).quantize(Decimal("0.01"), rounding=ROUND_DOWN))
-        pending = [{"id": r.id, "amount": _amount(r.amount, d), "units": str(r.amount),
+        # open requests: "pending", or "processing" once accepted (RedemptionAccepted), until a closing event
+        pending = [{"id": r.id, "amount": _amount(r.amount, d), "units": str(r.amount), "status": r.status,
                     "requested_at": format_time(r.requested_at), "block": r.block_number}
                    for r in p.chain.pending if Web3.to_checksum_address(r.holder) == holder]
         alloc: dict = {"lots": [], "allocated_units": "0", "truncated": False}
