@@ -7,13 +7,17 @@ from __future__ import annotations
 import json
 import sqlite3
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
+from eth_account import Account
 from web3 import Web3
 
+from stockpile import demo
 from stockpile.merkle import lot_leaf, verify_proof
 from stockpile.sdk import Stockpile
+from stockpile.toolchain.anvil import dev_keys
 
 pytestmark = [pytest.mark.anvil, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
@@ -133,6 +137,28 @@ def test_address_pending_redemption_and_value(api, deployment):
     assert ndpr["value_usd"] is not None and float(ndpr["value_usd"]) > 0
     empty = api.get("/api/address/0x000000000000000000000000000000000000dEaD").json()
     assert all(p["balance_units"] == "0" and p["allocation"]["lots"] == [] for p in empty["products"])
+
+
+def test_accepted_redemption_stays_pending_until_a_closing_event(api, deployment):
+    """RedemptionAccepted (Pending -> Processing) closes nothing: the request stays among the pending
+    ones, shown as processing, with its tokens still in escrow, until Completed/Rejected/Cancelled."""
+    operator = Stockpile.connect(deployment["rpc_url"], directory=deployment["directory"],
+                                 account=Account.from_key(dev_keys()[demo.DEPLOYER]))  # the redemption operator
+    ndpr = operator.product("NDPR")
+    escrowed = ndpr.token.functions.totalEscrowed().call()
+    assert ndpr.redemption(2).status == "pending" and escrowed == ndpr.redemption(2).units
+    assert ndpr.accept_redemption(2).status == "processing"
+    accepted_at = deployment["w3"].eth.block_number
+    deadline = time.monotonic() + 60
+    while (body := api.get(f"/api/address/{deployment['holder']}").json())["block"] < accepted_at:
+        assert time.monotonic() < deadline, "the portal never refreshed past the acceptance"
+        time.sleep(0.3)
+    holding = next(p for p in body["products"] if p["symbol"] == "NDPR")
+    assert [(r["id"], r["status"]) for r in holding["pending_redemptions"]] == [(2, "processing")]
+    product = api.get("/api/products/NDPR").json()
+    assert product["pending_redemptions"] == 1 and int(product["escrowed"]) == escrowed
+    page = api.get("/address", params={"address": deployment["holder"]}).text
+    assert "#2" in page and "accepted, being delivered" in page
 
 
 # ---------------------------------------------------------------- bad input

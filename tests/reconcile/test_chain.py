@@ -296,6 +296,25 @@ def test_accepted_redemption_is_read_as_processing(env):
     assert [(p.id, p.status) for p in state.pending] == [(1, "pending"), (2, "processing")]
 
 
+def test_processing_redemption_is_pending_until_it_is_closed(env):
+    """Accepted (RedemptionAccepted) is not closed: the request stays pending (counted, its escrow
+    matching totalEscrowed, and overdue like any open request) until RedemptionRejected/Completed."""
+    devchain.request_redemption(env.w3, env.stack, HOLDER_KEY, 3 * 10**18)
+    devchain.accept_redemption(env.w3, env.stack, 1)
+    env.rpc("evm_increaseTime", [4 * 86_400])
+    env.rpc("evm_mine")
+    report = env.run(thresholds=Thresholds(max_attestation_age=30 * 86_400))
+    p = report["products"][0]
+    assert (p["pending_redemptions"], p["pending_amount"], p["total_escrowed"]) == (1, str(3 * 10**18), str(3 * 10**18))
+    assert kinds(report) == {(PRODUCT, "redemption_pending_too_long")}  # no escrow_mismatch
+    assert report["breaks"][0]["lot_id"] == "redemption#1"
+    devchain.send(env.w3, env.stack.admin_key, env.stack.token.functions.rejectRedemption(1, Web3.keccak(text="no stock")))
+    report = env.run(thresholds=Thresholds(max_attestation_age=30 * 86_400))
+    assert report["status"] == "clean", report["breaks"]
+    p = report["products"][0]
+    assert (p["pending_redemptions"], p["pending_amount"], p["total_escrowed"]) == (0, "0", "0")
+
+
 def test_cli_run_exit_codes(env, tmp_path):
     products = tmp_path / "products.json"
     products.write_text(json.dumps({"rpc_url": env.node.url, "products": {PRODUCT: {

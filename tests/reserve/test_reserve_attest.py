@@ -6,9 +6,17 @@ from __future__ import annotations
 import pytest
 from eth_utils import keccak
 
-from stockpile.reserve import Attestation, attestation_digest, recover_signer, sign_attestation, sign_by_quorum
+from stockpile.reserve import (
+    Attestation,
+    attest_tx_signers,
+    attestation_digest,
+    decode_attest_call,
+    recover_signer,
+    sign_attestation,
+    sign_by_quorum,
+)
 from stockpile.reserve.signing import default_deadline
-from stockpile.signatures import compact_from_bytes
+from stockpile.signatures import bytes_from_compact, compact_from_bytes, signature_bytes
 
 from reserve_helpers import (
     DECIMALS,
@@ -273,3 +281,44 @@ def test_signed_by_python_helpers_only_with_real_keys(attestor, chain, as_of):
         assert recover_signer(chain.chain_id, attestor.address, a, digest, deadline, sig.signature) == s.address
     assert sign_by_quorum(SIGNERS[:3], chain.chain_id, attestor.address, a, digest, deadline) == sign(
         attestor, a, SIGNERS[:3], chain.chain_id)
+
+
+def test_compact_signature_converts_back_to_the_signed_bytes(attestor, chain, as_of):
+    a = make_attestation(sample_lots(2), as_of)
+    digest, deadline = bytes(attestor.configDigest()), default_deadline(a)
+    for s in SIGNERS:
+        sig = sign_attestation(s, chain.chain_id, attestor.address, a, digest, deadline).signature
+        r, vs = compact_from_bytes(sig)
+        assert bytes_from_compact(r, vs) == sig == signature_bytes((r, vs)) == signature_bytes({"r": r, "vs": vs})
+        # recover_signer takes the compact form as attest does, and agrees with the contract's recovery
+        assert recover_signer(chain.chain_id, attestor.address, a, digest, deadline, (r, vs)) == s.address
+        assert recover_compact(chain.chain_id, attestor, a, (r, vs)) == s.address
+    with pytest.raises(ValueError, match="high-s"):
+        bytes_from_compact(b"\1" * 32, (2**255 - 1).to_bytes(32, "big"))
+    with pytest.raises(ValueError, match="65-byte"):
+        signature_bytes(b"\1" * 64)
+
+
+def test_signers_are_recovered_from_the_attest_transaction(attestor, deploy_attestor, relayer, upgrader, chain, as_of):
+    """What the reconciliation and the portal show as "signed by": recovered from the calldata of
+    ``attest(a, configDigest, deadline, signatures)`` with the reserve module's digest."""
+    w3 = chain.provider.web3
+    a = make_attestation(sample_lots(4), as_of)
+    chosen = [SIGNERS[4], SIGNERS[0], SIGNERS[2]]
+    deadline = as_of + 3_600
+    digest = bytes(attestor.configDigest())
+    receipt = submit(attestor, a, sign(attestor, a, chosen, chain.chain_id, deadline=deadline), sender=relayer,
+                     deadline=deadline)
+    tx_hash = receipt.txn_hash
+    call = decode_attest_call(w3.eth.get_transaction(tx_hash)["input"])
+    assert (call.attestation, call.config_digest, call.deadline) == (a, digest, deadline)
+    got = attest_tx_signers(w3, chain.chain_id, attestor.address, tx_hash)
+    assert got == [s.address for s in by_address(chosen)]  # call order: ascending signer address
+    # a transaction that did not call attest on this attestor names nothing
+    other = deploy_attestor()
+    on_other = submit(other, a, sign(other, a, chosen, chain.chain_id), sender=relayer)
+    with pytest.raises(ValueError, match="not to the attestor"):
+        attest_tx_signers(w3, chain.chain_id, attestor.address, on_other.txn_hash)
+    change = attestor.setQuorum(4, sender=upgrader)
+    with pytest.raises(ValueError, match="calls setQuorum, not attest"):
+        attest_tx_signers(w3, chain.chain_id, attestor.address, change.txn_hash)

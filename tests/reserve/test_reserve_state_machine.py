@@ -1,6 +1,10 @@
 """Stateful model test: random sequences of attestations (fresh, stale, future; good and bad signer
-sets) and attestor-set / quorum changes. After every step the contract equals the Python model:
-attestor set, quorum, round count, latest attestation, and as-of strictly increasing over rounds."""
+sets; signed under the current or an old config digest; deadline still ahead or already past) and
+attestor-set / quorum changes. After every step the contract equals the Python model: attestor set,
+quorum, round count, latest attestation, and as-of strictly increasing over rounds.
+
+The model predicts the first refusal in ReserveAttestor.attest's own check order: config digest,
+deadline, shape, as-of not newer, as-of in the future, then the signatures (quorum, signers)."""
 
 from __future__ import annotations
 
@@ -21,6 +25,8 @@ KEYS = [Account.from_key(keccak(text=f"stockpile-sm-key-{i}")) for i in range(7)
 
 def test_attestor_state_machine(deploy_attestor, upgrader, relayer, outsider, chain):
     timelock = upgrader  # holds ATTESTOR_MANAGER_ROLE
+    outcomes: dict[str, int] = {}  # predicted outcome of every attest step, over all examples
+
     class AttestorMachine(RuleBasedStateMachine):
         @initialize(n=st.integers(1, 4), data=st.data())
         def setup(self, n, data):
@@ -29,14 +35,17 @@ def test_attestor_state_machine(deploy_attestor, upgrader, relayer, outsider, ch
             self.version = 1
             self.c = deploy_attestor(attestors=self.attestors, quorum=self.quorum)
             self.rounds: list[Attestation] = []
+            self.old_digests: list[bytes] = []  # config digests before each attestor-set / quorum change
             self.t = chain.pending_timestamp - 100_000
 
         def current_as_of(self):
             return self.rounds[-1].as_of if self.rounds else 0
 
         @rule(data=st.data(), honest=st.booleans(),
-              when=st.sampled_from(["fresh", "fresh", "fresh", "same", "older", "future"]), lots=st.integers(0, 5))
-        def attest(self, data, honest, when, lots, picks=None):
+              when=st.sampled_from(["fresh", "fresh", "fresh", "same", "older", "future"]), lots=st.integers(0, 5),
+              expiry=st.sampled_from(["default"] * 5 + ["expired"]),
+              config=st.sampled_from(["current"] * 5 + ["old"]))
+        def attest(self, data, honest, when, lots, expiry="default", config="current", picks=None):
             if picks is not None:
                 pass
             elif honest:  # registered attestors only (maybe fewer than the quorum)
@@ -53,10 +62,22 @@ def test_attestor_state_machine(deploy_attestor, upgrader, relayer, outsider, ch
             a = Attestation(merkle_root=root, total_quantity=total, lot_count=lots, as_of=as_of,
                             report_hash=report_hash(f"r{self.t}"))
             signers = sorted((KEYS[i] for i in picks), key=lambda k: int(k.address, 16))
-            digest, deadline = bytes(self.c.configDigest()), default_deadline(a)
+            current = bytes(self.c.configDigest())
+            digest = current if config == "current" else data.draw(
+                st.sampled_from(self.old_digests) if self.old_digests else st.binary(min_size=32, max_size=32),
+                label="old digest")
+            now = chain.pending_timestamp  # the attest transaction's block time is at least this
+            # default: as-of + a week, which is itself already past for an as-of of long ago (such as 0);
+            # expired: deliberately a moment to a few weeks before the block time
+            deadline = (default_deadline(a) if expiry == "default"
+                        else now - data.draw(st.integers(1, 30 * 86_400), label="seconds past the deadline"))
             sigs = [compact_from_bytes(sign_attestation(k, chain.chain_id, self.c.address, a, digest, deadline).signature)
                     for k in signers]
-            if as_of <= self.current_as_of():
+            if digest != current:
+                expected = "ConfigDigestMismatch"
+            elif now > deadline:
+                expected = "SignatureExpired"
+            elif as_of <= self.current_as_of():
                 expected = "AsOfNotNewer"
             elif as_of > chain.pending_timestamp:
                 expected = "AsOfInFuture"
@@ -66,19 +87,27 @@ def test_attestor_state_machine(deploy_attestor, upgrader, relayer, outsider, ch
                 expected = "NotSigner"
             else:
                 expected = None
+            outcomes[expected or "accepted"] = outcomes.get(expected or "accepted", 0) + 1
             if expected is None:
-                submit(self.c, a, sigs, sender=relayer)
+                submit(self.c, a, sigs, sender=relayer, deadline=deadline, digest=digest)
                 self.rounds.append(a)
             else:
                 with custom_error(expected):
-                    submit(self.c, a, sigs, sender=relayer)
+                    submit(self.c, a, sigs, sender=relayer, deadline=deadline, digest=digest)
 
         @rule(data=st.data(), lots=st.integers(0, 5))
         def attest_by_quorum(self, data, lots):
             """The common case: a fresh attestation signed by at least a quorum of registered attestors."""
             pool = [i for i, k in enumerate(KEYS) if k.address in self.attestors]
             picks = data.draw(st.lists(st.sampled_from(pool), unique=True, min_size=self.quorum), label="quorum picks")
-            self.attest(data, honest=False, when="fresh", lots=lots, picks=picks)
+            self.attest(data, honest=False, when="fresh", lots=lots, expiry="default", config="current", picks=picks)
+
+        @rule(data=st.data(), lots=st.integers(0, 5))
+        def attest_after_deadline(self, data, lots):
+            """A fresh attestation signed by a quorum under the current config, submitted after its deadline."""
+            pool = [i for i, k in enumerate(KEYS) if k.address in self.attestors]
+            picks = data.draw(st.lists(st.sampled_from(pool), unique=True, min_size=self.quorum), label="quorum picks")
+            self.attest(data, honest=False, when="fresh", lots=lots, expiry="expired", config="current", picks=picks)
 
         @rule(i=st.integers(0, len(KEYS) - 1), by_timelock=st.booleans())
         def add(self, i, by_timelock):
@@ -93,6 +122,7 @@ def test_attestor_state_machine(deploy_attestor, upgrader, relayer, outsider, ch
                 with custom_error("InvalidQuorum", quorum=self.quorum, signers=len(self.attestors) + 1):
                     self.c.addAttestor(addr, sender=timelock)
             else:
+                self.old_digests.append(bytes(self.c.configDigest()))
                 self.c.addAttestor(addr, sender=timelock)
                 self.attestors.append(addr)
                 self.version += 1
@@ -107,6 +137,7 @@ def test_attestor_state_machine(deploy_attestor, upgrader, relayer, outsider, ch
                 with custom_error("InvalidQuorum", quorum=self.quorum, signers=len(self.attestors) - 1):
                     self.c.removeAttestor(addr, sender=timelock)
             else:
+                self.old_digests.append(bytes(self.c.configDigest()))
                 self.c.removeAttestor(addr, sender=timelock)
                 self.attestors.remove(addr)
                 self.version += 1
@@ -114,6 +145,7 @@ def test_attestor_state_machine(deploy_attestor, upgrader, relayer, outsider, ch
         @rule(q=st.integers(0, 8))
         def set_quorum(self, q):
             if len(self.attestors) < 2 * q and q <= len(self.attestors):
+                self.old_digests.append(bytes(self.c.configDigest()))
                 self.c.setQuorum(q, sender=timelock)
                 self.quorum = q
                 self.version += 1
@@ -142,3 +174,5 @@ def test_attestor_state_machine(deploy_attestor, upgrader, relayer, outsider, ch
         settings=settings(max_examples=12, stateful_step_count=12, deadline=None,
                           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]),
     )
+    # the run did submit after the deadline (and saw it refused) and did get attestations accepted
+    assert outcomes.get("SignatureExpired", 0) > 0 and outcomes.get("accepted", 0) > 0, outcomes

@@ -21,6 +21,7 @@ from typing import Any, cast
 from sqlalchemy import text
 from web3 import Web3
 from web3.contract import Contract
+from web3.exceptions import Web3Exception
 
 from stockpile.portal.index import LotIndex, LotList, LotRow
 from stockpile.reconcile.breaks.classify import Classifier
@@ -269,9 +270,7 @@ class PortalService:
         key = (info.attestor, att.round_id)
         if key in self._signers:
             return self._signers[key]
-        from stockpile.reserve.models import Attestation
-        from stockpile.reserve.signing import recover_signer
-        from stockpile.signatures import bytes_from_compact
+        from stockpile.reserve.signing import attest_tx_signers
 
         client = self.sp.product(info.symbol)
         a = cast(Contract, client.attestor)  # the product has one: this round came from it
@@ -284,19 +283,10 @@ class PortalService:
         tx_hash = next((h for h, args in row if int(json.loads(args)["roundId"]) == att.round_id), None)
         if tx_hash is not None:
             try:
-                tx = self.w3.eth.get_transaction(tx_hash)
-                fn, params = a.decode_function_input(tx["input"])
-                if fn.fn_name == "attest":
-                    raw = params["a"]
-                    if isinstance(raw, dict):  # web3 decodes a struct argument by field name
-                        raw = tuple(raw[k] for k in ("merkleRoot", "totalQuantity", "lotCount", "asOf", "reportHash"))
-                    msg = Attestation.from_chain(raw)
-                    out["signers"] = [recover_signer(self.reader.chain_id, a.address, msg, params["signedConfigDigest"],
-                                                     params["deadline"], bytes_from_compact(sig["r"], sig["vs"]))
-                                      for sig in params["signatures"]]
-                    out["attest_tx"] = tx_hash
-            except Exception as exc:  # attested through another contract (a Safe, a multicall)
-                out["signers_note"] = f"signers not recoverable from {tx_hash}: {type(exc).__name__}"
+                out["signers"] = attest_tx_signers(self.w3, self.reader.chain_id, a.address, tx_hash)
+                out["attest_tx"] = tx_hash
+            except (ValueError, Web3Exception, OSError) as exc:  # attested through a Safe or a multicall; node gone
+                out["signers_note"] = f"signers not recoverable from {tx_hash}: {type(exc).__name__}: {exc}"
         self._signers[key] = out
         return out
 
@@ -462,7 +452,8 @@ class PortalService:
         value = None
         if p.price is not None:
             value = str((Decimal(bal).scaleb(-d) * Decimal(p.price["price"])).quantize(Decimal("0.01"), rounding=ROUND_DOWN))
-        pending = [{"id": r.id, "amount": _amount(r.amount, d), "units": str(r.amount),
+        # open requests: "pending", or "processing" once accepted (RedemptionAccepted), until a closing event
+        pending = [{"id": r.id, "amount": _amount(r.amount, d), "units": str(r.amount), "status": r.status,
                     "requested_at": format_time(r.requested_at), "block": r.block_number}
                    for r in p.chain.pending if Web3.to_checksum_address(r.holder) == holder]
         alloc: dict = {"lots": [], "allocated_units": "0", "truncated": False}

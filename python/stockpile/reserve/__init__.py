@@ -8,10 +8,13 @@ from stockpile.reserve.models import Attestation, report_hash
 from stockpile.reserve.signing import (
     DOMAIN_NAME,
     DOMAIN_VERSION,
+    AttestCall,
     SignedAttestation,
     attest_args,
+    attest_tx_signers,
     attestation_digest,
     attestation_typed_data,
+    decode_attest_call,
     order_signatures,
     recover_signer,
     sign_attestation,
@@ -20,13 +23,16 @@ from stockpile.reserve.signing import (
 )
 
 __all__ = [
+    "AttestCall",
     "Attestation",
     "DOMAIN_NAME",
     "DOMAIN_VERSION",
     "SignedAttestation",
     "attest_args",
+    "attest_tx_signers",
     "attestation_digest",
     "attestation_typed_data",
+    "decode_attest_call",
     "order_signatures",
     "recover_signer",
     "report_hash",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
@@ -59,8 +59,11 @@ class Attestation(BaseModel):
 
     @classmethod
     def from_chain(cls, value: Any) -> Attestation:
-        """From the struct returned by ``latestAttestation``/``attestationAt`` (tuple or named struct)."""
-        if hasattr(value, "merkleRoot"):
+        """From the struct returned by ``latestAttestation``/``attestationAt`` or decoded from an
+        ``attest`` call (tuple, named struct, or a mapping by Solidity field name)."""
+        if isinstance(value, Mapping):
+            value = tuple(value[k] for k in ("merkleRoot", "totalQuantity", "lotCount", "asOf", "reportHash"))
+        elif hasattr(value, "merkleRoot"):
             value = (value.merkleRoot, value.totalQuantity, value.lotCount, value.asOf, value.reportHash)
         root, total, count, as_of, report = tuple(value)
         return cls(merkle_root=root, total_quantity=total, lot_count=count, as_of=as_of, report_hash=report)

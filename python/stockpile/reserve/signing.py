@@ -22,7 +22,7 @@ from eth_account.messages import _hash_eip191_message, encode_typed_data
 from eth_utils import to_checksum_address
 
 from stockpile.reserve.models import Attestation
-from stockpile.signatures import compact_from_bytes
+from stockpile.signatures import compact_from_bytes, signature_bytes
 
 DOMAIN_NAME = "Stockpile ReserveAttestor"
 DOMAIN_VERSION = "1"
@@ -95,11 +95,12 @@ def sign_attestation(account: Any, chain_id: int, attestor_address: str, attesta
 
 
 def recover_signer(chain_id: int, attestor_address: str, attestation: Attestation, config_digest: bytes | str,
-                   deadline: int, signature: bytes) -> str:
-    """The address that produced ``signature`` over this attestation (checksummed)."""
+                   deadline: int, signature: Any) -> str:
+    """The address that produced ``signature`` over this attestation (checksummed). ``signature``:
+    65 bytes ``r || s || v``, or compact as ``attest`` takes it (``(r, vs)`` or ``{"r", "vs"}``)."""
     msg = encode_typed_data(
         full_message=attestation_typed_data(chain_id, attestor_address, attestation, config_digest, deadline))
-    return to_checksum_address(Account.recover_message(msg, signature=signature))
+    return to_checksum_address(Account.recover_message(msg, signature=signature_bytes(signature)))
 
 
 def order_signatures(signed: Iterable[SignedAttestation]) -> list[tuple[bytes, bytes]]:
@@ -132,3 +133,49 @@ def signed_attest_args(accounts: Iterable[Any], chain_id: int, attestor_address:
     deadline = default_deadline(attestation) if deadline is None else int(deadline)
     sigs = sign_by_quorum(accounts, chain_id, attestor_address, attestation, config_digest, deadline)
     return attest_args(attestation, config_digest, deadline, sigs)
+
+
+class AttestCall(NamedTuple):
+    """The arguments of one ``ReserveAttestor.attest`` call, decoded from its calldata."""
+
+    attestation: Attestation
+    config_digest: bytes
+    deadline: int
+    signatures: list[tuple[bytes, bytes]]  # compact (r, vs), in call order
+
+    def signers(self, chain_id: int, attestor_address: str) -> list[str]:
+        """Who signed, in call order (checksummed), recovered with this module's digest."""
+        return [recover_signer(chain_id, attestor_address, self.attestation, self.config_digest, self.deadline, sig)
+                for sig in self.signatures]
+
+
+def decode_attest_call(data: bytes | str) -> AttestCall:
+    """Decode the calldata of ``attest(attestation, configDigest, deadline, signatures)``; ValueError
+    when it calls another function (e.g. a Safe's ``execTransaction`` that relayed it)."""
+    from eth_abi.exceptions import DecodingError
+    from web3 import Web3
+
+    from stockpile.contracts import load
+
+    contract = Web3().eth.contract(abi=load("ReserveAttestor").abi)
+    try:
+        fn, params = contract.decode_function_input(data)
+    except (ValueError, DecodingError) as exc:
+        raise ValueError(f"not a ReserveAttestor call: {exc}") from None
+    if fn.fn_name != "attest":
+        raise ValueError(f"the transaction calls {fn.fn_name}, not attest")
+    a, digest, deadline, sigs = (params[n] for n in ("a", "signedConfigDigest", "deadline", "signatures"))
+    return AttestCall(Attestation.from_chain(a), bytes(digest), int(deadline),
+                      [(bytes(s["r"]), bytes(s["vs"])) if isinstance(s, dict) else (bytes(s[0]), bytes(s[1]))
+                       for s in sigs])
+
+
+def attest_tx_signers(w3: Any, chain_id: int, attestor_address: str, tx_hash: bytes | str) -> list[str]:
+    """The signers of the attestation submitted by transaction ``tx_hash`` (checksummed, in call
+    order). ValueError when the transaction did not call ``attest`` on ``attestor_address`` directly
+    (a multisig or relayer contract submitted it: its calldata is not readable here)."""
+    tx = w3.eth.get_transaction(tx_hash)
+    to = tx.get("to")
+    if to is None or int(to, 16) != int(attestor_address, 16):
+        raise ValueError(f"the transaction was sent to {to}, not to the attestor {to_checksum_address(attestor_address)}")
+    return decode_attest_call(tx["input"]).signers(chain_id, attestor_address)

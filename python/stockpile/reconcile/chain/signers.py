@@ -1,21 +1,19 @@
 """Who signed an attestation: the EIP-712 signatures of the ``attest`` call that created the round,
-recovered with the reserve module's own digest (``stockpile.reserve.signing``)."""
+recovered by the reserve module (``stockpile.reserve.signing.attest_tx_signers``)."""
 
 from __future__ import annotations
 
 import json
-import re
 
 from sqlalchemy import text
+from web3.exceptions import Web3Exception
 
 
 def attestation_signers(reader, product: str, round_id: int) -> dict:
     """``{"signers": [address, ...], "tx": hash, "block": n}`` for the round's ``ReserveAttested``
     event (already synced), or ``{"signers": None, "why": ...}`` when they cannot be named (the
     event is not synced, or the attestation came through a contract such as a Safe)."""
-    from stockpile.reserve.models import Attestation
-    from stockpile.reserve.signing import recover_signer
-    from stockpile.signatures import bytes_from_compact
+    from stockpile.reserve.signing import attest_tx_signers
 
     with reader.db.engine.connect() as conn:
         rows = conn.execute(text("SELECT tx_hash, block_number, args FROM chain_events WHERE chain_id = :c AND "
@@ -27,21 +25,7 @@ def attestation_signers(reader, product: str, round_id: int) -> dict:
     tx_hash, block = hit
     out = {"tx": tx_hash, "block": int(block)}
     try:
-        tx = reader.w3.eth.get_transaction(tx_hash)
-        attestor = reader.attestor(product)
-        fn, params = attestor.decode_function_input(tx["input"])
-        if fn.fn_name != "attest":
-            raise ValueError(f"the transaction calls {fn.fn_name}, not attest")
-        values = list(params.values())
-        struct = values[0]
-        if isinstance(struct, dict):  # named struct: field names as in Solidity (camelCase)
-            att = Attestation.model_validate({re.sub(r"(?<!^)(?=[A-Z])", "_", k).lower(): v for k, v in struct.items()})
-        else:
-            att = Attestation.from_chain(struct)
-        # attest(attestation, signedConfigDigest, deadline, signatures): compact (r, vs) signatures
-        out["signers"] = [recover_signer(reader.chain_id, attestor.address, att, params["signedConfigDigest"],
-                                         params["deadline"], bytes_from_compact(sig["r"], sig["vs"]))
-                          for sig in params["signatures"]]
-    except Exception as exc:  # not a direct attest call (multisig, relayer contract): say so
+        out["signers"] = attest_tx_signers(reader.w3, reader.chain_id, reader.attestor(product).address, tx_hash)
+    except (ValueError, Web3Exception, OSError) as exc:  # not a direct attest call (multisig, relayer), node gone
         out.update({"signers": None, "why": f"signatures not readable from {tx_hash}: {type(exc).__name__}: {exc}"})
     return out
