@@ -106,11 +106,11 @@ def run() -> list[dict]:
         products.write_text(f"rpc_url: {node.url}\nproducts:\n  {PRODUCT}:\n    token: '{stack.token.address}'\n"
                             f"    attestor: '{stack.attestor.address}'\n")
         port = free_port()
-        log = open(tmp / "portal.log", "wb")
-        t = time.perf_counter()
-        proc = subprocess.Popen([str(Path(sys.executable).parent / "stockpile"), "portal", "serve", "--products",
-                                 str(products), "--db", str(tmp / "custody.db"), "--port", str(port), "--refresh", "0"],
-                                stdout=log, stderr=subprocess.STDOUT)
+        with open(tmp / "portal.log", "wb") as log:  # the child keeps its own copy of the descriptor
+            t = time.perf_counter()
+            proc = subprocess.Popen([str(Path(sys.executable).parent / "stockpile"), "portal", "serve", "--products",
+                                     str(products), "--db", str(tmp / "custody.db"), "--port", str(port), "--refresh", "0"],
+                                    stdout=log, stderr=subprocess.STDOUT)
         base = f"http://127.0.0.1:{port}"
         try:
             while True:

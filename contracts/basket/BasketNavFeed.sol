@@ -96,11 +96,13 @@ contract BasketNavFeed is AggregatorV3Interface {
     /// @return newest The newest updatedAt among the component prices.
     function navPerShare() public view returns (uint256 nav, uint256 oldest, uint256 newest) {
         IBasketToken.Component[] memory cs = basket.composition();
+        // slither-disable-next-line uninitialized-local - the running maximum starts at zero on purpose (Solidity zero-initialises locals)
         uint256 maxExp;
         for (uint256 i; i < cs.length; ++i) {
             uint256 e = uint256(cs[i].tokenDecimals) + cs[i].feedDecimals;
             if (e > maxExp) maxExp = e;
         }
+        // slither-disable-next-line uninitialized-local - the running sum starts at zero on purpose (Solidity zero-initialises locals)
         uint256 numerator;
         oldest = type(uint256).max;
         for (uint256 i; i < cs.length; ++i) {
@@ -115,7 +117,9 @@ contract BasketNavFeed is AggregatorV3Interface {
 
     function _price(IBasketToken.Component memory c) private view returns (uint256 price, uint256 updatedAt) {
         if (c.priceFeed == address(0)) revert IBasketToken.ComponentPriceMissing(c.token);
+        // slither-disable-next-line uninitialized-local - set by the try branch; the catch branch reverts
         int256 answer;
+        // slither-disable-next-line unused-return - roundId, startedAt and answeredInRound are not needed: updatedAt and the heartbeat decide staleness
         try AggregatorV3Interface(c.priceFeed).latestRoundData() returns (uint80, int256 a, uint256, uint256 u, uint80) {
             (answer, updatedAt) = (a, u);
         } catch {

@@ -376,6 +376,7 @@ contract BasketToken is
     function recoverSurplus(address token, address to) external onlyRole(DEFAULT_ADMIN_ROLE) nonReentrant {
         if (to == address(0)) revert ZeroAddress();
         uint256 amount = surplus(token);
+        // slither-disable-next-line incorrect-equality - only refuses an empty recovery; any other amount is a surplus above the backing
         if (amount == 0) revert NoSurplus(token);
         IERC20(token).safeTransfer(to, amount);
         emit SurplusRecovered(token, to, amount);

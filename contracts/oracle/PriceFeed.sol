@@ -54,6 +54,7 @@ contract PriceFeed is IPriceFeed, AccessControlDefaultAdminRules, EIP712 {
 
     mapping(bytes32 feedId => uint256) private _hot;
     mapping(bytes32 feedId => Info) private _info;
+    // slither-disable-next-line uninitialized-state - written in assembly by _apply (sstore at keccak(feedId, _rounds.slot) + round % HISTORY)
     mapping(bytes32 feedId => uint256[HISTORY]) private _rounds;
     bytes32[] private _feedIds;
 
@@ -126,6 +127,7 @@ contract PriceFeed is IPriceFeed, AccessControlDefaultAdminRules, EIP712 {
     {
         bytes32 digest = _hashTypedDataV4(reportHash(report));
         uint256 bits = report.observers;
+        // slither-disable-next-line uninitialized-local - the signature index starts at zero on purpose (Solidity zero-initialises locals)
         uint256 k;
         for (uint256 i; bits != 0; ++i) {
             if (bits & (1 << i) == 0) continue;
@@ -487,6 +489,7 @@ contract PriceFeed is IPriceFeed, AccessControlDefaultAdminRules, EIP712 {
         uint256 n = newSigners.length;
         if (n == 0 || n > MAX_SIGNERS) revert InvalidSigners();
         if (newF == 0 || 3 * uint256(newF) >= n) revert InvalidQuorum(newF, n);
+        // slither-disable-next-line uninitialized-local - starts at address(0), below every signer, on purpose (Solidity zero-initialises locals)
         address previous;
         for (uint256 i; i < n; ++i) {
             if (newSigners[i] <= previous) revert InvalidSigners();

@@ -21,6 +21,7 @@ library QuorumSignatures {
         returns (address signer)
     {
         ECDSA.RecoverError status;
+        // slither-disable-next-line unused-return - the third value only details `status`, which is checked next
         (signer, status,) = ECDSA.tryRecover(digest, sig.r, sig.vs);
         if (status != ECDSA.RecoverError.NoError) revert IQuorumSignatures.InvalidSignature(index);
     }
@@ -40,6 +41,7 @@ library QuorumSignatures {
     ) internal view {
         uint256 n = sigs.length;
         if (n < needed) revert IQuorumSignatures.QuorumNotMet(n, needed);
+        // slither-disable-next-line uninitialized-local - starts at address(0), below every signer, on purpose (Solidity zero-initialises locals)
         address previous;
         for (uint256 i; i < n; ++i) {
             address signer = recover(digest, sigs[i], i);

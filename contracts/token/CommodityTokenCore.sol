@@ -151,6 +151,7 @@ abstract contract CommodityTokenCore is ERC20Upgradeable {
             Checkpoints.Trace208 storage burned = _s().burned;
             uint256 cumulative = burned.latest() + value;
             if (cumulative > type(uint208).max) revert ICommodityToken.ValueTooLarge(cumulative);
+            // slither-disable-next-line unused-return - push returns the previous and new cumulative values, both known here
             burned.push(uint48(block.timestamp), uint208(cumulative));
         } else {
             uint256 word = e._balances[to];

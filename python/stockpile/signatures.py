@@ -22,3 +22,9 @@ def compact_from_bytes(signature: bytes) -> tuple[bytes, bytes]:
     if len(sig) != 65:
         raise ValueError(f"expected a 65-byte signature, got {len(sig)} bytes")
     return to_compact(sig[64], int.from_bytes(sig[:32], "big"), int.from_bytes(sig[32:64], "big"))
+
+
+def bytes_from_compact(r: bytes, vs: bytes) -> bytes:
+    """The 65-byte ``r || s || v`` signature of a compact one (the inverse of :func:`compact_from_bytes`)."""
+    word = int.from_bytes(vs, "big")
+    return bytes(r) + (word & ((1 << 255) - 1)).to_bytes(32, "big") + bytes([27 + (word >> 255)])

@@ -104,9 +104,9 @@ def test_a_duplicated_header_column_is_one_error_naming_file_and_line(tmp_path, 
     with pytest.raises(ExportError, match=r"wh\.csv.*duplicated column.*lot_id.*line 2"):
         sqlite_db.ingest(path)
     rec = '{"lot_id": "A", "lot_id": "B", "warehouse_id": "W1"}'
-    res = sqlite_db.ingest(write(tmp_path / "dup.json", '{"as_of": "%s", "lots": [%s, %s]}' % (T, rec, json.dumps(
+    res = sqlite_db.ingest(write(tmp_path / "dup.json", '{"as_of": "' + T + '", "lots": [' + rec + ", " + json.dumps(
         {"warehouse_id": "W1", "lot_id": "C", "product_code": "NDPR-OXIDE", "purity": "99.5", "gross_quantity": "10",
-         "net_quantity": "9", "unit": "kg", "status": "in_stock"}))))
+         "net_quantity": "9", "unit": "kg", "status": "in_stock"}) + "]}"))
     assert codes(sqlite_db, res) == {1: "bad_record"} and res.accepted == 1
 
 
@@ -176,7 +176,7 @@ def test_json_numbers_are_numbers_whatever_the_decimal_separator(tmp_path):
     path = tmp_path / "dc.json"
     path.write_text('{"decimal_separator": ",", "lots": [{"warehouse_id": "W1", "lot_id": "A", "product_code": '
                     '"NDPR-OXIDE", "purity": 99.5, "gross_quantity": "10,5", "net_quantity": 1.5, "unit": "kg", '
-                    '"status": "in_stock", "as_of": "%s"}]}' % T)
+                    '"status": "in_stock", "as_of": "' + T + '"}]}')
     (r,) = list(read_export(path, CAT)[1])
     assert isinstance(r, LotRow) and r.quantity == 15 * 10**17 and r.purity_ppm == 995_000
 

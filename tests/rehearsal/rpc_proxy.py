@@ -16,6 +16,7 @@ upstream node. Per request, in this order:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import random
 import threading
@@ -93,10 +94,8 @@ class FlakyRpcProxy:
                 answer = await self._client.post(self.upstream, content=body, headers={"Content-Type": "application/json"})
                 if drop == "after":
                     self.stats["dropped_after"] += 1
-                    try:
+                    with contextlib.suppress(ValueError, AttributeError):
                         self.stats["dropped_after:" + json.loads(body).get("method", "?")] += 1
-                    except (ValueError, AttributeError):
-                        pass
                     break
                 self.stats["forwarded"] += 1
                 writer.write(f"HTTP/1.1 {answer.status_code} OK\r\nContent-Type: application/json\r\n"

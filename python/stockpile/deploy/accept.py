@@ -8,7 +8,9 @@ through ``--via-safe``) calls ``acceptDefaultAdminTransfer`` on each of them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
+from eth_typing import ChecksumAddress
 from web3 import Web3
 
 from stockpile.contracts import load
@@ -30,7 +32,7 @@ def _logical_artifact(w3: Web3, manifest: Manifest, contract: str, address: str)
     """The artifact whose ABI a contract answers to: a proxy's is its implementation's (found in the manifest)."""
     if contract != "StockpileProxy":
         return contract
-    impl = Web3.to_checksum_address(bytes(w3.eth.get_storage_at(address, IMPLEMENTATION_SLOT))[-20:])
+    impl = Web3.to_checksum_address(bytes(w3.eth.get_storage_at(cast(ChecksumAddress, address), IMPLEMENTATION_SLOT))[-20:])
     for rec in manifest.contracts.values():
         if Web3.to_checksum_address(rec.address) == impl:
             return rec.contract
@@ -48,7 +50,7 @@ def acceptances(w3: Web3, manifest: Manifest, new_admin: str) -> list[Acceptance
         if rec.address in seen or not any(e.get("name") == "acceptDefaultAdminTransfer" for e in abi):
             continue
         seen.add(rec.address)
-        c = w3.eth.contract(address=rec.address, abi=abi)
+        c = w3.eth.contract(address=cast(ChecksumAddress, rec.address), abi=abi)  # as recorded (web3 checks it)
         try:
             current = c.functions.defaultAdmin().call()
             pending, schedule = c.functions.pendingDefaultAdmin().call()

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+from eth_typing import HexStr
 from web3 import Web3
 
 from stockpile.contracts import load
@@ -52,7 +53,7 @@ def standard_json_input(artifact_name: str) -> tuple[dict[str, Any], dict[str, A
 
 def constructor_arguments(w3: Web3, tx_hash: str, artifact_name: str) -> str:
     """The ABI-encoded constructor arguments of a creation transaction, as 0x-hex."""
-    tx_input = bytes(w3.eth.get_transaction(tx_hash)["input"])
+    tx_input = bytes(w3.eth.get_transaction(HexStr(tx_hash))["input"])
     code = bytes.fromhex(load(artifact_name).bytecode[2:])
     if not tx_input.startswith(code):
         raise BundleError(f"the creation code of {tx_hash} is not {artifact_name}'s artifact")
@@ -69,7 +70,7 @@ def write_bundle(w3: Web3, manifest: Manifest, folder: str | Path) -> Path:
         out = folder / key
         (out / "sources").mkdir(parents=True, exist_ok=True)
         (out / "input.json").write_text(json.dumps(std_input, indent=1, sort_keys=True) + "\n")
-        (out / "metadata.json").write_text(load(rec.contract).metadata)
+        (out / "metadata.json").write_text(cast(str, load(rec.contract).metadata))  # standard_json_input checked it is there
         args = constructor_arguments(w3, rec.tx_hash, rec.contract)
         (out / "constructor-args.txt").write_text(args + "\n")
         for path, src in std_input["sources"].items():

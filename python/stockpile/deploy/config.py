@@ -15,6 +15,7 @@ from typing import Annotated, Any
 import yaml
 from eth_utils import is_checksum_address, is_hex_address, to_checksum_address
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import ErrorDetails
 
 SYMBOL_RE = re.compile(r"^[A-Z0-9][A-Z0-9\-]{0,15}$")
 
@@ -289,7 +290,7 @@ def _loc(loc: tuple) -> str:
     return out
 
 
-def _format(err: dict, data: Any) -> str:
+def _format(err: ErrorDetails, data: Any) -> str:
     loc = _loc(err["loc"])
     msg = err["msg"]
     for prefix in ("Value error, ",):

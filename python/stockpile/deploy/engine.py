@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 from collections.abc import Callable
 
 from rich.progress import Progress
@@ -177,7 +177,7 @@ class Engine:
         except KeyError:
             return False
 
-    def _through_timelock(self, step: Step, ctx: ApplyContext) -> bool:
+    def _through_timelock(self, step: Step, ctx: ApplyContext) -> TypeGuard[CallStep]:
         """A governed step the sender cannot make directly (it holds no GOVERNOR_ROLE on the target)."""
         if not (isinstance(step, CallStep) and step.governed) or "timelock" not in self.manifest.contracts:
             return False

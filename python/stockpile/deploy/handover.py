@@ -15,7 +15,9 @@ the timelock's delay (``stockpile deploy apply`` schedules and later executes su
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
+from eth_typing import ChecksumAddress
 from web3 import Web3
 
 from stockpile.contracts import load
@@ -38,7 +40,7 @@ class HandoverLine:
 
 def _contracts(dep: Deployment, manifest: Manifest):
     """(manifest key, artifact, extra admin roles, two-step?) for every contract with roles."""
-    out = []
+    out: list[tuple[str, str, list[str], bool]] = []
     for p in dep.products:
         out.append((f"{p.symbol}.token", "CommodityToken", [], True))
         out.append((f"{p.symbol}.attestor", "ReserveAttestor", [], True))
@@ -67,7 +69,7 @@ def handover(dep: Deployment, w3: Web3, sender: Sender, manifest: Manifest) -> l
     lines: list[HandoverLine] = []
     _check_governor(dep, w3, me, manifest)
     for key, artifact, extra_roles, two_step in _contracts(dep, manifest):
-        c = w3.eth.contract(address=manifest.address(key), abi=load(artifact).abi)
+        c = w3.eth.contract(address=cast(ChecksumAddress, manifest.address(key)), abi=load(artifact).abi)  # as recorded
         # price-trust roles go to the timelock, operational ones to the admin
         holder = manifest.address("timelock") if artifact == "PriceFeed" else admin
         # 1. operational admin roles: grant to their holder, then renounce ours

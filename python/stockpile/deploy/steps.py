@@ -151,10 +151,11 @@ def deployment_steps(dep: Deployment) -> list[Step]:
         DeployStep(key="attestor-impl", contract="ReserveAttestor", description="ReserveAttestor implementation"),
     ]
     if dep.oracle is not None:
-        signers = sorted(dep.oracle.signers, key=lambda a: int(a, 16))
+        oracle = dep.oracle  # a name for the lambda: mypy does not narrow an attribute inside it
+        signers = sorted(oracle.signers, key=lambda a: int(a, 16))
         steps.append(DeployStep(key="price-feed", contract="PriceFeed", description="PriceFeed hub",
                                 args=lambda ctx: [ctx.sender_address, dep.roles.admin_transfer_delay, ctx.sender_address,
-                                                  signers, dep.oracle.f]))
+                                                  signers, oracle.f]))
     for p in dep.products:
         steps.extend(product_steps(dep, p))
     if dep.baskets:

@@ -12,7 +12,7 @@ import json
 import re
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, cast
 
 import httpx
 from fastapi import FastAPI, Path as PathParam, Query, Request
@@ -25,6 +25,7 @@ from web3 import Web3
 
 from stockpile.portal.charts import step_chart
 from stockpile.portal.service import ALLOCATION_RULE, PortalError, PortalService
+from stockpile.reconcile.chain.state import Attestation
 from stockpile.reconcile.custody.parse import format_time
 
 HERE = Path(__file__).resolve().parent
@@ -150,7 +151,7 @@ def create_app(service: PortalService) -> FastAPI:
              summary="The whole attested lot tree as @openzeppelin/merkle-tree's standard-v1 dump (streamed)")
     def api_tree(symbol: Symbol):
         p, lst = service.lot_list(symbol)
-        name = _safe_name_raw(f"{symbol}-round{p.chain.attestation.round_id}.tree.json")
+        name = _safe_name_raw(f"{symbol}-round{cast(Attestation, p.chain.attestation).round_id}.tree.json")  # it has a lot list
         return StreamingResponse(service.index.dump_chunks(lst, p.info.product_code), media_type="application/json",
                                  headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
@@ -170,7 +171,7 @@ def create_app(service: PortalService) -> FastAPI:
         try:
             body = json.loads(await request.body() or b"null")
         except ValueError:
-            raise PortalError(400, "the body is not JSON")
+            raise PortalError(400, "the body is not JSON") from None
         if not isinstance(body, dict) or not isinstance(body.get("method"), str):
             raise PortalError(400, "expected one JSON-RPC request object with a method")
         method = body["method"]
@@ -193,7 +194,7 @@ def create_app(service: PortalService) -> FastAPI:
                                                              "method": method, "params": params})
             answer = r.json()
         except (httpx.HTTPError, ValueError) as exc:
-            raise PortalError(502, f"the node did not answer: {type(exc).__name__}")
+            raise PortalError(502, f"the node did not answer: {type(exc).__name__}") from exc
         return JSONResponse(answer, status_code=200)
 
     # ------------------------------------------------------------------ pages

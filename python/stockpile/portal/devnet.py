@@ -10,6 +10,7 @@ released in a newer export). Everything uses anvil's public development keys.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -100,9 +101,9 @@ def running(d: Path, name: str) -> int | None:
 def _spawn(d: Path, name: str, cmd: list[str], env: dict | None = None) -> int:
     (d / "run").mkdir(parents=True, exist_ok=True)
     (d / "logs").mkdir(parents=True, exist_ok=True)
-    log = open(d / "logs" / f"{name}.log", "ab")
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                            start_new_session=True, env={**os.environ, **(env or {})}, cwd=d)
+    with open(d / "logs" / f"{name}.log", "ab") as log:  # the child keeps its own copy of the descriptor
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True, env={**os.environ, **(env or {})}, cwd=d)
     _pid_file(d, name).write_text(str(proc.pid))
     return proc.pid
 
@@ -115,10 +116,8 @@ def _stop(d: Path, name: str, timeout: float = 20) -> bool:
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and Path(f"/proc/{pid}").exists():
-        try:
+        with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)  # reap it if it is our child
-        except ChildProcessError:
-            pass
         if _zombie(pid):
             break
         time.sleep(0.1)
@@ -287,7 +286,7 @@ def devnet_status(d: Path) -> dict:
 
     d = d.resolve()
     cfg = load_config(d) or {}
-    out = {"dir": str(d), "components": {n: running(d, n) for n in COMPONENTS}}
+    out: dict = {"dir": str(d), "components": {n: running(d, n) for n in COMPONENTS}}
     if cfg.get("rpc_url") and out["components"]["anvil"]:
         try:
             r = httpx.post(cfg["rpc_url"], json={"jsonrpc": "2.0", "id": 1, "method": "eth_blockNumber", "params": []},

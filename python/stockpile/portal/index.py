@@ -20,8 +20,10 @@ import json
 import sqlite3
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 from stockpile.merkle import LOT_LEAF_TYPES, StandardMerkleTree
 
@@ -121,7 +123,7 @@ class LotIndex:
                                  (product_code, root.lower())).fetchone()
         return None if r is None else LotList(r[0], r[1], r[2], r[3], int(r[4]), r[5], r[6], json.loads(r[7]))
 
-    def build(self, product_code: str, root: str, lots: list[tuple], source: str) -> LotList:
+    def build(self, product_code: str, root: str, lots: Sequence[tuple[Any, ...]], source: str) -> LotList:
         """Store a lot list (tuples in the reconcile store's layout: warehouse, lot, product, form,
         purity_ppm, quantity, assay_ref, status, leaf, ...) whose Merkle root must be ``root``."""
         root = root.lower()
@@ -132,7 +134,7 @@ class LotIndex:
             if not lots:
                 raise ValueError(f"{product_code}: empty lot list")
             lots = sorted(lots, key=lambda x: (x[1], x[0]))
-            tree = StandardMerkleTree(LOT_LEAF_TYPES, [None] * len(lots), [bytes(x[8]) for x in lots])
+            tree = StandardMerkleTree(LOT_LEAF_TYPES, [None] * len(lots), [bytes(x[8]) for x in lots])  # type: ignore[list-item]  # values are not kept: rows go to portal_lots
             got = "0x" + tree.root.hex()
             if got != root:
                 raise ValueError(f"{product_code}: the lot list gives root {got}, not the attested {root}")
@@ -173,7 +175,7 @@ class LotIndex:
                 facets = {"warehouses": dict(sorted(n_wh.items())), "forms": dict(sorted(n_form.items()))}
                 c.execute("UPDATE portal_lists SET complete = 1, facets = ? WHERE id = ?", (json.dumps(facets), list_id))
             c.execute("ANALYZE")
-            return self.find(product_code, root)
+            return cast(LotList, self.find(product_code, root))  # complete now: found
 
     def prune(self, product_code: str, keep_root: str) -> None:
         """Drop the product's older lists (after a new one is complete)."""

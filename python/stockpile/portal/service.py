@@ -16,14 +16,16 @@ import time
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
 from pathlib import Path
+from typing import Any, cast
 
 from sqlalchemy import text
 from web3 import Web3
+from web3.contract import Contract
 
 from stockpile.portal.index import LotIndex, LotList, LotRow
 from stockpile.reconcile.breaks.classify import Classifier
 from stockpile.reconcile.chain.reader import ZERO, ChainReader, ProductContracts
-from stockpile.reconcile.chain.state import ProductChainState
+from stockpile.reconcile.chain.state import Attestation, ProductChainState
 from stockpile.reconcile.custody.parse import format_time
 from stockpile.reconcile.custody.schema import RESERVE_STATUSES, Catalogue
 from stockpile.reconcile.db.store import Database
@@ -91,7 +93,7 @@ class ProductState:
                 "round": att.round_id, "merkle_root": att.merkle_root, "lot_count": att.lot_count,
                 "as_of": format_time(att.as_of), "as_of_unix": att.as_of, "age_seconds": age,
                 "max_age_seconds": self.max_attestation_age,
-                "stale": None if self.max_attestation_age is None else age > self.max_attestation_age,
+                "stale": None if self.max_attestation_age is None or age is None else age > self.max_attestation_age,
                 "attested_at": format_time(att.attested_at), "report_hash": att.report_hash,
                 **self.signers},
             "price": self.price,
@@ -119,7 +121,7 @@ class PortalService:
         from stockpile.reconcile.service import load_products
 
         products, doc = load_products(products_file)
-        self.rpc_url = rpc_url or doc.get("rpc_url")
+        self.rpc_url: str = rpc_url or doc.get("rpc_url") or ""
         if not self.rpc_url:
             raise ValueError(f"{products_file}: no rpc_url (or give --rpc)")
         self.w3 = Web3(Web3.HTTPProvider(self.rpc_url, request_kwargs={"timeout": 30}))
@@ -227,7 +229,7 @@ class PortalService:
         a previous view) and index it."""
         classifier = Classifier(self.db, self.catalogue)
         sources = self.db.view_sources(att.as_of)
-        lots, source = None, None
+        lots, source = None, ""
         if sources:
             view = classifier.view(sources)
             reserve = classifier.reserve(view, info.product_code)
@@ -269,9 +271,10 @@ class PortalService:
             return self._signers[key]
         from stockpile.reserve.models import Attestation
         from stockpile.reserve.signing import recover_signer
+        from stockpile.signatures import bytes_from_compact
 
         client = self.sp.product(info.symbol)
-        a = client.attestor
+        a = cast(Contract, client.attestor)  # the product has one: this round came from it
         out: dict = {"attestors": _call(lambda: a.functions.attestors().call()),
                      "quorum": _call(lambda: a.functions.quorum().call()), "signers": None}
         with self.events_db.engine.connect() as conn:
@@ -288,7 +291,8 @@ class PortalService:
                     if isinstance(raw, dict):  # web3 decodes a struct argument by field name
                         raw = tuple(raw[k] for k in ("merkleRoot", "totalQuantity", "lotCount", "asOf", "reportHash"))
                     msg = Attestation.from_chain(raw)
-                    out["signers"] = [recover_signer(self.reader.chain_id, a.address, msg, bytes(sig))
+                    out["signers"] = [recover_signer(self.reader.chain_id, a.address, msg, params["signedConfigDigest"],
+                                                     params["deadline"], bytes_from_compact(sig["r"], sig["vs"]))
                                       for sig in params["signatures"]]
                     out["attest_tx"] = tx_hash
             except Exception as exc:  # attested through another contract (a Safe, a multicall)
@@ -338,7 +342,7 @@ class PortalService:
         if not rows:
             where = f" in warehouse {warehouse}" if warehouse else ""
             raise PortalError(404, f"{symbol}: lot {lot_id!r}{where} is not in the attested lot list "
-                                   f"(round {p.chain.attestation.round_id})")
+                                   f"(round {cast(Attestation, p.chain.attestation).round_id})")  # it has a lot list
         if len(rows) > 1:
             raise PortalError(409, f"{symbol}: lot id {lot_id!r} is in {len(rows)} warehouses "
                                    f"({', '.join(r.warehouse_id for r in rows)}): add ?warehouse=")
@@ -350,7 +354,7 @@ class PortalService:
         from stockpile.merkle import LOT_LEAF_TYPES
 
         p, lst, row = self.lot(symbol, lot_id, warehouse)
-        att = p.chain.attestation
+        att = cast(Attestation, p.chain.attestation)  # it has a lot list
         proof, leaf = self.index.proof_and_leaf(lst, row)
         return {
             "format": "stockpile-lot-proof/1",
@@ -375,7 +379,7 @@ class PortalService:
             raise PortalError(404, f"page {page} is out of range: {count} lots match, {pages} page(s) of {page_size}")
         return {"symbol": symbol, "query": {"q": q, "warehouse": warehouse, "form": form},
                 "page": page, "page_size": page_size, "pages": pages, "total": count,
-                "round": p.chain.attestation.round_id, "root": lst.root,
+                "round": cast(Attestation, p.chain.attestation).round_id, "root": lst.root,  # it has a lot list
                 "facets": lst.facets, "lots": [_lot_json(r, p) for r in rows]}
 
     def history(self, symbol: str) -> dict:
@@ -395,7 +399,8 @@ class PortalService:
         events = self.reader.events(info.product_code, p.chain.block_number)
         blocks = {bn for _n, _a, bn in events}
         ts = self._block_times(blocks)
-        supply, attested = [], []
+        supply: list[list[Any]] = []
+        attested: list[list[Any]] = []
         if events:  # no supply before the product's first event (its first attestation, typically)
             supply.append([ts[events[0][2]], "0", events[0][2]])
         s = 0

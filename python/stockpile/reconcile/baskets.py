@@ -7,12 +7,13 @@ is a critical ``basket_under_backed`` break; a surplus (a donation) is reported 
 from __future__ import annotations
 
 from web3 import Web3
+from web3.types import BlockIdentifier
 
 from stockpile.contracts import load
 from stockpile.reconcile.breaks.model import Break, make
 
 
-def check_basket(w3: Web3, basket: str, block: int | str = "latest") -> tuple[dict, list[Break]]:
+def check_basket(w3: Web3, basket: str, block: BlockIdentifier = "latest") -> tuple[dict, list[Break]]:
     """(summary, breaks) of one BasketToken at ``block``."""
     b = w3.eth.contract(address=Web3.to_checksum_address(basket), abi=load("BasketToken").abi)
     symbol = b.functions.symbol().call(block_identifier=block)
@@ -40,7 +41,7 @@ def check_basket(w3: Web3, basket: str, block: int | str = "latest") -> tuple[di
     return summary, breaks
 
 
-def check_baskets(w3: Web3, baskets: list[str], block: int | str = "latest") -> tuple[list[dict], list[Break]]:
+def check_baskets(w3: Web3, baskets: list[str], block: BlockIdentifier = "latest") -> tuple[list[dict], list[Break]]:
     summaries, breaks = [], []
     for address in baskets:
         summary, found = check_basket(w3, address, block)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from eth_account import Account
 from web3 import Web3
+from web3.contract import Contract
 
 from stockpile.reconcile.chain.reader import ProductContracts
 from stockpile.reserve.deploy import send as _send_exact
@@ -26,8 +27,8 @@ def send(w3: Web3, key: str, fn):
 @dataclass
 class ProductStack:
     product: str
-    token: object  # web3 Contract
-    attestor: object
+    token: Contract
+    attestor: Contract
     admin_key: str
     attestor_keys: list[str]
     start_block: int

@@ -105,7 +105,7 @@ def failed_report(error: str, out_dir: str | Path | None = None, fail_on: Severi
                   stage: str = "setup") -> dict:
     """The report of a run that could not start (bad products file, unreachable node, database):
     exit code 2 and the reason, written to ``out_dir`` like any report."""
-    report = {"schema": REPORT_SCHEMA, "run_id": None, "generated_at": format_time(int(time.time())),
+    report: dict = {"schema": REPORT_SCHEMA, "run_id": None, "generated_at": format_time(int(time.time())),
               "severity_threshold": fail_on.name, "status": "failed", "exit_code": EXIT_FAILED, "stage": stage,
               "error": error, "products": [], "breaks": [], "chain": {}, "custody": {}}
     if out_dir is not None:

@@ -182,6 +182,7 @@ def submit_cmd(attestation_file, signature_files, rpc, contract, key_env, keysto
         if recover_signer(w3.eth.chain_id, contract, att, *terms, sig).lower() != d["signer"].lower():
             raise click.BadParameter(f"{f}: signature is not {d['signer']}'s over this attestation, chain and contract")
         signed.append(SignedAttestation(d["signer"], sig))
+    assert terms is not None  # signature_files is required: the loop ran at least once
     current = bytes(feed.functions.configDigest().call())
     if terms[0] != current:
         raise click.BadParameter(f"signed under config digest 0x{terms[0].hex()}, the attestor's is now 0x{current.hex()} "

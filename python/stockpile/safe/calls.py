@@ -37,7 +37,7 @@ class Call:
     values: dict[str, str] | None = None  # contractInputsValues
 
     def summary(self) -> str:
-        if self.method:
+        if self.method and self.values is not None:  # from_builder sets both or neither
             args = ", ".join(f"{i['name']}={self.values[i['name']]}" for i in self.method["inputs"])
             text = f"{self.method['name']}({args}) on {self.to}"
         else:
@@ -126,12 +126,12 @@ def parse_value(inp: dict[str, Any], raw: Any, where: str) -> Any:
         return text
     if t == "bytes" or _BYTES_N.match(t):
         try:
-            value = bytes.fromhex(text.removeprefix("0x"))
+            blob = bytes.fromhex(text.removeprefix("0x"))
         except ValueError:
             raise CallError(f"{where}: {t} needs 0x-prefixed hex, got {raw!r}") from None
-        if t != "bytes" and len(value) != int(t[5:]):
-            raise CallError(f"{where}: {t} needs {t[5:]} bytes, got {len(value)}")
-        return value
+        if t != "bytes" and len(blob) != int(t[5:]):
+            raise CallError(f"{where}: {t} needs {t[5:]} bytes, got {len(blob)}")
+        return blob
     raise CallError(f"{where}: unsupported ABI type {t}")
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from eth_typing import ChecksumAddress
 from web3 import Web3
 from web3.logs import DISCARD
 
@@ -42,7 +43,7 @@ class SafeInfo:
     nonce: int
 
 
-def checksum(address: str, what: str = "Safe address") -> str:
+def checksum(address: str, what: str = "Safe address") -> ChecksumAddress:
     """``address`` checksummed; SafeError naming ``what`` when it is not an address."""
     if not isinstance(address, str) or not Web3.is_address(address):
         raise SafeError(f"{what}: not an address: {address!r}")

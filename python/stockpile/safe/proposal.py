@@ -17,10 +17,11 @@ import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from eth_account import Account
 from eth_account.messages import encode_typed_data
+from eth_typing import ChecksumAddress
 from web3 import Web3
 
 from stockpile.contracts import load
@@ -91,7 +92,7 @@ def multisend_data(calls: list[Call]) -> bytes:
     operation (CALL), to, value, data length, data."""
     from safe_eth.safe.multi_send import MultiSendOperation, MultiSendTx
 
-    packed = b"".join(bytes(MultiSendTx(MultiSendOperation.CALL, c.to, c.value, c.data).encoded_data) for c in calls)
+    packed = b"".join(bytes(MultiSendTx(MultiSendOperation.CALL, cast(ChecksumAddress, c.to), c.value, c.data).encoded_data) for c in calls)
     contract = Web3().eth.contract(abi=load("MultiSendCallOnly").abi)
     return bytes.fromhex(contract.encode_abi("multiSend", args=[packed])[2:])
 
@@ -171,7 +172,7 @@ class Proposal:
     # -- the file -------------------------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:
         tx = self.safe_tx
-        batch = {
+        batch: dict[str, Any] = {
             "version": "1.0",
             "chainId": str(self.chain_id),
             "createdAt": self.created_at,

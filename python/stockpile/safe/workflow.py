@@ -13,6 +13,7 @@ from typing import Any
 
 from web3 import Web3
 from web3.logs import DISCARD
+from web3.types import Wei
 
 from stockpile.safe.calls import Call
 from stockpile.safe.contracts import SafeInfo, canonical_multisend, checksum, safe_contract, safe_info
@@ -79,7 +80,7 @@ def simulate(w3: Web3, prop: Proposal) -> None:
     if tx.operation != CALL:
         return  # a MultiSend batch is simulated by estimating execTransaction itself
     try:
-        w3.eth.call({"from": prop.safe, "to": tx.to, "data": tx.data, "value": tx.value})
+        w3.eth.call({"from": prop.safe, "to": tx.to, "data": tx.data, "value": Wei(tx.value)})
     except Exception as exc:
         decoded = errors.translate(exc)
         raise SafeError(f"the Safe's call to {tx.to} would revert: {decoded}") from None

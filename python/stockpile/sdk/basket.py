@@ -15,10 +15,12 @@ Contract reverts arrive as ``stockpile.sdk.errors`` exceptions (``errors.Compone
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from eth_account.messages import encode_typed_data
+from eth_typing import ChecksumAddress
 from eth_utils import to_checksum_address
+from web3.contract import Contract
 
 from stockpile.contracts import load
 from stockpile.sdk import errors
@@ -77,7 +79,7 @@ class BasketClient:
                           components=self.composition())
 
     def total_supply(self) -> int:
-        return self.token.functions.totalSupply().call()
+        return int(self.token.functions.totalSupply().call())
 
     def balance(self, holder: str) -> Balance:
         holder = to_checksum_address(holder)
@@ -150,7 +152,7 @@ class BasketClient:
             return self.sp.send(self.token.functions.create(n, to))
         return self.sp.send(self.token.functions.createWithPermits(n, to, self.sign_permits(n)))
 
-    def sign_permits(self, shares: Decimal | int | str, deadline: int | None = None) -> list[tuple]:
+    def sign_permits(self, shares: Decimal | int | str, deadline: int | None = None) -> list[tuple[Any, ...]]:
         """(deadline, v, r, s) per component, signed by this client's account, for ``createWithPermits``."""
         account = self.sp.account
         if account is None:
@@ -205,14 +207,14 @@ class BasketClient:
             raise errors.StockpileError("this client has no account: connect(..., account=...) to send transactions")
         return self.sp.address
 
-    def _erc20(self, address: str):
+    def _erc20(self, address: str) -> Contract:
         return self.sp.w3.eth.contract(address=to_checksum_address(address), abi=load("CommodityToken").abi)
 
     def _component_price(self, c: BasketComponentInfo) -> Price:
         """The component's price from the feed the basket records for it (the one its NAV uses)."""
         if c.feed is None:
             raise errors.StockpileError(f"basket {self.symbol}: component {c.symbol} has no price feed")
-        feed = self.sp.w3.eth.contract(address=c.feed, abi=self.sp.feed_abi)
+        feed = self.sp.w3.eth.contract(address=cast(ChecksumAddress, c.feed), abi=self.sp.feed_abi)  # web3 checks it
         round_id, answer, _, updated_at, _ = call_translating(lambda: feed.functions.latestRoundData().call(), feed.abi)
         decimals = feed.functions.decimals().call()
         now = self.sp.w3.eth.get_block("latest")["timestamp"]

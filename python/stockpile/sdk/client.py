@@ -17,15 +17,17 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from collections.abc import Iterator
 
 from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
+from eth_typing import ChecksumAddress
 from eth_utils import to_checksum_address
 from web3 import Web3
 from web3.logs import DISCARD
 from web3.middleware import ExtraDataToPOAMiddleware
+from web3.types import TopicFilter
 
 from stockpile.contracts import load
 from stockpile.merkle import Lot, lot_tree, verify_proof
@@ -77,9 +79,11 @@ class ProductClient:
         self.sp = sp
         self.info = info
         w3 = sp.w3
-        self.token = w3.eth.contract(address=info.token, abi=_token_abi())
-        self.attestor = w3.eth.contract(address=info.attestor, abi=load("ReserveAttestor").abi) if info.attestor else None
-        self.feed = w3.eth.contract(address=info.feed, abi=sp.feed_abi) if info.feed else None
+        # the addresses are passed on as given (web3 checks them): the casts only name their type
+        self.token = w3.eth.contract(address=cast(ChecksumAddress, info.token), abi=_token_abi())
+        self.attestor = w3.eth.contract(address=cast(ChecksumAddress, info.attestor),
+                                        abi=load("ReserveAttestor").abi) if info.attestor else None
+        self.feed = w3.eth.contract(address=cast(ChecksumAddress, info.feed), abi=sp.feed_abi) if info.feed else None
 
     @property
     def symbol(self) -> str:
@@ -99,13 +103,14 @@ class ProductClient:
         return Balance(symbol=self.symbol, holder=holder, units=units, amount=self.amount(units), frozen_units=frozen)
 
     def total_supply(self) -> int:
-        return self.token.functions.totalSupply().call()
+        return int(self.token.functions.totalSupply().call())
 
     def price(self) -> Price | None:
         if self.feed is None:
             return None
+        feed = self.feed  # a name for the lambda: mypy does not narrow an attribute inside it
         try:
-            round_id, answer, _, updated_at, _ = call_translating(lambda: self.feed.functions.latestRoundData().call(),
+            round_id, answer, _, updated_at, _ = call_translating(lambda: feed.functions.latestRoundData().call(),
                                                                   self.feed.abi)
         except errors.error_class("NoDataPresent"):
             return None  # no price published yet
@@ -162,11 +167,11 @@ class ProductClient:
                              backed=supply + burned <= total, stale=att is None or age > max_age,
                              collateralization=(Decimal(total) / Decimal(supply)) if supply else None)
 
-    def verify_lot(self, lot: Lot | tuple, proof: list[bytes | str]) -> bool:
+    def verify_lot(self, lot: Lot | tuple[Any, ...], proof: list[bytes | str]) -> bool:
         """Is ``lot`` in the latest attested reserve? Checked locally against the attested root
         and on chain by the attestor's ``verifyLeaf`` (both must agree)."""
         att = self.attestation()
-        if att is None:
+        if att is None or self.attestor is None:  # no attestor: no attestation either
             return False
         values = lot.as_tuple() if isinstance(lot, Lot) else tuple(lot)
         leaf = lot_leaf(values)
@@ -205,7 +210,7 @@ class ProductClient:
         w3 = self.sp.w3
         sigs = self.sp.event_topics
         addr = self.token.address
-        queries = [
+        queries: list[list[TopicFilter]] = [
             [sigs["Transfer"], topic],  # sent
             [sigs["Transfer"], None, topic],  # received
             [[sigs[n] for n in ("RedemptionRequested", "RedemptionAccepted", "RedemptionCompleted",
@@ -279,7 +284,7 @@ class ProductClient:
 
     def authorization_used(self, authorizer: str, nonce: bytes | str) -> bool:
         """Whether an EIP-3009 nonce of ``authorizer`` was used or cancelled."""
-        return self.token.functions.authorizationState(to_checksum_address(authorizer), _b32(nonce)).call()
+        return bool(self.token.functions.authorizationState(to_checksum_address(authorizer), _b32(nonce)).call())
 
     def submit_permit(self, permit: dict[str, Any]) -> Any:
         return self.sp.send(self.token.functions.permit(permit["owner"], permit["spender"], permit["value"],
@@ -325,7 +330,7 @@ class ProductClient:
     def freeze_amount(self, account: str, amount: Decimal | int | str) -> Any:
         return self.sp.send(self.token.functions.setFrozenTokens(to_checksum_address(account), self.units(amount)))
 
-    def attest(self, lots: list[Lot | tuple], as_of: int, report: bytes | str, signers: list[LocalAccount]) -> AttestationView:
+    def attest(self, lots: list[Lot | tuple[Any, ...]], as_of: int, report: bytes | str, signers: list[LocalAccount]) -> AttestationView:
         """Build the lot tree, collect the attestors' EIP-712 signatures and submit."""
         tree = lot_tree(lots)
         total = sum(int(v[5]) for v in tree.values)
@@ -344,7 +349,7 @@ class ProductClient:
         digest = self.attestor.functions.configDigest().call()
         self.sp.send(self.attestor.functions.attest(
             *signed_attest_args(signers, self.sp.chain_id, self.attestor.address, att, digest)))
-        return self.attestation()
+        return cast(AttestationView, self.attestation())  # the round just attested
 
     def allowlist(self, account: str, allowed: bool = True) -> Any:
         """Add (or remove) a permitted holder, for products in allowlist mode (COMPLIANCE role)."""
@@ -364,7 +369,7 @@ class ProductClient:
         escrow = self.token.address
         return {k: v for k, v in balances.items() if v and k != escrow}
 
-    def lot_proof(self, lots: list[Lot | tuple], index: int) -> list[bytes]:
+    def lot_proof(self, lots: list[Lot | tuple[Any, ...]], index: int) -> list[bytes]:
         return lot_tree(lots).proof(index)
 
 
@@ -391,7 +396,7 @@ class Stockpile:
 
     # -- construction -------------------------------------------------------------------------
     @classmethod
-    def connect(cls, rpc_url: str | Web3, directory: str | None = None, manifest: str | Path | dict | None = None,
+    def connect(cls, rpc_url: str | Web3, directory: str | None = None, manifest: str | Path | dict[str, Any] | None = None,
                 account: LocalAccount | None = None) -> Stockpile:
         w3 = rpc_url if isinstance(rpc_url, Web3) else Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 30}))
         if not isinstance(rpc_url, Web3):
@@ -463,7 +468,7 @@ class Stockpile:
                             log_index=log["logIndex"], event=name, args=args)
 
 
-def _feed_abi() -> list[dict]:
+def _feed_abi() -> list[dict[str, Any]]:
     """The price feed ABI: our PriceFeed's if built, else Chainlink's AggregatorV3Interface."""
     for name in ("PriceFeedAdapter", "ReserveAttestor"):
         try:
@@ -473,7 +478,7 @@ def _feed_abi() -> list[dict]:
     raise SdkError("no feed ABI available: run `stockpile build`")
 
 
-def _baskets_from_manifest(data: dict) -> dict[str, tuple[str, str | None]]:
+def _baskets_from_manifest(data: dict[str, Any]) -> dict[str, tuple[str, str | None]]:
     """Baskets recorded by the deploy engine: ``baskets.<SYMBOL>`` (BasketToken proxy) and ``.nav``."""
     contracts = data.get("contracts", {})
     out = {}
@@ -485,7 +490,7 @@ def _baskets_from_manifest(data: dict) -> dict[str, tuple[str, str | None]]:
     return out
 
 
-def _token_abi() -> list[dict]:
+def _token_abi() -> list[dict[str, Any]]:
     """CommodityToken's ABI plus the EIP-3009 functions, events and errors its fallback serves."""
     from stockpile.token.devnet import token_abi_with_authorizations
 

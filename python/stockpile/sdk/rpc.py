@@ -10,7 +10,7 @@ recognises by looking the transaction hash up).
 from __future__ import annotations
 
 import requests
-from web3 import Web3
+from web3 import HTTPProvider
 from web3.providers.rpc.utils import REQUEST_RETRY_ALLOWLIST, ExceptionRetryConfiguration
 
 RETRIES = 7  # backoff 0.1 s doubling: up to ~6 s in all, longer than a public endpoint's rate-limit window
@@ -24,5 +24,5 @@ def retry_configuration() -> ExceptionRetryConfiguration:
         method_allowlist=[*REQUEST_RETRY_ALLOWLIST, "eth_sendRawTransaction", "eth_feeHistory", "debug", "anvil"])
 
 
-def http_provider(url: str, timeout: float = 30) -> Web3.HTTPProvider:
-    return Web3.HTTPProvider(url, request_kwargs={"timeout": timeout}, exception_retry_configuration=retry_configuration())
+def http_provider(url: str, timeout: float = 30) -> HTTPProvider:
+    return HTTPProvider(url, request_kwargs={"timeout": timeout}, exception_retry_configuration=retry_configuration())

@@ -11,6 +11,7 @@ from typing import Any, cast
 
 from eth_account import Account
 from eth_account.messages import encode_typed_data
+from eth_typing import ChecksumAddress
 from web3 import Web3
 from web3.contract import Contract
 from web3.types import TxParams
@@ -128,7 +129,7 @@ def sign_permit(key: str, **kw) -> tuple[int, bytes, bytes]:
     return signed.v, signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big")
 
 
-def sign_transfer_authorization(key: str, *, token_name: str, chain_id: int, token: str, to: str, value: int,
+def sign_transfer_authorization(key: str | bytes, *, token_name: str, chain_id: int, token: str, to: str, value: int,
                                 valid_after: int, valid_before: int, nonce: bytes,
                                 kind: str = "TransferWithAuthorization") -> tuple[int, bytes, bytes]:
     """(v, r, s) of an EIP-3009 TransferWithAuthorization (or ReceiveWithAuthorization) in the token's
@@ -162,7 +163,7 @@ def token_abi_with_authorizations(token_abi: list[dict], authorizations_abi: lis
 def token_with_authorizations(w3: Web3, address: str) -> Contract:
     """The token at ``address`` with the EIP-3009 functions (IERC3009, served by its fallback) in its ABI."""
     abi = token_abi_with_authorizations(load("CommodityToken").abi, load("CommodityTokenAuthorizations").abi)
-    return w3.eth.contract(address=address, abi=abi)
+    return w3.eth.contract(address=cast(ChecksumAddress, address), abi=abi)  # as given (web3 checks it)
 
 
 @dataclass

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
+from typing import Any
 
 try:
     from sha3 import keccak_256 as _k256
@@ -178,7 +179,7 @@ class Classifier:
         att = st.attestation
         cur_reserve = self.reserve(current, product)
         cur_total = sum(x.quantity for x in cur_reserve)
-        summary = {
+        summary: dict[str, Any] = {
             "product": product, "token": st.token, "attestor": st.attestor, "block_number": st.block_number,
             "block_timestamp": st.block_timestamp,
             "block_time": format_time(st.block_timestamp), "decimals": st.decimals,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
+from typing import Literal
 
 from sqlalchemy import text
 from web3 import Web3
@@ -101,8 +102,9 @@ class ChainReader:
 
     def _decode(self, log) -> tuple[str, dict] | None:
         """(event name, args) of one of our events, or None."""
-        topic0 = _hex(log["topics"][0]) if log["topics"] else None
-        abi = self._topics.get(topic0)
+        if not log["topics"]:
+            return None
+        abi = self._topics.get(_hex(log["topics"][0]))
         if abi is None:
             return None
         try:
@@ -145,7 +147,7 @@ class ChainReader:
     def checkpoint_name(self, p: ProductContracts) -> str:
         return f"{self.chain_id}:{p.product}:{p.token.lower()}:{(p.attestor or '').lower()}"
 
-    def verify_products(self, block: int | str = "latest") -> None:
+    def verify_products(self, block: int | Literal["latest"] = "latest") -> None:
         """Each configured token and attestor says it serves that product (``productCode()``);
         raises ChainConfigError naming the mismatch (before anything is synced)."""
         for product, p in self.products.items():
@@ -211,7 +213,7 @@ class ChainReader:
         return {"product": p.product, "checkpoint_block": cp.last_block, "stored_hash": cp.last_hash,
                 "common_ancestor": ancestor, "events_removed": deleted}
 
-    def sync_product(self, p: ProductContracts, to_block: int, reorg: dict | None | bool = False) -> SyncResult:
+    def sync_product(self, p: ProductContracts, to_block: int, reorg: dict | None | Literal[False] = False) -> SyncResult:
         """Sync one product's events up to ``to_block``; ``reorg`` is what :meth:`detect_reorg`
         already found (``False``: check now)."""
         if reorg is False:

@@ -15,6 +15,7 @@ def attestation_signers(reader, product: str, round_id: int) -> dict:
     event is not synced, or the attestation came through a contract such as a Safe)."""
     from stockpile.reserve.models import Attestation
     from stockpile.reserve.signing import recover_signer
+    from stockpile.signatures import bytes_from_compact
 
     with reader.db.engine.connect() as conn:
         rows = conn.execute(text("SELECT tx_hash, block_number, args FROM chain_events WHERE chain_id = :c AND "
@@ -37,7 +38,10 @@ def attestation_signers(reader, product: str, round_id: int) -> dict:
             att = Attestation.model_validate({re.sub(r"(?<!^)(?=[A-Z])", "_", k).lower(): v for k, v in struct.items()})
         else:
             att = Attestation.from_chain(struct)
-        out["signers"] = [recover_signer(reader.chain_id, attestor.address, att, bytes(sig)) for sig in values[1]]
+        # attest(attestation, signedConfigDigest, deadline, signatures): compact (r, vs) signatures
+        out["signers"] = [recover_signer(reader.chain_id, attestor.address, att, params["signedConfigDigest"],
+                                         params["deadline"], bytes_from_compact(sig["r"], sig["vs"]))
+                          for sig in params["signatures"]]
     except Exception as exc:  # not a direct attest call (multisig, relayer contract): say so
         out.update({"signers": None, "why": f"signatures not readable from {tx_hash}: {type(exc).__name__}: {exc}"})
     return out

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, UTC
 from decimal import Decimal
 from pathlib import Path
+from typing import Any, cast, final
 
 from stockpile.merkle.lots import lot_leaf
 from stockpile.reconcile.custody.schema import (
@@ -65,6 +66,7 @@ class ExportError(ValueError):
     """The export as a whole cannot be read (not a row problem)."""
 
 
+@final  # never subclassed: `type(r) is Reject` tells a reject from a row (and mypy narrows on it)
 @dataclass(slots=True)
 class Reject:
     line: int
@@ -209,6 +211,11 @@ def format_time(ts: int | None) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+# A good row as Validator.check returns it: (line, warehouse, lot, product, form, purity_ppm, gross, net,
+# unit, assay_ref, status, as_of, quantity as decimal text, leaf)
+GoodRow = tuple[int, str, str, str, str, int, str, str, str, str, str, int, str, bytes]
+
+
 class Validator:
     """Validates rows (lists of strings in FIELDS order) of one export."""
 
@@ -250,7 +257,7 @@ class Validator:
     def validate(self, line: int, v: list[str], raw: str) -> LotRow | Reject:
         """check() plus the duplicate-lot rule (the first occurrence in the export is kept)."""
         r = self.check(line, v, raw)
-        if type(r) is tuple:
+        if type(r) is not Reject:
             key = r[1] + "\x00" + r[2]
             first = self.seen.get(key)
             if first is not None:
@@ -259,7 +266,7 @@ class Validator:
             return LotRow(*r[:12], int(r[12]), r[13])
         return r
 
-    def check(self, line: int, v: list[str], raw: str) -> tuple | Reject:
+    def check(self, line: int, v: list[str], raw: str) -> GoodRow | Reject:
         """Every row rule except duplicates (which need the whole export, in order). A good row
         comes back as the compact tuple ``(line, warehouse, lot, product, form, purity_ppm, gross,
         net, unit, assay_ref, status, as_of, quantity as decimal text, leaf)``."""
@@ -289,7 +296,7 @@ class Validator:
                 if conv(text) is None:
                     return Reject(line, "bad_number", f"bad number in {name}: {text!r} (decimal separator is ','; "
                                   "'.' or a space only groups thousands in threes, e.g. 1.234,5)", raw)
-            purity, gross, net = conv(purity), conv(gross), conv(net)
+            purity, gross, net = cast(str, conv(purity)), cast(str, conv(gross)), cast(str, conv(net))  # numbers: checked above
         match = _NUMBER.match
         for name, text in (("purity", purity), ("gross_quantity", gross), ("net_quantity", net)):
             if not match(text):
@@ -430,7 +437,8 @@ def _check_meta(path: Path, meta: dict[str, str], lines: dict[str, int], decimal
 
 def _read_csv(path, catalogue, decimal_comma, delimiter, digest, size):
     # bytes that are not UTF-8 survive as surrogates: that row is rejected, the export is not
-    f = open(path, encoding="utf-8-sig", errors="surrogateescape", newline="")
+    # closed on every error path below, else by the records() generator it is handed to
+    f = open(path, encoding="utf-8-sig", errors="surrogateescape", newline="")  # noqa: SIM115
     meta: dict[str, str] = {}
     meta_lines: dict[str, int] = {}
     line_no = 0
@@ -588,8 +596,8 @@ def _read_json(path, catalogue, decimal_comma, digest, size):
             if not isinstance(rec, dict):
                 yield Reject(i, "bad_record", "record is not an object", raw)
                 continue
-            if getattr(rec, "duplicates", None):
-                yield Reject(i, "bad_record", f"key(s) {', '.join(rec.duplicates)} given more than once", raw)
+            if dups := getattr(rec, "duplicates", None):
+                yield Reject(i, "bad_record", f"key(s) {', '.join(dups)} given more than once", raw)
                 continue
             unknown = [k for k in rec if k not in FIELDS]
             if unknown:
@@ -647,19 +655,19 @@ _WORKER_VALIDATOR: Validator | None = None
 
 
 def init_worker(catalogue: Catalogue, decimal_comma: bool, default_as_of: str | None, check_chars: bool = True) -> None:
-    global _WORKER_VALIDATOR
+    global _WORKER_VALIDATOR  # noqa: PLW0603 - a multiprocessing Pool initializer sets the per-process validator
     _WORKER_VALIDATOR = Validator(catalogue, decimal_comma, default_as_of, check_chars)
 
 
-def check_chunk(payload: list[tuple[int, list[str]]], validator: Validator | None = None) -> list[tuple]:
+def check_chunk(payload: list[tuple[int, list[str]]], validator: Validator | None = None) -> list[tuple[Any, ...]]:
     """Check records (no duplicate rule); one compact result per record: a good row
     ``(line, warehouse, lot, product, form, ppm, gross, net, unit, assay, status, as_of, quantity_text, leaf)``
     or ``(None, code, reason)``."""
-    v = validator or _WORKER_VALIDATOR
-    out = []
+    v = cast(Validator, validator or _WORKER_VALIDATOR)  # in a worker, init_worker set it
+    out: list[tuple[Any, ...]] = []
     for line, vals in payload:
         r = v.check(line, vals, "")
-        if type(r) is tuple:
+        if type(r) is not Reject:
             out.append(r)
         else:
             out.append((None, r.code, r.reason))

@@ -269,7 +269,9 @@ class Database:
         sql = (f"SELECT product_code, leaf, quantity FROM lots WHERE snapshot_id = {ph} AND warehouse_id = {ph} "
                f"AND status IN ({statuses})")
         with self.engine.connect() as conn:
-            cur = conn.connection.driver_connection.cursor()
+            raw = conn.connection.driver_connection
+            assert raw is not None
+            cur = raw.cursor()
             try:
                 for wh, (sid, _a) in sorted(self.view_sources(as_of).items()):
                     cur.execute(sql, (sid, wh))
@@ -285,8 +287,8 @@ class Database:
         return {p: ([bytes(x) for x in leaves] if leaves and not isinstance(leaves[0], bytes) else leaves,
                     sum(map(int, qs))) for p, (leaves, qs) in out.items()}
 
-    def _load_lots(self, pairs, show_progress: bool = False) -> list[tuple]:
-        out: list[tuple] = []
+    def _load_lots(self, pairs, show_progress: bool = False) -> list[ViewLot]:
+        out: list[ViewLot] = []
         cols = ("warehouse_id, lot_id, product_code, form, purity_ppm, quantity, assay_ref, status, leaf, "
                 "snapshot_id, line FROM lots WHERE snapshot_id = {p} AND warehouse_id = {p}")
         bar = progress(desc="load custody view", unit=" lots", total=None, enabled=show_progress)
@@ -311,7 +313,7 @@ class Database:
         bar.close()
         return out
 
-    def report_list(self, product: str, report_hash: str) -> tuple[int, list[tuple]] | None:
+    def report_list(self, product: str, report_hash: str) -> tuple[int, list[ViewLot]] | None:
         """The reserve lots of ``product`` in the snapshot whose file's keccak256 is ``report_hash``."""
         with self.engine.connect() as conn:
             row = conn.execute(text("SELECT id FROM snapshots WHERE report_hash = :h ORDER BY id DESC"),
@@ -325,7 +327,7 @@ class Database:
             lots = self._load_lots([(w, (sid, 0)) for w in whs])
         return sid, [x for x in lots if x[P] == product and x[S] in RESERVE_STATUSES]
 
-    def attested_list(self, product: str, root: str) -> tuple[int, list[tuple]] | None:
+    def attested_list(self, product: str, root: str) -> tuple[int, list[ViewLot]] | None:
         """The lots of an ingested ``attested`` snapshot whose root for ``product`` is ``root``."""
         with self.engine.connect() as conn:
             row = conn.execute(text("SELECT snapshot_id FROM attested_roots WHERE product_code = :p AND root = :r "
