@@ -57,7 +57,7 @@ def _check_governor(dep: Deployment, w3: Web3, me: str, manifest: Manifest) -> N
     governor, timelock = role_id("GOVERNOR_ROLE"), manifest.address("timelock")
     for key, artifact, _, _ in _contracts(dep, manifest):
         if artifact in ("CommodityToken", "BasketToken") and me != timelock:
-            c = w3.eth.contract(address=manifest.address(key), abi=load(artifact).abi)
+            c = w3.eth.contract(address=cast(ChecksumAddress, manifest.address(key)), abi=load(artifact).abi)
             if c.functions.hasRole(governor, me).call() and not c.functions.hasRole(governor, timelock).call():
                 raise DeploymentError(f"{key}: the timelock does not hold GOVERNOR_ROLE; refusing to renounce it "
                                       "(nothing sent)")
