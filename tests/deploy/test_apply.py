@@ -236,3 +236,36 @@ def test_governed_change_after_handover_goes_through_the_timelock(node, tmp_path
     assert "10 steps applied" in late.stdout
     assert token.functions.hasRole(minter_role, new_minter).call()
     assert token.functions.availableToMint(new_minter).call() == 100_000 * 10**18
+
+
+def test_handover_refuses_to_renounce_governor_when_the_timelock_lost_it(node, tmp_path):
+    """The deployer gives up GOVERNOR_ROLE only to a timelock that holds it: a timelock that renounced it
+    (through its own delayed operation) gets a one-line refusal, exit 2, before handover sends anything."""
+    data = yaml.safe_load(SAMPLE_DEVNET.read_text())
+    data["products"], data["baskets"] = data["products"][:1], []
+    file = tmp_path / "one.yaml"
+    file.write_text(yaml.safe_dump(data))
+    assert cli("apply", file, "--network", node.url, "--manifest-dir", tmp_path).returncode == 0
+    w3 = Web3(Web3.HTTPProvider(node.url))
+    manifest = json.loads((tmp_path / "31337.json").read_text())
+    token = w3.eth.contract(address=manifest["contracts"]["NDPR.token"]["address"], abi=load("CommodityToken").abi)
+    timelock = w3.eth.contract(address=manifest["contracts"]["timelock"]["address"], abi=load("StockpileTimelock").abi)
+    governor = Web3.keccak(text="GOVERNOR_ROLE")
+    renounce = bytes.fromhex(token.encode_abi("renounceRole", args=[governor, timelock.address])[2:])
+    op = [token.address, 0, renounce, bytes(32), bytes(32)]
+    for fn, extra in (("schedule", [data["timelock"]["delay"]]), ("execute", [])):  # by the sample's proposer/executor
+        tx = getattr(timelock.functions, fn)(*op, *extra).build_transaction(
+            {"from": ADMIN.address, "nonce": w3.eth.get_transaction_count(ADMIN.address)})
+        assert w3.eth.wait_for_transaction_receipt(
+            w3.eth.send_raw_transaction(ADMIN.sign_transaction(tx).raw_transaction))["status"] == 1
+        w3.provider.make_request("evm_increaseTime", [data["timelock"]["delay"] + 1])
+        w3.provider.make_request("evm_mine", [])
+    assert not token.functions.hasRole(governor, timelock.address).call()
+
+    before = nonce(node.url)
+    out = cli("handover", file, "--network", node.url, "--manifest-dir", tmp_path)
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert "NDPR.token: the timelock does not hold GOVERNOR_ROLE; refusing to renounce it" in out.stderr
+    assert "Traceback" not in out.stderr
+    assert nonce(node.url) == before  # nothing sent
+    assert token.functions.hasRole(governor, DEPLOYER.address).call()

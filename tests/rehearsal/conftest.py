@@ -61,6 +61,7 @@ def rehearsal(tmp_path_factory):
         dep = yaml.safe_load(SAMPLE_DEVNET.read_text())
         dep["name"] = "stockpile-rehearsal"
         dep["products"] = dep["products"][:1]
+        dep["baskets"] = []  # the sample's basket SMB bundles products trimmed above
         dep["roles"]["admin"] = safe["safe"]
         dep["timelock"].update(proposers=[safe["safe"]], executors=[safe["safe"]])
         file = work / "rehearsal.yaml"

@@ -16,6 +16,9 @@ SEPOLIA = 11155111
 STOCKPILE = str(Path(sys.executable).parent / "stockpile")
 PASSPHRASE_ENV = {"DEPLOYER_PASS": "rehearsal-deployer-pass"}
 FAUCET = Account.from_key(dev_keys()[9])
+# the contracts `deploy apply` creates for the rehearsal's one-product file: timelock, directory,
+# token authorizations (EIP-3009 code), token and attestor implementations, price feed, attestor and token proxies
+N_DEPLOYS = 8
 
 
 def stockpile(*args, env=None, timeout=600, **kw):

@@ -12,13 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from rehearsal_helpers import PASSPHRASE_ENV, SEPOLIA
+from rehearsal_helpers import N_DEPLOYS, PASSPHRASE_ENV, SEPOLIA
 from stockpile.toolchain.paths import PROJECT_ROOT
 
 pytestmark = [pytest.mark.anvil, pytest.mark.slow]
-
-
-GAS_PRICE_BUG = "Unknown kwargs: ['gasPrice']"
 
 
 def test_ape_run_deploy_on_sepolia_by_url_with_a_keystore(rehearsal, tmp_path):
@@ -27,12 +24,8 @@ def test_ape_run_deploy_on_sepolia_by_url_with_a_keystore(rehearsal, tmp_path):
                STOCKPILE_DEPLOYMENT=str(r.deployment_file), STOCKPILE_MANIFEST_DIR=str(tmp_path))
     out = subprocess.run([str(Path(sys.executable).parent / "ape"), "run", "deploy", "--network", "ethereum:sepolia:node"],
                          cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=900)
-    if out.returncode != 0 and GAS_PRICE_BUG in out.stderr:
-        # the known `ape run deploy` signing bug (ape's web3 adds gasPrice to an EIP-1559 transaction),
-        # fixed on another branch; any other failure fails this test
-        pytest.xfail(f"ape run deploy: {GAS_PRICE_BUG}")
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     assert "(chain id 11155111)" in out.stdout and "steps applied" in out.stdout
     manifest = json.loads((tmp_path / f"{SEPOLIA}.json").read_text())
-    assert len(manifest["contracts"]) == 7 and not manifest["pending"]
+    assert len(manifest["contracts"]) == N_DEPLOYS and not manifest["pending"]
     assert PASSPHRASE_ENV["DEPLOYER_PASS"] not in out.stdout + out.stderr

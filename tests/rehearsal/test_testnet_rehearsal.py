@@ -12,12 +12,10 @@ import time
 import pytest
 from web3 import Web3
 
-from rehearsal_helpers import PASSPHRASE_ENV, SEPOLIA, STOCKPILE, stockpile
+from rehearsal_helpers import N_DEPLOYS, PASSPHRASE_ENV, SEPOLIA, STOCKPILE, stockpile
 from stockpile.toolchain.paths import PROJECT_ROOT
 
 pytestmark = [pytest.mark.anvil, pytest.mark.slow]
-
-N_DEPLOYS = 7  # timelock, directory, 2 implementations, price feed, attestor and token proxies
 
 
 def _deploy_args(r, manifest_dir):
@@ -150,3 +148,10 @@ def test_operators_with_keystores_take_over_admin_through_the_safe(rehearsal, de
     for key, artifact in (("NDPR.token", "CommodityToken"), ("NDPR.attestor", "ReserveAttestor"), ("price-feed", "PriceFeed")):
         c = r.w3.eth.contract(address=manifest["contracts"][key]["address"], abi=load(artifact).abi)
         assert c.functions.defaultAdmin().call() == safe, key
+    # governed token changes and price trust are the timelock's alone once the deployer handed over
+    timelock = manifest["contracts"]["timelock"]["address"]
+    for key, artifact, role in (("NDPR.token", "CommodityToken", "GOVERNOR_ROLE"), ("price-feed", "PriceFeed", "SIGNER_ADMIN_ROLE"),
+                                ("price-feed", "PriceFeed", "FEED_ADMIN_ROLE")):
+        c = r.w3.eth.contract(address=manifest["contracts"][key]["address"], abi=load(artifact).abi)
+        rid = getattr(c.functions, role)().call()
+        assert c.functions.hasRole(rid, timelock).call() and not c.functions.hasRole(rid, r.deployer).call(), (key, role)

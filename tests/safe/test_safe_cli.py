@@ -20,7 +20,7 @@ from stockpile.contracts import load
 from stockpile.deploy import SAMPLE_DEVNET
 from stockpile.reserve.deploy import submit_attestation
 from stockpile.reserve.models import Attestation
-from stockpile.reserve.signing import sign_by_quorum
+from stockpile.reserve.signing import default_deadline, sign_by_quorum
 from stockpile.toolchain import Anvil
 
 pytestmark = [pytest.mark.anvil, pytest.mark.slow]
@@ -61,6 +61,7 @@ def issuer(tmp_path_factory):
         safe = created["safe"]
         dep = yaml.safe_load(SAMPLE_DEVNET.read_text())
         dep["products"] = dep["products"][:1]
+        dep["baskets"] = []  # the sample's basket SMB bundles products trimmed above
         for field in ("minters", "redemption_operators", "compliance"):
             dep["roles"][field] = [safe]
         dep["roles"]["admin"] = safe
@@ -116,6 +117,12 @@ def test_admin_roles_handed_to_the_safe_through_a_batched_proposal(issuer):
     assert token.functions.defaultAdmin().call() == safe and attestor.functions.defaultAdmin().call() == safe
     feed = contract(issuer, "price-feed", "PriceFeed")
     assert feed.functions.defaultAdmin().call() == safe
+    # price trust and governed token changes stay behind the timelock: neither the deployer nor the Safe holds them
+    timelock = issuer["manifest"]["contracts"]["timelock"]["address"]
+    for c, role in ((token, "GOVERNOR_ROLE"), (feed, "SIGNER_ADMIN_ROLE"), (feed, "FEED_ADMIN_ROLE")):
+        rid = getattr(c.functions, role)().call()
+        assert c.functions.hasRole(rid, timelock).call(), role
+        assert not c.functions.hasRole(rid, DEPLOYER.address).call() and not c.functions.hasRole(rid, safe).call(), role
 
 
 def test_handover_via_safe_proposes_the_same_calls_and_sends_nothing(issuer):
@@ -142,6 +149,12 @@ def test_handover_via_safe_proposes_the_same_calls_and_sends_nothing(issuer):
     calls = [(t["to"], t["contractMethod"]["name"], t["contractInputsValues"]) for t in batch["transactions"]]
     assert (token.address, "beginDefaultAdminTransfer", {"newAdmin": new_safe}) in calls
     assert any(name == "grantRole" and values.get("account") == new_safe for _, name, values in calls)
+    feed = issuer["manifest"]["contracts"]["price-feed"]["address"]
+    assert (feed, "beginDefaultAdminTransfer", {"newAdmin": new_safe}) in calls
+    # the price feed's config roles and the tokens' GOVERNOR_ROLE are the timelock's: nothing grants them to a Safe
+    assert not any(to == feed and name in ("grantRole", "renounceRole") for to, name, _ in calls), calls
+    governor = "0x" + bytes(token.functions.GOVERNOR_ROLE().call()).hex()
+    assert not any(str(values.get("role", "")).lower() == governor for _, _, values in calls), calls
     assert batch["stockpile"]["safe"] == safe and batch["stockpile"]["nonce"] == nonce_before
     assert safe_info(w3, safe).nonce == nonce_before and w3.eth.get_transaction_count(DEPLOYER.address) == deployer_nonce
     assert token.functions.pendingDefaultAdmin().call()[0] != new_safe
@@ -152,8 +165,9 @@ def _attest(issuer, quantity: int) -> None:
     attestor = contract(issuer, "NDPR.attestor", "ReserveAttestor")
     att = Attestation(merkle_root=b"\x01" * 32, total_quantity=quantity, lot_count=3,
                       as_of=w3.eth.get_block("latest")["timestamp"] - 1, report_hash=b"\x02" * 32)
-    sigs = sign_by_quorum([Account.from_key(k) for k in ATTESTOR_KEYS[:2]], 31337, attestor.address, att)
-    submit_attestation(w3, DEPLOYER, attestor, att, sigs)
+    digest, deadline = attestor.functions.configDigest().call(), default_deadline(att)
+    sigs = sign_by_quorum([Account.from_key(k) for k in ATTESTOR_KEYS[:2]], 31337, attestor.address, att, digest, deadline)
+    submit_attestation(w3, DEPLOYER, attestor, att, digest, deadline, sigs)
 
 
 def test_mint_proposed_signed_by_two_owners_in_separate_steps_and_executed(issuer):
@@ -239,11 +253,11 @@ def test_refusals_name_what_is_wrong(issuer):
 
 def test_timelocked_upgrade_scheduled_and_executed_through_the_safe(issuer):
     from stockpile.safe import safe_info
-    from stockpile.token.devnet import deploy as deploy_contract
+    from stockpile.token.devnet import deploy_token_implementation
 
     w3, safe = issuer["w3"], issuer["safe"]
     token, timelock = contract(issuer, "NDPR.token", "CommodityToken"), contract(issuer, "timelock", "StockpileTimelock")
-    v2 = deploy_contract(w3, DEPLOYER.key.to_0x_hex(), "CommodityTokenV2")
+    v2 = deploy_token_implementation(w3, DEPLOYER.key.to_0x_hex(), "CommodityTokenV2")
     data = token.encode_abi("upgradeToAndCall", args=[v2.address, b""])
     salt = "0x" + "5a" * 32
     zero = "0x" + "00" * 32

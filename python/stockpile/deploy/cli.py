@@ -166,7 +166,10 @@ def handover(file, network, chain_id, account_spec, manifest_dir, allow_mainnet,
         if "directory" not in manifest.contracts:
             _fail(f"nothing deployed on chain {conn.chain_id} according to {manifest_path(manifest_dir, conn.chain_id)}")
         with _submitter(conn, account_spec, via_safe, proposal_out, safe_nonce, multisend, f"{dep.name}: handover") as sub:
-            lines = do_handover(dep, conn.w3, sub, manifest)
+            try:
+                lines = do_handover(dep, conn.w3, sub, manifest)
+            except DeploymentError as exc:
+                _fail(str(exc))
             table = Table(title="handover" + (" (proposed, not sent)" if via_safe else ""))
             for col in ("contract", "role", "holder", "status"):
                 table.add_column(col)

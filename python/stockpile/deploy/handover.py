@@ -22,6 +22,7 @@ from web3 import Web3
 
 from stockpile.contracts import load
 from stockpile.deploy.config import Deployment
+from stockpile.deploy.engine import DeploymentError
 from stockpile.deploy.manifest import Manifest
 from stockpile.deploy.steps import BASKET_ROLES, TOKEN_ROLES, role_id
 from stockpile.sdk.transactions import Sender
@@ -51,10 +52,22 @@ def _contracts(dep: Deployment, manifest: Manifest):
     return out
 
 
+def _check_governor(dep: Deployment, w3: Web3, me: str, manifest: Manifest) -> None:
+    """Refuse (before anything is sent) to renounce GOVERNOR_ROLE on a token whose timelock does not hold it."""
+    governor, timelock = role_id("GOVERNOR_ROLE"), manifest.address("timelock")
+    for key, artifact, _, _ in _contracts(dep, manifest):
+        if artifact in ("CommodityToken", "BasketToken") and me != timelock:
+            c = w3.eth.contract(address=cast(ChecksumAddress, manifest.address(key)), abi=load(artifact).abi)
+            if c.functions.hasRole(governor, me).call() and not c.functions.hasRole(governor, timelock).call():
+                raise DeploymentError(f"{key}: the timelock does not hold GOVERNOR_ROLE; refusing to renounce it "
+                                      "(nothing sent)")
+
+
 def handover(dep: Deployment, w3: Web3, sender: Sender, manifest: Manifest) -> list[HandoverLine]:
     admin = dep.roles.admin
     me = sender.address
     lines: list[HandoverLine] = []
+    _check_governor(dep, w3, me, manifest)
     for key, artifact, extra_roles, two_step in _contracts(dep, manifest):
         c = w3.eth.contract(address=cast(ChecksumAddress, manifest.address(key)), abi=load(artifact).abi)  # as recorded
         # price-trust roles go to the timelock, operational ones to the admin
@@ -75,9 +88,7 @@ def handover(dep: Deployment, w3: Web3, sender: Sender, manifest: Manifest) -> l
                     lines.append(HandoverLine(key, role, me, "renounced"))
             governor = role_id("GOVERNOR_ROLE")
             timelock = manifest.address("timelock")
-            if me != timelock and c.functions.hasRole(governor, me).call():
-                if not c.functions.hasRole(governor, timelock).call():
-                    raise RuntimeError(f"{key}: the timelock does not hold GOVERNOR_ROLE; refusing to renounce it")
+            if me != timelock and c.functions.hasRole(governor, me).call():  # the timelock holds it (_check_governor)
                 sender.transact(c.functions.renounceRole(governor, me))
                 lines.append(HandoverLine(key, "GOVERNOR_ROLE", me, "renounced (timelock keeps it)"))
         for role in extra_roles:
