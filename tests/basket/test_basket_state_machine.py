@@ -102,7 +102,11 @@ def test_basket_backing_identity_state_machine(stack, chain):
         @rule(i=COMP)
         def toggle_component_pause(self, i):
             t = comps[i].token
-            (t.unpause if self.comp_paused[i] else t.pause)(sender=s.pauser)
+            # a component's guardian pauses; only its admin unpauses (CommodityToken, issue 10)
+            if self.comp_paused[i]:
+                t.unpause(sender=s.admin)
+            else:
+                t.pause(sender=s.pauser)
             self.comp_paused[i] = not self.comp_paused[i]
 
         @rule(i=COMP, partial=st.booleans())
