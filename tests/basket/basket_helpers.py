@@ -16,19 +16,21 @@ from decimal import Decimal
 from eth_account import Account
 from eth_utils import keccak
 
-from stockpile.oracle.report import FeedEntry, build_report, feed_id
+from stockpile.oracle.report import FeedEntry, SignerConfig, build_report, feed_id
 from stockpile.toolchain.anvil import dev_keys
 from stockpile.token.testing import ATTESTOR_KEYS, TIMELOCK_DELAY, ZERO_ADDRESS, Attest, deploy_token, mint_id
 
 # anvil's development keys and their roles in the sample deployment file (devnet.yaml)
 KEYS = dev_keys()
-DEPLOYER, ATTESTORS, ORACLES, TRANSMITTER, HOLDER = 0, (2, 3), (5, 6), 7, 8
+DEPLOYER, ATTESTORS, ORACLES, TRANSMITTER, HOLDER = 0, (2, 3), (5, 6, 7), 7, 8  # 3 = 2f + 1 of 4 oracle signers
 START = {"NDPR-OXIDE": "62.50", "DY-METAL": "310.00", "TB-METAL": "1050.00", "LI2CO3": "10400.00", "AG-BAR": "31.20"}
 
-ORACLE_KEYS = sorted(["0x" + keccak(text=f"stockpile basket oracle {i}").hex() for i in range(3)],
+ORACLE_KEYS = sorted(["0x" + keccak(text=f"stockpile basket oracle {i}").hex() for i in range(4)],
                      key=lambda k: int(Account.from_key(k).address, 16))
+ORACLE_F = 1  # 4 signers tolerate 1 faulty one: a report needs 2f + 1 = 3 observations
 FEED_DECIMALS = 8
 HEARTBEAT = 86_400
+MAX_REPORT_AGE = 3_600  # the deploy engine's default (stockpile.oracle.chain.default_max_report_age)
 
 # (symbol, product code, decimals, units per share (basket decimals 0), price USD per whole token)
 COMPONENTS = [
@@ -75,7 +77,8 @@ class BasketStack:
 
 
 class Prices:
-    """Publishes component prices through the hub's signed reports (3 of 3 signers agree)."""
+    """Publishes component prices through the hub's signed reports (every one of the 4 signers observes the
+    same answers and signs the whole report)."""
 
     def __init__(self, hub, chain, sender):
         self.hub, self.chain, self.sender = hub, chain, sender
@@ -84,7 +87,9 @@ class Prices:
         fids = list(answers)
         entries = [FeedEntry(f, self.hub.feedConfig(f).latestRound + 1) for f in fids]
         t = observed_at if observed_at is not None else self.chain.pending_timestamp - 1
-        report = build_report(ORACLE_KEYS, self.chain.chain_id, self.hub.address, entries, t,
+        version, f, signers = tuple(self.hub.signerSet())
+        config = SignerConfig(version=version, f=f, signers=tuple(signers), digest=bytes(self.hub.configDigest()))
+        report = build_report(ORACLE_KEYS, self.chain.chain_id, self.hub.address, config, entries, t,
                               [[answers[f] for f in fids]] * len(ORACLE_KEYS))
         return self.hub.transmit(*report.transmit_args(), sender=self.sender)
 
@@ -106,7 +111,8 @@ def build_basket_stack(project, accounts, chain, components=COMPONENTS) -> Baske
     admin, pauser, protector, compliance, minter, alice, bob, carol, stranger = accounts[:9]
     timelock = admin.deploy(project.StockpileTimelock, TIMELOCK_DELAY, [admin.address], [admin.address],
                             ZERO_ADDRESS)
-    hub = admin.deploy(project.PriceFeed, admin, 0, [Account.from_key(k).address for k in ORACLE_KEYS], 2)
+    hub = admin.deploy(project.PriceFeed, admin, 0, admin, [Account.from_key(k).address for k in ORACLE_KEYS],
+                       ORACLE_F)
     comps = []
     for symbol, code, dec, units, _price in components:
         att_impl = admin.deploy(project.ReserveAttestor)
@@ -123,7 +129,8 @@ def build_basket_stack(project, accounts, chain, components=COMPONENTS) -> Baske
         token.setMinterLimit(minter, 10**38, 0, sender=admin)
         Attest(attestor, chain, admin, chain.chain_id)(10**38)
         fid = feed_id(f"{symbol}/USD")
-        hub.addFeed(fid, FEED_DECIMALS, f"{symbol} / USD per unit", 1, 10**20, HEARTBEAT, sender=admin)
+        hub.addFeed(fid, FEED_DECIMALS, f"{symbol} / USD per unit", 1, 10**20, HEARTBEAT, MAX_REPORT_AGE,
+                    sender=admin)
         adapter = project.PriceFeedAdapter.at(hub.adapterOf(fid))
         comps.append(Component(symbol, token, attestor, adapter, fid, units, dec))
     basket = deploy_basket(project, admin, timelock, [(c.token.address, c.units, c.adapter.address, HEARTBEAT)

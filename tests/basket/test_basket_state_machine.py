@@ -48,6 +48,7 @@ def test_basket_backing_identity_state_machine(stack, chain):
             self.donations = [0] * len(comps)
             self.comp_paused = [False] * len(comps)
             self.comp_frozen = [False] * len(comps)  # the basket's holding frozen in that component
+            self.comp_address_frozen = [False] * len(comps)  # ... by freezing the basket's address (not an amount)
             self.paused = False
             self.frozen = [False] * len(holders)  # basket-share freeze
 
@@ -89,7 +90,10 @@ def test_basket_backing_identity_state_machine(stack, chain):
         def transfer_component(self, h, to, i, amount):
             c = comps[i]
             amount = amount * c.units + (amount % 2)  # odd amounts: not whole shares
-            expect = amount <= self.comp[h][i] and not self.comp_paused[i]
+            # a frozen address receives nothing either (CommodityToken, issue 10): a donation to a basket whose
+            # address is frozen in the component is refused; a partial (amount) freeze does not stop receiving
+            expect = amount <= self.comp[h][i] and not self.comp_paused[i] \
+                and not (to == "basket" and self.comp_address_frozen[i])
             dest = b if to == "basket" else holders[to]
             assert _ok(c.token.transfer, dest, amount, sender=holders[h]) == expect
             if expect:
@@ -102,7 +106,11 @@ def test_basket_backing_identity_state_machine(stack, chain):
         @rule(i=COMP)
         def toggle_component_pause(self, i):
             t = comps[i].token
-            (t.unpause if self.comp_paused[i] else t.pause)(sender=s.pauser)
+            # a component's guardian pauses; only its admin unpauses (CommodityToken, issue 10)
+            if self.comp_paused[i]:
+                t.unpause(sender=s.admin)
+            else:
+                t.pause(sender=s.pauser)
             self.comp_paused[i] = not self.comp_paused[i]
 
         @rule(i=COMP, partial=st.booleans())
@@ -115,6 +123,7 @@ def test_basket_backing_identity_state_machine(stack, chain):
                 t.setFrozenTokens(b, comps[i].units, sender=s.protector)
             else:
                 t.setAddressFrozen(b, True, sender=s.protector)
+            self.comp_address_frozen[i] = not self.comp_frozen[i] and not partial
             self.comp_frozen[i] = not self.comp_frozen[i]
 
         @rule()
