@@ -193,3 +193,18 @@ def test_keys_from_env_and_keystore_errors_name_the_place_not_the_secret(tmp_pat
     assert secret[2:] not in str(info.value)
     monkeypatch.setenv("PW", "pw")
     assert load_account(KeyConfig(keystore=tmp_path / "k.json", passphrase_env="PW")).key.hex().endswith("ab" * 32)
+
+
+@pytest.mark.parametrize("stamp", ["NaN", '"NaN"', "Infinity", '"-Infinity"', '"nan"'])
+def test_a_timestamp_that_is_not_a_number_is_refused(stamp):
+    """Reproduced (issue 11): `"timestamp": NaN` passed the freshness check (every comparison with
+    NaN is false) and the price was published. It is a source error naming the key."""
+    body = '{"NDPR": {"price": "62.5", "unit": "USD/kg", "timestamp": ' + stamp + "}}"
+    with pytest.raises(SourceError) as info:
+        parse_json_document("agency", body, None, 1_800_000_000)
+    assert info.value.source == "agency" and "NDPR" in str(info.value) and "timestamp" in str(info.value)
+
+
+def test_csv_timestamp_that_is_not_a_number_is_refused():
+    with pytest.raises(SourceError, match="timestamp"):
+        parse_csv_document("desk", "key,price,unit,timestamp\nNDPR,62.5,USD/kg,NaN\n", None, 1_800_000_000)

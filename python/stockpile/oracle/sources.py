@@ -70,9 +70,14 @@ def _parse_time(source: str, key: str, raw: Any, default: float) -> float:
     if raw in (None, ""):
         return default
     try:
-        return float(Decimal(str(raw)))
+        number = Decimal(str(raw))
     except InvalidOperation:
         pass
+    else:
+        # NaN compares false with everything, so it would pass any freshness check: refuse it
+        if not number.is_finite():
+            raise SourceError(source, f"{key}: timestamp {raw!r} is not a number")
+        return float(number)
     from datetime import datetime
 
     try:
