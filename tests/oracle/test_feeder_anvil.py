@@ -271,3 +271,35 @@ def test_demo_step_publishes_and_reads_back(anvil, anvil_keys):
         start = DEFAULT_SIM_PRICES[sym]
         assert isinstance(price, Decimal) and abs(price - start) / start <= Decimal("0.005")  # one 50 bps step
     assert "NDPR-OXIDE/USD" in console.export_text()
+
+
+def test_pending_tx_is_recorded_before_broadcast(anvil, w3, deployed_hub, tmp_path, signer_keys, anvil_keys):
+    """Reproduced (issue 11): with the RPC answer to eth_sendRawTransaction held and the feeder
+    killed, the round was on chain with no state row, and a restart never recovered it. The row is
+    written before the transaction leaves the process; a restart settles it and pushes nothing twice."""
+    hub = deployed_hub["address"]
+    feeder, src = file_feeder(anvil, w3, hub, tmp_path, signer_keys, anvil_keys)
+    write_json_prices(src, {"NDPR": "62.50"})
+    feeder.clock.t = advance(w3, 10)
+    real_send = feeder.sender.w3.eth.send_raw_transaction
+
+    def send_then_die(raw):
+        real_send(raw)  # the node has it (automine: it is mined) ...
+        raise KeyboardInterrupt("feeder killed before the RPC answer arrived")  # ... and we never hear back
+
+    feeder.sender.w3.eth.send_raw_transaction = send_then_die
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            feeder.run_once()
+    finally:
+        feeder.sender.w3.eth.send_raw_transaction = real_send
+    assert rounds(w3, hub) == 1  # on chain
+    (row,) = feeder.state.pending(feeder.address)  # and recorded
+    mined = hub_contract(w3, hub).events.AnswerUpdated().get_logs(from_block=0)[-1]["transactionHash"]
+    assert "0x" + bytes(mined).hex() in json.loads(row.tx_hashes)
+
+    n = nonce(w3, anvil_keys)
+    res = feeder.run_once()  # the restart settles the recorded transaction
+    assert res.ok, res.errors
+    assert [(p.round_id, p.value) for p in res.published] == [(1, Decimal("62.50"))]
+    assert feeder.state.pending(feeder.address) == [] and nonce(w3, anvil_keys) == n and rounds(w3, hub) == 1

@@ -101,7 +101,8 @@ class Sender:
     """Sends transactions from one account: correct nonces, EIP-1559 fees, replacement of a stuck
     transaction (same nonce, fees bumped), receipt confirmation.
 
-    ``on_sent(SentTx)`` is called right after each broadcast (the feeder persists it there)."""
+    ``on_sent(SentTx)`` is called right before each broadcast, with the signed transaction's hash
+    (the feeder persists it there, so a kill mid-broadcast loses nothing)."""
 
     def __init__(
         self,
@@ -162,11 +163,13 @@ class Sender:
         tx = dict(tx, maxFeePerGas=max_fee, maxPriorityFeePerGas=tip, type=2)
         tx.pop("gasPrice", None)
         signed = self.account.sign_transaction(tx)
-        tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
-        sent = SentTx("0x" + bytes(tx_hash).hex(), tx["nonce"], max_fee, tip, replaced=replaced)
-        log.info("sent tx %s nonce %d maxFee %d tip %d (replacement %d)", sent.tx_hash, sent.nonce, max_fee, tip, replaced)
+        sent = SentTx("0x" + bytes(signed.hash).hex(), tx["nonce"], max_fee, tip, replaced=replaced)
+        # recorded before it leaves the process: killed while the node's answer is pending, a restart
+        # still finds the hash (one that never reached the node is settled as dropped)
         if on_sent:
             on_sent(sent)
+        self.w3.eth.send_raw_transaction(signed.raw_transaction)
+        log.info("sent tx %s nonce %d maxFee %d tip %d (replacement %d)", sent.tx_hash, sent.nonce, max_fee, tip, replaced)
         return sent
 
     def confirm(self, sent: SentTx, tx: dict, on_sent=None) -> SentTx:
