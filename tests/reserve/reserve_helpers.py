@@ -65,6 +65,7 @@ def custom_error(name: str, abi=None, **inputs):
         # artifact): decode with ``abi`` (default: ReserveAttestor's, which includes OpenZeppelin's errors)
         got, got_inputs = decode_custom_error(abi or load("ReserveAttestor").abi, raw)
     assert got == name, f"expected {name}, got {got}: {err}"
+    info.inputs = got_inputs  # the decoded inputs, whether ape decoded the revert or we did
     for key, expected in inputs.items():
         assert key in got_inputs, f"{name} has no input {key!r}: {got_inputs}"
         actual = got_inputs[key]

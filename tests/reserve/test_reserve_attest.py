@@ -205,7 +205,7 @@ def test_future_attestation_is_refused(attestor, relayer, chain):
     a = make_attestation(sample_lots(3), future)
     with custom_error("AsOfInFuture", asOf=future) as info:
         submit(attestor, a, sign(attestor, a, SIGNERS[:3], chain.chain_id), sender=relayer)
-    assert info.value.inputs["blockTimestamp"] < future
+    assert info.inputs["blockTimestamp"] < future
     assert attestor.latestRoundId() == 0
 
 
