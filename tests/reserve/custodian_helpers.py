@@ -37,24 +37,11 @@ def copy_folder(src: Path, dst: Path) -> Path:
 
 
 def tamper_quantity(folder: Path, product: str = PRODUCT) -> tuple[str, str, str]:
-    """Lower the net quantity of the first ``product`` lot of the Rotterdam export (a plain CSV):
-    returns (warehouse, lot id, the new net quantity as written)."""
-    path = folder / ROTTERDAM
-    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
-    header = next(i for i, line in enumerate(lines) if line.startswith("warehouse_id,"))
-    cols = lines[header].strip().split(",")
-    for i in range(header + 1, len(lines)):
-        cells = lines[i].rstrip("\r\n").split(",")
-        row = dict(zip(cols, cells))
-        if row["product_code"] == product and row["status"] in ("in_stock", "allocated"):
-            net = row["net_quantity"]
-            whole, _, frac = net.partition(".")
-            new = f"{int(whole) - 1}.{frac}" if frac else str(int(whole) - 1)
-            cells[cols.index("net_quantity")] = new
-            lines[i] = ",".join(cells) + "\n"
-            path.write_text("".join(lines), encoding="utf-8")
-            return row["warehouse_id"], row["lot_id"], new
-    raise AssertionError(f"no {product} reserve lot in {path}")
+    """Lower the net quantity of the first ``product`` reserve lot of the Rotterdam export by one
+    unit: returns (warehouse, lot id, the new net quantity as written)."""
+    from stockpile.reserve.demo import tamper_quantity as tamper
+
+    return tamper(folder, product, ROTTERDAM)
 
 
 def reserve_lots(folder: Path, product: str, as_of: int) -> list[Lot]:

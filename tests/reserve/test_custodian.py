@@ -17,7 +17,7 @@ from stockpile.reserve.custodian import (
     Refused,
     SignedLog,
 )
-from stockpile.reserve.models import Attestation
+from stockpile.reserve.models import Attestation, report_hash
 from stockpile.reserve.signing import recover_signer
 
 from custodian_helpers import (
@@ -215,3 +215,33 @@ def test_request_model_refuses_unknown_fields_and_bad_addresses():
                                            "deadline": 1, "attestation": {}})
     with pytest.raises(ValueError):
         AttestationRequest.model_validate_json('{"product": "X", "surprise": 1}')
+
+
+def test_report_hash_must_be_one_of_the_custodians_reports_when_configured(tmp_path, books):
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    (reports / "report.txt").write_bytes(b"the custodian's own report")
+    node = make_node(tmp_path, books, reports=reports)
+    req = request(books)
+    with pytest.raises(Refused) as info:
+        node.handle(req)
+    assert info.value.code == "unknown_report"
+    ours = req.attestation.model_copy(update={"report_hash": report_hash(b"the custodian's own report")})
+    assert node.handle(request(books, attestation=ours)).signer == ATTESTORS[0].address
+
+
+def test_books_from_a_custody_database_url(tmp_path, books):
+    """The custodian's own reconciliation database (by URL) instead of an export folder."""
+    from stockpile.reconcile.db.store import Database
+
+    db = Database(tmp_path / "custodian.db")
+    for p in sorted(books.iterdir()):
+        if p.suffix in (".csv", ".json") and not p.name.endswith(".rejects.csv"):
+            db.ingest(p, rejects_dir=tmp_path)
+    db.dispose()
+    node = CustodianAttestor(account=ATTESTORS[1], chain_id=CHAIN_ID, products={PRODUCT: ProductTarget(CONTRACT, DIGEST)},
+                             custody=CustodyRecords(db_url=f"sqlite:///{tmp_path / 'custodian.db'}"),
+                             signed=SignedLog(tmp_path / "signed.db"))
+    assert node.handle(request(books)).signer == ATTESTORS[1].address
+    with pytest.raises(ValueError):
+        CustodyRecords(exports=books, db_url="sqlite:///x.db")

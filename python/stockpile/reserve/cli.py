@@ -8,6 +8,7 @@ import os
 import sys
 from datetime import datetime, UTC
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
@@ -274,6 +275,143 @@ def status_cmd(rpc: str, contract: str) -> None:
         "attestation": json.loads(Attestation.from_chain(att).model_dump_json()) if round_id else None,
     }
     click.echo(json.dumps(out, indent=2))
+
+
+def _fail(msg: str, code: int = 2) -> NoReturn:
+    click.echo(f"error: {msg}", err=True)
+    sys.exit(code)
+
+
+@reserve.command("node")
+@click.option("--config", "config_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="node.yaml (see python/stockpile/reserve/README.md, 'Attestor nodes')")
+def node_cmd(config_path: Path) -> None:
+    """Run one custodian attestor node: it signs an attestation only when its own custody records give
+    the same lots, root, total and count. Prints {"node", "url", "signer"} once it listens."""
+    from stockpile.reserve.node import ConfigError, run_node
+    from stockpile.sdk.accounts import AccountError
+
+    try:
+        run_node(config_path)
+    except (ConfigError, AccountError, ValueError, OSError) as exc:
+        _fail(str(exc))
+
+
+def _product_of(lots, product: str | None) -> str:
+    codes = sorted({lot.product_code for lot in lots})
+    if product is not None and codes != [product]:
+        raise click.BadParameter(f"the lots are {', '.join(codes)}, not only {product}")
+    if len(codes) != 1:
+        raise click.BadParameter(f"the lots are of several products ({', '.join(codes)}): one product per attestation")
+    return codes[0]
+
+
+@reserve.command("attest")
+@click.argument("lots_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--as-of", "as_of", required=True, callback=_parse_time, help="custodian snapshot time: unix seconds or ISO 8601 with zone")
+@click.option("--report", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+              help="the custodian's full report (its keccak256 is the report hash)")
+@click.option("--rpc", required=True, help="JSON-RPC URL")
+@click.option("--contract", "contract", required=True, help="the product's ReserveAttestor address")
+@click.option("--product", help="product code (default: the lots' product)")
+@click.option("--nodes", "nodes_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="nodes.yaml: collect signatures from these attestor nodes (production mode)")
+@click.option("--local-signers", help="UNSAFE, devnets only: comma-separated account specs (env:NAME,...) of every "
+                                      "attestor key, all held by this process")
+@click.option("--deadline", callback=_parse_time, help="last time the signatures are accepted (default: as-of + 7 days)")
+@click.option("--collect-timeout", type=float, help="seconds to wait for the nodes (default: nodes.yaml deadline_seconds)")
+@click.option("--state", "state_path", type=click.Path(dir_okay=False, path_type=Path), default=Path("reserve-attest.db"),
+              show_default=True, help="submission log: the signed transaction is recorded here before it is broadcast")
+@key_options
+def attest_cmd(lots_file, as_of, report, rpc, contract, product, nodes_file, local_signers, deadline, collect_timeout,
+               state_path, key_env, keystore, password_env) -> None:
+    """Collect attestor signatures for LOTS_FILE's reserve and submit the attestation once quorum is met.
+
+    With --nodes, every attestor node recomputes the lots from its own custody records and signs only if
+    they agree; nodes that are down, slow, refuse, answer garbage or sign with an unregistered key are
+    named. Exit 0 submitted (or found submitted by an earlier run), 1 not submitted (quorum not met,
+    already attested, refused on chain), 2 bad input."""
+    from web3 import Web3
+
+    from stockpile.contracts import load
+    from stockpile.reserve.collect import (
+        NotSubmitted, SubmissionLog, collect_from_nodes, load_nodes_file, resume_pending, sign_locally, submit_once,
+    )
+    from stockpile.reserve.custodian import AttestationRequest
+    from stockpile.reserve.models import Attestation, report_hash
+    from stockpile.reserve.signing import default_deadline
+    from stockpile.sdk.accounts import AccountError, from_env
+    from stockpile.sdk.errors import StockpileError
+    from stockpile.sdk.transactions import Sender
+
+    if bool(nodes_file) == bool(local_signers):
+        raise click.UsageError("give --nodes nodes.yaml (attestor nodes) or --local-signers (devnets only)")
+    lots = read_lots(lots_file)
+    product = _product_of(lots, product)
+    att = Attestation.of_lots(lots, as_of, report_hash(report.read_bytes()))
+    relayer = _account(key_env, keystore, password_env)
+    w3 = Web3(Web3.HTTPProvider(rpc, request_kwargs={"timeout": 30}))
+    try:
+        chain_id = w3.eth.chain_id
+    except Exception as exc:
+        _fail(f"cannot reach {rpc}: {type(exc).__name__}")
+    feed = w3.eth.contract(address=Web3.to_checksum_address(contract), abi=load("ReserveAttestor").abi)
+    try:
+        on_chain_product = feed.functions.productCode().call()
+        digest, quorum = bytes(feed.functions.configDigest().call()), feed.functions.quorum().call()
+        registered = feed.functions.attestors().call()
+        latest, round_id, _at = feed.functions.latestAttestation().call()
+    except Exception as exc:
+        _fail(f"{contract} is not a ReserveAttestor on chain {chain_id}: {type(exc).__name__}")
+    if on_chain_product != product:
+        _fail(f"{contract} attests {on_chain_product}, the lots are {product}")
+    req = AttestationRequest(product=product, chain_id=chain_id, attestor=feed.address, config_digest=digest,
+                             deadline=default_deadline(att) if deadline is None else deadline, attestation=att,
+                             lots=lots)
+    sender = Sender(w3, relayer)
+    log = SubmissionLog(state_path)
+    resumed = resume_pending(sender, log, req)
+    if resumed is not None:
+        (ev,) = feed.events.ReserveAttested().process_receipt(resumed)
+        click.echo(json.dumps({"round": ev.args.roundId, "tx": Web3.to_hex(resumed["transactionHash"]), "resumed": True}))
+        return
+    if round_id and Attestation.from_chain(latest).as_of >= as_of:
+        _fail(f"{product} is already attested as of {Attestation.from_chain(latest).as_of} (round {round_id}); "
+              f"as-of {as_of} is not newer: nothing submitted", 1)
+    if local_signers:
+        click.echo("warning: --local-signers holds every attestor key in this process: devnets and tests only",
+                   err=True)
+        try:
+            accounts = [from_env(spec.strip()) for spec in local_signers.split(",") if spec.strip()]
+        except AccountError as exc:
+            _fail(str(exc))
+        collection = sign_locally(accounts, req)
+    else:
+        from stockpile.nodes import NodeConfigError, Nodes
+
+        try:
+            cfg = load_nodes_file(nodes_file)
+            nodes = Nodes(cfg.nodes)
+        except (ValueError, NodeConfigError) as exc:
+            _fail(str(exc))
+        with nodes:
+            collection = collect_from_nodes(nodes, req, registered, collect_timeout or cfg.deadline_seconds)
+    for name, s in sorted(collection.signed.items()):
+        click.echo(f"{name}: signed ({s.signer})", err=True)
+    for f in sorted(collection.failures.values(), key=lambda f: f.node):
+        click.echo(f"{f}", err=True)
+    summary = collection.summary()
+    try:
+        receipt = submit_once(sender, feed, req, collection, quorum, log)
+    except NotSubmitted as exc:
+        click.echo(json.dumps({"submitted": False, "reason": exc.reason, "quorum": quorum, **summary}))
+        _fail(str(exc), 1)
+    except StockpileError as exc:
+        click.echo(json.dumps({"submitted": False, "reason": "refused_on_chain", "quorum": quorum, **summary}))
+        _fail(f"the ReserveAttestor refused the attestation: {exc}", 1)
+    (ev,) = feed.events.ReserveAttested().process_receipt(receipt)
+    click.echo(json.dumps({"submitted": True, "round": ev.args.roundId, "tx": Web3.to_hex(receipt["transactionHash"]),
+                           "gas": receipt["gasUsed"], "quorum": quorum, **summary}))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -6,7 +6,8 @@ total, lot count, as-of, report hash) and the lot list it is asked to vouch for.
 
 1. refuses a product it does not attest, another chain, another contract, another config digest
    (read live from the contract when the node has an RPC URL, else pinned in its configuration), a
-   deadline already passed or too far ahead, an as-of time in the future;
+   deadline already passed or too far ahead, an as-of time in the future, and (with a reports folder)
+   a report hash that is not the keccak256 of one of the custodian's own report files;
 2. reads ITS OWN copy of the custody records as of the requested time (an export folder ingested
    into its own database with the reconciliation ingest, or the custodian's database by URL),
    recomputes the product's reserve lot list (lots ``in_stock``/``allocated``), the Merkle root
@@ -282,6 +283,7 @@ class CustodianAttestor:
     custody: CustodyRecords
     signed: SignedLog
     config_digest_of: Callable[[str], bytes] | None = None
+    reports: Path | None = None  # when set, the report hash must be the keccak256 of a file in this folder
     max_validity_seconds: int = 8 * 86_400  # a deadline at most this far ahead of now
     max_clock_skew_seconds: int = 300  # an as-of at most this far ahead of the node's clock
     clock: Callable[[], float] = time.time
@@ -324,6 +326,19 @@ class CustodianAttestor:
         if req.attestation.as_of > now + self.max_clock_skew_seconds:
             raise Refused("as_of_in_future", f"as-of {req.attestation.as_of} is in the future (now {now})")
 
+    def check_report(self, req: AttestationRequest) -> None:
+        """With a reports folder: the attested report hash is one of the custodian's own reports."""
+        if self.reports is None:
+            return
+        from stockpile.merkle import keccak
+
+        wanted = req.attestation.report_hash
+        for path in sorted(self.reports.iterdir()) if self.reports.is_dir() else []:
+            if path.is_file() and keccak(path.read_bytes()) == wanted:
+                return
+        raise Refused("unknown_report", f"report hash 0x{wanted.hex()} is not the keccak256 of any report in "
+                      f"this node's reports folder")
+
     def check_custody(self, req: AttestationRequest) -> None:
         """The request's root, total and lot count against the node's own books."""
         att = req.attestation
@@ -354,10 +369,16 @@ class CustodianAttestor:
         raise Refused("custody_mismatch", f"{req.product} as of {att.as_of}: {len(diffs)} lot(s) differ from this "
                       f"node's books: {describe(diffs)}", details)
 
+    def refresh_custody(self) -> list[str]:
+        """Re-read the export folder now (for health checks); one ingest at a time with requests."""
+        with self._lock:
+            return self.custody.refresh()
+
     def handle(self, req: AttestationRequest) -> Signed:
         """Check, recompute, sign once (recorded first). Raises Refused."""
         self.check_terms(req)
         with self._lock:
+            self.check_report(req)
             self.check_custody(req)
 
             def sign() -> tuple[str, bytes]:
