@@ -20,6 +20,9 @@ def test_demo_runs_the_whole_journey(tmp_path):
     assert "chain id 31337" in text and "directory 0x" in text
     for product in ("NDPR", "DY", "TB", "LI2CO3", "AG"):
         assert f"{product}: attested" in text
+    # attestor nodes as separate processes: the one with a tampered custody copy refuses naming the lot
+    assert "NDPR: custodian-3: refused (custody_mismatch)" in text and "WH-ROTTERDAM-01/ROT-" in text
+    assert "NDPR: attested" in text and "signed by custodian-1" in text
     assert "(read back from chain)" in text
     assert "a mint above the attested reserve is refused: ReserveExceeded(" in text
     assert "EIP-2612 permit" in text and "completed by the operator" in text
