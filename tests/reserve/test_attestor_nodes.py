@@ -53,20 +53,32 @@ class NodeProcess:
     """One ``stockpile reserve node`` subprocess."""
 
     def __init__(self, name: str, folder: Path, key: str, rpc: str, attestors: dict[str, str], work: Path,
-                 max_body: int = 256 * 1024):
+                 max_body: int = 256 * 1024, tls: tuple[Path, Path] | None = None, keystore: bool = False):
         self.name = name
         self.dir = work / name
         self.dir.mkdir(parents=True, exist_ok=True)
+        self.ca = tls[0] if tls else None
         self.key_env = f"ATTESTOR_KEY_{name.upper().replace('-', '_')}"
+        env = {**os.environ}
+        if keystore:  # an encrypted keystore, passphrase from the environment
+            from stockpile.sdk.accounts import write_keystore
+
+            write_keystore(Account.from_key(key), self.dir / "key.json", "demo-passphrase", kdf="pbkdf2", iterations=1024)
+            account = f"keystore:key.json:{self.key_env}_PASSPHRASE"
+            env[f"{self.key_env}_PASSPHRASE"] = "demo-passphrase"
+        else:
+            account = f"env:{self.key_env}"
+            env[self.key_env] = key
+        server = {"host": "127.0.0.1", "port": 0, "max_body_bytes": max_body,
+                  "transmitters": [{"name": "issuer-ops", "token_sha256": token_hash(TOKEN)}]}
+        if tls:
+            server["tls"] = {"cert": str(tls[0]), "key": str(tls[1])}
         self.config = self.dir / "node.yaml"
         self.config.write_text(yaml.safe_dump({
-            "name": name, "chain_id": 31337, "rpc_url": rpc, "account": f"env:{self.key_env}",
+            "name": name, "chain_id": 31337, "rpc_url": rpc, "account": account,
             "state_dir": "state", "custody": {"exports": str(folder)},
-            "products": {p: {"attestor": a} for p, a in attestors.items()},
-            "server": {"host": "127.0.0.1", "port": 0, "max_body_bytes": max_body,
-                       "transmitters": [{"name": "issuer-ops", "token_sha256": token_hash(TOKEN)}]},
+            "products": {p: {"attestor": a} for p, a in attestors.items()}, "server": server,
         }))
-        env = {**os.environ, self.key_env: key}
         self.proc = subprocess.Popen([sys.executable, "-m", "stockpile.cli", "reserve", "node", "--config", str(self.config)],
                                      stdout=subprocess.PIPE, stderr=open(self.dir / "stderr.log", "wb"), env=env,
                                      cwd=ROOT)
@@ -82,7 +94,12 @@ class NodeProcess:
         return self
 
     def health(self) -> dict:
-        return httpx.get(self.url + "/health", timeout=5).json()
+        return httpx.get(self.url + "/health", timeout=5, verify=self.verify()).json()
+
+    def verify(self):
+        import ssl
+
+        return ssl.create_default_context(cafile=str(self.ca)) if self.ca else True
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -113,6 +130,18 @@ def contracts(w3, anvil_keys):
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory, anvil, contracts, chain_time):
+    """Custody books and nodes; node b serves TLS (a self-signed certificate) and holds its key in a keystore."""
+    yield from _world(tmp_path_factory, anvil, contracts, chain_time)
+
+
+def _self_signed(d: Path) -> tuple[Path, Path]:
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(d / "key.pem"), "-out", str(d / "cert.pem")],
+                   check=True, capture_output=True)
+    return d / "cert.pem", d / "key.pem"
+
+
+def _world(tmp_path_factory, anvil, contracts, chain_time):
     """Custody books (node c's copy tampered for both products), nodes a, b, c and an outsider as subprocesses."""
     work = tmp_path_factory.mktemp("attestor-nodes")
     as_of = chain_time - 60
@@ -131,8 +160,10 @@ def world(tmp_path_factory, anvil, contracts, chain_time):
     started: list[NodeProcess] = []
     try:
         nodes = {}
+        tls = _self_signed(work)
         for i, n in enumerate("abc"):
-            nodes[n] = NodeProcess(f"custodian-{n}", folders[n], ATTESTOR_KEYS[i], anvil.url, attestors, work)
+            nodes[n] = NodeProcess(f"custodian-{n}", folders[n], ATTESTOR_KEYS[i], anvil.url, attestors, work,
+                                   tls=tls if n == "b" else None, keystore=n == "b")
             started.append(nodes[n])
         # a node with correct books but a key that is not one of the contracts' attestors
         outsider = NodeProcess("custodian-outsider", folders["a"], OUTSIDER_KEY, anvil.url, attestors, work)
@@ -155,6 +186,8 @@ def nodes_yaml(path: Path, refs: list[dict], deadline: float = 15.0) -> Path:
 
 def ref(node: NodeProcess, with_address: bool = True) -> dict:
     out = {"name": node.name, "url": node.url, "token_env": "NODE_TOKEN"}
+    if node.ca:
+        out["ca_file"] = str(node.ca)
     if with_address:
         out["address"] = node.signer
     return out
@@ -172,6 +205,7 @@ def run_attest(world, q, contract, nodes_file: Path, anvil, anvil_keys, state: P
 def test_tampered_node_refuses_naming_the_lot_and_two_of_three_attest(w3, anvil, anvil_keys, contracts, world):
     contract = contracts[2]
     nodes = world["nodes"]
+    assert nodes["b"].url.startswith("https://")  # over TLS, trusted through ca_file
     nf = nodes_yaml(world["work"] / "nodes.yaml", [ref(n) for n in nodes.values()])
     result = run_attest(world, 2, contract, nf, anvil, anvil_keys, world["work"] / "attest-q2.db")
     assert result.exit_code == 0, result.stderr + result.stdout
@@ -215,7 +249,7 @@ def _post(node: NodeProcess, body: bytes, token: str | None = TOKEN, ctype="appl
     headers = {"Content-Type": ctype}
     if token:
         headers["Authorization"] = f"Bearer {token}"
-    return httpx.post(node.url + "/attest", content=body, headers=headers, timeout=10)
+    return httpx.post(node.url + "/attest", content=body, headers=headers, timeout=10, verify=node.verify())
 
 
 def _good_body(world, q, contract) -> dict:
