@@ -28,7 +28,7 @@ from stockpile.toolchain import Anvil
 from stockpile.toolchain.anvil import dev_keys
 
 # Roles in the sample deployment file (python/stockpile/deploy/samples/devnet.yaml).
-DEPLOYER, ATTESTORS, ORACLES, TRANSMITTER, HOLDER, FRIEND = 0, (2, 3, 4), (5, 6, 7), 7, 8, 9
+DEPLOYER, ATTESTORS, ORACLES, TRANSMITTER, HOLDER, FRIEND = 0, (2, 3), (5, 6, 7), 7, 8, 9
 START_PRICES = {  # USD per token unit, the simulated market's starting point
     "NDPR-OXIDE": Decimal("62.50"), "DY-METAL": Decimal("310.00"), "TB-METAL": Decimal("1050.00"),
     "LI2CO3": Decimal("10400.00"), "AG-BAR": Decimal("31.20"),
@@ -47,7 +47,7 @@ def run_demo(port: int | None = None, work_dir: str | Path | None = None, consol
 
         console.rule("2-3. custody records and reserve attestations")
         db, catalogue, as_of = _ingest_samples(sp, work, console)
-        lots_by_code = _attest_reserves(sp, db, as_of, keys, work, console)
+        lots_by_code = _attest_reserves(sp, db, as_of, keys, console, work)
 
         console.rule("4. reference prices")
         _publish_prices(node.url, sp, manifest, keys, work, console)
@@ -106,9 +106,16 @@ def _reserve_lots(db, product_code: str, as_of: int) -> list[tuple]:
     return [x[:7] for x in db.custody_view(as_of) if x[2] == product_code and x[7] in RESERVE_STATUSES]
 
 
-def _attest_reserves(sp, db, as_of: int, keys: list[str], work: Path, console: Console) -> dict[str, list[tuple]]:
-    """Each custodian attestor is its own process (``stockpile reserve node``) with its own copy of the
-    exports; custodian-3's copy has one NDPR lot tampered: it refuses and names the lot, 2-of-3 still attest."""
+ATTESTOR_NODES = (2, 3, 4)  # anvil keys of the three custodian attestor nodes (devnet.yaml's attestors, quorum 2)
+
+
+def _attest_reserves(sp, db, as_of: int, keys: list[str], console: Console, work: Path | None = None) -> dict[str, list[tuple]]:
+    """With ``work`` (make demo): each custodian attestor is its own process (``stockpile reserve node``)
+    with its own copy of the exports; custodian-3's copy has one NDPR lot tampered: it refuses and names
+    the lot, 2-of-3 still attest. Without (``stockpile devnet``, the portal's tests): the single-process
+    mode, every attestor key in this process (devnets only)."""
+    if work is None:
+        return _attest_locally(sp, db, as_of, keys, console)
     from stockpile.reserve.collect import SubmissionLog
     from stockpile.reserve.demo import AttestorNodes
     from stockpile.sdk.transactions import Sender
@@ -116,7 +123,7 @@ def _attest_reserves(sp, db, as_of: int, keys: list[str], work: Path, console: C
     products = [info for info in sp.products() if info.attestor]
     attestors = {info.product_code: info.attestor for info in products}
     out = {}
-    with AttestorNodes(sp.w3.provider.endpoint_uri, sp.chain_id, attestors, [keys[i] for i in ATTESTORS],
+    with AttestorNodes(sp.w3.provider.endpoint_uri, sp.chain_id, attestors, [keys[i] for i in ATTESTOR_NODES],
                        work / "exports-1", work, tamper={2: "NDPR-OXIDE"}) as nodes:
         console.print("attestor nodes: " + ", ".join(f"{r.name} {r.url} ({r.address})" for r in nodes.refs))
         sender, log = Sender(sp.w3, Account.from_key(keys[DEPLOYER])), SubmissionLog(work / "reserve-attest.db")
@@ -138,6 +145,22 @@ def _attest_reserves(sp, db, as_of: int, keys: list[str], work: Path, console: C
             console.print(f"{info.symbol}: attested {att.lot_count} lots, {op.amount(att.total_quantity):,.3f} units, "
                           f"root {att.merkle_root[:18]}... (round {att.round_id}); signed by "
                           + ", ".join(f"{n} ({s.signer[:10]}...)" for n, s in sorted(got.signed.items())))
+    return out
+
+
+def _attest_locally(sp, db, as_of: int, keys: list[str], console: Console) -> dict[str, list[tuple]]:
+    signers = [Account.from_key(keys[i]) for i in ATTESTORS]
+    out = {}
+    for info in sp.products():
+        lots = _reserve_lots(db, info.product_code, as_of)
+        if not lots:
+            console.print(f"{info.symbol}: no lots in custody, nothing to attest")
+            continue
+        att = sp.product(info.symbol).attest(lots, as_of, f"custody report {info.product_code} {iso(as_of)}", signers)
+        out[info.product_code] = lots
+        amount = sp.product(info.symbol).amount(att.total_quantity)
+        console.print(f"{info.symbol}: attested {att.lot_count} lots, {amount:,.3f} units, root {att.merkle_root[:18]}... "
+                      f"(round {att.round_id}, 2-of-3 attestor signatures)")
     return out
 
 
