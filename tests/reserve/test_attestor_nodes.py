@@ -449,3 +449,40 @@ def test_node_sigkilled_after_signing_never_signs_another_list_for_that_as_of(an
         assert node.health()["signed"] == 1
     finally:
         node.stop()
+
+
+def test_crash_between_record_and_broadcast_resumes_the_recorded_transaction(w3, anvil, anvil_keys, contracts, world,
+                                                                             monkeypatch):
+    """The transmitter dies after recording the signed transaction but before sending it: the rerun
+    sends those very bytes (same hash), collects nothing anew, and the round lands once."""
+    from stockpile.reserve.collect import SubmissionLog
+    from stockpile.sdk.transactions import Sender
+
+    contract = contracts[2]
+    nodes = world["nodes"]
+    nf = nodes_yaml(world["work"] / "nodes-crash-2.yaml", [ref(nodes["a"]), ref(nodes["b"])])
+    state = world["work"] / "attest-crash-2.db"
+    as_of = world["as_of"] + 40
+    real_broadcast = Sender.broadcast
+
+    def die(self, sent):
+        raise SystemExit("killed before broadcast")
+
+    monkeypatch.setattr(Sender, "broadcast", die)
+    runner = CliRunner(mix_stderr=False)
+    args = ["attest", str(world["lots_files"][2]), "--as-of", str(as_of), "--report", str(world["report"]), "--rpc", anvil.url,
+            "--contract", contract.address, "--nodes", str(nf), "--key-env", "RELAYER_KEY", "--state", str(state)]
+    env = {"NODE_TOKEN": TOKEN, "RELAYER_KEY": anvil_keys[1]}
+    assert runner.invoke(reserve, args, env=env).exit_code != 0
+    recorded = SubmissionLog(state).find(31337, contract.address, as_of)
+    assert recorded is not None
+    assert not any(e.args.asOf == as_of for e in contract.events.ReserveAttested().get_logs(from_block=0))
+    monkeypatch.setattr(Sender, "broadcast", real_broadcast)
+    signed_before = nodes["a"].health()["signed"]
+
+    again = runner.invoke(reserve, args, env=env, catch_exceptions=False)
+    assert again.exit_code == 0, again.stderr + again.stdout
+    out = json.loads(again.stdout)
+    assert out["resumed"] is True and out["tx"] == recorded[0]
+    assert nodes["a"].health()["signed"] == signed_before  # nothing asked again
+    assert sum(1 for e in contract.events.ReserveAttested().get_logs(from_block=0) if e.args.asOf == as_of) == 1
