@@ -64,3 +64,45 @@ def test_attest_needs_exactly_one_mode(tmp_path):
     assert r.exit_code == 2 and "--nodes" in r.stderr and "--local-signers" in r.stderr
     r = runner.invoke(reserve, [*base, "--nodes", str(report), "--local-signers", "env:X"])
     assert r.exit_code == 2
+
+
+def test_in_process_node_with_pinned_digest_signs_and_reports_unreadable_books_as_unhealthy(tmp_path):
+    """The node behind the transport without an RPC URL (pinned config digest): it signs over HTTP,
+    and /health turns 503 naming the export it cannot read."""
+    import time
+
+    import httpx
+
+    from stockpile.nodes import token_hash
+    from stockpile.reserve.custodian import AttestationRequest
+    from stockpile.reserve.models import Attestation, report_hash
+    from stockpile.reserve.node import AttestorNode
+
+    from custodian_helpers import ATTESTORS, PRODUCT, custody_folder, reserve_lots
+
+    as_of = int(time.time()) - 600
+    books = custody_folder(tmp_path / "custody", as_of)
+    digest = "0x" + "11" * 32
+    cfg = load_node_config(write(tmp_path, {
+        **GOOD, "rpc_url": None, "custody": {"exports": "custody"},
+        "products": {PRODUCT: {"attestor": "0x" + "ab" * 20, "config_digest": digest}},
+        "server": {"port": 0, "transmitters": [{"name": "t", "token_sha256": token_hash("tok")}]}}))
+    node = AttestorNode(cfg, ATTESTORS[0])
+    node.server.start()
+    try:
+        lots = reserve_lots(books, PRODUCT, as_of)
+        req = AttestationRequest(product=PRODUCT, chain_id=31337, attestor="0x" + "ab" * 20, config_digest=digest,
+                                 deadline=as_of + 86400, lots=lots,
+                                 attestation=Attestation.of_lots(lots, as_of, report_hash(b"r")))
+        r = httpx.post(node.server.url + "/attest", content=req.model_dump_json(), timeout=10,
+                       headers={"Authorization": "Bearer tok", "Content-Type": "application/json"})
+        assert r.status_code == 200 and r.json()["signer"] == ATTESTORS[0].address, r.text
+        h = httpx.get(node.server.url + "/health", timeout=10)
+        assert h.status_code == 200 and h.json()["signed"] == 1 and h.json()["signer"] == ATTESTORS[0].address
+        (books / "WH-BROKEN.json").write_text("{", encoding="utf-8")
+        h = httpx.get(node.server.url + "/health", timeout=10)
+        assert h.status_code == 503 and h.json()["custody_readable"] is False
+        assert "WH-BROKEN.json" in h.json()["custody_error"]
+    finally:
+        node.server.stop()
+        node.close()
