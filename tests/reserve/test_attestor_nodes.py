@@ -376,16 +376,12 @@ def test_crash_after_broadcast_does_not_submit_twice(w3, anvil, anvil_keys, cont
         raise SystemExit("killed after broadcast")
 
     monkeypatch.setattr(Sender, "broadcast", broadcast_then_die)
-    runner = CliRunner(mix_stderr=False)
-    args = ["attest", str(world["lots_files"][2]), "--as-of", str(as_of), "--report", str(world["report"]), "--rpc", anvil.url,
-            "--contract", contract.address, "--nodes", str(nf), "--key-env", "RELAYER_KEY", "--state", str(state)]
-    env = {"NODE_TOKEN": TOKEN, "RELAYER_KEY": anvil_keys[1]}
-    crashed = runner.invoke(reserve, args, env=env)
+    crashed = run_attest(world, 2, contract, nf, anvil, anvil_keys, state, as_of)
     assert crashed.exit_code != 0
     monkeypatch.setattr(Sender, "broadcast", real_broadcast)
     rounds_before = contract.functions.latestRoundId().call()
 
-    again = runner.invoke(reserve, args, env=env, catch_exceptions=False)
+    again = run_attest(world, 2, contract, nf, anvil, anvil_keys, state, as_of)
     assert again.exit_code == 0, again.stderr + again.stdout
     out = json.loads(again.stdout)
     assert out["resumed"] is True
@@ -469,18 +465,14 @@ def test_crash_between_record_and_broadcast_resumes_the_recorded_transaction(w3,
         raise SystemExit("killed before broadcast")
 
     monkeypatch.setattr(Sender, "broadcast", die)
-    runner = CliRunner(mix_stderr=False)
-    args = ["attest", str(world["lots_files"][2]), "--as-of", str(as_of), "--report", str(world["report"]), "--rpc", anvil.url,
-            "--contract", contract.address, "--nodes", str(nf), "--key-env", "RELAYER_KEY", "--state", str(state)]
-    env = {"NODE_TOKEN": TOKEN, "RELAYER_KEY": anvil_keys[1]}
-    assert runner.invoke(reserve, args, env=env).exit_code != 0
+    assert run_attest(world, 2, contract, nf, anvil, anvil_keys, state, as_of).exit_code != 0
     recorded = SubmissionLog(state).find(31337, contract.address, as_of)
     assert recorded is not None
     assert not any(e.args.asOf == as_of for e in contract.events.ReserveAttested().get_logs(from_block=0))
     monkeypatch.setattr(Sender, "broadcast", real_broadcast)
     signed_before = nodes["a"].health()["signed"]
 
-    again = runner.invoke(reserve, args, env=env, catch_exceptions=False)
+    again = run_attest(world, 2, contract, nf, anvil, anvil_keys, state, as_of)
     assert again.exit_code == 0, again.stderr + again.stdout
     out = json.loads(again.stdout)
     assert out["resumed"] is True and out["tx"] == recorded[0]
