@@ -25,6 +25,17 @@ def test_basket_is_found_from_the_manifest_with_its_composition(sp):
         sp.basket("XYZ")
 
 
+def test_basket_is_found_from_the_directory_address_alone(sp, deployed, w3):
+    from stockpile.sdk import Stockpile
+
+    m = deployed.manifest
+    alone = Stockpile.connect(w3, directory=m.address("directory"))  # no manifest
+    assert alone.baskets() == ["SMB"]
+    smb = alone.basket("SMB")
+    assert smb.token.address == m.address("baskets.SMB") and smb.nav_feed.address == m.address("baskets.SMB.nav")
+    assert smb.nav().nav == sp.basket("SMB").nav().nav
+
+
 def test_nav_matches_the_component_prices(sp):
     nav = sp.basket("SMB").nav()
     exact = sum((c.amount_per_share * c.price.price for c in nav.components), Decimal(0))
