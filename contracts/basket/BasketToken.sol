@@ -214,6 +214,7 @@ contract BasketToken is
 
     /// @dev Deposit exactly `units x shares` of every component from `payer` (by allowance when `auths` is empty,
     ///      otherwise by each component's EIP-3009 `receiveWithAuthorization` with `nonce`), then mint.
+    // slither-disable-next-line reentrancy-no-eth - every caller is nonReentrant (transient guard), the components are fixed at initialize, and shares are minted only after every deposit arrived
     function _create(address payer, uint256 shares, address to, bytes32 nonce, ReceiveAuthorization[] calldata auths)
         private
     {
