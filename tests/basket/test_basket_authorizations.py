@@ -9,35 +9,11 @@ import ast
 from contextlib import contextmanager
 
 import ape
-from eth_abi import encode
 from eth_utils import keccak
 
-from basket_helpers import fund
-from stockpile.token.devnet import decode_custom_error, sign_transfer_authorization
+from basket_helpers import SALT, fund, nonce_of, sign_authorizations
+from stockpile.token.devnet import decode_custom_error
 from stockpile.token.testing import mint_id, with_authorizations
-
-SALT = keccak(text="basket authorisation test")
-
-
-def nonce_of(to, shares: int, salt: bytes) -> bytes:
-    """The nonce model: keccak256(abi.encode(to, shares, salt))."""
-    return keccak(encode(["address", "uint256", "bytes32"], [str(to), shares, salt]))
-
-
-def sign_all(s, chain, owner, to, shares, salt=SALT, *, valid_after=0, valid_before=None, values=None):
-    """One ReceiveWithAuthorization per component, (value, validAfter, validBefore, v, r, s) in composition order."""
-    valid_before = chain.pending_timestamp + 3600 if valid_before is None else valid_before
-    nonce = nonce_of(to, shares, salt)
-    auths = []
-    for i, c in enumerate(s.components):
-        value = c.units * shares if values is None else values[i]
-        v, r, ss = sign_transfer_authorization(
-            owner.private_key, token_name=c.token.name(), chain_id=chain.chain_id, token=c.token.address,
-            to=s.basket.address, value=value, valid_after=valid_after, valid_before=valid_before, nonce=nonce,
-            kind="ReceiveWithAuthorization")
-        auths.append((value, valid_after, valid_before, v, r, ss))
-    return auths
-
 
 def mint_components(s, owner, shares, label):
     for c in s.components:
@@ -70,7 +46,7 @@ def reverts_with(s, project, name, **inputs):
 def test_create_with_authorizations_relayed_by_anyone(stack, chain, project):
     s, b = stack, stack.basket
     mint_components(s, s.alice, 3, "auth ok")
-    auths = sign_all(s, chain, s.alice, s.alice, 3)
+    auths = sign_authorizations(s, chain, s.alice, s.alice, 3)
     assert bytes(b.authorizationNonce(s.alice, 3, SALT)) == nonce_of(s.alice.address, 3, SALT)
     tx = b.createWithAuthorizations(3, s.alice, s.alice, SALT, auths, sender=s.carol)  # a relayer pays the gas
     assert b.balanceOf(s.alice) == 3 and b.balanceOf(s.carol) == 0 and b.totalSupply() == 3
@@ -93,20 +69,20 @@ def test_authorization_for_a_wrong_amount_is_refused_and_nothing_moves(stack, ch
     for i, delta in ((0, -1), (3, +1)):  # one base unit short, one base unit over
         values = list(exact)
         values[i] += delta
-        auths = sign_all(s, chain, s.alice, s.alice, 2, values=values)
+        auths = sign_authorizations(s, chain, s.alice, s.alice, 2, values=values)
         with reverts_with(s, project, "AuthorizationAmountMismatch", component=s.components[i].token.address,
                           signed=values[i], expected=exact[i]):
             b.createWithAuthorizations(2, s.alice, s.alice, SALT, auths, sender=s.alice)
     # a signature over a different value than the one claimed is the component's own refusal
-    auths = sign_all(s, chain, s.alice, s.alice, 2, values=[v + 1 for v in exact])
+    auths = sign_authorizations(s, chain, s.alice, s.alice, 2, values=[v + 1 for v in exact])
     auths[0] = (exact[0], *auths[0][1:])
     with reverts_with(s, project, "InvalidAuthorizationSignature", authorizer=s.alice.address):
         b.createWithAuthorizations(2, s.alice, s.alice, SALT, auths, sender=s.alice)
-    auths = sign_all(s, chain, s.alice, s.alice, 2)
+    auths = sign_authorizations(s, chain, s.alice, s.alice, 2)
     with reverts_with(s, project, "AuthorizationCountMismatch", given=4, expected=5):
         b.createWithAuthorizations(2, s.alice, s.alice, SALT, auths[:4], sender=s.alice)
     with reverts_with(s, project, "ZeroShares"):
-        b.createWithAuthorizations(0, s.alice, s.alice, SALT, sign_all(s, chain, s.alice, s.alice, 0),
+        b.createWithAuthorizations(0, s.alice, s.alice, SALT, sign_authorizations(s, chain, s.alice, s.alice, 0),
                                    sender=s.alice)
     assert b.totalSupply() == 0
     assert all(c.token.balanceOf(s.alice) == x for c, x in zip(s.components, exact))
@@ -117,7 +93,7 @@ def test_authorization_for_a_wrong_amount_is_refused_and_nothing_moves(stack, ch
 def test_reused_expired_or_early_authorization_is_refused(stack, chain, project):
     s, b = stack, stack.basket
     mint_components(s, s.alice, 4, "auth reuse")
-    auths = sign_all(s, chain, s.alice, s.alice, 2)
+    auths = sign_authorizations(s, chain, s.alice, s.alice, 2)
     b.createWithAuthorizations(2, s.alice, s.alice, SALT, auths, sender=s.alice)
     nonce = nonce_of(s.alice.address, 2, SALT)
     with reverts_with(s, project, "AuthorizationAlreadyUsed", authorizer=s.alice.address, nonce=nonce):
@@ -125,10 +101,10 @@ def test_reused_expired_or_early_authorization_is_refused(stack, chain, project)
     # the same (to, shares) again needs a new salt
     salt2 = keccak(text="second")
     now = chain.pending_timestamp
-    expired = sign_all(s, chain, s.alice, s.alice, 2, salt2, valid_before=now - 1)
+    expired = sign_authorizations(s, chain, s.alice, s.alice, 2, salt2, valid_before=now - 1)
     with reverts_with(s, project, "AuthorizationExpired", validBefore=now - 1):
         b.createWithAuthorizations(2, s.alice, s.alice, salt2, expired, sender=s.alice)
-    early = sign_all(s, chain, s.alice, s.alice, 2, salt2, valid_after=now + 600)
+    early = sign_authorizations(s, chain, s.alice, s.alice, 2, salt2, valid_after=now + 600)
     with reverts_with(s, project, "AuthorizationNotYetValid", validAfter=now + 600):
         b.createWithAuthorizations(2, s.alice, s.alice, salt2, early, sender=s.alice)
     assert b.totalSupply() == 2
@@ -141,7 +117,7 @@ def test_attack_front_run_authorizations_cannot_redirect_shares_or_components(st
     s, b = stack, stack.basket
     attacker = s.stranger
     mint_components(s, s.alice, 3, "auth front-run")
-    auths = sign_all(s, chain, s.alice, s.alice, 3)  # seen by the attacker in the mempool
+    auths = sign_authorizations(s, chain, s.alice, s.alice, 3)  # seen by the attacker in the mempool
     # 1. shares to the attacker instead: the nonce binds the receiver, so the signature does not match
     with reverts_with(s, project, "InvalidAuthorizationSignature", authorizer=s.alice.address):
         b.createWithAuthorizations(3, attacker, s.alice, SALT, auths, sender=attacker)
@@ -173,7 +149,7 @@ def test_attack_front_run_authorizations_cannot_redirect_shares_or_components(st
 def test_paused_or_frozen_component_stops_authorized_create(stack, chain, project):
     s, b = stack, stack.basket
     mint_components(s, s.alice, 2, "auth compliance")
-    auths = sign_all(s, chain, s.alice, s.alice, 2)
+    auths = sign_authorizations(s, chain, s.alice, s.alice, 2)
     tb = s.components[2].token
     tb.pause(sender=s.pauser)
     with reverts_with(s, project, "ComponentPaused", component=tb.address):
