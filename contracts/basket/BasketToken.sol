@@ -19,6 +19,7 @@ import {AggregatorV3Interface} from "../interfaces/AggregatorV3Interface.sol";
 import {IBasketToken} from "../interfaces/IBasketToken.sol";
 import {IERC7943Fungible} from "../interfaces/IERC7943.sol";
 import {IBasketComponent} from "../interfaces/IBasketComponent.sol";
+import {IERC3009} from "../interfaces/IERC3009.sol";
 
 /// @title BasketToken
 /// @notice One ERC-20 (+ EIP-2612) share for a fixed bundle of Stockpile commodity tokens held by this
@@ -162,7 +163,7 @@ contract BasketToken is
 
     /// @inheritdoc IBasketToken
     function create(uint256 shares, address to) external nonReentrant whenNotPaused {
-        _create(_msgSender(), shares, to);
+        _create(_msgSender(), shares, to, 0, _noAuthorizations());
     }
 
     /// @inheritdoc IBasketToken
@@ -181,10 +182,42 @@ contract BasketToken is
             try IERC20Permit(cs[i].token).permit(payer, address(this), cs[i].units * shares, ps.deadline, ps.v, ps.r, ps.s) {}
                 catch {}
         }
-        _create(payer, shares, to);
+        _create(payer, shares, to, 0, _noAuthorizations());
     }
 
-    function _create(address payer, uint256 shares, address to) private {
+    /// @inheritdoc IBasketToken
+    function createWithAuthorizations(
+        uint256 shares,
+        address to,
+        address payer,
+        bytes32 salt,
+        ReceiveAuthorization[] calldata authorizations
+    ) external nonReentrant whenNotPaused {
+        uint256 n = _s().components.length;
+        // Never empty here (an empty list would make `_create` pull by allowance from a payer who is not the caller).
+        if (authorizations.length != n) revert AuthorizationCountMismatch(authorizations.length, n);
+        _create(payer, shares, to, authorizationNonce(to, shares, salt), authorizations);
+    }
+
+    /// @inheritdoc IBasketToken
+    function authorizationNonce(address to, uint256 shares, bytes32 salt) public pure returns (bytes32 nonce) {
+        return keccak256(abi.encode(to, shares, salt));
+    }
+
+    /// @dev An empty calldata list: `_create` then pulls every component from `payer` by `transferFrom`.
+    function _noAuthorizations() private pure returns (ReceiveAuthorization[] calldata none) {
+        assembly {
+            none.offset := 0
+            none.length := 0
+        }
+    }
+
+    /// @dev Deposit exactly `units x shares` of every component from `payer` (by allowance when `auths` is empty,
+    ///      otherwise by each component's EIP-3009 `receiveWithAuthorization` with `nonce`), then mint.
+    // slither-disable-next-line reentrancy-no-eth - every caller is nonReentrant (transient guard), the components are fixed at initialize, and shares are minted only after every deposit arrived
+    function _create(address payer, uint256 shares, address to, bytes32 nonce, ReceiveAuthorization[] calldata auths)
+        private
+    {
         if (shares == 0) revert ZeroShares();
         _checkReceiver(to);
         Component[] storage cs = _s().components;
@@ -195,10 +228,25 @@ contract BasketToken is
             uint256 amount = cs[i].units * shares;
             amounts[i] = amount;
             _checkComponent(token, payer, address(this), amount);
-            IERC20(token).safeTransferFrom(payer, address(this), amount);
+            if (auths.length == 0) {
+                IERC20(token).safeTransferFrom(payer, address(this), amount);
+            } else {
+                _receive(token, payer, amount, nonce, auths[i]);
+            }
         }
         _mint(to, shares);
         emit Created(payer, to, shares, amounts);
+    }
+
+    /// @dev One component by its EIP-3009 authorisation: exactly `amount`, or `AuthorizationAmountMismatch`.
+    function _receive(address token, address payer, uint256 amount, bytes32 nonce, ReceiveAuthorization calldata a)
+        private
+    {
+        if (a.value != amount) revert AuthorizationAmountMismatch(token, a.value, amount);
+        // Only this basket (the payee) can use it: receiveWithAuthorization refuses any other caller.
+        IERC3009(token).receiveWithAuthorization(
+            payer, address(this), amount, a.validAfter, a.validBefore, nonce, a.v, a.r, a.s
+        );
     }
 
     /// @inheritdoc IBasketToken

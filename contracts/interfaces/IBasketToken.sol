@@ -41,6 +41,25 @@ interface IBasketToken {
         bytes32 s;
     }
 
+    /// @notice An EIP-3009 `ReceiveWithAuthorization` of one component for `createWithAuthorizations`, signed by
+    ///         the payer for `to` = this basket and `value` = the exact deposit `units x shares`; its nonce is not
+    ///         given: the basket derives it with `authorizationNonce(to, shares, salt)`, which binds the
+    ///         authorisation to the receiver of the shares (nobody can redirect them).
+    /// @param value The amount signed (must equal `units x shares`).
+    /// @param validAfter Not valid at or before this time (unix seconds).
+    /// @param validBefore Not valid at or after this time (unix seconds).
+    /// @param v Signature v.
+    /// @param r Signature r.
+    /// @param s Signature s.
+    struct ReceiveAuthorization {
+        uint256 value;
+        uint256 validAfter;
+        uint256 validBefore;
+        uint8 v;
+        bytes32 r;
+        bytes32 s;
+    }
+
     // ----- events -----
     /// @notice `payer` deposited `amounts` (one per component, in composition order) and `to` received `shares`.
     event Created(address indexed payer, address indexed to, uint256 shares, uint256[] amounts);
@@ -124,6 +143,15 @@ interface IBasketToken {
     /// @param given Signatures given.
     /// @param expected Components in the composition.
     error PermitCountMismatch(uint256 given, uint256 expected);
+    /// @notice `given` authorisations for `expected` components.
+    /// @param given Authorisations given.
+    /// @param expected Components in the composition.
+    error AuthorizationCountMismatch(uint256 given, uint256 expected);
+    /// @notice The authorisation of `component` is for `signed` base units, not the exact deposit `expected`.
+    /// @param component The component token.
+    /// @param signed The value of the authorisation.
+    /// @param expected `units x shares`.
+    error AuthorizationAmountMismatch(address component, uint256 signed, uint256 expected);
     /// @notice Nothing of `token` above the backing to recover.
     /// @param token The token.
     error NoSurplus(address token);
@@ -145,6 +173,31 @@ interface IBasketToken {
     /// @param to Receiver of the shares.
     /// @param permits One signature per component.
     function createWithPermits(uint256 shares, address to, PermitSignature[] calldata permits) external;
+
+    /// @notice `create` paid by `payer` with one EIP-3009 `receiveWithAuthorization` per component (composition
+    ///         order): each signed by `payer` for `to` = this basket, `value` = exactly `units x shares` and nonce
+    ///         `authorizationNonce(to, shares, salt)`. Anyone may submit it (a relayer pays the gas); only this
+    ///         basket can use the authorisations, and only for these `shares` to this `to`.
+    /// @param shares Basket base units to create.
+    /// @param to Receiver of the shares (bound by the nonce).
+    /// @param payer Owner of the components, signer of every authorisation.
+    /// @param salt Chosen by the payer so that the same (to, shares) can be authorised more than once.
+    /// @param authorizations One authorisation per component.
+    function createWithAuthorizations(
+        uint256 shares,
+        address to,
+        address payer,
+        bytes32 salt,
+        ReceiveAuthorization[] calldata authorizations
+    ) external;
+
+    /// @notice The EIP-3009 nonce every component authorisation of `createWithAuthorizations(shares, to, ., salt, .)`
+    ///         must be signed with: `keccak256(abi.encode(to, shares, salt))`.
+    /// @param to Receiver of the shares.
+    /// @param shares Basket base units.
+    /// @param salt The payer's salt.
+    /// @return nonce The nonce.
+    function authorizationNonce(address to, uint256 shares, bytes32 salt) external pure returns (bytes32 nonce);
 
     /// @notice Burn `shares` of the caller and send exactly `units x shares` of every component to `to`.
     /// @param shares Basket base units to redeem.

@@ -13,10 +13,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from eth_abi import encode
 from eth_account import Account
 from eth_utils import keccak
 
 from stockpile.oracle.report import FeedEntry, SignerConfig, build_report, feed_id
+from stockpile.token.devnet import sign_transfer_authorization
 from stockpile.toolchain.anvil import dev_keys
 from stockpile.token.testing import ATTESTOR_KEYS, TIMELOCK_DELAY, ZERO_ADDRESS, Attest, deploy_token, mint_id
 
@@ -159,3 +161,26 @@ def timelock_call(s: BasketStack, chain, target, data: bytes, salt: bytes = b"\0
     s.timelock.schedule(target, 0, data, pred, salt, TIMELOCK_DELAY, sender=s.admin)
     chain.pending_timestamp += TIMELOCK_DELAY + 1
     return s.timelock.execute(target, 0, data, pred, salt, sender=s.admin)
+
+
+SALT = keccak(text="basket authorisation test")
+
+
+def nonce_of(to, shares: int, salt: bytes) -> bytes:
+    """The nonce model: keccak256(abi.encode(to, shares, salt))."""
+    return keccak(encode(["address", "uint256", "bytes32"], [str(to), shares, salt]))
+
+
+def sign_authorizations(s, chain, owner, to, shares, salt=SALT, *, valid_after=0, valid_before=None, values=None):
+    """One ReceiveWithAuthorization per component, (value, validAfter, validBefore, v, r, s) in composition order."""
+    valid_before = chain.pending_timestamp + 3600 if valid_before is None else valid_before
+    nonce = nonce_of(to, shares, salt)
+    auths = []
+    for i, c in enumerate(s.components):
+        value = c.units * shares if values is None else values[i]
+        v, r, ss = sign_transfer_authorization(
+            owner.private_key, token_name=c.token.name(), chain_id=chain.chain_id, token=c.token.address,
+            to=s.basket.address, value=value, valid_after=valid_after, valid_before=valid_before, nonce=nonce,
+            kind="ReceiveWithAuthorization")
+        auths.append((value, valid_after, valid_before, v, r, ss))
+    return auths

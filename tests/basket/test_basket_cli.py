@@ -49,8 +49,11 @@ def test_create_and_redeem(cli, sp):
     assert out.stdout.startswith("created 2 SMB share(s)") and smb.balance(sp.address).units == before + 2
     out = cli("create", "SMB", "1", "--account", "env:HOLDER_KEY", "--permit")
     assert out.returncode == 0, out.stderr
-    out = cli("redeem", "SMB", "3", "--account", "env:HOLDER_KEY")
-    assert out.returncode == 0 and out.stdout.startswith("redeemed 3"), out.stderr
+    out = cli("create", "SMB", "2", "--account", "env:HOLDER_KEY", "--authorization")
+    assert out.returncode == 0 and out.stdout.startswith("created 2 SMB share(s)"), out.stderr
+    assert smb.balance(sp.address).units == before + 5
+    out = cli("redeem", "SMB", "5", "--account", "env:HOLDER_KEY")
+    assert out.returncode == 0 and out.stdout.startswith("redeemed 5"), out.stderr
     assert smb.balance(sp.address).units == before
 
 
@@ -62,6 +65,10 @@ def test_create_and_redeem(cli, sp):
     (("create", "SMB", "abc", "--account", "env:HOLDER_KEY"), "error: shares must be a number, got 'abc'"),
     (("create", "SMB", "1", "--account", "env:NOPE"), "error:"),
     (("composition", "SMB", "--manifest", "/nonexistent.json"), "error: manifest not found: /nonexistent.json"),
+    (("create", "SMB", "1", "--account", "env:HOLDER_KEY", "--permit", "--authorization"),
+     "error: give --permit or --authorization, not both"),
+    (("redeem", "SMB", "1", "--account", "env:HOLDER_KEY", "--authorization"),
+     "error: --authorization applies to create only"),
 ])
 def test_mistakes_are_one_line_exit_2(cli, args, message):
     out = cli(*args)

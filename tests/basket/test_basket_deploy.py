@@ -83,6 +83,25 @@ def test_engine_deploys_and_wires_the_basket(deployed, w3):
     assert deployed.verify()["baskets.SMB"] and deployed.verify()["baskets.SMB.nav"]
 
 
+def test_engine_registers_the_basket_in_the_directory(deployed, w3):
+    m = deployed.manifest
+    d = w3.eth.contract(address=m.address("directory"), abi=load("Directory").abi)
+    assert d.functions.basketSymbols().call() == ["SMB"]
+    assert tuple(d.functions.getBasket("SMB").call()) == (m.address("baskets.SMB"), m.address("baskets.SMB.nav"))
+    assert "baskets.SMB.directory" in m.actions and "SMB" not in d.functions.symbols().call()
+
+
+def test_engine_names_a_directory_without_a_basket_list(deployed, w3):
+    """A Directory deployed before baskets were registered there (not upgradeable): a clear error, not a revert."""
+    from stockpile.deploy.engine import ApplyContext, DeploymentError
+    from stockpile.deploy.steps import _basket_registered
+
+    old = deployed.manifest.model_copy(deep=True)
+    old.contracts["directory"] = old.contracts["timelock"]  # a contract without containsBasket
+    with pytest.raises(DeploymentError, match="has no basket list .*deploy a new one"):
+        _basket_registered(ApplyContext(w3, old, DEPLOYER), "SMB")
+
+
 def test_basket_handover_begins_the_admin_transfer(deployed, w3):
     dep = load_deployment(SAMPLE_DEVNET)
     lines = handover(dep, w3, Sender(w3, Account.from_key(KEYS[0])), deployed.manifest)

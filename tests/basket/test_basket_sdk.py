@@ -25,6 +25,17 @@ def test_basket_is_found_from_the_manifest_with_its_composition(sp):
         sp.basket("XYZ")
 
 
+def test_basket_is_found_from_the_directory_address_alone(sp, deployed, w3):
+    from stockpile.sdk import Stockpile
+
+    m = deployed.manifest
+    alone = Stockpile.connect(w3, directory=m.address("directory"))  # no manifest
+    assert alone.baskets() == ["SMB"]
+    smb = alone.basket("SMB")
+    assert smb.token.address == m.address("baskets.SMB") and smb.nav_feed.address == m.address("baskets.SMB.nav")
+    assert smb.nav().nav == sp.basket("SMB").nav().nav
+
+
 def test_nav_matches_the_component_prices(sp):
     nav = sp.basket("SMB").nav()
     exact = sum((c.amount_per_share * c.price.price for c in nav.components), Decimal(0))
@@ -62,3 +73,36 @@ def test_contract_errors_arrive_named(sp, w3):
         smb.nav()
     assert info.value.args_dict["component"] == ag.token
     assert smb.holding(sp.address).value_usd is None  # no value from a stale NAV
+
+
+def test_create_by_eip3009_authorizations_signed_here_relayed_by_another_account(sp):
+    from eth_account import Account
+
+    from basket_helpers import KEYS
+
+    smb = sp.basket("SMB")
+    me = sp.address
+    before = {c.symbol: sp.product(c.symbol).balance(me).units for c in smb.composition()}
+    supply, shares = smb.total_supply(), smb.balance(me).units
+    smb.create(2, method="authorization")  # one transaction, no approval
+    assert smb.total_supply() == supply + 2 and smb.balance(me).units == shares + 2
+    for c in smb.composition():
+        assert sp.product(c.symbol).balance(me).units == before[c.symbol] - 2 * c.units
+        assert sp.product(c.symbol).token.functions.allowance(me, smb.token.address).call() == 0
+    signed = smb.sign_authorizations(1)
+    assert signed["payer"] == me and signed["to"] == me and len(signed["authorizations"]) == 5
+    assert bytes(smb.token.functions.authorizationNonce(me, 1, signed["salt"]).call()) == \
+        smb.authorization_nonce(me, 1, signed["salt"])
+    relayer = sp.with_account(Account.from_key(KEYS[9])).basket("SMB")
+    relayer_shares = relayer.balance(relayer.sp.address).units
+    relayer.submit_authorizations(signed)  # the relayer pays the gas; the share goes to the signer
+    assert smb.total_supply() == supply + 3 and smb.balance(me).units == shares + 3
+    assert relayer.balance(relayer.sp.address).units == relayer_shares
+    with pytest.raises(errors.AuthorizationAlreadyUsed):
+        relayer.submit_authorizations(signed)
+    redirected = dict(signed, to=relayer.sp.address)
+    with pytest.raises(errors.InvalidAuthorizationSignature):
+        relayer.submit_authorizations(redirected)
+    with pytest.raises(errors.StockpileError, match="create method must be one of"):
+        smb.create(1, method="gift")
+    assert all(b.backed and b.held == b.required for b in smb.backing())

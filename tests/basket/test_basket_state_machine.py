@@ -1,4 +1,5 @@
-"""Hypothesis state machine over create, redeem, share transfers, component transfers (between
+"""Hypothesis state machine over create (by allowance and by EIP-3009 authorisations, relayed by any
+holder), redeem, share transfers, component transfers (between
 holders and straight to the basket: donations), component pauses and freezes of the basket's holding,
 basket pauses and holder freezes, on ape's in-process chain.
 
@@ -14,6 +15,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
+from basket_helpers import sign_authorizations
 from stockpile.token.testing import mint_id
 
 START_SHARES = 40  # components for this many shares minted to every holder up front
@@ -51,6 +53,7 @@ def test_basket_backing_identity_state_machine(stack, chain):
             self.comp_address_frozen = [False] * len(comps)  # ... by freezing the basket's address (not an amount)
             self.paused = False
             self.frozen = [False] * len(holders)  # basket-share freeze
+            self.salts = 0  # salts of createWithAuthorizations used so far
 
         def teardown(self):
             chain.restore(self.snapshot)
@@ -63,6 +66,21 @@ def test_basket_backing_identity_state_machine(stack, chain):
             expect = n > 0 and not self.paused and not self.frozen[to] and self._components_ok() \
                 and all(self.comp[h][i] >= n * c.units for i, c in enumerate(comps))
             assert _ok(b.create, n, holders[to], sender=holders[h]) == expect, ("create", h, to, n)
+            if expect:
+                for i, c in enumerate(comps):
+                    self.comp[h][i] -= n * c.units
+                self.shares[to] += n
+
+        @rule(h=st.sampled_from(HOLDERS), to=st.sampled_from(HOLDERS), n=SHARES, relayer=st.sampled_from(HOLDERS))
+        def create_by_authorizations(self, h, to, n, relayer):
+            # same outcome as create (no allowance involved); each call signs with a fresh salt
+            self.salts += 1
+            salt = self.salts.to_bytes(32, "big")
+            auths = sign_authorizations(s, chain, holders[h], holders[to], n, salt)
+            expect = n > 0 and not self.paused and not self.frozen[to] and self._components_ok() \
+                and all(self.comp[h][i] >= n * c.units for i, c in enumerate(comps))
+            got = _ok(b.createWithAuthorizations, n, holders[to], holders[h], salt, auths, sender=holders[relayer])
+            assert got == expect, ("createWithAuthorizations", h, to, n, relayer)
             if expect:
                 for i, c in enumerate(comps):
                     self.comp[h][i] -= n * c.units

@@ -23,7 +23,7 @@ def ape_run_deploy(manifests: Path, *network: str) -> subprocess.CompletedProces
 
 def assert_deployed(out: subprocess.CompletedProcess[str], manifests: Path, chain_id: int | None = None) -> None:
     assert out.returncode == 0, out.stdout + out.stderr
-    assert "74 steps applied, 0 already done" in out.stdout  # tests/deploy/test_apply.py N_STEPS
+    assert "75 steps applied, 0 already done" in out.stdout  # tests/deploy/test_apply.py N_STEPS
     (manifest,) = manifests.glob("*.json")
     data = json.loads(manifest.read_text())
     assert len(data["contracts"]) == 19 and data["chain_id"] == int(manifest.stem)  # N_DEPLOYS

@@ -29,7 +29,7 @@ ADMIN = Account.from_key(KEYS[1])
 STOCKPILE = str(Path(sys.executable).parent / "stockpile")
 N_DEPLOYS = 19  # timelock, directory, 3 implementations (token + its EIP-3009 code, attestor), price feed,
                 # 5 x 2 proxies, basket impl + proxy + NAV feed
-N_STEPS = 74  # per product: bind attestor to token, set it as the token's reserve attestor; basket: 3 deploys, roles, allowlisting
+N_STEPS = 75  # per product: bind attestor to token, set it as the token's reserve attestor; basket: 3 deploys, roles, allowlisting, Directory entry
 
 
 def cli(*args, env_extra=None, timeout=300):

@@ -132,14 +132,19 @@ def _write_command(name: str, doc: str):
                   help="env:VAR (private key), keystore:PATH[:PASSPHRASE_VAR] or mnemonic-env:VAR[:INDEX]")
     @click.option("--to", default=None, help="receiver (default: the account)")
     @click.option("--permit", is_flag=True, help="create only: sign EIP-2612 permits instead of approving")
-    def command(symbol, rpc, manifest, shares, account_spec, to, permit):
+    @click.option("--authorization", is_flag=True,
+                  help="create only: sign one EIP-3009 ReceiveWithAuthorization per component (no approvals)")
+    def command(symbol, rpc, manifest, shares, account_spec, to, permit, authorization):
+        if permit and authorization:
+            _fail("give --permit or --authorization, not both")
+        if name != "create" and (permit or authorization):
+            _fail(f"{'--permit' if permit else '--authorization'} applies to create only")
         sp, smb = _client(rpc, manifest, symbol, account_spec)
         n = _shares(shares)
         if name == "create":
-            _run(lambda: smb.create(n, to, permit=permit))
+            method = "authorization" if authorization else "permit" if permit else "approve"
+            _run(lambda: smb.create(n, to, method=method))
         else:
-            if permit:
-                _fail("--permit applies to create only")
             _run(lambda: smb.redeem(n, to))
         amounts = ", ".join(f"{k} {v}" for k, v in smb.amounts_for(n).items())
         done = {"create": "created", "redeem": "redeemed"}[name]
@@ -148,6 +153,6 @@ def _write_command(name: str, doc: str):
     return command
 
 
-_write_command("create", "Deposit the components for SHARES whole shares (approving what is missing, or --permit) "
-                         "and receive the shares.")
+_write_command("create", "Deposit the components for SHARES whole shares (approving what is missing, or --permit, "
+                         "or --authorization) and receive the shares.")
 _write_command("redeem", "Burn SHARES whole shares and receive exactly the components.")

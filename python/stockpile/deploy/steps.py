@@ -19,7 +19,7 @@ from web3 import Web3
 
 from stockpile.contracts import load
 from stockpile.deploy.config import Basket, Deployment, Product
-from stockpile.deploy.engine import ApplyContext, CallStep, DeployStep, Step
+from stockpile.deploy.engine import ApplyContext, CallStep, DeploymentError, DeployStep, Step
 
 ZERO = "0x0000000000000000000000000000000000000000"
 
@@ -217,4 +217,23 @@ def basket_steps(dep: Deployment, b: Basket) -> list[Step]:
             args=lambda ctx: [ctx.address(key), True],
             done=lambda ctx, tok=tok: ctx.contract(tok, "CommodityToken").functions.isAllowlisted(ctx.address(key)).call(),
             description=f"basket {s}: allowlist the basket as a holder of {p.symbol}"))
+    steps.append(CallStep(
+        key=f"{key}.directory", target="directory", contract="Directory", function="registerBasket",
+        args=lambda ctx: [s, ctx.address(key), ctx.address(f"{key}.nav")],
+        done=lambda ctx: _basket_registered(ctx, s), description=f"basket {s}: register in the Directory"))
     return steps
+
+
+def _basket_registered(ctx: ApplyContext, symbol: str) -> bool:
+    """Whether the Directory lists basket ``symbol``; a Directory deployed before it had a basket list (it is
+    not upgradeable) is named, with what to do, instead of failing on a revert."""
+    from web3.exceptions import BadFunctionCallOutput, ContractLogicError
+
+    directory = ctx.contract("directory", "Directory")
+    try:
+        return bool(directory.functions.containsBasket(symbol).call())
+    except (ContractLogicError, BadFunctionCallOutput) as exc:
+        raise DeploymentError(
+            f"the Directory at {directory.address} has no basket list (deployed before baskets were registered "
+            "there; a Directory is not upgradeable): deploy a new one (remove `directory` and its `.directory` "
+            f"actions from the manifest and apply again), or find basket {symbol} from the manifest") from exc

@@ -162,6 +162,17 @@ def create_app(service: PortalService) -> FastAPI:
                     limit: Annotated[int, Query(ge=1, le=1000)] = 200):
         return service.address(check_address(address), symbol, limit)
 
+    @app.get("/api/baskets", tags=["api"], summary="Every basket: shares, NAV, components held against shares x units")
+    def api_baskets():
+        snap = service.state()
+        return {"block": snap.block, "baskets": [b for _s, b in sorted(snap.baskets.items())]}
+
+    @app.get("/api/baskets/{symbol}", tags=["api"],
+             summary="A basket's look-through: components, held vs shares x units, each one's attested lots")
+    def api_basket(symbol: Annotated[str, PathParam(max_length=32, description="basket symbol, e.g. SMB")],
+                   limit: Annotated[int, Query(ge=1, le=1000)] = 200):
+        return service.basket(symbol, limit)
+
     @app.get("/api/reconciliation", tags=["api"], summary="The latest reconciliation run and its breaks")
     def api_reconciliation():
         return service.reconciliation()
@@ -205,7 +216,12 @@ def create_app(service: PortalService) -> FastAPI:
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def index(request: Request):
         snap = service.state()
-        return page(request, "index.html", products=[p.summary() for _s, p in sorted(snap.products.items())])
+        return page(request, "index.html", products=[p.summary() for _s, p in sorted(snap.products.items())],
+                    baskets=[b for _s, b in sorted(snap.baskets.items())])
+
+    @app.get("/baskets/{symbol}", response_class=HTMLResponse, include_in_schema=False)
+    def basket_page(request: Request, symbol: Annotated[str, PathParam(max_length=32)]):
+        return page(request, "basket.html", b=service.basket(symbol), proof_url=_proof_url, lot_url=_lot_url)
 
     @app.get("/products/{symbol}", response_class=HTMLResponse, include_in_schema=False)
     def product_page(request: Request, symbol: Symbol):
@@ -272,8 +288,8 @@ def service_contracts(service: PortalService) -> set[str]:
     return out
 
 
-def _nav(service: PortalService) -> list[str]:
-    return sorted(service.infos)
+def _nav(service: PortalService) -> dict[str, list[str]]:
+    return {"products": sorted(service.infos), "baskets": service.sp.baskets()}
 
 
 def _lot_url(symbol: str, lot: dict) -> str:

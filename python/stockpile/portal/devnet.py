@@ -46,6 +46,7 @@ def prepare(url: str, work: str | Path, console: Console | None = None, price_ro
         sp.w3.provider.make_request("evm_increaseTime", [120])
         sp.w3.provider.make_request("evm_mine", [])
     demo._holder_journey(sp, keys, lots, console)
+    demo._basket_journey(sp, manifest, keys, console)  # SMB shares outstanding: the portal's basket look-through
     demo._reconcile(sp, db, catalogue, as_of, work, console)
     db.dispose()
     products_file = work / "products.yaml"

@@ -114,6 +114,7 @@ class Snapshot:
     refreshed_at: float
     error: str | None = None
     balances: dict[str, dict[str, int]] = field(default_factory=dict)  # symbol -> holder -> units at block
+    baskets: dict[str, dict] = field(default_factory=dict)  # basket symbol -> summary at block (``basket_summary``)
 
 
 class PortalService:
@@ -134,6 +135,9 @@ class PortalService:
         self.events_db = Database(Path(index_path))  # the portal's own copy of the chain events
         self.sp = self._connect(products, doc)
         self.infos: dict[str, ProductInfo] = {p.symbol: p for p in self.sp.products()}
+        # baskets: from the Directory (the SDK finds them there) and the products file's `baskets:` addresses
+        for address in doc.get("baskets") or []:
+            self.sp.add_basket(Web3.to_checksum_address(address))
         self.reader = ChainReader(self.w3, self.events_db,
                                   [ProductContracts(i.product_code, i.token, i.attestor, int(doc.get("start_block", 0)))
                                    for i in self.infos.values()], confirmations=0)
@@ -195,6 +199,7 @@ class PortalService:
             ts = self.reader.block(block)[1]
             snap = Snapshot(block, ts, products, time.time())
             snap.balances = {s: self._balances(p.info, block) for s, p in products.items()}
+            snap.baskets = {b: self._basket_summary(b, snap) for b in self.sp.baskets()}
             self.snapshot = snap
             return snap
 
@@ -305,7 +310,67 @@ class PortalService:
                 bal[t] = bal.get(t, 0) + v
         return {h: b for h, b in bal.items() if b > 0}
 
+    def _basket_summary(self, symbol: str, snap: Snapshot) -> dict:
+        """A basket at the snapshot block: shares, NAV, and per component its units per share, what the basket
+        holds, shares x units (the backing identity: held == shares x units unless tokens were sent to it
+        directly) and the product it is (whose attested lots back the holding)."""
+        from stockpile.contracts import load
+
+        erc20_abi = load("CommodityToken").abi
+        client = self.sp.basket(symbol)
+        b, block = client.token, snap.block
+        supply = b.functions.totalSupply().call(block_identifier=block)
+        by_token = {p.info.token.lower(): p for p in snap.products.values()}
+        components = []
+        for token, units, _feed, _hb, tdec, _fdec in b.functions.composition().call(block_identifier=block):
+            p = by_token.get(token.lower())
+            erc20 = self.w3.eth.contract(address=token, abi=erc20_abi)
+            held = erc20.functions.balanceOf(b.address).call(block_identifier=block)
+            required = supply * units
+            components.append({
+                "token": token, "symbol": p.info.symbol if p else None,
+                "product_code": p.info.product_code if p else None, "unit": p.info.unit if p else None,
+                "decimals": tdec, "units_per_share": str(units),
+                "amount_per_share": _amount(units * 10**client.decimals, tdec),
+                "held_units": str(held), "held": _amount(held, tdec),
+                "required_units": str(required), "required": _amount(required, tdec),
+                "surplus_units": str(max(0, held - required)), "shortfall_units": str(max(0, required - held)),
+                "identity": "equal" if held == required else ("surplus" if held > required else "under-backed"),
+                "backed": held >= required})
+        nav = None
+        if client.nav_feed is not None:
+            feed = client.nav_feed
+            r = _call(lambda: feed.functions.latestRoundData().call(block_identifier=block))
+            dec = _call(lambda: feed.functions.decimals().call())
+            if r is not None and dec is not None:
+                nav = {"nav": str(Decimal(int(r[1])).scaleb(-dec)), "updated_at": format_time(int(r[3])),
+                       "age_seconds": max(0, snap.block_time - int(r[3]))}
+        return {"symbol": symbol, "name": b.functions.name().call(), "address": b.address,
+                "nav_feed": client.nav_feed.address if client.nav_feed else None, "decimals": client.decimals,
+                "total_supply": str(supply), "total_supply_amount": _amount(supply, client.decimals),
+                "nav": nav, "fully_backed": all(c["backed"] for c in components), "components": components,
+                "block": block}
+
     # ---------------------------------------------------------------- questions
+    def basket(self, symbol: str, limit: int = 200) -> dict:
+        """A basket's look-through: its summary, and per component the product's attestation and the attested
+        lots allocated to the basket's own holding of it (the allocation rule, the basket being a holder)."""
+        snap = self.state()
+        b = snap.baskets.get(symbol)
+        if b is None:
+            raise PortalError(404, f"unknown basket {symbol!r}; known: {', '.join(sorted(snap.baskets)) or 'none'}")
+        out = []
+        for c in b["components"]:
+            p = snap.products.get(c["symbol"]) if c["symbol"] else None
+            if p is None:
+                out.append({**c, "product": None, "holding": None})
+                continue
+            summary = p.summary()
+            product = {k: summary[k] for k in ("attestation", "attested_reserve_amount", "total_supply_amount",
+                                               "collateralisation", "paused", "lot_list", "lot_list_error")}
+            out.append({**c, "product": product, "holding": self._holding(snap, p, b["address"], limit)})
+        return {**b, "components": out, "rule": ALLOCATION_RULE}
+
     def state(self) -> Snapshot:
         if self.snapshot is None:
             return self.refresh()

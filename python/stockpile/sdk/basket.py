@@ -5,6 +5,8 @@
     smb.nav().nav                        # USD per whole share, from the basket's NAV feed
     smb.create(3)                        # approves exactly what is missing, then creates 3 shares
     smb.create(3, permit=True)           # one EIP-2612 permit per component instead of approvals
+    smb.create(3, method="authorization")  # one EIP-3009 ReceiveWithAuthorization per component, one tx
+    signed = smb.sign_authorizations(3)  # ... or signed here and relayed by anyone: relayer.submit_authorizations(signed)
     smb.redeem(1)
     smb.holding(sp.address).value_usd
 
@@ -14,12 +16,15 @@ Contract reverts arrive as ``stockpile.sdk.errors`` exceptions (``errors.Compone
 
 from __future__ import annotations
 
+import os
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
+
+from eth_abi import encode
 
 from eth_account.messages import encode_typed_data
 from eth_typing import ChecksumAddress
-from eth_utils import to_checksum_address
+from eth_utils import keccak, to_checksum_address
 from web3.contract import Contract
 
 from stockpile.contracts import load
@@ -33,7 +38,9 @@ from stockpile.sdk.units import from_units, to_units
 if TYPE_CHECKING:
     from stockpile.sdk.client import Stockpile
 
-PERMIT_TTL = 3600  # seconds a permit signed by create(permit=True) stays valid
+PERMIT_TTL = 3600  # seconds a permit (or an EIP-3009 authorisation) signed by create() stays valid
+CREATE_METHODS = ("approve", "permit", "authorization")
+CreateMethod = Literal["approve", "permit", "authorization"]
 
 
 class BasketClient:
@@ -140,17 +147,62 @@ class BasketClient:
                 receipts.append(self.sp.send(erc20.functions.approve(self.token.address, need)))
         return receipts
 
-    def create(self, shares: Decimal | int | str, to: str | None = None, permit: bool = False) -> Any:
+    def create(self, shares: Decimal | int | str, to: str | None = None, permit: bool = False,
+               method: CreateMethod | None = None) -> Any:
         """Deposit the components for ``shares`` and mint them to ``to`` (default: this account).
-        ``permit=False`` approves what is missing first; ``permit=True`` signs one EIP-2612 permit per
-        component and sends a single transaction."""
+        ``method="approve"`` (the default) approves what is missing first; ``"permit"`` (or ``permit=True``)
+        signs one EIP-2612 permit per component and sends a single transaction; ``"authorization"`` signs one
+        EIP-3009 ReceiveWithAuthorization per component (no allowance at all) and sends
+        ``createWithAuthorizations``."""
+        method = method or ("permit" if permit else "approve")
+        if method not in CREATE_METHODS:
+            raise errors.StockpileError(f"create method must be one of {', '.join(CREATE_METHODS)}, got {method!r}")
         n = self.shares(shares)
         to = to_checksum_address(to or self._me())
         self._check_balances(n)
-        if not permit:
+        if method == "authorization":
+            return self.submit_authorizations(self.sign_authorizations(n, to))
+        if method == "approve":
             self.approve_components(n)
             return self.sp.send(self.token.functions.create(n, to))
         return self.sp.send(self.token.functions.createWithPermits(n, to, self.sign_permits(n)))
+
+    def authorization_nonce(self, to: str, shares: int, salt: bytes) -> bytes:
+        """The EIP-3009 nonce of every component authorisation of one ``createWithAuthorizations``:
+        ``keccak256(abi.encode(to, shares, salt))`` (the contract's ``authorizationNonce``): it binds the
+        authorisations to the receiver of the shares and their number."""
+        return keccak(encode(["address", "uint256", "bytes32"], [to_checksum_address(to), shares, salt]))
+
+    def sign_authorizations(self, shares: Decimal | int | str, to: str | None = None, salt: bytes | None = None,
+                            valid_before: int | None = None, valid_after: int = 0) -> dict[str, Any]:
+        """One EIP-3009 ReceiveWithAuthorization per component (composition order), signed by this client's
+        account for exactly ``units x shares``, payee the basket; nothing is sent. Returns the arguments of
+        ``createWithAuthorizations`` as a dict that any account may submit with ``submit_authorizations``
+        (the shares can only go to ``to``). ``salt``: 32 random bytes unless given."""
+        account = self.sp.account
+        if account is None:
+            raise errors.StockpileError("this client has no account to sign authorisations with")
+        n = self.shares(shares)
+        to = to_checksum_address(to or account.address)
+        salt = os.urandom(32) if salt is None else salt
+        if valid_before is None:
+            valid_before = self.sp.w3.eth.get_block("latest")["timestamp"] + PERMIT_TTL
+        nonce = self.authorization_nonce(to, n, salt)
+        products = {p.token.lower(): p.symbol for p in self.sp.products()}
+        auths = []
+        for c in self.composition():
+            if c.token.lower() not in products:
+                raise errors.StockpileError(f"basket {self.symbol}: component {c.symbol} ({c.token}) is not a "
+                                            "product of this deployment; cannot sign its authorisation")
+            a = self.sp.product(products[c.token.lower()]).sign_transfer_authorization(
+                account, self.token.address, c.units * n, valid_before, valid_after, nonce, receive=True)
+            auths.append((a["value"], a["valid_after"], a["valid_before"], a["v"], a["r"], a["s"]))
+        return {"shares": n, "to": to, "payer": account.address, "salt": salt, "authorizations": auths}
+
+    def submit_authorizations(self, signed: dict[str, Any]) -> Any:
+        """Send ``createWithAuthorizations`` with what ``sign_authorizations`` returned (any account pays the gas)."""
+        return self.sp.send(self.token.functions.createWithAuthorizations(
+            signed["shares"], signed["to"], signed["payer"], signed["salt"], signed["authorizations"]))
 
     def sign_permits(self, shares: Decimal | int | str, deadline: int | None = None) -> list[tuple[Any, ...]]:
         """(deadline, v, r, s) per component, signed by this client's account, for ``createWithPermits``."""

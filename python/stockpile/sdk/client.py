@@ -401,14 +401,15 @@ class Stockpile:
         w3 = rpc_url if isinstance(rpc_url, Web3) else Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 30}))
         if not isinstance(rpc_url, Web3):
             w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0)
-        baskets: dict[str, tuple[str, str | None]] = {}
+        from_manifest: dict[str, tuple[str, str | None]] = {}
         if manifest is not None:
             data = manifest if isinstance(manifest, dict) else json.loads(Path(manifest).read_text())
             directory = directory or data["contracts"]["directory"]["address"]
-            baskets = _baskets_from_manifest(data)
+            from_manifest = _baskets_from_manifest(data)
         if directory is None:
             raise SdkError("give a Directory address or a deployment manifest")
         products = _products_from_directory(w3, directory)
+        baskets = {**from_manifest, **_baskets_from_directory(w3, directory)}  # the Directory's entry wins
         return cls(w3, products, account, directory, baskets)
 
     @property
@@ -430,7 +431,8 @@ class Stockpile:
         return Stockpile(self.w3, self._products, account, self.directory, self._baskets)
 
     def baskets(self) -> list[str]:
-        """Symbols of the baskets known to this client (from the deployment manifest or ``add_basket``)."""
+        """Symbols of the baskets known to this client (from the Directory, the deployment manifest or
+        ``add_basket``)."""
         return sorted(self._baskets)
 
     def add_basket(self, address: str, nav_feed: str | None = None) -> BasketClient:
@@ -446,8 +448,8 @@ class Stockpile:
         from stockpile.sdk.basket import BasketClient
 
         if symbol not in self._baskets:
-            raise SdkError(f"unknown basket {symbol!r}; known: {self.baskets()} (connect with the deployment "
-                           "manifest, or add_basket(address, nav_feed))")
+            raise SdkError(f"unknown basket {symbol!r}; known: {self.baskets()} (registered in the Directory, "
+                           "or in the deployment manifest, or add_basket(address, nav_feed))")
         address, nav_feed = self._baskets[symbol]
         return BasketClient(self, address, nav_feed)
 
@@ -487,6 +489,23 @@ def _baskets_from_manifest(data: dict[str, Any]) -> dict[str, tuple[str, str | N
         if len(parts) == 2 and parts[0] == "baskets":
             nav = contracts.get(f"{key}.nav")
             out[parts[1]] = (rec["address"], nav["address"] if nav else None)
+    return out
+
+
+def _baskets_from_directory(w3: Web3, directory: str) -> dict[str, tuple[str, str | None]]:
+    """Baskets registered in the Directory (symbol -> BasketToken, NAV feed). A Directory deployed before it
+    had a basket list answers none (its baskets are then known from the manifest only)."""
+    from web3.exceptions import BadFunctionCallOutput, ContractLogicError
+
+    d = w3.eth.contract(address=to_checksum_address(directory), abi=load("Directory").abi)
+    try:
+        symbols = d.functions.basketSymbols().call()
+    except (ContractLogicError, BadFunctionCallOutput):
+        return {}
+    out: dict[str, tuple[str, str | None]] = {}
+    for symbol in symbols:
+        basket, nav = d.functions.getBasket(symbol).call()
+        out[symbol] = (basket, nav if int(nav, 16) else None)
     return out
 
 
