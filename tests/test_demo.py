@@ -20,7 +20,10 @@ def test_demo_runs_the_whole_journey(tmp_path):
     assert "chain id 31337" in text and "directory 0x" in text
     for product in ("NDPR", "DY", "TB", "LI2CO3", "AG"):
         assert f"{product}: attested" in text
-    assert "(read back from chain)" in text
+    assert "(read back from chain" in text
+    # oracle operators as separate processes: each round names the nodes that signed it
+    assert "4 oracle nodes running as separate processes" in text
+    assert "round 1: signed by operator-" in text and "round 2: signed by operator-" in text
     assert "a mint above the attested reserve is refused: ReserveExceeded(" in text
     assert "EIP-2612 permit" in text and "completed by the operator" in text
     assert "accepted by the operator: processing" in text

@@ -294,3 +294,42 @@ def test_bad_requests_get_a_clear_refusal_and_change_nothing(net, w3):
     assert 'stockpile_oracle_node_refusals_total{reason="wrong_chain"} 1.0' in metrics
     health = httpx.get(node.url + "/health").json()
     assert health["status"] == "ok" and health["signer"] == node.address
+
+
+def test_node_killed_between_observing_and_signing_signs_the_same_report_after_restart(net, w3, anvil_keys, tmp_path):
+    """Kill one observer mid-round (after its observation, before the report reaches it): the round is not sent
+    without its signature; once it is back, the next pass asks it to sign the same report, and the round lands."""
+    nodes = net["nodes"]
+    victim = nodes[0]
+    for i, n in enumerate(nodes):
+        n.write_prices({"NDPR": f"63.{10 + i}", "DY": f"311.{10 + i}"})
+    tx = _transmitter(net, w3, anvil_keys, tmp_path)
+    real_collect = tx.nodes.collect
+
+    def collect(path, body, deadline, **kw):
+        if path == "/sign" and victim.proc.poll() is None:
+            victim.kill()
+        return real_collect(path, body, deadline, **kw)
+
+    tx.nodes.collect = collect  # type: ignore[method-assign]
+    before = {s: _onchain(w3, net["hub"], s)[0] for s in SYMBOLS}
+    advance(w3, 2)
+    try:
+        first = tx.run_once()
+        assert "sign" in first.errors and victim.name in first.errors["sign"] and not first.published
+        assert {s: _onchain(w3, net["hub"], s)[0] for s in SYMBOLS} == before
+        victim.start().wait_ready()
+        tx.nodes.close()
+        refs = [n.ref() for n in nodes]  # the victim listens on a new port
+        tx.nodes = Nodes(refs, env={TOKEN_ENV: TOKEN})
+        second = tx.run_once()
+    finally:
+        tx.close()
+    assert second.ok, second.errors
+    # the same observers as the first pass (op1 sits this round out: it signed another report for it in the
+    # SIGKILL test above, valid for two minutes, so it refuses to observe the round again)
+    assert victim.name in second.signed_by and set(second.signed_by) == set(first.observations["NDPR-OXIDE/USD"])
+    assert nodes[1].name not in second.signed_by and "round_already_signed" in first.node_failures[nodes[1].name]
+    for s in SYMBOLS:
+        assert _onchain(w3, net["hub"], s)[0] == before[s] + 1
+        assert _onchain(w3, net["hub"], s)[1] == median(list(first.observations[s].values()))

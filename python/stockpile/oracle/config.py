@@ -121,8 +121,8 @@ class FeederConfig(_Strict):
     # Node mode: the operators' signer nodes. Each observes with its own sources and key; this
     # process only collects, builds the report and transmits it.
     nodes: list[NodeRef] = []
-    observe_deadline_seconds: float = Field(default=1.0, gt=0)  # wait for observations at most this long
-    sign_deadline_seconds: float = Field(default=1.0, gt=0)  # and for the report signatures
+    observe_deadline_seconds: float = Field(default=2.0, gt=0)  # wait for observations at most this long
+    sign_deadline_seconds: float = Field(default=3.0, gt=0)  # and for the report signatures
     liar_bps: int = Field(default=500, ge=1)  # an observation this far from the median: its operator is named
     sources: dict[str, SourceConfig] = {}
     fx: list[FxConfig] = []

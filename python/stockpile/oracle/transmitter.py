@@ -59,6 +59,8 @@ class NodeTransmitter(Feeder):
         self.outliers = Counter("stockpile_oracle_node_outliers", "Observations far from the median, by operator",
                                 ["node", "product"], registry=reg)
         self._chain_id: int | None = None
+        # A report some observers have signed and others not (yet): asked again, unchanged, next pass.
+        self._unsigned: tuple[Report, dict[str, int], dict[str, Any], list[str]] | None = None
 
     def close(self) -> None:
         self.nodes.close()
@@ -108,6 +110,8 @@ class NodeTransmitter(Feeder):
 
     def _run(self, result: RunResult) -> None:
         if not self._resolve_pending(result):
+            return
+        if self._unsigned is not None and self._retry_unsigned(result):
             return
         onchain = self._read_chain()
         config = signer_config(self.hub)
@@ -204,15 +208,27 @@ class NodeTransmitter(Feeder):
         for n in names:
             index, observed = by_node[n]
             report.observations[index] = [observed[p.symbol] for p in products]
+        index_of = {n: by_node[n][0] for n in names}
+        medians = report.medians()
+        payload = {"symbols": [p.symbol for p in products], "rounds": [e.round_id for e in entries],
+                   "answers": [str(a) for a in medians],
+                   "values": [str(from_answer(m, p.decimals)) for m, p in zip(medians, products)],
+                   "observed_at": observed_at, "signed_by": names}
+        self._sign_and_send(report, index_of, payload, names, result)
+
+    def _sign_and_send(self, report: Report, index_of: dict[str, int], payload: dict[str, Any], ask: list[str],
+                       result: RunResult) -> bool:
+        """Ask ``ask`` to sign ``report``; once every observer has, transmit it. True when it was sent."""
+        config = report.config
         rt = report.report_tuple()
         sign_body = {"chain_id": self.chain_id, "contract": self.address, "report": {
             "config_digest": "0x" + rt[0].hex(), "observed_at": rt[1], "deadline": rt[2], "observers": rt[3],
             "feed_ids": ["0x" + f.hex() for f in rt[4]], "round_ids": rt[5], "answers": [str(a) for a in rt[6]]}}
-        signed = self.nodes.collect("/sign", sign_body, self.config.sign_deadline_seconds, names=names)
+        signed = self.nodes.collect("/sign", sign_body, self.config.sign_deadline_seconds, names=ask)
         for f in signed.failures.values():
             self._fail(result, "sign", f)
         for n, answer in signed.answers.items():
-            index = by_node[n][0]
+            index = index_of[n]
             try:
                 sig = _pair(answer.get("signature"))
                 if int(report_signer(self.chain_id, self.address, report, sig), 16) != int(config.signers[index], 16):
@@ -221,16 +237,27 @@ class NodeTransmitter(Feeder):
                 self._fail(result, "sign", Failure(n, "garbage", f"{type(exc).__name__}: {exc}"[:300]))
                 continue
             report.signatures[index] = sig
-        missing = [n for n in names if by_node[n][0] not in report.signatures]
+        missing = [n for n, i in index_of.items() if i not in report.signatures]
         if missing:
             result.errors["sign"] = (f"observer(s) {', '.join(missing)} did not sign; every observer of a report must: "
-                                     f"not sent (their rounds wait until the report's deadline {report.deadline})")
+                                     f"not sent yet (asked again next pass, until the report's deadline {report.deadline})")
             self.metrics.failures.labels("sign", "missing").inc()
-            return
-        result.signed_by = names
-        medians = report.medians()
-        payload = {"symbols": [p.symbol for p in products], "rounds": [e.round_id for e in entries],
-                   "answers": [str(a) for a in medians],
-                   "values": [str(from_answer(m, p.decimals)) for m, p in zip(medians, products)],
-                   "observed_at": observed_at, "signed_by": names}
+            self._unsigned = (report, index_of, payload, missing)
+            return False
+        self._unsigned = None
+        result.signed_by = sorted(index_of, key=lambda n: index_of[n])
         self._transmit(report, payload, result)
+        return True
+
+    def _retry_unsigned(self, result: RunResult) -> bool:
+        """The report of an earlier pass that lacks signatures: the same report, to the same observers (they
+        sign the same report again; a different one for those rounds they would refuse until its deadline)."""
+        assert self._unsigned is not None
+        report, index_of, payload, missing = self._unsigned
+        latest = int(self.w3.eth.get_block("latest")["timestamp"])
+        rounds_now = [int(self.hub.functions.feedConfig(bytes(e.feed_id)).call()[5]) for e in report.entries]
+        if latest >= report.deadline or any(r + 1 != e.round_id for r, e in zip(rounds_now, report.entries)):
+            self._unsigned = None  # expired or overtaken: a fresh round
+            return False
+        self._sign_and_send(report, index_of, payload, missing, result)
+        return True
