@@ -33,6 +33,7 @@ from stockpile.oracle.chain import (
     connect,
     decode_error,
     hub_contract,
+    read_hub,
     signer_config,
 )
 from stockpile.oracle.config import FeederConfig, FileSourceConfig, HttpSourceConfig, SimulatedSourceConfig
@@ -217,25 +218,23 @@ class Feeder:
     # -------------------------------------------------------------------------------- reading
 
     def _read_chain(self) -> dict[str, dict | None]:
+        view = read_hub(self.w3, self.hub, [feed_id(p.symbol) for p in self.config.products])
         out: dict[str, dict | None] = {}
         for product in self.config.products:
             fid = feed_id(product.symbol)
-            try:
-                cfg = self.hub.functions.feedConfig(fid).call()
-            except Exception as exc:  # UnknownFeed reverts
-                if "revert" in str(exc).lower() or getattr(exc, "data", None):
-                    out[product.symbol] = None
-                    continue
-                raise
+            cfg = view.feeds[fid]
+            if cfg is None:  # UnknownFeed
+                out[product.symbol] = None
+                continue
             decimals, heartbeat, _max_age, mn, mx, latest_round, latest_obs, adapter, desc = cfg
             entry = {"decimals": decimals, "heartbeat": heartbeat, "min": mn, "max": mx, "round": latest_round,
                      "observed_at": latest_obs, "answer": None, "updated_at": None}
-            if latest_round:
-                _, answer, _, updated_at, _ = self.hub.functions.latestRoundData(fid).call()
-                entry.update(answer=answer, updated_at=updated_at)
+            answer = view.answers[fid]
+            if latest_round and answer is not None:
+                entry.update(answer=answer, updated_at=latest_obs)  # updatedAt is the observation time
                 self.metrics.last_price.labels(product.symbol).set(float(from_answer(answer, decimals)))
                 self.metrics.last_round.labels(product.symbol).set(latest_round)
-                self.metrics.last_publish_ts.labels(product.symbol).set(updated_at)
+                self.metrics.last_publish_ts.labels(product.symbol).set(latest_obs)
             out[product.symbol] = entry
         return out
 

@@ -41,7 +41,7 @@ from prometheus_client import Counter, Gauge
 
 from stockpile.nodes import NodeServer, Refusal, Request
 from stockpile.oracle.aggregate import AggregationError, aggregate
-from stockpile.oracle.chain import connect, hub_contract, signer_config
+from stockpile.oracle.chain import HubView, connect, hub_contract, read_hub
 from stockpile.oracle.config import NodeConfig
 from stockpile.oracle.feeder import build_source, fetch_quotes, fx_rates, needed_sources
 from stockpile.oracle.keys import load_account
@@ -165,8 +165,8 @@ class OracleNode:
         log.info("refused (%s): %s", reason, detail)
         return Refusal(reason, detail, status)
 
-    def _common(self, body: dict[str, Any]) -> tuple[SignerConfig, int]:
-        """Chain, contract and configuration of a request; returns the hub's configuration and this key's index."""
+    def _common(self, body: dict[str, Any]) -> None:
+        """Chain and contract of a request."""
         chain_id = _int(body, "chain_id")
         if chain_id != self.config.chain_id:
             raise self._refuse("wrong_chain", f"request for chain {chain_id}; this node signs for chain {self.config.chain_id}")
@@ -175,12 +175,16 @@ class OracleNode:
             raise Refusal("bad_request", "contract must be a 0x address", 400)
         if int(contract, 16) != int(self.contract, 16):
             raise self._refuse("wrong_contract", f"request for contract {contract}; this node signs for {self.contract}")
-        config = signer_config(self.hub)
+
+    def _view(self, fids: list[bytes]) -> tuple[HubView, int]:
+        """The hub as this node sees it now (one batch request); and this key's index in its configuration."""
+        view = read_hub(self.w3, self.hub, fids)
+        config = view.config
         try:
             index = config.index_of(self.address)
         except ValueError:
             raise self._refuse("not_a_signer", f"{self.address} is not a signer of the hub's configuration {config.version}") from None
-        return config, index
+        return view, index
 
     def _check_digest(self, given: bytes, config: SignerConfig) -> None:
         if given != config.digest:
@@ -194,11 +198,10 @@ class OracleNode:
             raise self._refuse("bad_time", f"observedAt {observed_at} is more than {self.config.max_observation_lag_seconds}s "
                                            f"behind the chain's time {latest_ts}")
 
-    def _feed_onchain(self, fid: bytes, symbol: str, round_id: int, observed_at: int) -> tuple:
-        try:
-            cfg = self.hub.functions.feedConfig(fid).call()
-        except Exception:
-            raise self._refuse("unknown_feed", f"{symbol} is not a feed of {self.contract}") from None
+    def _feed_onchain(self, view: HubView, fid: bytes, symbol: str, round_id: int, observed_at: int) -> tuple:
+        cfg = view.feeds.get(fid)
+        if cfg is None:
+            raise self._refuse("unknown_feed", f"{symbol} is not a feed of {self.contract}")
         latest_round, latest_obs = int(cfg[5]), int(cfg[6])
         if round_id != latest_round + 1:
             raise self._refuse("wrong_round", f"{symbol}: round {round_id} requested; the next round on chain is {latest_round + 1}")
@@ -217,24 +220,28 @@ class OracleNode:
     def handle_observe(self, req: Request) -> dict[str, Any]:
         self.last_request.set(time.time())
         body = req.body
-        config, _ = self._common(body)
-        self._check_digest(_hex32(body.get("config_digest"), "config_digest"), config)
+        self._common(body)
+        digest = _hex32(body.get("config_digest"), "config_digest")
         observed_at = _int(body, "observed_at")
         feeds = body.get("feeds")
         if not isinstance(feeds, list) or not feeds or len(feeds) > 64:
             raise Refusal("bad_request", "feeds must be a list of 1..64 {symbol, round}", 400)
-        latest_ts = int(self.w3.eth.get_block("latest")["timestamp"])
-        self._check_time(observed_at, latest_ts)
-        wanted: list[tuple[str, bytes, int, tuple]] = []
+        asked: list[tuple[str, int]] = []
         for item in feeds:
             if not isinstance(item, dict) or not isinstance(item.get("symbol"), str):
                 raise Refusal("bad_request", "each feed is {symbol, round}", 400)
-            symbol = item["symbol"]
-            if symbol not in self.products:
-                raise self._refuse("unknown_feed", f"{symbol} is not a product of this node")
+            if item["symbol"] not in self.products:
+                raise self._refuse("unknown_feed", f"{item['symbol']} is not a product of this node")
+            asked.append((item["symbol"], _int(item, "round")))
+        view, _ = self._view([feed_id(sym) for sym, _ in asked])
+        config = view.config
+        self._check_digest(digest, config)
+        latest_ts = view.latest_timestamp
+        self._check_time(observed_at, latest_ts)
+        wanted: list[tuple[str, bytes, int, tuple]] = []
+        for symbol, round_id in asked:
             fid = feed_id(symbol)
-            round_id = _int(item, "round")
-            onchain = self._feed_onchain(fid, symbol, round_id, observed_at)
+            onchain = self._feed_onchain(view, fid, symbol, round_id, observed_at)
             wanted.append((symbol, fid, round_id, onchain))
         with self.state.lock:
             for symbol, fid, round_id, _ in wanted:
@@ -242,7 +249,7 @@ class OracleNode:
                 if other is not None:
                     raise self._refuse("round_already_signed", f"{symbol} round {round_id}: a report is already signed "
                                                                f"(valid until {other[1]}); no new observation for it")
-            answers = self._observe(wanted, observed_at)
+            answers = self._observe(wanted, observed_at, view)
             rows = [("0x" + fid.hex(), rnd, a) for sym, fid, rnd, _ in wanted if isinstance(a := answers[sym], int)]
             self.state.record_observations(self.contract, "0x" + config.digest.hex(), observed_at, rows)  # before it leaves
         out_feeds: list[dict[str, Any]] = []
@@ -261,7 +268,7 @@ class OracleNode:
         return {"signer": self.address, "observed_at": observed_at, "config_digest": "0x" + config.digest.hex(),
                 "feeds": out_feeds, "signature": _sig_json(sig)}
 
-    def _observe(self, wanted, observed_at: int) -> dict[str, int | str]:
+    def _observe(self, wanted, observed_at: int, view: HubView) -> dict[str, int | str]:
         """This node's answer (or why none) per symbol; an answer already given for (feed, round, observedAt) is given again."""
         out: dict[str, int | str] = {}
         missing = []
@@ -279,15 +286,16 @@ class OracleNode:
             self._last_error = f"source {name}: {reason}"
         now = time.time()
         fx, fx_errors = fx_rates(self.config.fx, quotes, source_errors, now)
-        for symbol, _fid, _round, onchain in missing:
+        for symbol, fid, _round, onchain in missing:
             product = self.products[symbol]
             decimals, mn, mx, latest_round = int(onchain[0]), int(onchain[3]), int(onchain[4]), int(onchain[5])
             if decimals != product.decimals:
                 out[symbol] = f"decimals {product.decimals} configured, the feed has {decimals}"
                 continue
             last_value = None
-            if latest_round:
-                last_value = from_answer(int(self.hub.functions.latestRoundData(feed_id(symbol)).call()[1]), decimals)
+            last_answer = view.answers.get(fid)
+            if latest_round and last_answer is not None:
+                last_value = from_answer(last_answer, decimals)
             product_quotes = {ps.source: quotes[ps.source][ps.key] for ps in product.sources if ps.key in quotes.get(ps.source, {})}
             try:
                 agg = aggregate(product, product_quotes, source_errors, fx, now, last_value)
@@ -308,12 +316,11 @@ class OracleNode:
 
     def handle_sign(self, req: Request) -> dict[str, Any]:
         self.last_request.set(time.time())
-        config, index = self._common(req.body)
+        self._common(req.body)
         r = req.body.get("report")
         if not isinstance(r, dict):
             raise Refusal("bad_request", "report must be an object", 400)
         digest = _hex32(r.get("config_digest"), "config_digest")
-        self._check_digest(digest, config)
         observed_at, deadline, observers = _int(r, "observed_at"), _int(r, "deadline"), _int(r, "observers")
         feed_ids, round_ids, answers = r.get("feed_ids"), r.get("round_ids"), r.get("answers")
         if not (isinstance(feed_ids, list) and isinstance(round_ids, list) and isinstance(answers, list)) or not feed_ids \
@@ -321,6 +328,9 @@ class OracleNode:
             raise Refusal("bad_request", "feed_ids and round_ids must be lists of the same length (1..64)", 400)
         fids = [_hex32(f, "feed id") for f in feed_ids]
         rounds = [_int({"r": x}, "r") for x in round_ids]
+        view, index = self._view(fids)
+        config = view.config
+        self._check_digest(digest, config)
         n = len(config.signers)
         if observers <= 0 or observers >> n:
             raise self._refuse("bad_report", f"observers bitmap {observers:#x} names an index outside the {n} signers")
@@ -333,7 +343,7 @@ class OracleNode:
         if len(answers) != k * len(fids):
             raise self._refuse("bad_report", f"{len(answers)} answers for {len(fids)} feed(s) x {k} observers")
         values = [_int({"a": a}, "a") for a in answers]
-        latest_ts = int(self.w3.eth.get_block("latest")["timestamp"])
+        latest_ts = view.latest_timestamp
         if deadline <= latest_ts:
             raise self._refuse("bad_time", f"deadline {deadline} has passed (chain time {latest_ts})")
         if deadline - observed_at > self.config.max_report_window_seconds:
@@ -345,7 +355,7 @@ class OracleNode:
             report.observations[i] = [values[fi * k + j] for fi in range(len(fids))]
         for fid, rnd in zip(fids, rounds):
             symbol = feed_symbol(fid)
-            onchain = self._feed_onchain(fid, symbol, rnd, observed_at)
+            onchain = self._feed_onchain(view, fid, symbol, rnd, observed_at)
             if observed_at + int(onchain[2]) < latest_ts:
                 raise self._refuse("bad_time", f"{symbol}: observedAt {observed_at} older than the feed's maximum report age {onchain[2]}s")
         report_hash = "0x" + report_digest(self.config.chain_id, self.contract, report).hex()
