@@ -333,3 +333,40 @@ def test_node_killed_between_observing_and_signing_signs_the_same_report_after_r
     for s in SYMBOLS:
         assert _onchain(w3, net["hub"], s)[0] == before[s] + 1
         assert _onchain(w3, net["hub"], s)[1] == median(list(first.observations[s].values()))
+
+
+def test_transmitter_killed_mid_broadcast_never_submits_a_round_twice(net, w3, anvil_keys, tmp_path):
+    """The transmitter dies after its transaction left (the RPC answer never arrives); a restarted
+    transmitter with the same state settles the recorded transaction instead of sending the round again."""
+    nodes = net["nodes"]
+    for i, n in enumerate(nodes):
+        n.write_prices({"NDPR": f"64.{10 + i}", "DY": f"312.{10 + i}"})
+    before = {s: _onchain(w3, net["hub"], s)[0] for s in SYMBOLS}
+    tx = _transmitter(net, w3, anvil_keys, tmp_path)
+    real_send = tx.sender.w3.eth.send_raw_transaction
+
+    def send_then_die(raw):
+        real_send(raw)  # automine: it is mined ...
+        raise KeyboardInterrupt("transmitter killed before the RPC answer arrived")  # ... and we never hear back
+
+    tx.sender.w3.eth.send_raw_transaction = send_then_die
+    advance(w3, 2)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            tx.run_once()
+    finally:
+        tx.sender.w3.eth.send_raw_transaction = real_send
+        tx.close()
+    published = {s: _onchain(w3, net["hub"], s)[0] for s in SYMBOLS}
+    assert all(published[s] == before[s] + 1 for s in SYMBOLS)
+    sender = Account.from_key(anvil_keys[ANVIL_TRANSMITTER]).address
+    nonce = w3.eth.get_transaction_count(sender)
+    restarted = _transmitter(net, w3, anvil_keys, tmp_path)  # same state_db
+    try:
+        res = restarted.run_once()
+    finally:
+        restarted.close()
+    assert res.ok, res.errors
+    assert sorted(p.round_id for p in res.published if p.symbol == SYMBOLS[0]) == [published[SYMBOLS[0]]]  # settled, not resent
+    assert w3.eth.get_transaction_count(sender) == nonce  # nothing new was sent: prices have not moved, held
+    assert {s: _onchain(w3, net["hub"], s)[0] for s in SYMBOLS} == published
