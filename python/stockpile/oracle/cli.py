@@ -58,6 +58,12 @@ def _print_result(res) -> None:
         click.echo(f"tx {res.tx_hash} gas {res.gas_used}")
 
 
+class _UserError(click.ClickException):
+    """The operator's own mistake (config, key, chain): one line, exit 2."""
+
+    exit_code = 2
+
+
 @click.group()
 def oracle() -> None:
     """Reference price feeds: the feeder service and the PriceFeed contract."""
@@ -125,11 +131,17 @@ def node(config_path: str, verbose: bool) -> None:
     try:
         cfg = load_node_config(config_path)
     except ValidationError as exc:
-        raise click.ClickException(f"invalid config {config_path}:\n{exc}") from None
+        first = exc.errors()[0]
+        where = ".".join(str(x) for x in first["loc"]) or "config"
+        raise _UserError(f"invalid config {config_path}: {where}: {first['msg']}") from None
+    except (OSError, ValueError) as exc:  # unreadable file, not YAML
+        raise _UserError(f"cannot read config {config_path}: {exc}") from None
     try:
         service = OracleNode(cfg)
-    except (KeyError_, ValueError, OSError) as exc:
-        raise click.ClickException(str(exc)) from None
+    except (KeyError_, ValueError) as exc:
+        raise _UserError(str(exc)) from None
+    except OSError as exc:  # state_db folder not writable, certificate files missing
+        raise _UserError(f"{type(exc).__name__}: {exc}") from None
 
     def _stop(signum, _frame):
         threading.Thread(target=service.stop, daemon=True).start()

@@ -129,7 +129,10 @@ class OracleNode:
         self.account = account or load_account(config.key)
         self.contract = to_checksum_address(config.feed_address)
         self.w3 = w3 or connect(config.rpc_url)
-        chain = int(self.w3.eth.chain_id)
+        try:
+            chain = int(self.w3.eth.chain_id)
+        except Exception as exc:  # connection refused, timeout, not JSON-RPC
+            raise ValueError(f"cannot reach {config.rpc_url}: {type(exc).__name__}") from None
         if chain != config.chain_id:
             raise ValueError(f"rpc_url serves chain {chain}, the config says chain_id {config.chain_id}")
         self.hub = hub_contract(self.w3, self.contract)
