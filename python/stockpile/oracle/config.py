@@ -122,6 +122,7 @@ class FeederConfig(_Strict):
     # process only collects, builds the report and transmits it.
     nodes: list[NodeRef] = []
     observe_deadline_seconds: float = Field(default=2.0, gt=0)  # wait for observations at most this long
+    observe_settle_seconds: float = Field(default=0.3, ge=0)  # once 2f + 1 have answered, wait this much more for the rest
     sign_deadline_seconds: float = Field(default=3.0, gt=0)  # and for the report signatures
     liar_bps: int = Field(default=500, ge=1)  # an observation this far from the median: its operator is named
     sources: dict[str, SourceConfig] = {}

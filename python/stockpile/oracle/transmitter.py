@@ -6,7 +6,8 @@ Each pass (``NodeTransmitter.run_once``):
    so a crash between signing and mining never leads to a second submission of a round);
 2. read the chain (rounds, last answers, the signer configuration) and ask every configured node,
    in parallel and within ``observe_deadline_seconds``, for its signed observation of each feed's
-   next round at ``observedAt`` = the latest block's time;
+   next round at ``observedAt`` = the latest block's time; once 2f + 1 have answered, the others
+   get ``observe_settle_seconds`` more;
 3. keep the answers whose Observation signature comes from a registered signer (and from the
    address configured for that node, when one is); a node that is down, slow, refuses, answers
    garbage or with an unregistered key is left out and counted under its name;
@@ -131,7 +132,8 @@ class NodeTransmitter(Feeder):
             return
         body = {"chain_id": self.chain_id, "contract": self.address, "config_digest": "0x" + config.digest.hex(),
                 "observed_at": observed_at, "feeds": asked}
-        got = self.nodes.collect("/observe", body, self.config.observe_deadline_seconds)
+        got = self.nodes.collect("/observe", body, self.config.observe_deadline_seconds,
+                                 enough=lambda c: len(c.answers) >= config.quorum, settle=self.config.observe_settle_seconds)
         for f in got.failures.values():
             self._fail(result, "observe", f)
         by_node: dict[str, tuple[int, dict[str, int]]] = {}
