@@ -370,3 +370,34 @@ def test_transmitter_killed_mid_broadcast_never_submits_a_round_twice(net, w3, a
     assert sorted(p.round_id for p in res.published if p.symbol == SYMBOLS[0]) == [published[SYMBOLS[0]]]  # settled, not resent
     assert w3.eth.get_transaction_count(sender) == nonce  # nothing new was sent: prices have not moved, held
     assert {s: _onchain(w3, net["hub"], s)[0] for s in SYMBOLS} == published
+
+
+def test_transmitter_cli_collects_from_the_nodes(net, w3, anvil_keys, tmp_path):
+    """`stockpile oracle run-once --config transmitter.yaml` (nodes:, tokens and the transmitter key from the environment)."""
+    import os
+    import sys
+
+    import yaml
+
+    nodes = net["nodes"]
+    for i, n in enumerate(nodes):
+        n.write_prices({"NDPR": f"65.{10 + i}", "DY": f"313.{10 + i}"})
+    cfg = {"rpc_url": w3.provider.endpoint_uri, "feed_address": net["hub"], "state_db": f"sqlite:///{tmp_path / 'cli.sqlite'}",
+           "transmitter": {"key_env": "ORACLE_TX_KEY"},
+           "nodes": [json_ready(n.ref()) for n in nodes],
+           "products": [{"symbol": s, "sources": [], "deviation_bps": 1} for s in SYMBOLS], "metrics": {"enabled": False}}
+    path = tmp_path / "transmitter.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    before = _onchain(w3, net["hub"], SYMBOLS[0])[0]
+    advance(w3, 2)
+    env = dict(os.environ, ORACLE_TX_KEY=anvil_keys[ANVIL_TRANSMITTER], **{TOKEN_ENV: TOKEN})
+    out = subprocess.run([sys.executable, "-m", "stockpile", "oracle", "run-once", "--config", str(path)], env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert f"published {SYMBOLS[0]} round {before + 1}" in out.stdout
+    assert "signed by " in out.stdout and all(n.name in out.stdout for n in nodes if n is not nodes[1])
+    assert TOKEN not in out.stdout + out.stderr and anvil_keys[ANVIL_TRANSMITTER][2:] not in out.stdout + out.stderr
+
+
+def json_ready(ref: NodeRef) -> dict:
+    return {k: (str(v) if v is not None and k == "ca_file" else v) for k, v in ref.model_dump().items() if v is not None}
