@@ -103,7 +103,7 @@ class _Html(BaseHTTPRequestHandler):
         pass
 
 
-def test_dead_slow_lying_garbage_and_unregistered_nodes_do_not_stop_a_round(net, w3, anvil_keys, tmp_path, signer_keys):
+def test_dead_slow_lying_garbage_and_unregistered_nodes_do_not_stop_a_round(net, w3, anvil_keys, tmp_path, signer_keys, request):
     nodes = net["nodes"]
     liar, dead = nodes[4], nodes[3]
     liar.write_prices({"NDPR": "125.00", "DY": "310.14"})  # twice the others' NDPR
@@ -111,6 +111,7 @@ def test_dead_slow_lying_garbage_and_unregistered_nodes_do_not_stop_a_round(net,
     stranger = NodeProcess("stranger", net["root"] / "stranger", make_keys(1, "stranger")[0], w3.provider.endpoint_uri,
                            net["hub"], 31337, PRODUCTS)
     stranger.write_prices({"NDPR": "62.52", "DY": "310.12"})
+    request.addfinalizer(stranger.stop)  # whatever happens below
     start_all([stranger])
     # an impostor that answers well-formed observations signed with a key the hub does not know
     from stockpile.nodes import NodeServer, ServerConfig, token_hash
