@@ -23,7 +23,10 @@ def test_demo_runs_the_whole_journey(tmp_path):
     # attestor nodes as separate processes: the one with a tampered custody copy refuses naming the lot
     assert "NDPR: custodian-3: refused (custody_mismatch)" in text and "WH-ROTTERDAM-01/ROT-" in text
     assert "NDPR: attested" in text and "signed by custodian-1" in text
-    assert "(read back from chain)" in text
+    assert "(read back from chain" in text
+    # oracle operators as separate processes: each round names the nodes that signed it
+    assert "4 oracle nodes running as separate processes" in text
+    assert "round 1: signed by operator-" in text and "round 2: signed by operator-" in text
     assert "a mint above the attested reserve is refused: ReserveExceeded(" in text
     assert "EIP-2612 permit" in text and "completed by the operator" in text
     assert "accepted by the operator: processing" in text

@@ -4,7 +4,7 @@
 2. ingest the three sample warehouse exports into the reconciliation database (SQLite)
 3. three custodian attestor nodes (separate processes, own copies of the exports) sign each
    product's reserve (Merkle root of its lots) when their books agree; the transmitter submits
-4. oracle operators publish reference prices from a simulated market
+4. oracle operators (one node process each, own key and market view) publish reference prices
 5. mint against the reserves, transfer, permit + transferFrom, redeem; create and redeem basket
    shares (SMB) and print the basket's NAV next to its component prices
 6. print a summary per product (supply, attested reserve, price, holders)
@@ -15,10 +15,15 @@ Everything runs on anvil's public development accounts: never use them on a real
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import tempfile
+import time
 from decimal import Decimal
 from pathlib import Path
 
+import yaml
 from eth_account import Account
 from rich.console import Console
 from rich.table import Table
@@ -164,15 +169,75 @@ def _attest_locally(sp, db, as_of: int, keys: list[str], console: Console) -> di
     return out
 
 
-def _publish_prices(url: str, sp, manifest, keys: list[str], work: Path, console: Console) -> None:
-    from stockpile.oracle.api import publish_simulated_prices
+def start_oracle_node(folder: Path, config: dict, key: str, timeout: float = 60) -> tuple[subprocess.Popen, str]:
+    """One operator's node as its own process (``python -m stockpile oracle node``): (process, url).
+    ``config`` is the node YAML as a dict; the key goes in ``ORACLE_NODE_KEY`` (``key: {key_env: ...}``)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "node.yaml").write_text(yaml.safe_dump(config))
+    with open(folder / "node.log", "ab") as log_file:  # the child keeps its own descriptor
+        proc = subprocess.Popen([sys.executable, "-m", "stockpile", "oracle", "node", "--config", str(folder / "node.yaml")],
+                                env=dict(os.environ, ORACLE_NODE_KEY=key), stdout=subprocess.PIPE, stderr=log_file, text=True)
+    end = time.time() + timeout
+    assert proc.stdout is not None
+    while time.time() < end:
+        line = proc.stdout.readline()
+        if "listening on" in line:
+            return proc, line.strip().rsplit(" ", 1)[-1]
+        if not line and proc.poll() is not None:
+            break
+    proc.kill()
+    raise RuntimeError(f"oracle node in {folder} did not start: {(folder / 'node.log').read_text()[-1000:]}")
 
+
+def _publish_prices(url: str, sp, manifest, keys: list[str], work: Path, console: Console) -> None:
+    """Four operators, each its own process with its own key and its own (simulated) market view; the transmitter
+    collects their signed observations and sends one report per round."""
+    import secrets
+
+    from stockpile.nodes import NodeRef, Nodes, token_hash
+    from stockpile.oracle.config import FeederConfig
+    from web3.types import RPCEndpoint
+
+    from stockpile.oracle.transmitter import NodeTransmitter
+
+    hub = manifest.address("price-feed")
     prices = {f"{p.product_code}/USD": START_PRICES[p.product_code] for p in sp.products() if p.feed}
-    published = publish_simulated_prices(url, manifest.address("price-feed"), prices,
-                                         signer_keys=[keys[i] for i in ORACLES], transmitter_key=keys[TRANSMITTER],
-                                         state_db=f"sqlite:///{work / 'oracle.db'}")
-    for symbol, price in published:
-        console.print(f"{symbol}: {price} (read back from chain)")
+    oracle_keys = [keys[i] for i in ORACLES] + [dev_keys(11)[10]]  # the four signers of devnet.yaml
+    token = secrets.token_hex(16)
+    procs, refs = [], []
+    try:
+        for i, key in enumerate(oracle_keys):
+            cfg = {"chain_id": sp.chain_id, "rpc_url": url, "feed_address": hub, "key": {"key_env": "ORACLE_NODE_KEY"},
+                   "state_db": "state.sqlite", "server": {"transmitters": [{"name": "demo", "token_sha256": token_hash(token)}]},
+                   "sources": {"market": {"kind": "simulated", "seed": 100 + i, "step_bps": 20,
+                                          "start": {s: str(v) for s, v in prices.items()}}},
+                   "products": [{"symbol": s, "sources": [{"source": "market", "key": s}]} for s in prices]}
+            proc, node_url = start_oracle_node(work / f"oracle-node-{i}", cfg, key)
+            procs.append(proc)
+            refs.append(NodeRef(name=f"operator-{i}", url=node_url, token_env="DEMO_NODE_TOKEN",
+                                address=Account.from_key(key).address))
+        console.print(f"{len(procs)} oracle nodes running as separate processes: " + ", ".join(f"{r.name} {r.url}" for r in refs))
+        config = FeederConfig(rpc_url=url, feed_address=hub, state_db=f"sqlite:///{work / 'oracle.db'}",
+                              nodes=refs, products=[{"symbol": s, "sources": [], "deviation_bps": 1} for s in prices],
+                              metrics={"enabled": False})
+        tx = NodeTransmitter(config, transmitter=Account.from_key(keys[TRANSMITTER]), nodes=Nodes(refs, env={"DEMO_NODE_TOKEN": token}))
+        try:
+            for round_no in (1, 2):
+                tx.w3.provider.make_request(RPCEndpoint("evm_increaseTime"), [2])  # chain time passes the last observation
+                tx.w3.provider.make_request(RPCEndpoint("evm_mine"), [])
+                res = tx.run_once()
+                for k, v in {**res.errors, **res.node_failures}.items():
+                    console.print(f"  {k}: {v}")
+                console.print(f"round {round_no}: signed by {', '.join(res.signed_by) or 'nobody'}")
+                for p in res.published:
+                    console.print(f"  {p.symbol}: {p.value} (read back from chain, round {p.round_id})")
+        finally:
+            tx.close()
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(10)
 
 
 def _holder_journey(sp, keys: list[str], lots_by_code: dict, console: Console) -> None:

@@ -289,6 +289,10 @@ def test_collect_stops_early_when_enough_answered():
                    env={"T": TOKEN}) as nodes:
             got = nodes.collect("/q", {}, 3.0, enough=lambda c: len(c.answers) >= 1)
         assert set(got.answers) == {"a"} and got.failures["b"].kind == "slow" and got.seconds < 2
+        with Nodes([NodeRef(name="a", url=fast.url, token_env="T"), NodeRef(name="b", url=slow.url, token_env="T")],
+                   env={"T": TOKEN}) as nodes:
+            settled = nodes.collect("/q", {}, 3.0, enough=lambda c: len(c.answers) >= 1, settle=0.5)
+        assert set(settled.answers) == {"a"} and 0.5 <= settled.seconds < 2
     finally:
         release.set()
         fast.stop()

@@ -59,7 +59,7 @@ def _config(tmp_path, anvil, hub, signer_keys, anvil_keys, metrics_port=None):
 def test_run_once_from_yaml_with_keystore_and_env_keys(anvil, w3, deployed_hub, tmp_path, signer_keys, anvil_keys):
     path, env = _config(tmp_path, anvil, deployed_hub["address"], signer_keys, anvil_keys)
     advance(w3, 5)
-    out = subprocess.run([STOCKPILE, "oracle", "run-once", "--config", str(path)], env=env, capture_output=True,
+    out = subprocess.run([STOCKPILE, "oracle", "run-once", "--local-signers", "--config", str(path)], env=env, capture_output=True,
                          text=True, timeout=120)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "published NDPR-OXIDE/USD round 1: 62.5" in out.stdout
@@ -67,12 +67,12 @@ def test_run_once_from_yaml_with_keystore_and_env_keys(anvil, w3, deployed_hub, 
     for key in [*signer_keys[:3], anvil_keys[ANVIL_TRANSMITTER], "correct horse"]:
         assert key[2:] not in out.stdout + out.stderr and key not in out.stdout + out.stderr
     # nothing moved: a second pass publishes nothing and says why
-    out = subprocess.run([STOCKPILE, "oracle", "run-once", "--config", str(path)], env=env, capture_output=True,
+    out = subprocess.run([STOCKPILE, "oracle", "run-once", "--local-signers", "--config", str(path)], env=env, capture_output=True,
                          text=True, timeout=120)
     assert out.returncode == 0 and "held NDPR-OXIDE/USD" in out.stdout and "published" not in out.stdout
     # a wrong keystore passphrase is a clear error naming the file, not the secret
     env["ORACLE_SIGNER0_PASS"] = "wrong"
-    out = subprocess.run([STOCKPILE, "oracle", "run-once", "--config", str(path)], env=env, capture_output=True,
+    out = subprocess.run([STOCKPILE, "oracle", "run-once", "--local-signers", "--config", str(path)], env=env, capture_output=True,
                          text=True, timeout=120)
     assert out.returncode != 0 and "wrong passphrase for keystore" in out.stderr and "signer0.json" in out.stderr
 
@@ -81,7 +81,7 @@ def test_daemon_serves_metrics_and_health_and_stops_on_sigterm(anvil, w3, deploy
     port = free_port()
     path, env = _config(tmp_path, anvil, deployed_hub["address"], signer_keys, anvil_keys, metrics_port=port)
     advance(w3, 5)
-    proc = subprocess.Popen([STOCKPILE, "oracle", "run", "--config", str(path)], env=env,
+    proc = subprocess.Popen([STOCKPILE, "oracle", "run", "--local-signers", "--config", str(path)], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 60
@@ -133,3 +133,11 @@ def test_deploy_and_prices_commands(anvil, w3, tmp_path, signer_keys, anvil_keys
                           "NDPR-OXIDE/USD", "DY-METAL/USD"], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.splitlines() == [f"{s}\t{p}" for s, p in published]
+
+
+def test_single_process_mode_must_be_asked_for_by_name(anvil, tmp_path, signer_keys, anvil_keys):
+    """A config holding every signer key runs only with --local-signers (devnets); nothing is sent without it."""
+    path, env = _config(tmp_path, anvil, "0x" + "11" * 20, signer_keys, anvil_keys)
+    out = subprocess.run([STOCKPILE, "oracle", "run-once", "--config", str(path)], env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and "--local-signers" in out.stderr and "unsafe for production" in out.stderr
+    assert "Traceback" not in out.stderr

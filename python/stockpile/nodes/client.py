@@ -125,12 +125,13 @@ class Nodes:
     def collect(self, path: str, body: dict[str, Any], deadline: float,
                 names: Sequence[str] | None = None, validate: Callable[[str, dict[str, Any]], None] | None = None,
                 enough: Callable[[Collected], bool] | None = None,
-                per_node: Mapping[str, dict[str, Any]] | None = None) -> Collected:
+                per_node: Mapping[str, dict[str, Any]] | None = None, settle: float = 0.0) -> Collected:
         """POST to ``names`` (default: all) in parallel and wait at most ``deadline`` seconds.
 
         ``body`` is the JSON object sent to every node (``per_node[name]`` instead, when given). ``validate``
         (node, answer) raises to turn an answer into a ``garbage`` failure. ``enough(collected)``,
-        checked after every answer, ends the wait early (the rest are then ``slow``)."""
+        checked after every answer, ends the wait early: at once, or ``settle`` seconds later for the
+        others to catch up (what has not answered by then is ``slow``)."""
         names = list(names) if names is not None else self.names
         started = time.monotonic()
         end = started + deadline
@@ -153,7 +154,10 @@ class Nodes:
                 else:
                     out.answers[n] = res
             if enough is not None and pending and enough(out):
-                break
+                if settle <= 0:
+                    break
+                end = min(end, time.monotonic() + settle)
+                enough = None
         for fut in pending:
             n = futures[fut]
             out.failures[n] = Failure(n, "slow", f"no answer within {deadline:.2f}s")

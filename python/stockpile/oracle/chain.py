@@ -294,3 +294,55 @@ def transmit_tx(w3: Web3, hub_address: str, report: Report, sender: str) -> dict
     for k in ("gas", "maxFeePerGas", "maxPriorityFeePerGas", "nonce"):
         tx.pop(k, None)
     return tx
+
+
+@dataclass
+class HubView:
+    """What a transmitter or a node reads before a round, in one JSON-RPC batch: the signer configuration,
+    each feed's ``feedConfig`` tuple (None for an unknown feed) and latest answer (None before its first
+    round), and the latest block's timestamp."""
+
+    config: SignerConfig
+    feeds: dict[bytes, tuple | None]
+    answers: dict[bytes, int | None]
+    latest_timestamp: int
+
+
+def read_hub(w3: Web3, hub, fids: Sequence[bytes]) -> HubView:
+    """One batch request instead of 2 per feed (each web3 contract call costs extra requests of its own)."""
+    from eth_abi import decode
+    from eth_utils import keccak
+
+    def call(signature: str, arg: bytes = b"") -> tuple[str, list]:
+        return ("eth_call", [{"to": hub.address, "data": "0x" + (keccak(text=signature)[:4] + arg).hex()}, "latest"])
+
+    fids = [bytes(f) for f in fids]
+    requests = [call("signerSet()"), call("configDigest()"), ("eth_getBlockByNumber", ["latest", False])]
+    requests += [call("feedConfig(bytes32)", f) for f in fids] + [call("latestRoundData(bytes32)", f) for f in fids]
+    responses = cast(Any, w3.provider).make_batch_request(requests)
+    if not isinstance(responses, list) or len(responses) != len(requests):
+        raise RuntimeError(f"batch request failed: {str(responses)[:200]}")
+
+    def result(i: int) -> Any:
+        r = responses[i]
+        return None if "error" in r or r.get("result") in (None, "0x") else r["result"]
+
+    def data(i: int) -> bytes | None:
+        raw = result(i)
+        return None if raw is None else bytes.fromhex(raw[2:])
+
+    signer_raw, digest_raw, block = data(0), data(1), result(2)
+    if signer_raw is None or digest_raw is None or block is None:
+        raise RuntimeError(f"{hub.address} answered no signer configuration (not a PriceFeed, or the RPC failed)")
+    version, f, signers = decode(["(uint32,uint8,address[])"], signer_raw)[0]
+    config = SignerConfig(version=version, f=f, signers=tuple(to_checksum_address(s) for s in signers),
+                          digest=decode(["bytes32"], digest_raw)[0])
+    feeds: dict[bytes, tuple | None] = {}
+    answers: dict[bytes, int | None] = {}
+    n = len(fids)
+    for j, fid in enumerate(fids):
+        cfg_raw, answer_raw = data(3 + j), data(3 + n + j)
+        cfg = decode(["(uint8,uint32,uint32,int80,int80,uint32,uint32,address,string)"], cfg_raw)[0] if cfg_raw else None
+        feeds[fid] = None if cfg is None else (*cfg[:7], to_checksum_address(cfg[7]), cfg[8])
+        answers[fid] = int(decode(["uint80", "int256", "uint256", "uint256", "uint80"], answer_raw)[1]) if answer_raw else None
+    return HubView(config, feeds, answers, int(block["timestamp"], 16))

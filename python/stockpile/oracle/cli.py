@@ -14,20 +14,27 @@ def _setup_logging(verbose: bool) -> None:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
 
 
-def _make_feeder(config_path: str):
+def _make_feeder(config_path: str, local_signers: bool):
     from pydantic import ValidationError
 
+    from stockpile.nodes import NodeConfigError
     from stockpile.oracle.config import load_config
     from stockpile.oracle.feeder import Feeder
     from stockpile.oracle.keys import KeyError_
+    from stockpile.oracle.transmitter import NodeTransmitter
 
     try:
         cfg = load_config(config_path)
     except ValidationError as exc:
         raise click.ClickException(f"invalid config {config_path}:\n{exc}") from None
+    if local_signers and cfg.nodes:
+        raise click.UsageError(f"{config_path} configures nodes: drop --local-signers (node mode)")
+    if not local_signers and not cfg.nodes:
+        raise click.UsageError(f"{config_path} configures no nodes: collect from operator nodes (nodes:), or pass "
+                               "--local-signers to hold every signer key in this process (devnets only, unsafe for production)")
     try:
-        return cfg, Feeder(cfg)
-    except KeyError_ as exc:
+        return cfg, (NodeTransmitter(cfg) if cfg.nodes else Feeder(cfg))
+    except (KeyError_, NodeConfigError) as exc:
         raise click.ClickException(str(exc)) from None
 
 
@@ -41,8 +48,20 @@ def _print_result(res) -> None:
             click.echo(f"rejected source for {sym}: {r}")
     for k, v in res.errors.items():
         click.echo(f"error {k}: {v}", err=True)
+    for sym, names in res.liars.items():
+        click.echo(f"outlier {sym}: {', '.join(names)} far from the median", err=True)
+    for node, why in res.node_failures.items():
+        click.echo(f"node {node}: {why}", err=True)
+    if res.signed_by:
+        click.echo(f"signed by {', '.join(res.signed_by)}")
     if res.tx_hash:
         click.echo(f"tx {res.tx_hash} gas {res.gas_used}")
+
+
+class _UserError(click.ClickException):
+    """The operator's own mistake (config, key, chain): one line, exit 2."""
+
+    exit_code = 2
 
 
 @click.group()
@@ -52,11 +71,13 @@ def oracle() -> None:
 
 @oracle.command("run-once")
 @click.option("--config", "config_path", required=True, type=click.Path(exists=True, dir_okay=False), help="feeder YAML")
+@click.option("--local-signers", is_flag=True,
+              help="hold every signer key of the config in this process (devnets only: UNSAFE for production)")
 @click.option("-v", "--verbose", is_flag=True)
-def run_once(config_path: str, verbose: bool) -> None:
-    """One pass: fetch, aggregate, publish what the policy asks for. Exit 1 on any error."""
+def run_once(config_path: str, local_signers: bool, verbose: bool) -> None:
+    """One pass: observe (operator nodes, or --local-signers), publish what the policy asks for. Exit 1 on any error."""
     _setup_logging(verbose)
-    _, feeder = _make_feeder(config_path)
+    _, feeder = _make_feeder(config_path, local_signers)
     res = feeder.run_once()
     _print_result(res)
     raise SystemExit(0 if res.ok else 1)
@@ -65,13 +86,15 @@ def run_once(config_path: str, verbose: bool) -> None:
 @oracle.command("run")
 @click.option("--config", "config_path", required=True, type=click.Path(exists=True, dir_okay=False), help="feeder YAML")
 @click.option("--max-runs", type=int, default=None, help="stop after this many passes")
+@click.option("--local-signers", is_flag=True,
+              help="hold every signer key of the config in this process (devnets only: UNSAFE for production)")
 @click.option("-v", "--verbose", is_flag=True)
-def run(config_path: str, max_runs: int | None, verbose: bool) -> None:
+def run(config_path: str, max_runs: int | None, local_signers: bool, verbose: bool) -> None:
     """Daemon: a pass every interval_seconds; health and metrics on 127.0.0.1; stops cleanly on SIGTERM/SIGINT."""
     from stockpile.oracle.metrics import MetricsServer
 
     _setup_logging(verbose)
-    cfg, feeder = _make_feeder(config_path)
+    cfg, feeder = _make_feeder(config_path, local_signers)
     server = None
     if cfg.metrics.enabled:
         server = MetricsServer(feeder.metrics, cfg.metrics.host, cfg.metrics.port).start()
@@ -88,6 +111,46 @@ def run(config_path: str, max_runs: int | None, verbose: bool) -> None:
     finally:
         if server:
             server.stop()
+    logging.getLogger(__name__).info("stopped")
+
+
+@oracle.command("node")
+@click.option("--config", "config_path", required=True, type=click.Path(exists=True, dir_okay=False), help="node YAML")
+@click.option("-v", "--verbose", is_flag=True)
+def node(config_path: str, verbose: bool) -> None:
+    """One operator's signer node: observes with its own sources, signs with its own key (stops on SIGTERM/SIGINT)."""
+    import threading
+
+    from pydantic import ValidationError
+
+    from stockpile.oracle.config import load_node_config
+    from stockpile.oracle.keys import KeyError_
+    from stockpile.oracle.node import OracleNode
+
+    _setup_logging(verbose)
+    try:
+        cfg = load_node_config(config_path)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(x) for x in first["loc"]) or "config"
+        raise _UserError(f"invalid config {config_path}: {where}: {first['msg']}") from None
+    except (OSError, ValueError) as exc:  # unreadable file, not YAML
+        raise _UserError(f"cannot read config {config_path}: {exc}") from None
+    try:
+        service = OracleNode(cfg)
+    except (KeyError_, ValueError) as exc:
+        raise _UserError(str(exc)) from None
+    except OSError as exc:  # state_db folder not writable, certificate files missing
+        raise _UserError(f"{type(exc).__name__}: {exc}") from None
+
+    def _stop(signum, _frame):
+        threading.Thread(target=service.stop, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    click.echo(f"oracle node {service.address} listening on {service.server.url}", nl=True)
+    sys.stdout.flush()
+    service.server.serve_forever()
     logging.getLogger(__name__).info("stopped")
 
 

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from stockpile.nodes.config import NodeRef, ServerConfig
 from stockpile.oracle.units import parse_unit
 
 
@@ -78,9 +79,7 @@ class ProductConfig(_Strict):
 
     @model_validator(mode="after")
     def _check(self) -> ProductConfig:
-        if not self.sources:
-            raise ValueError(f"{self.symbol}: no sources")
-        if not 1 <= self.min_sources <= len(self.sources):
+        if self.sources and not 1 <= self.min_sources <= len(self.sources):
             raise ValueError(f"{self.symbol}: min_sources must be between 1 and the number of sources")
         if len(self.symbol.encode()) > 32:
             raise ValueError(f"{self.symbol}: symbol longer than 32 bytes")
@@ -117,16 +116,27 @@ class FeederConfig(_Strict):
     confirm_timeout_seconds: float = 30.0
     max_replacements: int = 3
     report_deadline_seconds: int = Field(default=300, gt=0)  # a signed report may land this long after observation
-    signers: list[KeyConfig] = []
+    signers: list[KeyConfig] = []  # --local-signers mode only (devnets): every key in this process
     transmitter: KeyConfig | None = None
-    sources: dict[str, SourceConfig]
+    # Node mode: the operators' signer nodes. Each observes with its own sources and key; this
+    # process only collects, builds the report and transmits it.
+    nodes: list[NodeRef] = []
+    observe_deadline_seconds: float = Field(default=2.0, gt=0)  # wait for observations at most this long
+    observe_settle_seconds: float = Field(default=0.3, ge=0)  # once 2f + 1 have answered, wait this much more for the rest
+    sign_deadline_seconds: float = Field(default=3.0, gt=0)  # and for the report signatures
+    liar_bps: int = Field(default=500, ge=1)  # an observation this far from the median: its operator is named
+    sources: dict[str, SourceConfig] = {}
     fx: list[FxConfig] = []
     products: list[ProductConfig]
     metrics: MetricsConfig = MetricsConfig()
 
     @model_validator(mode="after")
     def _refs(self) -> FeederConfig:
+        if self.signers and self.nodes:
+            raise ValueError("give either signers (--local-signers mode) or nodes, not both")
         for p in self.products:
+            if not self.nodes and not p.sources:
+                raise ValueError(f"{p.symbol}: no sources")
             for s in p.sources:
                 if s.source not in self.sources:
                     raise ValueError(f"{p.symbol}: unknown source {s.source!r}")
@@ -139,15 +149,72 @@ class FeederConfig(_Strict):
         return self
 
 
+class NodeConfig(_Strict):
+    """One oracle operator's signer node (``stockpile oracle node --config node.yaml``)."""
+
+    chain_id: int  # the chain this node signs for; requests for another are refused
+    rpc_url: str  # the node's own view of the chain (rounds, configuration, time)
+    feed_address: str  # the PriceFeed hub; requests for another contract are refused
+    key: KeyConfig  # this operator's signer key: never leaves the process
+    state_db: Path = Path("oracle-node.sqlite")  # what it observed and signed (survives a SIGKILL)
+    server: ServerConfig = ServerConfig()
+    max_clock_skew_seconds: int = Field(default=5, ge=0)  # observedAt may be this far past the chain's latest block time
+    max_observation_lag_seconds: int = Field(default=60, ge=1)  # ... and at most this far behind it
+    max_report_window_seconds: int = Field(default=600, ge=1)  # deadline - observedAt of a report it signs
+    sources: dict[str, SourceConfig]
+    fx: list[FxConfig] = []
+    products: list[ProductConfig]
+
+    @model_validator(mode="after")
+    def _refs(self) -> NodeConfig:
+        for p in self.products:
+            if not p.sources:
+                raise ValueError(f"{p.symbol}: no sources")
+            for s in p.sources:
+                if s.source not in self.sources:
+                    raise ValueError(f"{p.symbol}: unknown source {s.source!r}")
+        for f in self.fx:
+            if f.source not in self.sources:
+                raise ValueError(f"fx {f.pair}: unknown source {f.source!r}")
+        symbols = [p.symbol for p in self.products]
+        if len(set(symbols)) != len(symbols):
+            raise ValueError("duplicate product symbols")
+        return self
+
+
+def _resolve_paths(cfg: FeederConfig | NodeConfig, base: Path) -> None:
+    """Relative file paths are relative to the config file."""
+    for src in cfg.sources.values():
+        if isinstance(src, FileSourceConfig) and not src.path.is_absolute():
+            src.path = (base / src.path).resolve()
+    keys = [*cfg.signers, cfg.transmitter] if isinstance(cfg, FeederConfig) else [cfg.key]
+    for key in keys:
+        if key is not None and key.keystore and not key.keystore.is_absolute():
+            key.keystore = (base / key.keystore).resolve()
+    if isinstance(cfg, NodeConfig):
+        if not cfg.state_db.is_absolute():
+            cfg.state_db = (base / cfg.state_db).resolve()
+        if cfg.server.tls is not None:
+            for attr in ("cert", "key"):
+                p = getattr(cfg.server.tls, attr)
+                if not p.is_absolute():
+                    setattr(cfg.server.tls, attr, (base / p).resolve())
+    else:
+        for n in cfg.nodes:
+            if n.ca_file is not None and not n.ca_file.is_absolute():
+                n.ca_file = (base / n.ca_file).resolve()
+
+
+def load_node_config(path: str | Path) -> NodeConfig:
+    path = Path(path)
+    cfg = NodeConfig.model_validate(yaml.safe_load(path.read_text()))
+    _resolve_paths(cfg, path.parent)
+    return cfg
+
+
 def load_config(path: str | Path) -> FeederConfig:
     path = Path(path)
     data = yaml.safe_load(path.read_text())
     cfg = FeederConfig.model_validate(data)
-    # relative file paths are relative to the config file
-    for src in cfg.sources.values():
-        if isinstance(src, FileSourceConfig) and not src.path.is_absolute():
-            src.path = (path.parent / src.path).resolve()
-    for key in [*cfg.signers, cfg.transmitter]:
-        if key is not None and key.keystore and not key.keystore.is_absolute():
-            key.keystore = (path.parent / key.keystore).resolve()
+    _resolve_paths(cfg, path.parent)
     return cfg

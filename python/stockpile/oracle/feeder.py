@@ -33,6 +33,7 @@ from stockpile.oracle.chain import (
     connect,
     decode_error,
     hub_contract,
+    read_hub,
     signer_config,
 )
 from stockpile.oracle.config import FeederConfig, FileSourceConfig, HttpSourceConfig, SimulatedSourceConfig
@@ -66,6 +67,11 @@ class RunResult:
     rejected: dict[str, list[str]] = field(default_factory=dict)  # symbol -> rejected sources with reasons
     tx_hash: str | None = None
     gas_used: int | None = None
+    # node mode: who observed what, who signed the report sent, which nodes failed and why, outliers
+    observations: dict[str, dict[str, int]] = field(default_factory=dict)  # symbol -> node -> answer
+    signed_by: list[str] = field(default_factory=list)
+    node_failures: dict[str, str] = field(default_factory=dict)
+    liars: dict[str, list[str]] = field(default_factory=dict)  # symbol -> nodes far from the median
 
     @property
     def ok(self) -> bool:
@@ -80,6 +86,40 @@ def build_source(name: str, cfg, clock: Callable[[], float]) -> Source:
     if isinstance(cfg, SimulatedSourceConfig):
         return SimulatedSource(name, cfg.start, cfg.unit, cfg.seed, cfg.step_bps, clock=clock)
     raise TypeError(f"unknown source config {cfg!r}")
+
+
+def needed_sources(config) -> set[str]:
+    """The sources a configuration's products and FX rates read."""
+    return {ps.source for p in config.products for ps in p.sources} | {f.source for f in config.fx}
+
+
+def fetch_quotes(sources: dict[str, Source], names: set[str]) -> tuple[dict[str, dict], dict[str, str]]:
+    """Every named source's quotes (by key), and the reason of each source that failed."""
+    quotes: dict[str, dict] = {}
+    errors: dict[str, str] = {}
+    for name in sorted(names):
+        try:
+            quotes[name] = sources[name].fetch()
+        except SourceError as exc:
+            errors[name] = exc.reason
+        except Exception as exc:
+            errors[name] = f"{type(exc).__name__}: {exc}"
+    return quotes, errors
+
+
+def fx_rates(fx_config, quotes, source_errors, now: float) -> tuple[dict[str, Decimal], dict[str, str]]:
+    """The configured FX rates that are present and fresh; ``fx:PAIR`` -> why for the others."""
+    fx: dict[str, Decimal] = {}
+    errors: dict[str, str] = {}
+    for f in fx_config:
+        q = quotes.get(f.source, {}).get(f.key)
+        if q is None:
+            errors[f"fx:{f.pair}"] = source_errors.get(f.source, f"no rate for key {f.key!r} in {f.source}")
+        elif now - q.observed_at > f.max_age_seconds:
+            errors[f"fx:{f.pair}"] = f"stale rate: observed {now - q.observed_at:.0f}s ago"
+        else:
+            fx[f.pair] = q.value
+    return fx, errors
 
 
 class Feeder:
@@ -178,55 +218,37 @@ class Feeder:
     # -------------------------------------------------------------------------------- reading
 
     def _read_chain(self) -> dict[str, dict | None]:
+        view = read_hub(self.w3, self.hub, [feed_id(p.symbol) for p in self.config.products])
         out: dict[str, dict | None] = {}
         for product in self.config.products:
             fid = feed_id(product.symbol)
-            try:
-                cfg = self.hub.functions.feedConfig(fid).call()
-            except Exception as exc:  # UnknownFeed reverts
-                if "revert" in str(exc).lower() or getattr(exc, "data", None):
-                    out[product.symbol] = None
-                    continue
-                raise
+            cfg = view.feeds[fid]
+            if cfg is None:  # UnknownFeed
+                out[product.symbol] = None
+                continue
             decimals, heartbeat, _max_age, mn, mx, latest_round, latest_obs, adapter, desc = cfg
             entry = {"decimals": decimals, "heartbeat": heartbeat, "min": mn, "max": mx, "round": latest_round,
                      "observed_at": latest_obs, "answer": None, "updated_at": None}
-            if latest_round:
-                _, answer, _, updated_at, _ = self.hub.functions.latestRoundData(fid).call()
-                entry.update(answer=answer, updated_at=updated_at)
+            answer = view.answers[fid]
+            if latest_round and answer is not None:
+                entry.update(answer=answer, updated_at=latest_obs)  # updatedAt is the observation time
                 self.metrics.last_price.labels(product.symbol).set(float(from_answer(answer, decimals)))
                 self.metrics.last_round.labels(product.symbol).set(latest_round)
-                self.metrics.last_publish_ts.labels(product.symbol).set(updated_at)
+                self.metrics.last_publish_ts.labels(product.symbol).set(latest_obs)
             out[product.symbol] = entry
         return out
 
     def _fetch_sources(self, result: RunResult):
-        needed = {ps.source for p in self.config.products for ps in p.sources} | {f.source for f in self.config.fx}
-        quotes, errors = {}, {}
-        for name in sorted(needed):
-            try:
-                quotes[name] = self.sources[name].fetch()
-            except SourceError as exc:
-                errors[name] = exc.reason
-            except Exception as exc:
-                errors[name] = f"{type(exc).__name__}: {exc}"
-            if name in errors:
-                result.errors[f"source:{name}"] = errors[name]
-                self.metrics.failures.labels("source", name).inc()
-                log.warning("source %s rejected: %s", name, errors[name])
+        quotes, errors = fetch_quotes(self.sources, needed_sources(self.config))
+        for name, reason in errors.items():
+            result.errors[f"source:{name}"] = reason
+            self.metrics.failures.labels("source", name).inc()
+            log.warning("source %s rejected: %s", name, reason)
         return quotes, errors
 
     def _fx(self, quotes, source_errors, result: RunResult) -> dict[str, Decimal]:
-        fx = {}
-        now = self.clock()
-        for f in self.config.fx:
-            q = quotes.get(f.source, {}).get(f.key)
-            if q is None:
-                result.errors[f"fx:{f.pair}"] = source_errors.get(f.source, f"no rate for key {f.key!r} in {f.source}")
-            elif now - q.observed_at > f.max_age_seconds:
-                result.errors[f"fx:{f.pair}"] = f"stale rate: observed {now - q.observed_at:.0f}s ago"
-            else:
-                fx[f.pair] = q.value
+        fx, errors = fx_rates(self.config.fx, quotes, source_errors, self.clock())
+        result.errors.update(errors)
         return fx
 
     # ------------------------------------------------------------------------------ publishing
@@ -273,6 +295,10 @@ class Feeder:
             report.sign(acct.key, chain_id, self.address)
         payload = {"symbols": symbols, "rounds": [e.round_id for e in entries], "answers": [str(a) for a in answers],
                    "values": [str(v) for v in values], "observed_at": observed_at}
+        self._transmit(report, payload, result)
+
+    def _transmit(self, report: Report, payload: dict, result: RunResult) -> None:
+        """Send a fully signed report once: the pending transaction is recorded before it is broadcast."""
         tx = self.hub.functions.transmit(*report.transmit_args()).build_transaction(
             {"from": self.sender.address, "gas": 1, "maxFeePerGas": 1, "maxPriorityFeePerGas": 1, "nonce": 0})
         for k in ("gas", "maxFeePerGas", "maxPriorityFeePerGas", "nonce"):
@@ -369,7 +395,8 @@ class Feeder:
         while not self._stop.is_set():
             res = self.run_once()
             for p in res.published:
-                log.info("published %s round %d = %s", p.symbol, p.round_id, p.value)
+                log.info("published %s round %d = %s%s", p.symbol, p.round_id, p.value,
+                         f" (signed by {', '.join(res.signed_by)})" if res.signed_by else "")
             for k, v in res.errors.items():
                 log.warning("%s: %s", k, v)
             runs += 1

@@ -22,7 +22,7 @@ from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_utils import to_checksum_address
 
-from stockpile.signatures import SECP256K1_N, to_compact  # noqa: F401  (SECP256K1_N re-exported for tests)
+from stockpile.signatures import SECP256K1_N, bytes_from_compact, to_compact  # noqa: F401  (SECP256K1_N re-exported for tests)
 
 DOMAIN_NAME = "Stockpile PriceFeed"
 DOMAIN_VERSION = "1"
@@ -32,6 +32,17 @@ REPORT_TYPES = {
         {"name": "observedAt", "type": "uint32"},
         {"name": "deadline", "type": "uint32"},
         {"name": "observers", "type": "uint256"},
+        {"name": "feedIds", "type": "bytes32[]"},
+        {"name": "roundIds", "type": "uint32[]"},
+        {"name": "answers", "type": "int192[]"},
+    ]
+}
+# What one operator node signs when it answers an observation request (never sent to the contract:
+# it lets the transmitter tell which registered key gave which values, and makes a lie attributable).
+OBSERVATION_TYPES = {
+    "Observation": [
+        {"name": "configDigest", "type": "bytes32"},
+        {"name": "observedAt", "type": "uint32"},
         {"name": "feedIds", "type": "bytes32[]"},
         {"name": "roundIds", "type": "uint32[]"},
         {"name": "answers", "type": "int192[]"},
@@ -147,6 +158,18 @@ class Report:
         self.signatures[index] = sign_report(private_key, chain_id, contract, self)
 
 
+def _domain(chain_id: int, contract: str) -> dict:
+    return {"name": DOMAIN_NAME, "version": DOMAIN_VERSION, "chainId": chain_id, "verifyingContract": to_checksum_address(contract)}
+
+
+_DOMAIN_TYPE = [
+    {"name": "name", "type": "string"},
+    {"name": "version", "type": "string"},
+    {"name": "chainId", "type": "uint256"},
+    {"name": "verifyingContract", "type": "address"},
+]
+
+
 def typed_data(chain_id: int, contract: str, report: Report) -> dict:
     return {
         "domain": {
@@ -174,6 +197,44 @@ def sign_report(private_key: str | bytes, chain_id: int, contract: str, report: 
     acct = Account.from_key(private_key)
     signed = acct.sign_message(encode_typed_data(full_message=typed_data(chain_id, contract, report)))
     return to_compact(signed.v, signed.r, signed.s)
+
+
+def report_signer(chain_id: int, contract: str, report: Report, signature: tuple[bytes, bytes]) -> str:
+    """The address that made a compact signature over the whole report."""
+    return Account.recover_message(encode_typed_data(full_message=typed_data(chain_id, contract, report)),
+                                   signature=bytes_from_compact(*signature))
+
+
+def report_digest(chain_id: int, contract: str, report: Report) -> bytes:
+    """The EIP-712 hash a signer signs for this report (what a node remembers it signed)."""
+    from eth_utils import keccak
+
+    m = encode_typed_data(full_message=typed_data(chain_id, contract, report))
+    return keccak(b"\x19" + m.version + m.header + m.body)
+
+
+def observation_typed_data(chain_id: int, contract: str, digest: bytes, observed_at: int,
+                           feed_ids: Sequence[bytes], round_ids: Sequence[int], answers: Sequence[int]) -> dict:
+    return {
+        "domain": _domain(chain_id, contract),
+        "types": {"EIP712Domain": _DOMAIN_TYPE, **OBSERVATION_TYPES},
+        "primaryType": "Observation",
+        "message": {"configDigest": bytes(digest), "observedAt": int(observed_at), "feedIds": [bytes(f) for f in feed_ids],
+                    "roundIds": [int(r) for r in round_ids], "answers": [int(a) for a in answers]},
+    }
+
+
+def sign_observation(private_key: str | bytes, chain_id: int, contract: str, digest: bytes, observed_at: int,
+                     feed_ids: Sequence[bytes], round_ids: Sequence[int], answers: Sequence[int]) -> tuple[bytes, bytes]:
+    msg = encode_typed_data(full_message=observation_typed_data(chain_id, contract, digest, observed_at, feed_ids, round_ids, answers))
+    signed = Account.from_key(private_key).sign_message(msg)
+    return to_compact(signed.v, signed.r, signed.s)
+
+
+def observation_signer(chain_id: int, contract: str, digest: bytes, observed_at: int, feed_ids: Sequence[bytes],
+                       round_ids: Sequence[int], answers: Sequence[int], signature: tuple[bytes, bytes]) -> str:
+    msg = encode_typed_data(full_message=observation_typed_data(chain_id, contract, digest, observed_at, feed_ids, round_ids, answers))
+    return Account.recover_message(msg, signature=bytes_from_compact(*signature))
 
 
 def build_report(

@@ -270,7 +270,7 @@ def devnet_up(d: Path, rpc_port: int, portal_port: int, feeder_metrics_port: int
     env = _keys_env()
     work = d / "work"
     if running(d, "feeder") is None:
-        _spawn(d, "feeder", [_bin("stockpile"), "oracle", "run", "--config", str(_feeder_config(d, cfg))], env)
+        _spawn(d, "feeder", [_bin("stockpile"), "oracle", "run", "--local-signers", "--config", str(_feeder_config(d, cfg))], env)
     if running(d, "watch") is None:
         _spawn(d, "watch", [_bin("stockpile"), "reconcile", "watch", "--products", dep["products"], "--db", dep["db"],
                             "--confirmations", "0", "--interval", "30", "--metrics-port", str(cfg["watch_metrics_port"]),
