@@ -122,6 +122,8 @@ class ExportMeta:
     default_as_of: str | None = None
     as_of: int | None = None  # the metadata's as_of (unix seconds), checked
     warehouse_id: str | None = None  # the metadata's warehouse_id
+    header_line: int = 0  # CSV: physical line number of the header
+    columns: list[str] = field(default_factory=list)  # CSV: the header's column names, in file order
 
     def parse_options(self) -> str:
         """How the bytes were read: part of an export's identity (the same file read with another
@@ -494,6 +496,7 @@ def _read_csv(path, catalogue, decimal_comma, delimiter, digest, size):
                     checked["warehouse_id"])
     ncols = len(header)
     header_at = line_no
+    em.header_line, em.columns = header_at, header
     default_wh = checked["warehouse_id"] or ""
     wh_at = idx[0]
 
