@@ -18,10 +18,8 @@ The Merkle leaf of a fast row is built as fixed-layout bytes (rows grouped by th
 from __future__ import annotations
 
 import csv
-import os
-from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Callable
+from collections.abc import Iterator
 from typing import Any
 
 from stockpile.reconcile.custody.schema import FIELD_LIMITS, FIELDS, STATUSES, UNITS, Catalogue
@@ -31,36 +29,67 @@ _ASCII_SPACE = "".join(chr(i) for i in range(128) if chr(i).isspace())  # what s
 _HEAD = 7 * 32
 
 
-@dataclass
-class Columns:
-    """Rows that passed the fast checks (columns in LOT order, file order) and the rows left to
-    the exact validator: ``(line, values in FIELDS order, raw text)``."""
+CHUNK = 131_072  # fast rows turned into Python rows at a time (memory stays flat at a million lots)
 
-    line: list[int]
-    warehouse_id: list[str]
-    lot_id: list[str]
-    product_code: list[str]
-    form: list[str]
-    purity_ppm: list[int]
-    gross_quantity: list[str]
-    net_quantity: list[str]
-    unit: list[str]
-    assay_ref: list[str]
-    status: list[str]
-    as_of: list[int]
-    quantity: list[str]  # token base units, decimal text
-    leaf: list[bytes]
-    slow: list[tuple[int, list[str], str]]
-    raw_of: Callable[[int], str]  # raw text of the i-th fast row (for a duplicate_lot reject)
+
+class Columns:
+    """A CSV export read column-wise: the rows that passed the fast checks (``fast``, file order)
+    and the rows left to the exact validator (``slow``: ``(line, values in FIELDS order, raw text)``)."""
+
+    def __init__(self, cols: dict[str, Any], enc: dict[str, tuple[list[str], Any]], lines, fast, ppm, ts, qty,
+                 header: list[str], delimiter: str, slow: list[tuple[int, list[str], str]]):
+        self._cols, self._enc, self._lines, self.fast = cols, enc, lines, fast
+        self._ppm, self._ts, self._qty = ppm, ts, qty
+        self._header, self._delimiter = header, delimiter
+        self.slow = slow
 
     def __len__(self) -> int:
-        return len(self.line)
+        return len(self.fast)
 
-    def rows(self) -> list[tuple[Any, ...]]:
-        """The good rows as the exact validator returns them (``Validator.check``'s tuple)."""
-        return list(zip(self.line, self.warehouse_id, self.lot_id, self.product_code, self.form, self.purity_ppm,
-                        self.gross_quantity, self.net_quantity, self.unit, self.assay_ref, self.status, self.as_of,
-                        self.quantity, self.leaf))
+    def keys(self):
+        """``warehouse \x00 lot`` of every fast row (an Arrow array), for the duplicate rule."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        take = pa.array(self.fast)
+        return pc.binary_join_element_wise(self._cols["warehouse_id"].take(take), self._cols["lot_id"].take(take), "\x00")
+
+    def lines(self):
+        return self._lines[self.fast]
+
+    def drop(self, positions) -> None:
+        """Leave out these fast rows (positions in ``fast``): duplicates rejected by the caller."""
+        import numpy as np
+
+        keep = np.ones(len(self.fast), dtype=bool)
+        keep[np.asarray(positions, dtype=np.int64)] = False
+        self.fast = self.fast[keep]
+
+    def raw(self, position: int) -> str:
+        i = int(self.fast[position])
+        return self._delimiter.join(self._cols[h][i].as_py() for h in self._header)
+
+    def rows(self, size: int = CHUNK) -> Iterator[list[tuple[Any, ...]]]:
+        """The fast rows as the exact validator returns good rows (``Validator.check``'s tuple), in
+        file order, ``size`` at a time."""
+        import pyarrow as pa
+
+        cols, enc = self._cols, self._enc
+        for lo in range(0, len(self.fast), size):
+            fast = self.fast[lo:lo + size]
+            take = pa.array(fast)
+
+            def text(name: str, fast=fast, take=take) -> list[str]:
+                if name in enc:
+                    values, idx = enc[name]
+                    return [values[i] for i in idx[fast].tolist()]
+                return cols[name].take(take).to_numpy(zero_copy_only=False).tolist()
+
+            quantity = self._qty.take(take).to_numpy(zero_copy_only=False).tolist()
+            leaf = leaves(cols, take, self._ppm[fast], quantity)
+            yield list(zip(self._lines[fast].tolist(), text("warehouse_id"), text("lot_id"), text("product_code"),
+                           text("form"), self._ppm[fast].tolist(), text("gross_quantity"), text("net_quantity"),
+                           text("unit"), text("assay_ref"), text("status"), self._ts[fast].tolist(), quantity, leaf))
 
 
 def available() -> bool:
@@ -222,25 +251,9 @@ def read_columns(path: Path, header_line: int, header: list[str], delimiter: str
         raw_cols = [cols[h].take(take).to_pylist() for h in header]
         for j, i in enumerate(slow_idx.tolist()):
             slow.append((int(lines[i]), [v[j] for v in vals], delimiter.join(c[j] for c in raw_cols)))
-    take_fast = pa.array(fast)
-
-    def text(name: str) -> list[str]:
-        if name in enc:
-            values, idx = enc[name]
-            return [values[i] for i in idx[fast].tolist()]
-        return cols[name].take(take_fast).to_numpy(zero_copy_only=False).tolist()
-
-    out = Columns(
-        line=lines[fast].tolist(), warehouse_id=text("warehouse_id"), lot_id=text("lot_id"),
-        product_code=text("product_code"), form=text("form"), purity_ppm=ppm[fast].tolist(),
-        gross_quantity=text("gross_quantity"), net_quantity=text("net_quantity"), unit=text("unit"),
-        assay_ref=text("assay_ref"), status=text("status"), as_of=ts[fast].tolist(),
-        quantity=qty.take(take_fast).to_numpy(zero_copy_only=False).tolist() if qty is not None else [],
-        leaf=[], slow=slow,
-        raw_of=lambda i: delimiter.join(cols[h][int(fast[i])].as_py() for h in header),
-    )
-    out.leaf = leaves(cols, take_fast, ppm[fast], out.quantity)
-    return out
+    if qty is None:
+        qty = pa.array([""] * n, pa.string())
+    return Columns(cols, enc, lines, fast, ppm, ts, qty, header, delimiter, slow)
 
 
 def leaves(cols: dict[str, Any], take, ppm, quantity: list[str]) -> list[bytes]:
@@ -300,39 +313,15 @@ def leaves(cols: dict[str, Any], take, ppm, quantity: list[str]) -> list[bytes]:
 
 
 def hash_rows(buf: bytes, size: int) -> list[bytes]:
-    """keccak256(keccak256(row)) of each ``size``-byte row of ``buf`` (OpenZeppelin's leaf hash);
-    with two or more cores, half of the rows are hashed in a forked child."""
+    """keccak256(keccak256(row)) of each ``size``-byte row of ``buf`` (OpenZeppelin's leaf hash),
+    on two cores when there are two."""
     from sha3 import keccak_256 as k
 
-    n = len(buf) // size
+    from stockpile.reconcile.parallel import digests_in_two
+
     mv = memoryview(buf)
 
     def run(lo: int, hi: int) -> list[bytes]:
         return [k(k(mv[i * size:(i + 1) * size]).digest()).digest() for i in range(lo, hi)]
 
-    if n < 50_000 or (os.cpu_count() or 1) < 2 or not hasattr(os, "fork"):
-        return run(0, n)
-    mid = n // 2
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # child: hash the second half, hand the digests back through the pipe
-        try:
-            os.close(r)
-            data = b"".join(run(mid, n))
-            view = memoryview(data)
-            while view:
-                sent = os.write(w, view)
-                view = view[sent:]
-        finally:
-            os._exit(0)
-    os.close(w)
-    first = run(0, mid)
-    chunks = []
-    while chunk := os.read(r, 1 << 20):
-        chunks.append(chunk)
-    os.close(r)
-    os.waitpid(pid, 0)
-    rest = b"".join(chunks)
-    if len(rest) != 32 * (n - mid):
-        raise RuntimeError("leaf hashing child process failed")
-    return first + [rest[i:i + 32] for i in range(0, len(rest), 32)]
+    return digests_in_two(run, 0, len(buf) // size)

@@ -78,6 +78,21 @@ class LotRecord(Base):
     leaf: Mapped[bytes] = mapped_column(LargeBinary(32))
 
 
+class ReserveLeaves(Base):
+    """The reserve lots (in_stock, allocated) of one product in one warehouse of a snapshot: their
+    Merkle leaves sorted and concatenated (32 bytes each), count and total base units. Written at
+    ingestion; a custody view's roots and totals come from here (migration 0005)."""
+
+    __tablename__ = "reserve_leaves"
+
+    snapshot_id: Mapped[int] = mapped_column(ForeignKey("snapshots.id", ondelete="CASCADE"), primary_key=True)
+    warehouse_id: Mapped[str] = mapped_column(String(LIM["warehouse_id"]), primary_key=True)
+    product_code: Mapped[str] = mapped_column(String(LIM["product_code"]), primary_key=True)
+    lots: Mapped[int] = mapped_column(Integer)
+    total: Mapped[str] = mapped_column(String(80))  # token base units, decimal integer text
+    leaves: Mapped[bytes] = mapped_column(LargeBinary)
+
+
 class RejectRecord(Base):
     __tablename__ = "rejects"
 

@@ -6,7 +6,7 @@ import json
 import multiprocessing
 import time
 from collections import deque
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from heapq import merge
@@ -144,11 +144,10 @@ class Database:
         rejects: list[Reject] = []
         wh_count: dict[str, int] = defaultdict(int)
         wh_as_of: dict[str, int] = {}
-        roots: dict[str, list[tuple[bytes, int]]] = defaultdict(list)
+        reserve = _Reserve()  # (warehouse, product) -> the reserve lots' leaves and total
         seen: dict[str, int] = {}
         rejected_in: dict[str, Reject] = {}  # warehouse -> its first rejected row
         accepted = 0
-        attested = kind == "attested"
         pool = _pool(catalogue, meta, workers, check_chars) if workers > 1 else None
         try:
             with self.engine.begin() as conn:
@@ -170,7 +169,7 @@ class Database:
                                             meta.default_as_of, meta.warehouse_id)
                 if fast is not None:
                     accepted = _ingest_columns(fast, cast(Validator, local), writer, bar, rejects, rejected_in, wh_count,
-                                               wh_as_of, roots if attested else None)
+                                               wh_as_of, reserve)
                 else:
                     for chunk, results in _checked_chunks(records, pool, local, workers):
                         batch: list[tuple] = []
@@ -198,8 +197,8 @@ class Database:
                             wh_count[wh] += 1
                             if res[11] > wh_as_of.get(wh, -1):
                                 wh_as_of[wh] = res[11]
-                            if attested and res[10] in RESERVE_STATUSES:
-                                roots[res[3]].append((res[13], int(res[12])))
+                            if res[10] in RESERVE_STATUSES:
+                                reserve.add(wh, res[3], res[13], res[12])
                         if batch:
                             writer(batch)
                             accepted += len(batch)
@@ -226,15 +225,15 @@ class Database:
                                  [{"s": sid, "w": w, "a": snap_as_of if export_as_of else wh_as_of.get(w, snap_as_of),
                                    "n": n}
                                   for w, n in wh_count.items()])
+                reserve.store(conn, sid)
                 if kind == "attested":
-                    from stockpile.merkle import LOT_LEAF_TYPES, StandardMerkleTree
+                    from stockpile.reconcile.breaks.classify import merkle_root
 
-                    for product, items in roots.items():
-                        tree = StandardMerkleTree(LOT_LEAF_TYPES, [None] * len(items), [leaf for leaf, _ in items])  # type: ignore[list-item]  # only the root is read
+                    for product, (leaves, total) in reserve.by_product().items():
                         conn.execute(text("INSERT INTO attested_roots (snapshot_id, product_code, root, total, lot_count) "
                                           "VALUES (:s, :p, :r, :t, :n)"),
-                                     {"s": sid, "p": product, "r": "0x" + tree.root.hex(),
-                                      "t": str(sum(q for _, q in items)), "n": len(items)})
+                                     {"s": sid, "p": product, "r": merkle_root(leaves, presorted=True), "t": str(total),
+                                      "n": len(leaves)})
         finally:
             if pool is not None:
                 pool.terminate()
@@ -278,33 +277,52 @@ class Database:
             return self._load_lots(sources.items(), show_progress)
 
     def reserve_leaves(self, as_of: int | None = None) -> dict[str, tuple[list[bytes], int]]:
-        """Per product, the reserve lots' leaves and total base units in the custody view as of a
-        time (what an attestor signs): only the columns a Merkle root needs."""
-        from stockpile.reconcile.custody.schema import RESERVE_STATUSES
+        """Per product, the reserve lots' leaves (ascending) and total base units in the custody
+        view as of a time (what an attestor signs), from ``reserve_leaves``."""
+        return {p: (leaves, total) for p, (leaves, total, _n) in self.view_reserve(self.view_sources(as_of)).items()}
 
-        out: dict[str, tuple[list[bytes], list[str]]] = {}
+    def view_reserve(self, sources: dict[str, tuple[int, int]],
+                     product: str | None = None) -> dict[str, tuple[list[bytes], int, int]]:
+        """Per product (or only ``product``), the reserve of a custody view (warehouse -> (snapshot
+        id, as-of)): its lots' Merkle leaves in ascending order, total base units and lot count,
+        read from the per-snapshot sorted leaf sets instead of the lot rows."""
+        if not sources:
+            return {}
+        groups: dict[str, tuple[list[bytes], int, int]] = {}
+        q = ("SELECT warehouse_id, product_code, lots, total, leaves FROM reserve_leaves WHERE snapshot_id = :s"
+             + (" AND product_code = :p" if product is not None else ""))
+        with self.engine.connect() as conn:
+            for sid in sorted({sid for sid, _a in sources.values()}):
+                for wh, prod, n, total, blob in conn.execute(text(q), {"s": sid, "p": product}):
+                    if sources.get(wh, (None,))[0] != sid:
+                        continue  # that warehouse's view comes from another snapshot
+                    blob = bytes(blob)
+                    leaves = [blob[i:i + 32] for i in range(0, len(blob), 32)]
+                    got = groups.get(prod)
+                    groups[prod] = (leaves, int(total), n) if got is None else (got[0] + leaves, got[1] + int(total),
+                                                                                got[2] + n)
+        # one sorted run per warehouse: the merge is a linear pass
+        return {p: (sorted(leaves) if len(sources) > 1 else leaves, total, n) for p, (leaves, total, n) in groups.items()}
+
+    def has_duplicate_lot_ids(self, sources: dict[str, tuple[int, int]]) -> bool:
+        """Whether a lot id occurs more than once in a custody view (then in more than one
+        warehouse: within one export a repeated lot is rejected); reads only the lot ids."""
+        seen: set[str] = set()
+        count = 0
         ph = "%s" if self.dialect == "postgresql" else "?"
-        statuses = ", ".join(f"'{s}'" for s in sorted(RESERVE_STATUSES))
-        sql = (f"SELECT product_code, leaf, quantity FROM lots WHERE snapshot_id = {ph} AND warehouse_id = {ph} "
-               f"AND status IN ({statuses})")
         with self.engine.connect() as conn:
             raw = conn.connection.driver_connection
             assert raw is not None
             cur = raw.cursor()
             try:
-                for wh, (sid, _a) in sorted(self.view_sources(as_of).items()):
-                    cur.execute(sql, (sid, wh))
+                for wh, (sid, _a) in sorted(sources.items()):
+                    cur.execute(f"SELECT lot_id FROM lots WHERE snapshot_id = {ph} AND warehouse_id = {ph}", (sid, wh))
                     while chunk := cur.fetchmany(100_000):
-                        for product, leaf, q in chunk:
-                            group = out.get(product)
-                            if group is None:
-                                group = out[product] = ([], [])
-                            group[0].append(leaf)
-                            group[1].append(q)
+                        seen.update([r[0] for r in chunk])
+                        count += len(chunk)
             finally:
                 cur.close()
-        return {p: ([bytes(x) for x in leaves] if leaves and not isinstance(leaves[0], bytes) else leaves,
-                    sum(map(int, qs))) for p, (leaves, qs) in out.items()}
+        return len(seen) != count
 
     def _load_lots(self, pairs, show_progress: bool = False) -> list[ViewLot]:
         out: list[ViewLot] = []
@@ -401,6 +419,35 @@ class Database:
 _line = attrgetter("line")
 
 
+class _Reserve:
+    """What an ingestion adds to ``reserve_leaves``: per (warehouse, product) the reserve lots'
+    leaves and total base units."""
+
+    def __init__(self) -> None:
+        self.leaves: dict[tuple[str, str], list[bytes]] = defaultdict(list)
+        self.totals: dict[tuple[str, str], int] = defaultdict(int)
+
+    def add(self, wh: str, product: str, leaf: bytes, quantity: str) -> None:
+        k = (wh, product)
+        self.leaves[k].append(leaf)
+        self.totals[k] += int(quantity)
+
+    def store(self, conn, sid: int) -> None:
+        for (wh, product), leaves in self.leaves.items():
+            leaves.sort()
+            conn.execute(text("INSERT INTO reserve_leaves (snapshot_id, warehouse_id, product_code, lots, total, leaves) "
+                              "VALUES (:s, :w, :p, :n, :t, :l)"),
+                         {"s": sid, "w": wh, "p": product, "n": len(leaves), "t": str(self.totals[(wh, product)]),
+                          "l": b"".join(leaves)})
+
+    def by_product(self) -> dict[str, tuple[list[bytes], int]]:
+        out: dict[str, tuple[list[bytes], int]] = {}
+        for (_wh, product), leaves in self.leaves.items():
+            got, total = out.get(product, ([], 0))
+            out[product] = (got + leaves, total + self.totals[(_wh, product)])
+        return {p: (sorted(leaves), total) for p, (leaves, total) in out.items()}
+
+
 def _use_columnar(columnar: bool | None, meta, scan) -> bool:
     """The columnar fast path reads CSV exports that are valid UTF-8 without NUL, with a decimal point."""
     if columnar is False or meta.format != "csv" or not scan.clean or meta.decimal_comma or not meta.columns:
@@ -412,10 +459,14 @@ def _use_columnar(columnar: bool | None, meta, scan) -> bool:
     return bool(columnar) or scan.size >= col.MIN_BYTES
 
 
-def _ingest_columns(cols, validator: Validator, writer, bar, rejects, rejected_in, wh_count, wh_as_of, roots) -> int:
+def _ingest_columns(cols, validator: Validator, writer, bar, rejects, rejected_in, wh_count, wh_as_of, reserve) -> int:
     """Store the rows of a columnar read (custody/columnar.py): the rows it left to the exact
-    validator are checked here, then the duplicate-lot rule runs over all good rows in file order
-    (the first is kept), exactly as on the row-by-row path. Returns the number of lots stored."""
+    validator are checked here, the duplicate-lot rule runs over all good rows in file order (the
+    first is kept), exactly as on the row-by-row path; rows are made and written a chunk at a time.
+    Returns the number of lots stored."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     slow_good = []
     for line, v, raw in cols.slow:
         r = validator.check(line, v, raw)
@@ -426,44 +477,68 @@ def _ingest_columns(cols, validator: Validator, writer, bar, rejects, rejected_i
                 rejected_in[wh] = r
         else:
             slow_good.append(r)
-    rows = cols.rows()
-    fast_lines = None
-    if slow_good:
-        fast_lines = set(cols.line)
-        rows = list(merge(rows, slow_good, key=itemgetter(0)))
-    whs = [r[1] for r in rows]
-    keys = [w + "\x00" + r[2] for w, r in zip(whs, rows)]
-    if len(set(keys)) != len(keys):  # duplicates: keep the first of each (warehouse, lot), reject the others
-        seen: dict[str, int] = {}
-        raw_at = {line: i for i, line in enumerate(cols.line)}
-        kept = []
-        for key, r in zip(keys, rows):
-            first = seen.get(key)
-            if first is None:
-                seen[key] = r[0]
-                kept.append(r)
+    # duplicates (same warehouse + lot id): counted column-wise, resolved in Python for the few involved
+    fast_keys = cols.keys()
+    slow_keys = pa.array([r[1] + "\x00" + r[2] for r in slow_good], pa.string())
+    all_keys = pa.concat_arrays([fast_keys.cast(pa.string()), slow_keys])
+    counts = pc.value_counts(all_keys)
+    dup = counts.field("values").filter(pc.greater(counts.field("counts"), 1))
+    if len(dup):
+        fast_pos = pc.indices_nonzero(pc.is_in(fast_keys, value_set=dup)).to_numpy()
+        fast_lines = cols.lines()
+        involved = [(int(fast_lines[p]), fast_keys[int(p)].as_py(), ("fast", int(p))) for p in fast_pos]
+        dup_set = set(dup.to_pylist())
+        involved += [(r[0], k, ("slow", i)) for i, (r, k) in enumerate(zip(slow_good, slow_keys.to_pylist()))
+                     if k in dup_set]
+        involved.sort()
+        first: dict[str, int] = {}
+        drop_fast, drop_slow = [], set()
+        slow_raw = {x[0]: x[2] for x in cols.slow}
+        for line, key, (where, i) in involved:
+            if key not in first:
+                first[key] = line
                 continue
-            if fast_lines is None or r[0] in fast_lines:
-                raw = cols.raw_of(raw_at[r[0]])
+            wh, lot = key.split("\x00", 1)
+            raw = cols.raw(i) if where == "fast" else slow_raw[line]
+            rejects.append(Reject(line, "duplicate_lot", duplicate_reason(lot, wh, first[key]), raw))
+            if where == "fast":
+                drop_fast.append(i)
             else:
-                raw = next(x[2] for x in cols.slow if x[0] == r[0])
-            rejects.append(Reject(r[0], "duplicate_lot", duplicate_reason(r[2], r[1], first), raw))
-        rows = kept
-        whs = [r[1] for r in rows]
-    del keys
-    for w, a in zip(whs, (r[11] for r in rows)):
-        if a > wh_as_of.get(w, -1):
-            wh_as_of[w] = a
-    for w, c in Counter(whs).items():
-        wh_count[w] += c
-    if roots is not None:
-        for r in rows:
-            if r[10] in RESERVE_STATUSES:
-                roots[r[3]].append((r[13], int(r[12])))
-    for i in range(0, len(rows), BATCH * 5):
-        batch = rows[i:i + BATCH * 5]
-        writer(batch)
-        bar.update(len(batch))
+                drop_slow.add(i)
+        if drop_fast:
+            cols.drop(drop_fast)
+        slow_good = [r for i, r in enumerate(slow_good) if i not in drop_slow]
+    del fast_keys, slow_keys, all_keys, counts
+    stored = 0
+    pending = iter(slow_good)
+    nxt = next(pending, None)
+    for chunk in cols.rows():
+        if nxt is not None and nxt[0] < chunk[-1][0]:  # exact-path rows of this stretch of the file, in order
+            extra = []
+            while nxt is not None and nxt[0] < chunk[-1][0]:
+                extra.append(nxt)
+                nxt = next(pending, None)
+            chunk = list(merge(chunk, extra, key=itemgetter(0)))
+        stored += _tally(chunk, writer, bar, wh_count, wh_as_of, reserve)
+    rest = ([nxt] if nxt is not None else []) + list(pending)
+    if rest:
+        stored += _tally(rest, writer, bar, wh_count, wh_as_of, reserve)
+    return stored
+
+
+def _tally(rows: list[tuple], writer, bar, wh_count, wh_as_of, reserve) -> int:
+    leaves, totals = reserve.leaves, reserve.totals
+    for r in rows:
+        wh = r[1]
+        wh_count[wh] += 1
+        if r[11] > wh_as_of.get(wh, -1):
+            wh_as_of[wh] = r[11]
+        if r[10] in RESERVE_STATUSES:
+            k = (wh, r[3])
+            leaves[k].append(r[13])
+            totals[k] += int(r[12])
+    writer(rows)
+    bar.update(len(rows))
     return len(rows)
 
 
