@@ -57,6 +57,9 @@ class SnapshotWarehouse(Base):
 
 
 class LotRecord(Base):
+    """One lot of a snapshot. On PostgreSQL the foreign key to snapshots has no check trigger
+    (migration 0006: lots are written with their snapshot, in its transaction, and never deleted)."""
+
     __tablename__ = "lots"
     __table_args__ = (Index("ix_lots_snapshot_warehouse", "snapshot_id", "warehouse_id"),)
 
