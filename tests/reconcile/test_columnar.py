@@ -156,3 +156,26 @@ def test_migration_0005_fills_reserve_leaves_of_existing_snapshots(tmp_path):
     again = Database(path)  # migrated on open: 0005 fills the table from the lot rows
     assert again.reserve_leaves() == want and len(want) >= 4
     again.dispose()
+
+
+def test_two_core_hashing_gives_the_one_core_digests():
+    """The forked halves (LeafHasher for leaves, digests_in_two for tree levels) return exactly
+    what hashing everything in this process returns, in order."""
+    import os
+
+    from sha3 import keccak_256
+
+    from stockpile.reconcile.breaks.classify import merkle_root
+    from stockpile.reconcile.parallel import MIN_SPLIT, LeafHasher
+    from stockpile.merkle import StandardMerkleTree
+
+    size, n = 96, MIN_SPLIT + 1234
+    buf = os.urandom(size * n)
+    want = [keccak_256(keccak_256(buf[i * size:(i + 1) * size]).digest()).digest() for i in range(n)]
+    with LeafHasher() as h:
+        assert h.hash_rows(buf, size) == want
+        assert h.hash_rows(buf[: size * 10], size) == want[:10]  # small batches stay in this process
+        assert h.hash_rows(buf, size) == want  # the child serves batch after batch
+    leaves = want[: 2 * MIN_SPLIT + 7]
+    tree = StandardMerkleTree(["bytes32"], [None] * len(leaves), leaves)  # type: ignore[list-item]
+    assert merkle_root(leaves) == "0x" + tree.root.hex()

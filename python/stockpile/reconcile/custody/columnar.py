@@ -20,16 +20,20 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from stockpile.reconcile.custody.schema import FIELD_LIMITS, FIELDS, STATUSES, UNITS, Catalogue
+
+if TYPE_CHECKING:
+    from stockpile.reconcile.custody.parse import CheckedRow
+    from stockpile.reconcile.parallel import LeafHasher
 
 MIN_BYTES = 256 * 1024  # smaller exports: the exact path is as fast (and pyarrow need not load)
 _ASCII_SPACE = "".join(chr(i) for i in range(128) if chr(i).isspace())  # what str.strip removes in ASCII
 _HEAD = 7 * 32
 
 
-CHUNK = 131_072  # fast rows turned into Python rows at a time (memory stays flat at a million lots)
+CHUNK = 65_536  # fast rows turned into Python rows at a time (memory stays flat at a million lots)
 
 
 class Columns:
@@ -69,10 +73,12 @@ class Columns:
         i = int(self.fast[position])
         return self._delimiter.join(self._cols[h][i].as_py() for h in self._header)
 
-    def rows(self, size: int = CHUNK) -> Iterator[list[tuple[Any, ...]]]:
-        """The fast rows as the exact validator returns good rows (``Validator.check``'s tuple), in
-        file order, ``size`` at a time."""
+    def rows(self, size: int = CHUNK, hasher: LeafHasher | None = None) -> Iterator[list[CheckedRow]]:
+        """The fast rows as the exact validator returns good rows (:class:`CheckedRow`), in file
+        order, ``size`` at a time."""
         import pyarrow as pa
+
+        from stockpile.reconcile.custody.parse import checked_row
 
         cols, enc = self._cols, self._enc
         for lo in range(0, len(self.fast), size):
@@ -86,10 +92,10 @@ class Columns:
                 return cols[name].take(take).to_numpy(zero_copy_only=False).tolist()
 
             quantity = self._qty.take(take).to_numpy(zero_copy_only=False).tolist()
-            leaf = leaves(cols, take, self._ppm[fast], quantity)
-            yield list(zip(self._lines[fast].tolist(), text("warehouse_id"), text("lot_id"), text("product_code"),
+            leaf = leaves(cols, take, self._ppm[fast], quantity, hasher)
+            yield list(map(checked_row, zip(self._lines[fast].tolist(), text("warehouse_id"), text("lot_id"), text("product_code"),
                            text("form"), self._ppm[fast].tolist(), text("gross_quantity"), text("net_quantity"),
-                           text("unit"), text("assay_ref"), text("status"), self._ts[fast].tolist(), quantity, leaf))
+                           text("unit"), text("assay_ref"), text("status"), self._ts[fast].tolist(), quantity, leaf)))
 
 
 def available() -> bool:
@@ -256,7 +262,7 @@ def read_columns(path: Path, header_line: int, header: list[str], delimiter: str
     return Columns(cols, enc, lines, fast, ppm, ts, qty, header, delimiter, slow)
 
 
-def leaves(cols: dict[str, Any], take, ppm, quantity: list[str]) -> list[bytes]:
+def leaves(cols: dict[str, Any], take, ppm, quantity: list[str], hasher: LeafHasher | None = None) -> list[bytes]:
     """Merkle leaves of the fast rows: abi.encode(string, string, string, string, uint32, uint256, string)
     as fixed-layout bytes per group of rows whose strings take the same number of 32-byte words."""
     import numpy as np
@@ -304,7 +310,8 @@ def leaves(cols: dict[str, Any], take, ppm, quantity: list[str]) -> list[bytes]:
                 offsets = np.frombuffer(padded.buffers()[1], dtype=np.int32)
                 a, b = int(offsets[start]), int(offsets[start + len(idx)])
                 m[:, o + 32:o + 32 + 32 * k] = np.frombuffer(buf, dtype=np.uint8)[a:b].reshape(len(idx), 32 * k)
-        hashed = hash_rows(m.tobytes(), size)
+        flat = m.data.cast("B")  # the rows without a copy
+        hashed = hasher.hash_rows(flat, size) if hasher else hash_rows(flat, size)
         if len(groups) == 1:
             return hashed
         for j, i in enumerate(idx.tolist()):
@@ -312,7 +319,7 @@ def leaves(cols: dict[str, Any], take, ppm, quantity: list[str]) -> list[bytes]:
     return out
 
 
-def hash_rows(buf: bytes, size: int) -> list[bytes]:
+def hash_rows(buf: bytes | memoryview, size: int) -> list[bytes]:
     """keccak256(keccak256(row)) of each ``size``-byte row of ``buf`` (OpenZeppelin's leaf hash),
     on two cores when there are two."""
     from sha3 import keccak_256 as k

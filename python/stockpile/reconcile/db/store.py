@@ -17,11 +17,12 @@ from typing import NamedTuple, cast
 from sqlalchemy import Engine, text
 
 from stockpile.reconcile.custody.parse import (
-    ExportError, Reject, Validator, check_chunk, duplicate_reason, init_worker, is_field_value, meta_checks_chars, read_records,
+    CheckedRow, ExportError, Reject, Validator, check_chunk, duplicate_reason, init_worker, is_field_value, meta_checks_chars, read_records,
     scan_file, write_rejects,
 )
 from stockpile.reconcile.custody.schema import RESERVE_STATUSES, Catalogue
 from stockpile.reconcile.db.engine import make_engine, migrate
+from stockpile.reconcile.parallel import LeafHasher
 from stockpile.reconcile.progress import gc_paused, progress
 
 BATCH = 20_000  # records per chunk (checked in a worker process when parallel)
@@ -47,8 +48,6 @@ class ViewLot(NamedTuple):
 
 
 _new_lot = tuple.__new__
-# positions in a ViewLot (for code that indexes; new code uses the field names)
-W, L, P, F, PPM, Q, A, S, LEAF, SID, LINE = range(11)
 
 
 @dataclass
@@ -186,19 +185,20 @@ class Database:
                                 if wh not in rejected_in and is_field_value(wh, "warehouse_id"):
                                     rejected_in[wh] = x
                                 continue
-                            wh = res[1]
-                            key = wh + "\x00" + res[2]
+                            row = cast(CheckedRow, res)
+                            wh = row.warehouse_id
+                            key = wh + "\x00" + row.lot_id
                             first = seen.get(key)
                             if first is not None:
-                                rejects.append(Reject(rec[0], "duplicate_lot", duplicate_reason(res[2], wh, first), rec[2]))
+                                rejects.append(Reject(rec[0], "duplicate_lot", duplicate_reason(row.lot_id, wh, first), rec[2]))
                                 continue
                             seen[key] = rec[0]
-                            batch.append(res)
+                            batch.append(row)
                             wh_count[wh] += 1
-                            if res[11] > wh_as_of.get(wh, -1):
-                                wh_as_of[wh] = res[11]
-                            if res[10] in RESERVE_STATUSES:
-                                reserve.add(wh, res[3], res[13], res[12])
+                            if row.as_of > wh_as_of.get(wh, -1):
+                                wh_as_of[wh] = row.as_of
+                            if row.status in RESERVE_STATUSES:
+                                reserve.add(wh, row.product_code, row.leaf, row.quantity)
                         if batch:
                             writer(batch)
                             accepted += len(batch)
@@ -362,7 +362,7 @@ class Database:
                                               {"s": sid})]
         with gc_paused():
             lots = self._load_lots([(w, (sid, 0)) for w in whs])
-        return sid, [x for x in lots if x[P] == product and x[S] in RESERVE_STATUSES]
+        return sid, [x for x in lots if x.product_code == product and x.status in RESERVE_STATUSES]
 
     def attested_list(self, product: str, root: str) -> tuple[int, list[ViewLot]] | None:
         """The lots of an ingested ``attested`` snapshot whose root for ``product`` is ``root``."""
@@ -375,7 +375,7 @@ class Database:
             whs = [w for (w,) in conn.execute(text("SELECT warehouse_id FROM snapshot_warehouses WHERE snapshot_id = :s"),
                                               {"s": sid})]
         lots = self._load_lots([(w, (sid, 0)) for w in whs])
-        return sid, [x for x in lots if x[P] == product and x[S] in RESERVE_STATUSES]
+        return sid, [x for x in lots if x.product_code == product and x.status in RESERVE_STATUSES]
 
     def record_run_products(self, run_id: int, chain_id: int, products: list[dict]) -> None:
         """Per product figures of a run (``run_products``): what the history chart and the portal read."""
@@ -417,6 +417,7 @@ class Database:
 
 
 _line = attrgetter("line")
+_row_line = itemgetter(0)  # CheckedRow.line
 
 
 class _Reserve:
@@ -433,12 +434,14 @@ class _Reserve:
         self.totals[k] += int(quantity)
 
     def store(self, conn, sid: int) -> None:
+        import numpy as np
+
         for (wh, product), leaves in self.leaves.items():
-            leaves.sort()
+            blob = np.sort(np.frombuffer(b"".join(leaves), dtype="S32")).tobytes()  # sorted as bytes compare
             conn.execute(text("INSERT INTO reserve_leaves (snapshot_id, warehouse_id, product_code, lots, total, leaves) "
                               "VALUES (:s, :w, :p, :n, :t, :l)"),
                          {"s": sid, "w": wh, "p": product, "n": len(leaves), "t": str(self.totals[(wh, product)]),
-                          "l": b"".join(leaves)})
+                          "l": blob})
 
     def by_product(self) -> dict[str, tuple[list[bytes], int]]:
         out: dict[str, tuple[list[bytes], int]] = {}
@@ -479,7 +482,7 @@ def _ingest_columns(cols, validator: Validator, writer, bar, rejects, rejected_i
             slow_good.append(r)
     # duplicates (same warehouse + lot id): counted column-wise, resolved in Python for the few involved
     fast_keys = cols.keys()
-    slow_keys = pa.array([r[1] + "\x00" + r[2] for r in slow_good], pa.string())
+    slow_keys = pa.array([r.warehouse_id + "\x00" + r.lot_id for r in slow_good], pa.string())
     all_keys = pa.concat_arrays([fast_keys.cast(pa.string()), slow_keys])
     counts = pc.value_counts(all_keys)
     dup = counts.field("values").filter(pc.greater(counts.field("counts"), 1))
@@ -488,7 +491,7 @@ def _ingest_columns(cols, validator: Validator, writer, bar, rejects, rejected_i
         fast_lines = cols.lines()
         involved = [(int(fast_lines[p]), fast_keys[int(p)].as_py(), ("fast", int(p))) for p in fast_pos]
         dup_set = set(dup.to_pylist())
-        involved += [(r[0], k, ("slow", i)) for i, (r, k) in enumerate(zip(slow_good, slow_keys.to_pylist()))
+        involved += [(r.line, k, ("slow", i)) for i, (r, k) in enumerate(zip(slow_good, slow_keys.to_pylist()))
                      if k in dup_set]
         involved.sort()
         first: dict[str, int] = {}
@@ -512,13 +515,21 @@ def _ingest_columns(cols, validator: Validator, writer, bar, rejects, rejected_i
     stored = 0
     pending = iter(slow_good)
     nxt = next(pending, None)
-    for chunk in cols.rows():
+    with LeafHasher() as hasher:
+        stored += _store_chunks(cols.rows(hasher=hasher), pending, nxt, writer, bar, wh_count, wh_as_of, reserve)
+    return stored
+
+
+def _store_chunks(chunks, pending, nxt, writer, bar, wh_count, wh_as_of, reserve) -> int:
+    """Write the fast rows chunk by chunk, with the exact-path rows of each stretch merged in by line."""
+    stored = 0
+    for chunk in chunks:
         if nxt is not None and nxt[0] < chunk[-1][0]:  # exact-path rows of this stretch of the file, in order
             extra = []
             while nxt is not None and nxt[0] < chunk[-1][0]:
                 extra.append(nxt)
                 nxt = next(pending, None)
-            chunk = list(merge(chunk, extra, key=itemgetter(0)))
+            chunk = list(merge(chunk, extra, key=_row_line))
         stored += _tally(chunk, writer, bar, wh_count, wh_as_of, reserve)
     rest = ([nxt] if nxt is not None else []) + list(pending)
     if rest:
@@ -526,17 +537,17 @@ def _ingest_columns(cols, validator: Validator, writer, bar, rejects, rejected_i
     return stored
 
 
-def _tally(rows: list[tuple], writer, bar, wh_count, wh_as_of, reserve) -> int:
+def _tally(rows: list[CheckedRow], writer, bar, wh_count, wh_as_of, reserve) -> int:
     leaves, totals = reserve.leaves, reserve.totals
     for r in rows:
-        wh = r[1]
+        wh = r.warehouse_id
         wh_count[wh] += 1
-        if r[11] > wh_as_of.get(wh, -1):
-            wh_as_of[wh] = r[11]
-        if r[10] in RESERVE_STATUSES:
-            k = (wh, r[3])
-            leaves[k].append(r[13])
-            totals[k] += int(r[12])
+        if r.as_of > wh_as_of.get(wh, -1):
+            wh_as_of[wh] = r.as_of
+        if r.status in RESERVE_STATUSES:
+            k = (wh, r.product_code)
+            leaves[k].append(r.leaf)
+            totals[k] += int(r.quantity)
     writer(rows)
     bar.update(len(rows))
     return len(rows)
