@@ -67,7 +67,7 @@ def _stored(db: Database) -> tuple:
                               "net_quantity, unit, assay_ref, status, as_of, quantity, leaf FROM lots ORDER BY line")).all()
         rejects = c.execute(text("SELECT line, code, reason, raw FROM rejects ORDER BY line, id")).all()
         whs = c.execute(text("SELECT warehouse_id, as_of, lots FROM snapshot_warehouses ORDER BY warehouse_id")).all()
-        snap = c.execute(text("SELECT as_of, accepted, rejected FROM snapshots")).all()
+        snap = c.execute(text("SELECT as_of, accepted, rejected, distinct_lot_ids FROM snapshots")).all()
     return [tuple(r[:-1]) + (bytes(r[-1]),) for r in lots], [tuple(r) for r in rejects], whs, snap
 
 
@@ -92,6 +92,8 @@ def test_columnar_and_exact_paths_store_the_same(db, tmp_path, kind):
     assert got[1] == want[1]  # every reject: line, code, reason, raw text
     assert got[2:] == want[2:]
     assert (tmp_path / "fast" / "wh.csv.rejects.csv").read_text() == (tmp_path / "exact" / "wh.csv.rejects.csv").read_text()
+    # the same lot id in two warehouses (planted): counted at ingestion, so the view scans the lot ids
+    assert got[3][0][3] < got[3][0][1] and (kind == "attested" or db.has_duplicate_lot_ids(db.view_sources()))
     codes = {r[3].split(",")[1].strip(): r[1] for r in got[1] if r[3].startswith("W1,")}  # lot id -> code
     assert codes["E-finer"] == "bad_number" and codes["E-above"] == "net_above_gross" and codes["E-1"] == "duplicate_lot"
     # the leaves are OpenZeppelin's: recomputed from the stored fields with the reference encoder
@@ -179,3 +181,16 @@ def test_two_core_hashing_gives_the_one_core_digests():
     leaves = want[: 2 * MIN_SPLIT + 7]
     tree = StandardMerkleTree(["bytes32"], [None] * len(leaves), leaves)  # type: ignore[list-item]
     assert merkle_root(leaves) == "0x" + tree.root.hex()
+
+
+def test_a_snapshot_without_repeated_lot_ids_needs_no_duplicate_scan(db, tmp_path):
+    g = generate(400, seed=3)
+    res = db.ingest(g.write_csv(tmp_path / "clean.csv"))
+    with db.engine.connect() as c:
+        assert c.execute(text("SELECT distinct_lot_ids FROM snapshots WHERE id = :s"), {"s": res.snapshot_id}).scalar() == 400
+    assert not db.has_duplicate_lot_ids(db.view_sources())
+    # a second export of another warehouse repeating a lot id: the views of both snapshots are scanned
+    first = g.rows[0]
+    (tmp_path / "other.csv").write_text(HEADER + "\n" + ",".join(["WH-OTHER", first[1], *first[2:10], T]) + "\n")
+    db.ingest(tmp_path / "other.csv")
+    assert db.has_duplicate_lot_ids(db.view_sources())

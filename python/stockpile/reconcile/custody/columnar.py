@@ -58,6 +58,12 @@ class Columns:
         take = pa.array(self.fast)
         return pc.binary_join_element_wise(self._cols["warehouse_id"].take(take), self._cols["lot_id"].take(take), "\x00")
 
+    def lot_ids(self):
+        """The lot ids of the fast rows (an Arrow array)."""
+        import pyarrow as pa
+
+        return self._cols["lot_id"].take(pa.array(self.fast))
+
     def lines(self):
         return self._lines[self.fast]
 

@@ -43,6 +43,9 @@ class Snapshot(Base):
     # how the bytes were read (format, decimal separator, delimiter): the same file read another
     # way is another snapshot (ExportMeta.parse_options)
     parse_options: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    # distinct lot ids among the stored lots (migration 0007; NULL before): == accepted means no lot id
+    # repeats across the snapshot's warehouses
+    distinct_lot_ids: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class SnapshotWarehouse(Base):
