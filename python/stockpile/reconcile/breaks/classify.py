@@ -48,23 +48,37 @@ class ProductResult:
     breaks: list[Break] = field(default_factory=list)
 
 
-def merkle_root(leaves: list[bytes], bar=None) -> str | None:
+def merkle_root(leaves: list[bytes], bar=None, presorted: bool = False) -> str | None:
     """Root of the StandardMerkleTree over these leaves (same layout as stockpile.merkle /
     @openzeppelin/merkle-tree: sorted leaves stored from the end, commutative pair hash), without
-    keeping the tree or proof indexes."""
+    keeping the tree or proof indexes. ``presorted``: the leaves are already in ascending order.
+    The wide lower levels are hashed on two cores (stockpile.reconcile.parallel)."""
+    from stockpile.reconcile.parallel import digests_in_two
+
     n = len(leaves)
     if n == 0:
         return None
     size = 2 * n - 1
     tree: list = [None] * (size - n)
-    tree.extend(sorted(leaves, reverse=True))  # tree[size-1-i] = i-th smallest leaf
+    # tree[size-1-i] = i-th smallest leaf
+    tree.extend(leaves[::-1] if presorted else sorted(leaves, reverse=True))
     k = _k256
-    step = 1 << 16
-    for i in range(size - 1 - n, -1, -1):
-        a, b = tree[2 * i + 1], tree[2 * i + 2]
-        tree[i] = k(a + b).digest() if a < b else k(b + a).digest()
-        if bar is not None and not i % step:
-            bar.update(step)
+
+    def nodes(lo: int, hi: int) -> list[bytes]:
+        out = []
+        for i in range(lo, hi):
+            a, b = tree[2 * i + 1], tree[2 * i + 2]
+            out.append(k(a + b).digest() if a < b else k(b + a).digest())
+        return out
+
+    # node i needs nodes 2i+1 and 2i+2: every node of [ceil((hi-1)/2), hi) only needs nodes >= hi
+    hi = size - n
+    while hi > 0:
+        lo = hi // 2
+        tree[lo:hi] = digests_in_two(nodes, lo, hi)
+        if bar is not None:
+            bar.update(hi - lo)
+        hi = lo
     return "0x" + tree[0].hex()
 
 
@@ -89,6 +103,7 @@ class Classifier:
         self._views: dict[frozenset, list[ViewLot]] = {}
         self._roots: dict[tuple, str | None] = {}
         self._by_product: dict[int, dict[str, list[ViewLot]]] = {}
+        self._reserves: dict[tuple, tuple[list[bytes], int, int]] = {}
 
     # ---------------------------------------------------------------- helpers
     def view(self, sources: dict[str, tuple[int, int]]) -> list[ViewLot]:
@@ -110,13 +125,23 @@ class Classifier:
             self._by_product[id(view)] = groups
         return groups.get(product, [])
 
-    def root_of(self, key, lots: list[ViewLot]) -> str | None:
+    def root_of(self, key, lots: list[ViewLot] | list[bytes], presorted: bool = False) -> str | None:
+        """Merkle root of lots (ViewLots, or their leaves), memoised under ``key``."""
         if key not in self._roots:
             bar = progress(desc=f"merkle tree {key[1]}", total=len(lots), unit=" nodes",
                            enabled=self.show_progress and len(lots) > 100_000)
-            self._roots[key] = merkle_root([x.leaf for x in lots], bar)
+            leaves = [x if isinstance(x, bytes) else x.leaf for x in lots]
+            self._roots[key] = merkle_root(leaves, bar, presorted=presorted)
             bar.close()
         return self._roots[key]
+
+    def reserve_of(self, sources: dict[str, tuple[int, int]], product: str) -> tuple[list[bytes], int, int]:
+        """(leaves ascending, total base units, lot count) of a product's reserve in a view."""
+        key = (frozenset((w, s) for w, (s, _a) in sources.items()), product)
+        got = self._reserves.get(key)
+        if got is None:
+            got = self._reserves[key] = self.db.view_reserve(sources, product).get(product, ([], 0, 0))
+        return got
 
     def sources_used(self, sources: dict[str, tuple[int, int]]) -> list[dict]:
         """The custody snapshots a view is made of: warehouse, snapshot id, as-of, file."""
@@ -134,10 +159,12 @@ class Classifier:
         results = []
         now_ts = now if now is not None else max((s.block_timestamp for s in states.values()), default=0)
         current_sources = self.db.view_sources(now_ts)
-        current = self.view(current_sources)
-        dup_breaks = self.duplicates(current)
+        # the lots themselves are loaded only when something needs them (a duplicate lot id, a root
+        # that does not match, books that moved since the attestation); roots and totals come from
+        # the per-snapshot leaf sets
+        dup_breaks = self.duplicates(self.view(current_sources)) if self.db.has_duplicate_lot_ids(current_sources) else []
         for product, st in sorted(states.items()):
-            res = self.classify_product(product, st, now_ts, current_sources, current)
+            res = self.classify_product(product, st, now_ts, current_sources)
             res.breaks.extend(b for b in dup_breaks if b.product == product)
             res.breaks = _dedupe(res.breaks)
             res.summary["breaks"] = len(res.breaks)
@@ -173,19 +200,18 @@ class Classifier:
         return out
 
     def classify_product(self, product: str, st: ProductChainState, now: int,
-                         current_sources: dict, current: list[ViewLot]) -> ProductResult:
+                         current_sources: dict, current: list[ViewLot] | None = None) -> ProductResult:
         breaks: list[Break] = []
         prod = self.catalogue.get(product)
         att = st.attestation
-        cur_reserve = self.reserve(current, product)
-        cur_total = sum(x.quantity for x in cur_reserve)
+        _leaves, cur_total, cur_lots = self.reserve_of(current_sources, product)
         summary: dict[str, Any] = {
             "product": product, "token": st.token, "attestor": st.attestor, "block_number": st.block_number,
             "block_timestamp": st.block_timestamp,
             "block_time": format_time(st.block_timestamp), "decimals": st.decimals,
             "unit": prod.unit if prod else None, "total_supply": str(st.total_supply),
             "total_escrowed": None if st.total_escrowed is None else str(st.total_escrowed),
-            "custody_reserve_now": str(cur_total), "custody_lots_now": len(cur_reserve),
+            "custody_reserve_now": str(cur_total), "custody_lots_now": cur_lots,
             "attested_reserve": None, "attested_lots": None, "attested_root": None, "attestation_as_of": None,
             "attestation_age_seconds": None, "custody_root_at_as_of": None, "root_matches": None,
             "collateralisation_ratio": None, "custody_ratio": ratio(cur_total, st.total_supply),
@@ -232,7 +258,7 @@ class Classifier:
             breaks.append(make(product, "supply_above_custody", amount=st.total_supply - cur_total,
                                message=f"totalSupply {st.total_supply} exceeds current custody reserve {cur_total}",
                                evidence={"total_supply": str(st.total_supply), "custody_reserve": str(cur_total),
-                                         "custody_lots": len(cur_reserve)}))
+                                         "custody_lots": cur_lots}))
         if att is None:
             if st.total_supply > 0:
                 breaks.append(make(product, "attestation_missing", amount=st.total_supply,
@@ -269,19 +295,25 @@ class Classifier:
                                message=f"no custody snapshot at or before the attestation's as-of {format_time(att.as_of)}",
                                evidence={"as_of": format_time(att.as_of)}))
             return ProductResult(product, summary, breaks)
-        asof_view = self.view(asof_sources)
-        asof_reserve = self.reserve(asof_view, product)
+        asof_leaves, asof_total, asof_lots = self.reserve_of(asof_sources, product)
         key = (frozenset((w, s) for w, (s, _a) in asof_sources.items()), product)
-        custody_root = self.root_of(key, asof_reserve)
+        custody_root = self.root_of(key, asof_leaves, presorted=True)
         summary["custody_root_at_as_of"] = custody_root
         summary["custody_snapshots_at_as_of"] = sorted({s for s, _a in asof_sources.values()})
         summary["custody_at_as_of"] = self.sources_used(asof_sources)
         attested: list[ViewLot] | None
         if custody_root is not None and custody_root.lower() == att.merkle_root.lower():
             summary["root_matches"] = True
-            attested = asof_reserve
             summary["attested_list_source"] = "custody view at as-of (root matches)"
+            if asof_total != att.total_quantity or asof_lots != att.lot_count:
+                breaks.append(_total_mismatch(product, att, asof_total, asof_lots))
+            if current_sources != asof_sources:
+                asof_reserve = self.reserve(self.view(asof_sources), product)
+                breaks.extend(self.backing_now(product, asof_reserve, current or self.view(current_sources)))
+            return ProductResult(product, summary, breaks)
         else:
+            asof_view = self.view(asof_sources)
+            asof_reserve = self.reserve(asof_view, product)
             summary["root_matches"] = False
             attested, source = self.find_attested_list(product, att, asof_sources)
             summary["attested_list_source"] = source
@@ -290,20 +322,16 @@ class Classifier:
                                        f"attested root {att.merkle_root}",
                                evidence={"attested_root": att.merkle_root, "custody_root": custody_root,
                                          "attested_total": str(att.total_quantity), "attested_lots": att.lot_count,
-                                         "custody_total": str(sum(x.quantity for x in asof_reserve)),
-                                         "custody_lots": len(asof_reserve), "attested_list": source}))
+                                         "custody_total": str(asof_total),
+                                         "custody_lots": asof_lots, "attested_list": source}))
             if attested is not None:
                 breaks.extend(self.lot_diffs(product, attested, asof_view, asof_reserve, "as-of"))
         if attested is not None:
             total = sum(x.quantity for x in attested)
             if total != att.total_quantity or len(attested) != att.lot_count:
-                breaks.append(make(product, "attestation_total_mismatch", amount=att.total_quantity - total,
-                                   message=f"attested total {att.total_quantity} / {att.lot_count} lots but the attested "
-                                           f"list sums to {total} / {len(attested)} lots",
-                                   evidence={"attested_total": str(att.total_quantity), "attested_lots": att.lot_count,
-                                             "list_total": str(total), "list_lots": len(attested)}))
+                breaks.append(_total_mismatch(product, att, total, len(attested)))
             if current_sources != asof_sources:
-                breaks.extend(self.backing_now(product, attested, current))
+                breaks.extend(self.backing_now(product, attested, current or self.view(current_sources)))
         return ProductResult(product, summary, breaks)
 
     def find_attested_list(self, product: str, att, asof_sources) -> tuple[list[ViewLot] | None, str]:
@@ -426,6 +454,14 @@ class Classifier:
                 out.append(make(product, "in_transit_lot_backing", lot_id=a.lot_id, warehouse_id=c.warehouse_id, amount=a.quantity,
                                 message=f"lot {a.lot_id} is in transit but still backs tokens", evidence=ev))
         return out
+
+
+def _total_mismatch(product: str, att, total: int, lots: int) -> Break:
+    return make(product, "attestation_total_mismatch", amount=att.total_quantity - total,
+                message=f"attested total {att.total_quantity} / {att.lot_count} lots but the attested "
+                        f"list sums to {total} / {lots} lots",
+                evidence={"attested_total": str(att.total_quantity), "attested_lots": att.lot_count,
+                          "list_total": str(total), "list_lots": lots})
 
 
 def _dedupe(breaks: list[Break]) -> list[Break]:

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, UTC
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, cast, final
+from typing import Any, NamedTuple, cast, final
 
 from stockpile.merkle.lots import lot_leaf
 from stockpile.reconcile.custody.schema import (
@@ -122,6 +122,8 @@ class ExportMeta:
     default_as_of: str | None = None
     as_of: int | None = None  # the metadata's as_of (unix seconds), checked
     warehouse_id: str | None = None  # the metadata's warehouse_id
+    header_line: int = 0  # CSV: physical line number of the header
+    columns: list[str] = field(default_factory=list)  # CSV: the header's column names, in file order
 
     def parse_options(self) -> str:
         """How the bytes were read: part of an export's identity (the same file read with another
@@ -211,9 +213,30 @@ def format_time(ts: int | None) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-# A good row as Validator.check returns it: (line, warehouse, lot, product, form, purity_ppm, gross, net,
-# unit, assay_ref, status, as_of, quantity as decimal text, leaf)
-GoodRow = tuple[int, str, str, str, str, int, str, str, str, str, str, int, str, bytes]
+class CheckedRow(NamedTuple):
+    """A good row as :meth:`Validator.check` returns it: a typed record that is still a plain tuple
+    (made with ``tuple.__new__`` at C speed, and written to the database as it is)."""
+
+    line: int
+    warehouse_id: str
+    lot_id: str
+    product_code: str
+    form: str
+    purity_ppm: int
+    gross_quantity: str
+    net_quantity: str
+    unit: str
+    assay_ref: str
+    status: str
+    as_of: int  # unix seconds
+    quantity: str  # token base units, decimal text
+    leaf: bytes  # OpenZeppelin StandardMerkleTree leaf of the lot
+
+
+def checked_row(values: tuple) -> CheckedRow:
+    """A CheckedRow from a tuple in its field order (no per-field Python work)."""
+    return tuple.__new__(CheckedRow, values)
+
 
 
 class Validator:
@@ -258,15 +281,15 @@ class Validator:
         """check() plus the duplicate-lot rule (the first occurrence in the export is kept)."""
         r = self.check(line, v, raw)
         if type(r) is not Reject:
-            key = r[1] + "\x00" + r[2]
+            key = r.warehouse_id + "\x00" + r.lot_id
             first = self.seen.get(key)
             if first is not None:
-                return Reject(line, "duplicate_lot", duplicate_reason(r[2], r[1], first), raw)
+                return Reject(line, "duplicate_lot", duplicate_reason(r.lot_id, r.warehouse_id, first), raw)
             self.seen[key] = line
-            return LotRow(*r[:12], int(r[12]), r[13])
+            return LotRow(*r[:12], int(r.quantity), r.leaf)
         return r
 
-    def check(self, line: int, v: list[str], raw: str) -> GoodRow | Reject:
+    def check(self, line: int, v: list[str], raw: str) -> CheckedRow | Reject:
         """Every row rule except duplicates (which need the whole export, in order). A good row
         comes back as the compact tuple ``(line, warehouse, lot, product, form, purity_ppm, gross,
         net, unit, assay_ref, status, as_of, quantity as decimal text, leaf)``."""
@@ -333,7 +356,8 @@ class Validator:
             leaf = lot_leaf((wh, lot, product, form, ppm_i, base, assay))
         except Exception as e:  # a value the leaf encoding cannot take: that row, not the export
             return Reject(line, "bad_record", f"cannot encode the lot's Merkle leaf: {e}", raw)
-        return (line, wh, lot, product, form, ppm_i, gross, net, unit, assay, status, ts, str(base), leaf)
+        return tuple.__new__(CheckedRow, (line, wh, lot, product, form, ppm_i, gross, net, unit, assay, status, ts, str(base),
+                                          leaf))
 
 
 def is_field_value(text: str, name: str) -> bool:
@@ -494,6 +518,7 @@ def _read_csv(path, catalogue, decimal_comma, delimiter, digest, size):
                     checked["warehouse_id"])
     ncols = len(header)
     header_at = line_no
+    em.header_line, em.columns = header_at, header
     default_wh = checked["warehouse_id"] or ""
     wh_at = idx[0]
 

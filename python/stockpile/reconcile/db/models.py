@@ -43,6 +43,9 @@ class Snapshot(Base):
     # how the bytes were read (format, decimal separator, delimiter): the same file read another
     # way is another snapshot (ExportMeta.parse_options)
     parse_options: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    # distinct lot ids among the stored lots (migration 0007; NULL before): == accepted means no lot id
+    # repeats across the snapshot's warehouses
+    distinct_lot_ids: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class SnapshotWarehouse(Base):
@@ -57,6 +60,9 @@ class SnapshotWarehouse(Base):
 
 
 class LotRecord(Base):
+    """One lot of a snapshot. On PostgreSQL the foreign key to snapshots has no check trigger
+    (migration 0006: lots are written with their snapshot, in its transaction, and never deleted)."""
+
     __tablename__ = "lots"
     __table_args__ = (Index("ix_lots_snapshot_warehouse", "snapshot_id", "warehouse_id"),)
 
@@ -76,6 +82,21 @@ class LotRecord(Base):
     as_of: Mapped[int] = mapped_column(BigInteger)
     quantity: Mapped[str] = mapped_column(String(80))  # token base units, decimal integer text
     leaf: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class ReserveLeaves(Base):
+    """The reserve lots (in_stock, allocated) of one product in one warehouse of a snapshot: their
+    Merkle leaves sorted and concatenated (32 bytes each), count and total base units. Written at
+    ingestion; a custody view's roots and totals come from here (migration 0005)."""
+
+    __tablename__ = "reserve_leaves"
+
+    snapshot_id: Mapped[int] = mapped_column(ForeignKey("snapshots.id", ondelete="CASCADE"), primary_key=True)
+    warehouse_id: Mapped[str] = mapped_column(String(LIM["warehouse_id"]), primary_key=True)
+    product_code: Mapped[str] = mapped_column(String(LIM["product_code"]), primary_key=True)
+    lots: Mapped[int] = mapped_column(Integer)
+    total: Mapped[str] = mapped_column(String(80))  # token base units, decimal integer text
+    leaves: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class RejectRecord(Base):

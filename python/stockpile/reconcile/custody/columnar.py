@@ -1,0 +1,340 @@
+"""Columnar fast path for large CSV exports (pyarrow): parse, validate and hash a million rows
+without a Python loop per field.
+
+The fast path decides nothing on its own: a row passes it only when every check is certain
+from cheap vectorised tests (printable ASCII without edge spaces, catalogue product in its own
+unit, plain ``digits[.digits]`` numbers far from every boundary, a known time). Every other row
+goes, with its line number and raw text, to the exact row validator
+(:meth:`stockpile.reconcile.custody.parse.Validator.check`), which gives the same rows and the
+same rejects as reading the file without this module. A file the fast path cannot map line by
+line (quotes, blank lines, bare CR, a field over the csv module's limit, a row with another
+column count) is read entirely by the exact path.
+
+The Merkle leaf of a fast row is built as fixed-layout bytes (rows grouped by the number of
+32-byte words of each string) and hashed with the same keccak256 as
+:func:`stockpile.merkle.lots.lot_leaf`; tests check both paths store identical rows.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from stockpile.reconcile.custody.schema import FIELD_LIMITS, FIELDS, STATUSES, UNITS, Catalogue
+
+if TYPE_CHECKING:
+    from stockpile.reconcile.custody.parse import CheckedRow
+    from stockpile.reconcile.parallel import LeafHasher
+
+MIN_BYTES = 256 * 1024  # smaller exports: the exact path is as fast (and pyarrow need not load)
+_ASCII_SPACE = "".join(chr(i) for i in range(128) if chr(i).isspace())  # what str.strip removes in ASCII
+_HEAD = 7 * 32
+
+
+CHUNK = 65_536  # fast rows turned into Python rows at a time (memory stays flat at a million lots)
+
+
+class Columns:
+    """A CSV export read column-wise: the rows that passed the fast checks (``fast``, file order)
+    and the rows left to the exact validator (``slow``: ``(line, values in FIELDS order, raw text)``)."""
+
+    def __init__(self, cols: dict[str, Any], enc: dict[str, tuple[list[str], Any]], lines, fast, ppm, ts, qty,
+                 header: list[str], delimiter: str, slow: list[tuple[int, list[str], str]]):
+        self._cols, self._enc, self._lines, self.fast = cols, enc, lines, fast
+        self._ppm, self._ts, self._qty = ppm, ts, qty
+        self._header, self._delimiter = header, delimiter
+        self.slow = slow
+
+    def __len__(self) -> int:
+        return len(self.fast)
+
+    def keys(self):
+        """``warehouse \x00 lot`` of every fast row (an Arrow array), for the duplicate rule."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        take = pa.array(self.fast)
+        return pc.binary_join_element_wise(self._cols["warehouse_id"].take(take), self._cols["lot_id"].take(take), "\x00")
+
+    def lot_ids(self):
+        """The lot ids of the fast rows (an Arrow array)."""
+        import pyarrow as pa
+
+        return self._cols["lot_id"].take(pa.array(self.fast))
+
+    def lines(self):
+        return self._lines[self.fast]
+
+    def drop(self, positions) -> None:
+        """Leave out these fast rows (positions in ``fast``): duplicates rejected by the caller."""
+        import numpy as np
+
+        keep = np.ones(len(self.fast), dtype=bool)
+        keep[np.asarray(positions, dtype=np.int64)] = False
+        self.fast = self.fast[keep]
+
+    def raw(self, position: int) -> str:
+        i = int(self.fast[position])
+        return self._delimiter.join(self._cols[h][i].as_py() for h in self._header)
+
+    def rows(self, size: int = CHUNK, hasher: LeafHasher | None = None) -> Iterator[list[CheckedRow]]:
+        """The fast rows as the exact validator returns good rows (:class:`CheckedRow`), in file
+        order, ``size`` at a time."""
+        import pyarrow as pa
+
+        from stockpile.reconcile.custody.parse import checked_row
+
+        cols, enc = self._cols, self._enc
+        for lo in range(0, len(self.fast), size):
+            fast = self.fast[lo:lo + size]
+            take = pa.array(fast)
+
+            def text(name: str, fast=fast, take=take) -> list[str]:
+                if name in enc:
+                    values, idx = enc[name]
+                    return [values[i] for i in idx[fast].tolist()]
+                return cols[name].take(take).to_numpy(zero_copy_only=False).tolist()
+
+            quantity = self._qty.take(take).to_numpy(zero_copy_only=False).tolist()
+            leaf = leaves(cols, take, self._ppm[fast], quantity, hasher)
+            yield list(map(checked_row, zip(self._lines[fast].tolist(), text("warehouse_id"), text("lot_id"), text("product_code"),
+                           text("form"), self._ppm[fast].tolist(), text("gross_quantity"), text("net_quantity"),
+                           text("unit"), text("assay_ref"), text("status"), self._ts[fast].tolist(), quantity, leaf)))
+
+
+def available() -> bool:
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:  # pragma: no cover - pyarrow is a dependency; the exact path still works
+        return False
+    return True
+
+
+def read_columns(path: Path, header_line: int, header: list[str], delimiter: str, catalogue: Catalogue,
+                 default_as_of: str | None, default_warehouse: str | None) -> Columns | None:
+    """The export's rows after the header, or None when this file must go through the exact path."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+
+    data = path.read_bytes()
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    pos = 0
+    for _ in range(header_line):
+        nl = data.find(b"\n", pos)
+        if nl < 0:
+            return None
+        pos = nl + 1
+    # one record per physical line, and nothing the csv module reads differently
+    if (pos >= len(data) or data.find(b'"', pos) >= 0 or data.find(b"\n\n", pos) >= 0 or data.find(b"\n\r\n", pos) >= 0
+            or data[pos:pos + 1] in (b"\n", b"\r") or data.count(b"\r") != data.count(b"\r\n")):
+        return None
+    body = pa.py_buffer(data)[pos:]
+    try:
+        table = pacsv.read_csv(
+            body,
+            read_options=pacsv.ReadOptions(column_names=header, block_size=8 << 20),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, quote_char=False, escape_char=False,
+                                             newlines_in_values=False, ignore_empty_lines=False),
+            convert_options=pacsv.ConvertOptions(column_types={h: pa.string() for h in header}, strings_can_be_null=False,
+                                                 quoted_strings_can_be_null=False),
+        ).combine_chunks()
+    except (pa.ArrowInvalid, pa.ArrowException):
+        return None
+    del data, body
+    n = table.num_rows
+    limit = csv.field_size_limit()
+    cols: dict[str, Any] = {}
+    for name in FIELDS:
+        if name in header:
+            col = table.column(name).chunk(0) if table.column(name).num_chunks else pa.array([], pa.string())
+            if n and pc.max(pc.binary_length(col)).as_py() > limit:
+                return None  # the csv module refuses that field: the exact path says so
+            cols[name] = col
+        else:
+            fill = (default_warehouse or "") if name == "warehouse_id" else ""
+            cols[name] = pa.array([fill] * n, pa.string()) if n else pa.array([], pa.string())
+    del table
+    lines = np.arange(header_line + 1, header_line + 1 + n, dtype=np.int64)
+    ok = np.ones(n, dtype=bool)
+
+    def trimmed_ascii(col) -> Any:
+        """printable ASCII text that str.strip leaves as it is."""
+        same = pc.equal(pc.binary_length(pc.ascii_trim(col, characters=_ASCII_SPACE)), pc.binary_length(col))
+        return np.asarray(pc.and_(pc.string_is_ascii(col), same))
+
+    # repeating columns: checked once per distinct value
+    enc: dict[str, tuple[list[str], Any]] = {}
+    for name in ("warehouse_id", "product_code", "form", "unit", "status", "as_of"):
+        d = cols[name].dictionary_encode()
+        values = d.dictionary.to_pylist()
+        enc[name] = (values, np.asarray(d.indices, dtype=np.int64))
+
+    def per_value(name: str, good) -> Any:
+        values, idx = enc[name]
+        table_ok = np.array([good(v) for v in values] or [False], dtype=bool)
+        return table_ok[idx] if len(values) else np.zeros(n, dtype=bool)
+
+    def plain(v: str, required: bool, limit: int | None) -> bool:
+        return v.isascii() and v == v.strip() and (bool(v) or not required) and (limit is None or len(v) <= limit)
+
+    products = catalogue.products
+    statuses = frozenset(STATUSES)
+    ok &= per_value("warehouse_id", lambda v: plain(v, True, FIELD_LIMITS["warehouse_id"]))
+    ok &= per_value("product_code", lambda v: v in products and plain(v, True, FIELD_LIMITS["product_code"])
+                    and products[v].decimals <= 60)
+    ok &= per_value("form", lambda v: plain(v, False, FIELD_LIMITS["form"]))
+    ok &= per_value("unit", lambda v: v in UNITS and plain(v, True, FIELD_LIMITS["unit"]))
+    ok &= per_value("status", lambda v: v in statuses and plain(v, True, FIELD_LIMITS["status"]))
+    from stockpile.reconcile.custody.parse import parse_time
+
+    default = (default_as_of or "").strip()
+    times: list[int] = []
+    for v in enc["as_of"][0]:
+        t = -1
+        if v.isascii() and v == v.strip() and (v or default):
+            try:
+                t = parse_time(v or default)
+            except ValueError:
+                t = -1
+        times.append(t)
+    ts = np.array(times or [-1], dtype=np.int64)[enc["as_of"][1]] if times else np.zeros(n, dtype=np.int64) - 1
+    ok &= ts >= 0
+    # unit of the row == the product's token unit (the exact path converts other units)
+    prod_values, prod_idx = enc["product_code"]
+    unit_values, unit_idx = enc["unit"]
+    unit_code = {u: i for i, u in enumerate(unit_values)}
+    prod_unit = np.array([unit_code.get(products[p].unit, -1) if p in products else -2 for p in prod_values] or [-2])
+    if n:
+        ok &= prod_unit[prod_idx] == unit_idx
+    decimals = np.array([products[p].decimals if p in products else 0 for p in prod_values] or [0], dtype=np.int64)
+    row_dec = decimals[prod_idx] if n else np.zeros(0, dtype=np.int64)
+    for name in ("lot_id", "assay_ref"):
+        col = cols[name]
+        ok &= trimmed_ascii(col)
+        ok &= np.asarray(pc.less_equal(pc.binary_length(col), FIELD_LIMITS[name]))
+        if name == "lot_id":
+            ok &= np.asarray(pc.greater(pc.binary_length(col), 0))
+    # numbers: digits[.digits], exact comparisons left to the exact path near every boundary
+    num = r"^\d{1,19}(?:\.\d{1,60})?$"
+    for name in ("gross_quantity", "net_quantity"):
+        ok &= np.asarray(pc.match_substring_regex(cols[name], num))
+        ok &= np.asarray(pc.less_equal(pc.binary_length(cols[name]), FIELD_LIMITS[name]))
+    pur = cols["purity"]
+    ok &= np.asarray(pc.match_substring_regex(pur, r"^\d{1,3}(?:\.\d{1,4}0*)?$"))
+    safe = lambda col: pc.if_else(pa.array(ok), col, "1")  # noqa: E731 - only rows that look like numbers are cast
+    p_f = np.asarray(pc.cast(safe(pur), pa.float64()))
+    ppm = np.rint(p_f * 10_000).astype(np.int64)
+    ok &= (ppm > 0) & (ppm <= 1_000_000)
+    g_f = np.asarray(pc.cast(safe(cols["gross_quantity"]), pa.float64()))
+    n_f = np.asarray(pc.cast(safe(cols["net_quantity"]), pa.float64()))
+    ok &= (n_f > 0) & (g_f > 0)
+    same_text = np.asarray(pc.equal(cols["gross_quantity"], cols["net_quantity"]))
+    ok &= (n_f < g_f * (1 - 1e-9)) | same_text
+    # base units: integer digits + fraction padded to the product's decimals (no finer than 1 base unit)
+    net = cols["net_quantity"]
+    has_dot = np.asarray(pc.greater_equal(pc.find_substring(net, "."), 0))
+    parts = pc.split_pattern(pc.if_else(pa.array(has_dot), net, pc.binary_join_element_wise(net, ".", "")), ".",
+                             max_splits=1)
+    int_part = pc.list_element(parts, 0)
+    frac = pc.list_element(parts, 1)
+    ok &= np.asarray(pc.binary_length(frac)) <= row_dec
+    qty = None
+    for d in sorted(set(decimals.tolist())):
+        q_d = pc.utf8_ltrim(pc.binary_join_element_wise(int_part, pc.utf8_rpad(frac, width=int(d), padding="0"), ""),
+                            characters="0")
+        mask = pa.array(row_dec == d)
+        qty = q_d if qty is None else pc.if_else(mask, q_d, qty)
+    if qty is not None:
+        ok &= np.asarray(pc.binary_length(qty)) <= 77  # < 10**77 < 2**256
+        ok &= np.asarray(pc.binary_length(qty)) > 0
+
+    # ---- split: fast rows, and the rest for the exact validator
+    fast = np.flatnonzero(ok)
+    slow_idx = np.flatnonzero(~ok)
+    slow: list[tuple[int, list[str], str]] = []
+    if len(slow_idx):
+        take = pa.array(slow_idx)
+        vals = [cols[f].take(take).to_pylist() for f in FIELDS]
+        raw_cols = [cols[h].take(take).to_pylist() for h in header]
+        for j, i in enumerate(slow_idx.tolist()):
+            slow.append((int(lines[i]), [v[j] for v in vals], delimiter.join(c[j] for c in raw_cols)))
+    if qty is None:
+        qty = pa.array([""] * n, pa.string())
+    return Columns(cols, enc, lines, fast, ppm, ts, qty, header, delimiter, slow)
+
+
+def leaves(cols: dict[str, Any], take, ppm, quantity: list[str], hasher: LeafHasher | None = None) -> list[bytes]:
+    """Merkle leaves of the fast rows: abi.encode(string, string, string, string, uint32, uint256, string)
+    as fixed-layout bytes per group of rows whose strings take the same number of 32-byte words."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    n = len(quantity)
+    if not n:
+        return []
+    names = ("warehouse_id", "lot_id", "product_code", "form", "assay_ref")
+    strs = [cols[c].take(take) for c in names]
+    lens = [np.asarray(pc.binary_length(s), dtype=np.int64) for s in strs]
+    words = [(x + 31) // 32 for x in lens]
+    sig = np.zeros(n, dtype=np.int64)
+    for wk in words:
+        sig = sig * 16 + wk
+    q = np.frombuffer(b"".join([int(x).to_bytes(32, "big") for x in quantity]), dtype=np.uint8).reshape(n, 32)
+    ppm_be = ppm.astype(">u4").view(np.uint8).reshape(n, 4)
+    out: list[bytes] = [b""] * n
+    groups, inverse = np.unique(sig, return_inverse=True)
+    for gi in range(len(groups)):
+        idx = np.flatnonzero(inverse == gi) if len(groups) > 1 else np.arange(n)
+        i0 = int(idx[0])
+        nwords = [int(x[i0]) for x in words]
+        tails = [32 + 32 * k for k in nwords]
+        size = _HEAD + sum(tails)
+        m = np.zeros((len(idx), size), dtype=np.uint8)
+        offs = [_HEAD]
+        for t in tails[:-1]:
+            offs.append(offs[-1] + t)
+        for k, o in zip((0, 1, 2, 3, 6), offs):  # head words: offsets of the five strings
+            m[:, k * 32 + 28:k * 32 + 32] = np.frombuffer(o.to_bytes(4, "big"), dtype=np.uint8)
+        m[:, 4 * 32 + 28:5 * 32] = ppm_be[idx]
+        m[:, 5 * 32:6 * 32] = q[idx]
+        sub = pa.array(idx) if len(groups) > 1 else None
+        for s, ln, k, o in zip(strs, lens, nwords, offs):
+            lg = ln[idx]
+            m[:, o + 30] = lg >> 8
+            m[:, o + 31] = lg & 0xFF
+            if k:
+                col = s.take(sub) if sub is not None else s
+                padded = pc.utf8_rpad(col, width=32 * k, padding="\x00")
+                buf = padded.buffers()[2]
+                start = padded.offset
+                offsets = np.frombuffer(padded.buffers()[1], dtype=np.int32)
+                a, b = int(offsets[start]), int(offsets[start + len(idx)])
+                m[:, o + 32:o + 32 + 32 * k] = np.frombuffer(buf, dtype=np.uint8)[a:b].reshape(len(idx), 32 * k)
+        flat = m.data.cast("B")  # the rows without a copy
+        hashed = hasher.hash_rows(flat, size) if hasher else hash_rows(flat, size)
+        if len(groups) == 1:
+            return hashed
+        for j, i in enumerate(idx.tolist()):
+            out[i] = hashed[j]
+    return out
+
+
+def hash_rows(buf: bytes | memoryview, size: int) -> list[bytes]:
+    """keccak256(keccak256(row)) of each ``size``-byte row of ``buf`` (OpenZeppelin's leaf hash),
+    on two cores when there are two."""
+    from sha3 import keccak_256 as k
+
+    from stockpile.reconcile.parallel import digests_in_two
+
+    mv = memoryview(buf)
+
+    def run(lo: int, hi: int) -> list[bytes]:
+        return [k(k(mv[i * size:(i + 1) * size]).digest()).digest() for i in range(lo, hi)]
+
+    return digests_in_two(run, 0, len(buf) // size)

@@ -1,0 +1,196 @@
+"""The columnar fast path (custody/columnar.py) stores exactly what the row-by-row exact path
+stores: the same lots (leaves included), the same rejects with the same lines, reasons and raw
+text, the same warehouse counts; and it gives way to the exact path for files it cannot map
+line by line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from stockpile.merkle.lots import lot_leaf
+from stockpile.reconcile.custody.generator import BAD_ROW_KINDS, generate
+from stockpile.reconcile.db.store import Database
+
+HEADER = "warehouse_id,lot_id,product_code,form,purity,gross_quantity,net_quantity,unit,assay_ref,status,as_of"
+T = "2026-11-20T00:00:00Z"
+
+# rows at the edges of every fast check: each must come out as the exact path says
+EDGE_ROWS = [
+    "W1,E-empty-form,NDPR-OXIDE,,99.5,10,9,kg,,in_stock,",  # empty form, assay and as_of (metadata's)
+    "W1,E-long-" + "x" * 40 + ",NDPR-OXIDE,powder-" + "y" * 30 + ",99.5,10,9,kg," + "A" * 70 + ",in_stock," + T,
+    "W1,E-exact-32-" + "z" * 18 + ",NDPR-OXIDE,powder,99.5,10,9,kg," + "B" * 32 + ",in_stock," + T,
+    "W1, E-space ,NDPR-OXIDE,powder,99.5,10,9,kg,S,in_stock," + T,  # edge spaces: stripped by the exact path
+    "W1,E-nonascii-é,NDPR-OXIDE,powder,99.5,10,9,kg,S,in_stock," + T,
+    "W1,E-grams,NDPR-OXIDE,powder,99.5,10000,9000,g,S,in_stock," + T,  # another unit: converted exactly
+    "W1,E-ounces,AG-BAR,bar,99.99,1000.5,1000.123456,ozt,S,in_stock," + T,
+    "W1,E-finer,AG-BAR,bar,99.99,10,1.1234567,ozt,S,in_stock," + T,  # finer than 1 base unit: bad_number
+    "W1,E-equal,NDPR-OXIDE,powder,99.5,9,9,kg,S,in_stock," + T,  # net == gross
+    "W1,E-equal-text,NDPR-OXIDE,powder,99.5,9.0,9,kg,S,in_stock," + T,  # equal, other text
+    "W1,E-above,NDPR-OXIDE,powder,99.5,9.000000000001,9.000000000002,kg,S,in_stock," + T,  # net > gross by a hair
+    "W1,E-purity-100,NDPR-OXIDE,powder,100.0000,10,9,kg,S,in_stock," + T,
+    "W1,E-purity-over,NDPR-OXIDE,powder,100.0001,10,9,kg,S,in_stock," + T,
+    "W1,E-purity-fine,NDPR-OXIDE,powder,99.12345,10,9,kg,S,in_stock," + T,
+    "W1,E-purity-zero,NDPR-OXIDE,powder,0,10,9,kg,S,in_stock," + T,
+    "W1,E-signed,NDPR-OXIDE,powder,99.5,+10,9,kg,S,in_stock," + T,
+    "W1,E-leading-zeros,NDPR-OXIDE,powder,099.5,0010.500,0009.250,kg,S,in_stock," + T,
+    "W1,E-huge,NDPR-OXIDE,powder,99.5,1" + "0" * 70 + ",1" + "0" * 70 + ",kg,S,in_stock," + T,
+    "W1,E-unix-time,NDPR-OXIDE,powder,99.5,10,9,kg,S,in_stock,1763596800",
+    "W1,E-bad-time,NDPR-OXIDE,powder,99.5,10,9,kg,S,in_stock,yesterday",
+    "W1,E-status,NDPR-OXIDE,powder,99.5,10,9,kg,S,lost," + T,
+    "W1,E-product,NOPE,powder,99.5,10,9,kg,S,in_stock," + T,
+    "W1,E-1,NDPR-OXIDE,powder,99.5,10,9,kg,S,in_stock," + T,
+    "W1,E-1,NDPR-OXIDE,powder,99.5,10,8,kg,S,in_stock," + T,  # duplicate of the row above
+    "W1,E-space-dup ,NDPR-OXIDE,powder,99.5,10,9,kg,S,in_stock," + T,  # exact-path row ...
+    "W1,E-space-dup,NDPR-OXIDE,powder,99.5,10,9,kg,S,in_stock," + T,  # ... duplicated by a fast row
+    "W1,E-tail-dot,NDPR-OXIDE,powder,99.5,10.,9.,kg,S,in_stock," + T,
+    "W1,E-too-long-" + "q" * 130 + ",NDPR-OXIDE,powder,99.5,10,9,kg,S,in_stock," + T,
+]
+
+
+def _export(tmp_path: Path, n: int = 3000) -> Path:
+    g = generate(n, seed=7, bad_rows=dict.fromkeys(BAD_ROW_KINDS, 3),
+                 discrepancies={"duplicate_across_warehouses": 2, "released": 2})
+    base = g.write_csv(tmp_path / "gen.csv")
+    lines = base.read_text().splitlines()
+    body = [x for x in lines if not x.startswith("#")][1:]
+    out = tmp_path / "wh.csv"
+    out.write_text("\n".join([f"# as_of: {T}", HEADER, *body[: n // 2], *EDGE_ROWS, *body[n // 2:]]) + "\n")
+    return out
+
+
+def _stored(db: Database) -> tuple:
+    with db.engine.connect() as c:
+        lots = c.execute(text("SELECT line, warehouse_id, lot_id, product_code, form, purity_ppm, gross_quantity, "
+                              "net_quantity, unit, assay_ref, status, as_of, quantity, leaf FROM lots ORDER BY line")).all()
+        rejects = c.execute(text("SELECT line, code, reason, raw FROM rejects ORDER BY line, id")).all()
+        whs = c.execute(text("SELECT warehouse_id, as_of, lots FROM snapshot_warehouses ORDER BY warehouse_id")).all()
+        snap = c.execute(text("SELECT as_of, accepted, rejected, distinct_lot_ids FROM snapshots")).all()
+    return [tuple(r[:-1]) + (bytes(r[-1]),) for r in lots], [tuple(r) for r in rejects], whs, snap
+
+
+@pytest.mark.parametrize("kind", ["custody", "attested"])
+def test_columnar_and_exact_paths_store_the_same(db, tmp_path, kind):
+    from stockpile.reconcile.custody import columnar
+    from stockpile.reconcile.custody.schema import Catalogue
+
+    path = _export(tmp_path)
+    cols = columnar.read_columns(path, 2, HEADER.split(","), ",", Catalogue.load(), T, None)
+    assert cols is not None and len(cols) > 3000 and len(cols.slow) > 30  # the fast path ran, and left rows to the exact one
+    fast = db.ingest(path, kind=kind, rejects_dir=tmp_path / "fast", columnar=True)
+    assert fast.accepted > 3000 and fast.rejected > 18
+    got = _stored(db)
+    other = Database(tmp_path / "exact.db")
+    exact = other.ingest(path, kind=kind, rejects_dir=tmp_path / "exact", columnar=False)
+    want = _stored(other)
+    other.dispose()
+    assert (fast.accepted, fast.rejected, fast.reject_counts, fast.warehouses) == (
+        exact.accepted, exact.rejected, exact.reject_counts, exact.warehouses)
+    assert got[0] == want[0]  # every lot, its leaf included
+    assert got[1] == want[1]  # every reject: line, code, reason, raw text
+    assert got[2:] == want[2:]
+    assert (tmp_path / "fast" / "wh.csv.rejects.csv").read_text() == (tmp_path / "exact" / "wh.csv.rejects.csv").read_text()
+    # the same lot id in two warehouses (planted): counted at ingestion, so the view scans the lot ids
+    assert got[3][0][3] < got[3][0][1] and (kind == "attested" or db.has_duplicate_lot_ids(db.view_sources()))
+    codes = {r[3].split(",")[1].strip(): r[1] for r in got[1] if r[3].startswith("W1,")}  # lot id -> code
+    assert codes["E-finer"] == "bad_number" and codes["E-above"] == "net_above_gross" and codes["E-1"] == "duplicate_lot"
+    # the leaves are OpenZeppelin's: recomputed from the stored fields with the reference encoder
+    for r in got[0][::97]:
+        assert r[13] == lot_leaf((r[1], r[2], r[3], r[4], r[5], int(r[12]), r[9]))
+
+
+@pytest.mark.parametrize("body, why", [
+    ('W1,A,NDPR-OXIDE,"powder, fine",99.5,10,9,kg,S,in_stock,' + T, "a quoted field"),
+    ("W1,A,NDPR-OXIDE,powder,99.5,10,9,kg,S,in_stock," + T + "\n\nW1,B,NDPR-OXIDE,powder,99.5,10,9,kg,S,in_stock," + T,
+     "a blank line"),
+    ("W1,A,NDPR-OXIDE,powder,99.5,10,9,kg,S,in_stock," + T + "\nW1,B,NDPR-OXIDE,powder,99.5,10,9,kg,S", "a short row"),
+])
+def test_files_the_fast_path_cannot_map_line_by_line_go_through_the_exact_path(tmp_path, body, why):
+    from stockpile.reconcile.custody import columnar
+    from stockpile.reconcile.custody.schema import Catalogue
+
+    path = tmp_path / "wh.csv"
+    path.write_text(HEADER + "\n" + body + "\n")
+    assert columnar.read_columns(path, 1, HEADER.split(","), ",", Catalogue.load(), None, None) is None, why
+    a, b = Database(tmp_path / "a.db"), Database(tmp_path / "b.db")
+    ra = a.ingest(path, rejects_dir=tmp_path / "a", columnar=True)
+    rb = b.ingest(path, rejects_dir=tmp_path / "b", columnar=False)
+    assert (ra.accepted, ra.rejected, ra.reject_counts) == (rb.accepted, rb.rejected, rb.reject_counts)
+    assert _stored(a)[:2] == _stored(b)[:2]
+    a.dispose()
+    b.dispose()
+
+
+def test_reserve_leaves_give_the_roots_and_totals_of_the_lot_rows(db, tmp_path):
+    """reserve_leaves (written at ingestion) hold, per warehouse and product, exactly the reserve
+    lots of the lot rows: the view's roots and totals read from them equal those of the rows."""
+    from stockpile.reconcile.breaks.classify import merkle_root
+    from stockpile.reconcile.custody.schema import RESERVE_STATUSES
+
+    db.ingest(_export(tmp_path), rejects_dir=tmp_path, columnar=True)
+    got = db.reserve_leaves()
+    lots = db.custody_view()
+    for product, (leaves, total) in got.items():
+        mine = [x for x in lots if x.product_code == product and x.status in RESERVE_STATUSES]
+        assert leaves == sorted(x.leaf for x in mine) and total == sum(x.quantity for x in mine)
+        assert merkle_root(leaves, presorted=True) == merkle_root([x.leaf for x in mine])
+    assert set(got) == {x.product_code for x in lots if x.status in RESERVE_STATUSES}
+
+
+def test_migration_0005_fills_reserve_leaves_of_existing_snapshots(tmp_path):
+    from alembic import command
+
+    from stockpile.reconcile.db.engine import alembic_config, make_engine
+
+    path = tmp_path / "old.db"
+    db = Database(path)
+    db.ingest(_export(tmp_path), rejects_dir=tmp_path, columnar=False)
+    want = db.reserve_leaves()
+    db.dispose()
+    engine = make_engine(path)
+    cfg = alembic_config()
+    with engine.begin() as conn:  # back to a database made before 0005
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0004")
+    engine.dispose()
+    again = Database(path)  # migrated on open: 0005 fills the table from the lot rows
+    assert again.reserve_leaves() == want and len(want) >= 4
+    again.dispose()
+
+
+def test_two_core_hashing_gives_the_one_core_digests():
+    """The forked halves (LeafHasher for leaves, digests_in_two for tree levels) return exactly
+    what hashing everything in this process returns, in order."""
+    import os
+
+    from sha3 import keccak_256
+
+    from stockpile.reconcile.breaks.classify import merkle_root
+    from stockpile.reconcile.parallel import MIN_SPLIT, LeafHasher
+    from stockpile.merkle import StandardMerkleTree
+
+    size, n = 96, MIN_SPLIT + 1234
+    buf = os.urandom(size * n)
+    want = [keccak_256(keccak_256(buf[i * size:(i + 1) * size]).digest()).digest() for i in range(n)]
+    with LeafHasher() as h:
+        assert h.hash_rows(buf, size) == want
+        assert h.hash_rows(buf[: size * 10], size) == want[:10]  # small batches stay in this process
+        assert h.hash_rows(buf, size) == want  # the child serves batch after batch
+    leaves = want[: 2 * MIN_SPLIT + 7]
+    tree = StandardMerkleTree(["bytes32"], [None] * len(leaves), leaves)  # type: ignore[list-item]
+    assert merkle_root(leaves) == "0x" + tree.root.hex()
+
+
+def test_a_snapshot_without_repeated_lot_ids_needs_no_duplicate_scan(db, tmp_path):
+    g = generate(400, seed=3)
+    res = db.ingest(g.write_csv(tmp_path / "clean.csv"))
+    with db.engine.connect() as c:
+        assert c.execute(text("SELECT distinct_lot_ids FROM snapshots WHERE id = :s"), {"s": res.snapshot_id}).scalar() == 400
+    assert not db.has_duplicate_lot_ids(db.view_sources())
+    # a second export of another warehouse repeating a lot id: the views of both snapshots are scanned
+    first = g.rows[0]
+    (tmp_path / "other.csv").write_text(HEADER + "\n" + ",".join(["WH-OTHER", first[1], *first[2:10], T]) + "\n")
+    db.ingest(tmp_path / "other.csv")
+    assert db.has_duplicate_lot_ids(db.view_sources())
