@@ -191,7 +191,7 @@ def test_fewer_signers_than_quorum_pushes_nothing(anvil, w3, deployed_hub, tmp_p
 
 
 def test_stuck_transaction_is_replaced_with_higher_fees(w3, deployed_hub, anvil_keys):
-    from stockpile.oracle.chain import Sender
+    from stockpile.sdk.transactions import Sender
 
     sender = Sender(w3, anvil_keys[4], confirm_timeout=0.6, max_replacements=3)
     w3.provider.make_request("evm_setAutomine", [False])
@@ -199,15 +199,15 @@ def test_stuck_transaction_is_replaced_with_higher_fees(w3, deployed_hub, anvil_
         seen = []
         timer = threading.Timer(1.5, lambda: w3.provider.make_request("evm_mine", []))
         timer.start()
-        sent = sender.send({"to": sender.address, "value": 1, "data": b""}, on_sent=seen.append)
+        receipt = sender.transact({"to": sender.address, "value": 1, "data": b""}, before_broadcast=seen.append)
         timer.join()
     finally:
         w3.provider.make_request("evm_setAutomine", [True])
-    assert sent.replaced >= 1 and len(seen) == sent.replaced + 1
+    assert seen[-1].replaced >= 1 and len(seen) == seen[-1].replaced + 1
     assert len({s.nonce for s in seen}) == 1  # same nonce every time
     assert seen[-1].max_fee > seen[0].max_fee and seen[-1].priority_fee > seen[0].priority_fee
-    assert sent.receipt["status"] == 1
-    mined = w3.eth.get_transaction(sent.receipt["transactionHash"])
+    assert receipt["status"] == 1 and seen[0].receipt is receipt
+    mined = w3.eth.get_transaction(receipt["transactionHash"])
     assert mined["nonce"] == seen[0].nonce and mined["maxPriorityFeePerGas"] == seen[-1].priority_fee
 
 

@@ -258,11 +258,7 @@ class Engine:
                     del self.manifest.pending[key]
                     self._save()
                     continue
-                try:
-                    self.w3.eth.send_raw_transaction(bytes.fromhex(pend.raw[2:]))
-                except Exception as exc:
-                    if "already known" not in str(exc) and "nonce too low" not in str(exc).lower():
-                        raise
+                sender.broadcast(SentTransaction(pend.tx_hash, pend.nonce, bytes.fromhex(pend.raw[2:])))
                 receipt = sender.wait(pend.tx_hash)
             self._record(key, receipt)
             del self.manifest.pending[key]
