@@ -15,6 +15,7 @@ from web3 import Web3
 
 from stockpile.contracts import load
 from stockpile.oracle.report import SignerConfig, feed_id
+from stockpile.sdk.rpc import connect  # noqa: F401  (the feeder's and callers' way to a node)
 from stockpile.sdk.transactions import Sender
 
 
@@ -45,10 +46,6 @@ def decode_error(data: str | bytes) -> PriceFeedError | None:
     if isinstance(err, errors.UnknownRevert):
         return None
     return PriceFeedError(err.name, err.args_dict, "0x" + err.data.hex())
-
-
-def connect(rpc_url: str, timeout: float = 10.0) -> Web3:
-    return Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}))
 
 
 def hub_contract(w3: Web3, address: str):

@@ -20,6 +20,8 @@ from typing import Any, cast
 
 from sqlalchemy import text
 from web3 import Web3
+
+from stockpile.sdk.rpc import connect
 from web3.contract import Contract
 from web3.exceptions import Web3Exception
 
@@ -125,7 +127,7 @@ class PortalService:
         self.rpc_url: str = rpc_url or doc.get("rpc_url") or ""
         if not self.rpc_url:
             raise ValueError(f"{products_file}: no rpc_url (or give --rpc)")
-        self.w3 = Web3(Web3.HTTPProvider(self.rpc_url, request_kwargs={"timeout": 30}))
+        self.w3 = connect(self.rpc_url)
         self.db = Database(db_url)
         self.catalogue = catalogue or Catalogue.load()
         if index_path is None:

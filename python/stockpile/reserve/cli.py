@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import sys
 from datetime import datetime, UTC
 from pathlib import Path
@@ -53,19 +52,14 @@ def read_lots(path: Path):
 
 
 def _account(key_env: str | None, keystore: Path | None, password_env: str | None):
-    from eth_account import Account
+    from stockpile.sdk.accounts import AccountError, load
 
-    if key_env:
-        key = os.environ.get(key_env)
-        if not key:
-            raise click.UsageError(f"environment variable {key_env} is empty")
-        return Account.from_key(key)
-    if keystore:
-        password = os.environ.get(password_env or "", None)
-        if password is None:
-            password = click.prompt(f"password for {keystore}", hide_input=True)
-        return Account.from_key(Account.decrypt(json.loads(keystore.read_text()), password))
-    raise click.UsageError("give --key-env VAR or --keystore FILE")
+    if not (key_env or keystore):
+        raise click.UsageError("give --key-env VAR or --keystore FILE")
+    try:
+        return load(key_env=key_env, keystore=keystore, passphrase_env=password_env, prompt=not password_env)
+    except AccountError as exc:
+        raise click.UsageError(str(exc)) from None
 
 
 _key_options = [
@@ -118,10 +112,11 @@ def _config_digest(config_digest: str | None, rpc: str | None, contract: str) ->
     if not rpc:
         raise click.UsageError("give --config-digest (the ReserveAttestor's configDigest()) or --rpc to read it")
     from web3 import Web3
+    from stockpile.sdk.rpc import connect
 
     from stockpile.contracts import load
 
-    w3 = Web3(Web3.HTTPProvider(rpc))
+    w3 = connect(rpc)
     feed = w3.eth.contract(address=Web3.to_checksum_address(contract), abi=load("ReserveAttestor").abi)
     return bytes(feed.functions.configDigest().call())
 
@@ -159,13 +154,14 @@ def sign_cmd(attestation_file: Path, chain_id: int, contract: str, config_digest
 def submit_cmd(attestation_file, signature_files, rpc, contract, key_env, keystore, password_env) -> None:
     """Submit an attestation with its signatures (any account may submit: the signatures carry the authority)."""
     from web3 import Web3
+    from stockpile.sdk.rpc import connect
 
     from stockpile.contracts import load
     from stockpile.reserve.deploy import submit_attestation
     from stockpile.reserve.models import Attestation
     from stockpile.reserve.signing import SignedAttestation, order_signatures, recover_signer
 
-    w3 = Web3(Web3.HTTPProvider(rpc))
+    w3 = connect(rpc)
     att = Attestation.model_validate_json(attestation_file.read_text())
     feed = w3.eth.contract(address=Web3.to_checksum_address(contract), abi=load("ReserveAttestor").abi)
     signed, terms = [], None
@@ -239,10 +235,11 @@ def proof_cmd(tree_file: Path, lot_id: str, warehouse: str | None, rpc: str | No
         if not contract:
             raise click.UsageError("--rpc needs --contract")
         from web3 import Web3
+        from stockpile.sdk.rpc import connect
 
         from stockpile.contracts import load
 
-        w3 = Web3(Web3.HTTPProvider(rpc))
+        w3 = connect(rpc)
         feed = w3.eth.contract(address=Web3.to_checksum_address(contract), abi=load("ReserveAttestor").abi)
         out["on_chain"] = bool(feed.functions.verifyLot(*value, proof).call())
         out["round"] = feed.functions.latestRoundId().call()
@@ -257,11 +254,12 @@ def proof_cmd(tree_file: Path, lot_id: str, warehouse: str | None, rpc: str | No
 def status_cmd(rpc: str, contract: str) -> None:
     """Print the latest attestation of a ReserveAttestor (JSON)."""
     from web3 import Web3
+    from stockpile.sdk.rpc import connect
 
     from stockpile.contracts import load
     from stockpile.reserve.models import Attestation
 
-    w3 = Web3(Web3.HTTPProvider(rpc))
+    w3 = connect(rpc)
     feed = w3.eth.contract(address=Web3.to_checksum_address(contract), abi=load("ReserveAttestor").abi)
     att, round_id, attested_at = feed.functions.latestAttestation().call()
     out = {

@@ -26,13 +26,12 @@ from eth_typing import ChecksumAddress
 from eth_utils import to_checksum_address
 from web3 import Web3
 from web3.logs import DISCARD
-from web3.middleware import ExtraDataToPOAMiddleware
 from web3.types import TopicFilter
 
 from stockpile.contracts import load
 from stockpile.merkle import Lot, lot_tree, verify_proof
 from stockpile.merkle.lots import lot_leaf
-from stockpile.sdk import errors
+from stockpile.sdk import errors, rpc
 from stockpile.sdk.models import (
     AttestationView,
     Balance,
@@ -398,9 +397,7 @@ class Stockpile:
     @classmethod
     def connect(cls, rpc_url: str | Web3, directory: str | None = None, manifest: str | Path | dict[str, Any] | None = None,
                 account: LocalAccount | None = None) -> Stockpile:
-        w3 = rpc_url if isinstance(rpc_url, Web3) else Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 30}))
-        if not isinstance(rpc_url, Web3):
-            w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0)
+        w3 = rpc_url if isinstance(rpc_url, Web3) else rpc.connect(rpc_url)
         baskets: dict[str, tuple[str, str | None]] = {}
         if manifest is not None:
             data = manifest if isinstance(manifest, dict) else json.loads(Path(manifest).read_text())
