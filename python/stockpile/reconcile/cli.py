@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from stockpile.reconcile.breaks.model import Severity
+from stockpile.core.jsonconv import default as json_default
 
 DB_HELP = "database: a SQLite file path or an SQLAlchemy URL (postgresql://...); default ./stockpile-reconcile.db"
 
@@ -189,7 +190,7 @@ def run(as_json, **kw) -> None:
         click.echo(f"reconciliation failed: {msg}", err=True)
         sys.exit(EXIT_FAILED)
     if as_json:
-        click.echo(json.dumps(report, indent=2, default=str))
+        click.echo(json.dumps(report, indent=2, default=json_default))
     else:
         _summary(report)
     sys.exit(report["exit_code"])

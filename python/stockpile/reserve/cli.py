@@ -5,21 +5,20 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from datetime import datetime, UTC
 from pathlib import Path
 
 import click
 
 
 def _parse_time(ctx, param, value: str | None) -> int | None:
+    from stockpile.core.times import parse_time
+
     if value is None:
         return None
-    if value.isdigit():
-        return int(value)
-    dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if dt.tzinfo is None:
-        raise click.BadParameter(f"{value!r}: give a time zone (e.g. 2026-11-21T12:00:00Z) or unix seconds")
-    return int(dt.astimezone(UTC).timestamp())
+    try:
+        return parse_time(value, assume_utc=False)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
 def read_lots(path: Path):
@@ -190,17 +189,6 @@ def submit_cmd(attestation_file, signature_files, rpc, contract, key_env, keysto
                            "gas": receipt.gasUsed}))
 
 
-def proof_from_dump(dump: dict, index: int) -> list[str]:
-    """The proof of ``values[index]`` from an OpenZeppelin ``standard-v1`` dump (ours or @openzeppelin/merkle-tree's)."""
-    tree = dump["tree"]
-    i = dump["values"][index]["treeIndex"]
-    proof = []
-    while i > 0:
-        proof.append(tree[i - 1] if i % 2 == 0 else tree[i + 1])
-        i = (i - 1) // 2
-    return proof
-
-
 @reserve.command("proof")
 @click.argument("tree_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.argument("lot_id")
@@ -212,6 +200,7 @@ def proof_cmd(tree_file: Path, lot_id: str, warehouse: str | None, rpc: str | No
     with --rpc/--contract, verify it on chain (exit 1 when the lot is not in the attested reserve)."""
     from stockpile.merkle import lot_leaf, verify_proof
     from stockpile.merkle.lots import LOT_LEAF_TYPES
+    from stockpile.merkle.tree import proof_from_dump
 
     dump = json.loads(tree_file.read_text())
     if dump.get("format") != "standard-v1" or dump.get("leafEncoding") != LOT_LEAF_TYPES:

@@ -17,9 +17,10 @@ from typing import Literal
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
+from stockpile.core.eth import DEV_MNEMONIC
+
 Account.enable_unaudited_hdwallet_features()
 
-DEV_MNEMONIC = "test test test test test test test test test test test junk"  # anvil's, hardhat's: local chains only
 
 
 class AccountError(ValueError):

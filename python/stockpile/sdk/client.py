@@ -32,6 +32,7 @@ from stockpile.contracts import load
 from stockpile.merkle import Lot, lot_tree, verify_proof
 from stockpile.merkle.lots import lot_leaf
 from stockpile.sdk import errors, rpc
+from stockpile.core.eth import PERMIT_TYPE, typed_data
 from stockpile.sdk.models import (
     AttestationView,
     Balance,
@@ -123,7 +124,7 @@ class ProductClient:
         now = self.sp.w3.eth.get_block("latest")["timestamp"]
         age = max(0, now - updated_at)
         return Price(symbol=self.symbol, feed=self.feed.address, description=description, round_id=round_id,
-                     answer=answer, decimals=decimals, price=Decimal(answer).scaleb(-decimals), updated_at=updated_at,
+                     answer=answer, decimals=decimals, price=from_units(answer, decimals), updated_at=updated_at,
                      age=age, heartbeat=heartbeat, stale=(updated_at == 0) or (heartbeat is not None and age > heartbeat))
 
     def holding(self, holder: str) -> Holding:
@@ -237,19 +238,9 @@ class ProductClient:
         nonce = self.token.functions.nonces(owner.address).call()
         domain = self.token.functions.eip712Domain().call()
         _, name, version, chain_id, verifying, _, _ = domain
-        message = {
-            "types": {
-                "EIP712Domain": [{"name": "name", "type": "string"}, {"name": "version", "type": "string"},
-                                 {"name": "chainId", "type": "uint256"}, {"name": "verifyingContract", "type": "address"}],
-                "Permit": [{"name": "owner", "type": "address"}, {"name": "spender", "type": "address"},
-                           {"name": "value", "type": "uint256"}, {"name": "nonce", "type": "uint256"},
-                           {"name": "deadline", "type": "uint256"}],
-            },
-            "primaryType": "Permit",
-            "domain": {"name": name, "version": version, "chainId": chain_id, "verifyingContract": verifying},
-            "message": {"owner": owner.address, "spender": to_checksum_address(spender), "value": value,
-                        "nonce": nonce, "deadline": deadline},
-        }
+        message = typed_data(name, version, chain_id, verifying, "Permit", {"Permit": PERMIT_TYPE},
+                             {"owner": owner.address, "spender": to_checksum_address(spender), "value": value,
+                              "nonce": nonce, "deadline": deadline})
         signed = owner.sign_message(encode_typed_data(full_message=message))
         return {"owner": owner.address, "spender": to_checksum_address(spender), "value": value, "deadline": deadline,
                 "v": signed.v, "r": signed.r.to_bytes(32, "big"), "s": signed.s.to_bytes(32, "big")}

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 
-from stockpile.sdk.accounts import DEV_MNEMONIC as DEFAULT_MNEMONIC
+from stockpile.core.eth import DEV_MNEMONIC as DEFAULT_MNEMONIC
 from stockpile.toolchain.paths import node_bin
 
 

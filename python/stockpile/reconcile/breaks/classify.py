@@ -19,13 +19,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
-try:
-    from sha3 import keccak_256 as _k256
-except ImportError:  # pragma: no cover
-    from Crypto.Hash import keccak as _ck
-
-    def _k256(data: bytes):
-        return _ck.new(data=data, digest_bits=256)
+from stockpile.merkle.tree import merkle_root as _tree_root
 from stockpile.reconcile.breaks.model import Break, Severity, make
 from stockpile.reconcile.chain.state import ProductChainState
 from stockpile.reconcile.custody.parse import format_time
@@ -49,23 +43,9 @@ class ProductResult:
 
 
 def merkle_root(leaves: list[bytes], bar=None) -> str | None:
-    """Root of the StandardMerkleTree over these leaves (same layout as stockpile.merkle /
-    @openzeppelin/merkle-tree: sorted leaves stored from the end, commutative pair hash), without
-    keeping the tree or proof indexes."""
-    n = len(leaves)
-    if n == 0:
-        return None
-    size = 2 * n - 1
-    tree: list = [None] * (size - n)
-    tree.extend(sorted(leaves, reverse=True))  # tree[size-1-i] = i-th smallest leaf
-    k = _k256
-    step = 1 << 16
-    for i in range(size - 1 - n, -1, -1):
-        a, b = tree[2 * i + 1], tree[2 * i + 2]
-        tree[i] = k(a + b).digest() if a < b else k(b + a).digest()
-        if bar is not None and not i % step:
-            bar.update(step)
-    return "0x" + tree[0].hex()
+    """0x-hex root of the StandardMerkleTree over these leaves (``stockpile.merkle.tree.merkle_root``)."""
+    root = _tree_root(leaves, bar.update if bar is not None else None)
+    return None if root is None else "0x" + root.hex()
 
 
 def ratio(numerator: int | None, denominator: int | None) -> str | None:
