@@ -136,9 +136,6 @@ class Report:
         return (self.report_tuple(), self.config.as_tuple(),
                 [self.signatures[i] for i in self.observer_indices()])
 
-    def medians(self) -> list[int]:
-        return [median([obs[f] for obs in self.observations.values()]) for f in range(len(self.entries))]
-
     def sign(self, private_key: str | bytes, chain_id: int, contract: str) -> None:
         """Add ``private_key``'s signature over the whole report (its signer must be an observer)."""
         acct = Account.from_key(private_key)

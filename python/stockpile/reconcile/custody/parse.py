@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import io
 import json
 import re
 from collections.abc import Iterator
@@ -618,14 +617,6 @@ def write_rejects(path: str | Path, rejects: list[Reject]) -> Path:
 def read_rejects(path: str | Path) -> list[dict]:
     with open(path, encoding="utf-8", newline="") as f:
         return list(csv.DictReader(f))
-
-
-def to_text(rows: list[dict], fields: list[str] = FIELDS) -> str:
-    out = io.StringIO()
-    w = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
-    w.writeheader()
-    w.writerows(rows)
-    return out.getvalue()
 
 
 # ---------------------------------------------------------------- bulk checking (ingestion)
