@@ -211,6 +211,21 @@ def test_stuck_transaction_is_replaced_with_higher_fees(w3, deployed_hub, anvil_
     assert mined["nonce"] == seen[0].nonce and mined["maxPriorityFeePerGas"] == seen[-1].priority_fee
 
 
+def test_unmined_transaction_without_replacements_times_out_naming_the_nonce(w3, anvil_keys):
+    from stockpile.sdk.transactions import ConfirmationTimeout, Sender
+
+    sender = Sender(w3, anvil_keys[5], confirm_timeout=0.3, max_replacements=0)
+    w3.provider.make_request("evm_setAutomine", [False])
+    try:
+        seen = []
+        with pytest.raises(ConfirmationTimeout, match="no receipt after 0 replacement") as info:
+            sender.transact({"to": sender.address, "value": 1, "data": b""}, before_broadcast=seen.append)
+        assert info.value.nonce == seen[0].nonce and info.value.tx_hashes == [seen[0].tx_hash]
+    finally:
+        w3.provider.make_request("evm_setAutomine", [True])
+        w3.provider.make_request("evm_mine", [])
+
+
 def test_anvil_stopped_mid_run_and_restarted(tmp_path, signer_keys, anvil_keys):
     """The node dies with our transaction in its mempool; the feeder reports, then recovers:
     rounds on chain are 1, 2 - none skipped, none twice."""

@@ -16,13 +16,11 @@ def jsonable(v: Any) -> Any:
         return v
     if isinstance(v, int):
         return str(v)
-    if isinstance(v, (bytes, bytearray, memoryview)):
-        return "0x" + bytes(v).hex()
     if isinstance(v, (list, tuple)):
         return [jsonable(x) for x in v]
     if isinstance(v, Mapping):
         return {k: jsonable(x) for k, x in v.items()}
-    return default(v)
+    return default(v)  # bytes, Decimal, datetimes
 
 
 def default(v: Any) -> Any:

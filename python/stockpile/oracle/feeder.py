@@ -321,14 +321,7 @@ class Feeder:
         for row in self.state.pending(self.address):
             hashes = json.loads(row.tx_hashes)
             payload = json.loads(row.payload)
-            receipt = None
-            for h in hashes:
-                try:
-                    receipt = self.w3.eth.get_transaction_receipt(h)
-                except TransactionNotFound:
-                    continue
-                if receipt is not None:
-                    break
+            receipt = self.sender.wait_any(hashes, 0)  # one look, no waiting
             if receipt is not None:
                 log.info("pending tx %s was mined", receipt["transactionHash"].hex())
                 self._process_receipt(receipt, row.id, payload, result)

@@ -70,10 +70,11 @@ class TransactionFailed(errors.StockpileError):
 class ConfirmationTimeout(errors.StockpileError, TimeoutError):
     """No receipt for a nonce after every replacement allowed."""
 
-    def __init__(self, nonce: int, replacements: int, tx_hashes: Sequence[str]):
+    def __init__(self, nonce: int | None, replacements: int, tx_hashes: Sequence[str]):
         self.nonce = nonce
         self.tx_hashes = list(tx_hashes)
-        super().__init__(f"nonce {nonce}: no receipt after {replacements} replacement(s) (last {self.tx_hashes[-1]})")
+        which = f"nonce {nonce}" if nonce is not None else f"transaction {self.tx_hashes[-1]}"
+        super().__init__(f"{which}: no receipt after {replacements} replacement(s) (last {self.tx_hashes[-1]})")
 
 
 def call_translating(fn: Callable[[], Any], abi: AbiLike | None = None) -> Any:
@@ -204,7 +205,7 @@ class Sender:
         when none comes within ``timeout`` (default: the sender's)."""
         receipt = self.wait_any([tx_hash], timeout or self.timeout)
         if receipt is None:
-            raise ConfirmationTimeout(-1, 0, [tx_hash])
+            raise ConfirmationTimeout(None, 0, [tx_hash])
         if receipt["status"] != 1:
             raise TransactionFailed(tx_hash, receipt)
         return receipt
