@@ -21,8 +21,9 @@ from eth_account import Account
 from eth_utils import keccak
 from web3 import Web3
 
-from stockpile.oracle.chain import Sender, add_feed, deploy_price_feed, hub_contract, signer_config, transact
+from stockpile.oracle.chain import add_feed, deploy_price_feed, hub_contract, signer_config
 from stockpile.oracle.report import FeedEntry, build_report, feed_id
+from stockpile.sdk.transactions import Sender
 from stockpile.toolchain import Anvil
 
 DEPLOYER = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"  # anvil dev key 0
@@ -63,7 +64,7 @@ class _Bench:
         answers = [[self.price + 10_000 * i + j for j in range(n)] for i in range(self.observers)]
         report = build_report(self.keys[: self.observers], self.w3.eth.chain_id, self.hub_address, self.config,
                               entries, t, answers)
-        receipt = transact(self.sender, self.hub.functions.transmit(*report.transmit_args()))
+        receipt = self.sender.transact(self.hub.functions.transmit(*report.transmit_args()))
         assert receipt["status"] == 1
         return receipt["gasUsed"]
 
@@ -133,7 +134,7 @@ class _Setup:
             "metrics": {"enabled": False}})
         self.local = Feeder(local_cfg, w3=self.w3, signers=[Account.from_key(k) for k in self.keys[:3]],
                             transmitter=Account.from_key(TRANSMITTER))
-        self.local.sender.poll = 0.05
+        self.local.sender.poll_latency = 0.05
         token = "bench-transmitter-token"
         self.procs, refs, self.node_drops = [], [], []
         for i in range(len(self.keys)):
@@ -156,7 +157,7 @@ class _Setup:
             "metrics": {"enabled": False}})
         self.nodes = NodeTransmitter(node_cfg, w3=self.w3, transmitter=Account.from_key(TRANSMITTER),
                                      nodes=Nodes(refs, env={"BENCH_TOKEN": token}))
-        self.nodes.sender.poll = 0.05
+        self.nodes.sender.poll_latency = 0.05
 
     def _prices(self, base: Decimal, n: int | None = None) -> None:
         feeds = self.symbols[: n or len(self.symbols)]

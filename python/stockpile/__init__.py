@@ -3,7 +3,10 @@
 Subpackages, one capability each:
 
 - ``stockpile.toolchain``: the offline Solidity compiler (solc-js shim) and local chains (anvil).
-- ``stockpile.sdk``: web3.py client for wallets and integrators (no ape needed).
+- ``stockpile.core``: one of each small shared concept (units, times, JSON, EIP-712, keccak).
+- ``stockpile.sdk``: web3.py client for wallets and integrators (no ape needed); its
+  ``transactions.Sender``, ``rpc.connect`` and ``accounts`` are the package's one way to send, to
+  connect and to load a key.
 - ``stockpile.deploy``: declarative deployments and manifests.
 - ``stockpile.oracle``: the reference price feeder.
 - ``stockpile.reconcile``: custody reconciliation.

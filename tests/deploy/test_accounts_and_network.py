@@ -71,3 +71,40 @@ def test_unreachable_and_unknown_networks():
         connect("http://127.0.0.1:1", timeout=2)
     with pytest.raises(NetworkError, match="unknown network"):
         connect("sepolia")
+
+
+def test_one_loader_for_every_account_source(tmp_path, monkeypatch):
+    """``accounts.load`` serves the feeder's key config, the CLIs' options and the spec strings."""
+    from stockpile.oracle.config import KeyConfig
+    from stockpile.oracle.keys import load_account
+    from stockpile.sdk.accounts import dev_account, load
+
+    acct = Account.create()
+    monkeypatch.setenv("K", acct.key.hex())
+    assert load(key_env="K").address == load_account(KeyConfig(key_env="K")).address == acct.address
+    path = write_keystore(acct, tmp_path / "k.json", "pw", kdf="pbkdf2", iterations=2)
+    monkeypatch.setenv("PW", "pw")
+    assert load(keystore=path, passphrase_env="PW").address == acct.address
+    assert load_account(KeyConfig(keystore=path, passphrase_env="PW")).address == acct.address
+    assert from_env("dev:1").address == dev_account(1).address == from_mnemonic(MNEMONIC, 1).address
+    (tmp_path / "broken.json").write_text("{not json")
+    with pytest.raises(AccountError, match="cannot read keystore"):
+        load(keystore=tmp_path / "broken.json", passphrase_env="PW")
+    with pytest.raises(AccountError, match="no account given"):
+        load()
+    with pytest.raises(AccountError, match="whole number"):
+        from_env("dev:x")
+
+
+@pytest.mark.anvil
+def test_sdk_connect_checks_the_chain_id():
+    from stockpile.sdk.rpc import RpcError, connect as rpc_connect
+
+    with Anvil() as node:
+        w3 = rpc_connect(node.url, chain_id=31337)
+        assert w3.eth.chain_id == 31337
+        assert w3.provider.exception_retry_configuration.retries > 0  # the retrying provider
+        with pytest.raises(RpcError, match="chain id 31337, not the expected 1"):
+            rpc_connect(node.url, chain_id=1)
+    with pytest.raises(RpcError, match="not an http"):
+        rpc_connect("ftp://example.org/SECRET")

@@ -191,7 +191,7 @@ def test_fewer_signers_than_quorum_pushes_nothing(anvil, w3, deployed_hub, tmp_p
 
 
 def test_stuck_transaction_is_replaced_with_higher_fees(w3, deployed_hub, anvil_keys):
-    from stockpile.oracle.chain import Sender
+    from stockpile.sdk.transactions import Sender
 
     sender = Sender(w3, anvil_keys[4], confirm_timeout=0.6, max_replacements=3)
     w3.provider.make_request("evm_setAutomine", [False])
@@ -199,16 +199,31 @@ def test_stuck_transaction_is_replaced_with_higher_fees(w3, deployed_hub, anvil_
         seen = []
         timer = threading.Timer(1.5, lambda: w3.provider.make_request("evm_mine", []))
         timer.start()
-        sent = sender.send({"to": sender.address, "value": 1, "data": b""}, on_sent=seen.append)
+        receipt = sender.transact({"to": sender.address, "value": 1, "data": b""}, before_broadcast=seen.append)
         timer.join()
     finally:
         w3.provider.make_request("evm_setAutomine", [True])
-    assert sent.replaced >= 1 and len(seen) == sent.replaced + 1
+    assert seen[-1].replaced >= 1 and len(seen) == seen[-1].replaced + 1
     assert len({s.nonce for s in seen}) == 1  # same nonce every time
     assert seen[-1].max_fee > seen[0].max_fee and seen[-1].priority_fee > seen[0].priority_fee
-    assert sent.receipt["status"] == 1
-    mined = w3.eth.get_transaction(sent.receipt["transactionHash"])
+    assert receipt["status"] == 1 and seen[0].receipt is receipt
+    mined = w3.eth.get_transaction(receipt["transactionHash"])
     assert mined["nonce"] == seen[0].nonce and mined["maxPriorityFeePerGas"] == seen[-1].priority_fee
+
+
+def test_unmined_transaction_without_replacements_times_out_naming_the_nonce(w3, anvil_keys):
+    from stockpile.sdk.transactions import ConfirmationTimeout, Sender
+
+    sender = Sender(w3, anvil_keys[5], confirm_timeout=0.3, max_replacements=0)
+    w3.provider.make_request("evm_setAutomine", [False])
+    try:
+        seen = []
+        with pytest.raises(ConfirmationTimeout, match="no receipt after 0 replacement") as info:
+            sender.transact({"to": sender.address, "value": 1, "data": b""}, before_broadcast=seen.append)
+        assert info.value.nonce == seen[0].nonce and info.value.tx_hashes == [seen[0].tx_hash]
+    finally:
+        w3.provider.make_request("evm_setAutomine", [True])
+        w3.provider.make_request("evm_mine", [])
 
 
 def test_anvil_stopped_mid_run_and_restarted(tmp_path, signer_keys, anvil_keys):

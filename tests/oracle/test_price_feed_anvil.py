@@ -11,7 +11,9 @@ from web3.logs import DISCARD
 
 from oracle_helpers import advance
 from stockpile.contracts.compile import compile_standard_json
-from stockpile.oracle.chain import PriceFeedError, Sender, hub_contract, signer_config, transact
+from stockpile.oracle.chain import hub_contract, signer_config
+from stockpile.sdk.errors import ContractError
+from stockpile.sdk.transactions import Sender
 from stockpile.oracle.report import FeedEntry, build_report, feed_id
 from stockpile.toolchain import PROJECT_ROOT
 
@@ -38,7 +40,7 @@ def signed(w3, hub, keys, fids, answers, observed_at=None, rounds=None, chain_id
 
 
 def send(sender, hub, report):
-    return transact(sender, hub.functions.transmit(*report.transmit_args()))
+    return sender.transact(hub.functions.transmit(*report.transmit_args()))
 
 
 def test_quorum_report_on_anvil_and_errors_by_name(w3, hub, sender, signer_keys):
@@ -49,9 +51,9 @@ def test_quorum_report_on_anvil_and_errors_by_name(w3, hub, sender, signer_keys)
     assert hub.functions.latestRoundData(DY).call()[:2] == [1, 305 * P]
 
     report = signed(w3, hub, signer_keys[:2], [NDPR], [[61 * P]] * 2)
-    with pytest.raises(PriceFeedError) as info:
+    with pytest.raises(ContractError) as info:
         send(sender, hub, report)
-    assert info.value.name == "QuorumNotMet" and info.value.args_by_name == {"signatures": 2, "needed": 3}
+    assert info.value.name == "QuorumNotMet" and info.value.args_dict == {"signatures": 2, "needed": 3}
 
     # the raw web3 error carries the selector of our custom error
     with pytest.raises(ContractCustomError) as raw:
@@ -64,30 +66,30 @@ def test_replay_wrong_chain_and_future_on_anvil(w3, hub, sender, signer_keys):
     report = signed(w3, hub, signer_keys[:3], [NDPR], [[61 * P]] * 3)
     send(sender, hub, report)
     advance(w3, 5)
-    with pytest.raises(PriceFeedError, match="UnexpectedRound") as info:
+    with pytest.raises(ContractError, match="UnexpectedRound") as info:
         send(sender, hub, report)
-    assert info.value.args_by_name["expected"] == 2
+    assert info.value.args_dict["expected"] == 2
 
     other_chain = signed(w3, hub, signer_keys[:3], [NDPR], [[61 * P]] * 3, chain_id=1)
-    with pytest.raises(PriceFeedError) as info:
+    with pytest.raises(ContractError) as info:
         send(sender, hub, other_chain)
     assert info.value.name == "NotSigner"
 
     future = signed(w3, hub, signer_keys[:3], [NDPR], [[61 * P]] * 3,
                     observed_at=w3.eth.get_block("latest")["timestamp"] + 600)
-    with pytest.raises(PriceFeedError, match="ObservationInFuture"):
+    with pytest.raises(ContractError, match="ObservationInFuture"):
         send(sender, hub, future)
 
     stale = signed(w3, hub, signer_keys[:3], [NDPR], [[61 * P]] * 3,
                    observed_at=hub.functions.feedConfig(NDPR).call()[6])
-    with pytest.raises(PriceFeedError, match="ObservationNotNewer"):
+    with pytest.raises(ContractError, match="ObservationNotNewer"):
         send(sender, hub, stale)
     assert hub.functions.feedConfig(NDPR).call()[5] == 1
 
     # a signed report that never landed, posted after the feed's maximum report age (audit M-3)
     late = signed(w3, hub, signer_keys[:3], [NDPR], [[61 * P]] * 3)
     advance(w3, hub.functions.feedConfig(NDPR).call()[2] + 1)
-    with pytest.raises(PriceFeedError, match="SignatureExpired|ReportTooOld"):
+    with pytest.raises(ContractError, match="SignatureExpired|ReportTooOld"):
         send(sender, hub, late)
 
 
@@ -108,7 +110,7 @@ def test_batch_with_one_bad_entry_on_anvil(w3, hub, sender, signer_keys, deploye
 def test_admin_refused_for_non_admin_on_anvil(w3, hub, signer_keys, anvil_keys):
     stranger = Sender(w3, anvil_keys[6])
     with pytest.raises(Exception) as info:
-        transact(stranger, hub.functions.setConfig([Account.from_key(k).address for k in signer_keys[:4]], 1))
+        stranger.transact(hub.functions.setConfig([Account.from_key(k).address for k in signer_keys[:4]], 1))
     assert "AccessControlUnauthorizedAccount" in repr(info.value) or "0xe2517d3f" in repr(info.value)
     assert hub.functions.quorum().call() == 3
 
@@ -126,7 +128,7 @@ def test_chainlink_consumer_reads_feed_and_applies_heartbeat(w3, hub, sender, si
     abi, bytecode = _compile_consumer()
     adapter = deployed_hub["adapters"]["NDPR-OXIDE/USD"]
     ctor = w3.eth.contract(abi=abi, bytecode=bytecode).constructor(adapter)
-    receipt = transact(sender, ctor)
+    receipt = sender.transact(ctor)
     consumer = w3.eth.contract(address=receipt["contractAddress"], abi=abi)
     advance(w3, 5)
     send(sender, hub, signed(w3, hub, signer_keys[:3], [NDPR], [[6_250_000_000]] * 3))

@@ -58,7 +58,7 @@ def test_ingest_with_progress_bars(tmp_path):
     res = runner.invoke(main, ["reconcile", "ingest", str(out), "--db", str(tmp_path / "p.db")])
     assert res.exit_code == 0, res.output
     assert "120000 rows kept" in res.output
-    assert "ingest p.csv" in res.stderr and "rows" in res.stderr  # tqdm on stderr
+    assert "ingest p.csv" in res.stderr and "rows" in res.stderr  # the progress bar on stderr
 
 
 def test_generate_writes_the_attested_list_so_a_break_report_comes_from_generated_data_alone(tmp_path):

@@ -28,7 +28,7 @@ def _options(f):
 
 
 def _client(rpc: str, manifest: Path, symbol: str, account_spec: str | None = None):
-    from web3 import Web3
+    from stockpile.sdk.rpc import connect
 
     from stockpile.sdk import Stockpile
     from stockpile.sdk.accounts import AccountError, from_env
@@ -45,7 +45,7 @@ def _client(rpc: str, manifest: Path, symbol: str, account_spec: str | None = No
             account = from_env(account_spec)
         except AccountError as exc:
             _fail(str(exc))
-    w3 = Web3(Web3.HTTPProvider(rpc, request_kwargs={"timeout": 30}))
+    w3 = connect(rpc)
     if not w3.is_connected():
         _fail(f"no node answers at {rpc}")
     try:

@@ -17,7 +17,6 @@ from stockpile.deploy.manifest import load_manifest, manifest_path
 from stockpile.safe.via import via_safe_options
 from web3 import Web3
 
-ANVIL_DEV_MNEMONIC = "test test test test test test test test test test test junk"
 
 console = Console(stderr=False, width=140)
 
@@ -47,7 +46,7 @@ def _load(path: Path):
 
 
 def _account(spec: str | None, chain_id: int):
-    from stockpile.sdk.accounts import AccountError, from_env, from_mnemonic
+    from stockpile.sdk.accounts import AccountError, dev_account, from_env
 
     try:
         if spec:
@@ -55,7 +54,7 @@ def _account(spec: str | None, chain_id: int):
     except AccountError as exc:
         _fail(str(exc))
     if chain_id in (31337, 1337, 131277322940537):
-        return from_mnemonic(ANVIL_DEV_MNEMONIC, 0)
+        return dev_account(0)
     _fail(f"chain id {chain_id} is not a local dev chain: give --account (keystore:PATH:PASSPHRASE_VAR or env:VAR)")
 
 

@@ -16,6 +16,7 @@ import yaml
 from eth_utils import is_checksum_address, is_hex_address, to_checksum_address
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import ErrorDetails
+from stockpile.core.units import QuantityError, to_units
 
 SYMBOL_RE = re.compile(r"^[A-Z0-9][A-Z0-9\-]{0,15}$")
 
@@ -128,10 +129,10 @@ class Product(Strict):
 
     def to_units(self, quantity: Decimal, field: str = "quantity") -> int:
         """Product units -> token base units; refuses values finer than the token's decimals."""
-        scaled = quantity.scaleb(self.decimals)
-        if scaled != scaled.to_integral_value():
-            raise ValueError(f"{field}: {quantity} has more than {self.decimals} decimal places")
-        return int(scaled)
+        try:
+            return to_units(quantity, self.decimals)
+        except QuantityError as exc:
+            raise ValueError(f"{field}: {exc}") from None
 
 
 class Roles(Strict):

@@ -22,6 +22,8 @@ from eth_utils import to_checksum_address
 
 from stockpile.contracts import load
 from stockpile.deploy.manifest import Action, DeployedContract, Manifest, Pending, load_manifest, save_manifest
+from stockpile.core.eth import ZERO_ADDRESS
+from stockpile.core.jsonconv import jsonable
 from stockpile.sdk.transactions import Sender, SentTransaction
 
 Ctx = Any  # the ApplyContext below; steps receive it to resolve addresses of earlier steps
@@ -169,7 +171,7 @@ class Engine:
 
     def _ready(self, step: Step) -> bool:
         try:
-            ctx = self._ctx("0x" + "00" * 20)
+            ctx = self._ctx(ZERO_ADDRESS)
             if isinstance(step, CallStep):
                 ctx.address(step.target)
             step.args(ctx)
@@ -258,11 +260,7 @@ class Engine:
                     del self.manifest.pending[key]
                     self._save()
                     continue
-                try:
-                    self.w3.eth.send_raw_transaction(bytes.fromhex(pend.raw[2:]))
-                except Exception as exc:
-                    if "already known" not in str(exc) and "nonce too low" not in str(exc).lower():
-                        raise
+                sender.broadcast(SentTransaction(pend.tx_hash, pend.nonce, bytes.fromhex(pend.raw[2:])))
                 receipt = sender.wait(pend.tx_hash)
             self._record(key, receipt)
             del self.manifest.pending[key]
@@ -278,7 +276,7 @@ class Engine:
             code = bytes(self.w3.eth.get_code(address))
             self.manifest.contracts[key] = DeployedContract(
                 contract=step.contract, address=address, tx_hash=Web3.to_hex(receipt["transactionHash"]),
-                block_number=receipt["blockNumber"], args=[_jsonable(a) for a in step.args(self._ctx(receipt["from"]))],
+                block_number=receipt["blockNumber"], args=[jsonable(a) for a in step.args(self._ctx(receipt["from"]))],
                 code_hash=Web3.to_hex(Web3.keccak(code)))
         else:
             self.manifest.actions[key] = Action(description=step.description or step.key,
@@ -339,7 +337,7 @@ class Engine:
         state, ts = self._timelock_state(op, ctx)
         role = {"unscheduled": "PROPOSER_ROLE", "ready": "EXECUTOR_ROLE"}.get(state)
         if role and not (tl.functions.hasRole(Web3.keccak(text=role), sender.address).call()
-                         or tl.functions.hasRole(Web3.keccak(text=role), "0x" + "00" * 20).call()):
+                         or tl.functions.hasRole(Web3.keccak(text=role), ZERO_ADDRESS).call()):
             raise DeploymentError(
                 f"{step.key}: needs GOVERNOR_ROLE, which only the timelock holds now; {sender.address} is not a "
                 f"timelock {role.split('_')[0].lower()}: run apply with --account of one")
@@ -361,13 +359,3 @@ class Engine:
     def verify(self) -> dict[str, bool]:
         """Check the code at every recorded address against its artifact."""
         return {key: code_matches(self.w3, rec.address, rec.contract) for key, rec in self.manifest.contracts.items()}
-
-
-def _jsonable(v: Any) -> Any:
-    if isinstance(v, bytes):
-        return "0x" + v.hex()
-    if isinstance(v, (list, tuple)):
-        return [_jsonable(x) for x in v]
-    if isinstance(v, int) and abs(v) > 2**53:
-        return str(v)
-    return v

@@ -12,6 +12,9 @@ from typing import Any
 from web3 import Web3
 from web3.types import Wei
 
+from stockpile.sdk.rpc import connect as rpc_connect
+from stockpile.sdk.rpc import redact_url
+
 # Production networks (mainnets) on which a deployment must be asked for explicitly.
 MAINNET_CHAIN_IDS = {
     1: "Ethereum", 10: "OP Mainnet", 56: "BNB Smart Chain", 100: "Gnosis", 137: "Polygon PoS",
@@ -43,17 +46,6 @@ class Connection:
         self.close()
 
 
-def redact_url(url: str) -> str:
-    """Scheme and host only: RPC URLs often carry an API key in the path or query."""
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    port = f":{parts.port}" if parts.port else ""
-    hidden = "/..." if (parts.path not in ("", "/") or parts.query) else ""
-    return f"{parts.scheme}://{host}{port}{hidden}"
-
-
 def _fund_dev_accounts(w3: Web3, count: int = 10, amount: int = 10**21) -> None:
     """eth-tester funds accounts of its own; give anvil's dev accounts ether too, so the same
     keys work on every local network."""
@@ -82,7 +74,7 @@ def connect(network: str, expected_chain_id: int | None = None, allow_mainnet: b
 
         node = Anvil().start()
         owned.append(node)
-        w3 = Web3(Web3.HTTPProvider(node.url, request_kwargs={"timeout": timeout}))
+        w3 = rpc_connect(node.url, timeout=timeout)
         description = f"anvil (started here) at {node.url}"
     elif network in ("in-process", "test", "ape-test"):
         from web3 import EthereumTesterProvider
@@ -91,9 +83,7 @@ def connect(network: str, expected_chain_id: int | None = None, allow_mainnet: b
         description = "in-process py-evm (ape's test network)"
         _fund_dev_accounts(w3)
     elif network.startswith(("http://", "https://")):
-        from stockpile.sdk.rpc import http_provider  # retries 429s and dropped connections
-
-        w3 = Web3(http_provider(network, timeout))
+        w3 = rpc_connect(network, timeout=timeout)  # retries 429s and dropped connections
         description = redact_url(network)
     elif network.startswith(("ws://", "wss://")):
         from web3 import LegacyWebSocketProvider

@@ -19,9 +19,10 @@ from web3 import Web3
 
 from stockpile.contracts import load
 from stockpile.deploy.config import Basket, Deployment, Product
+from stockpile.core.eth import ZERO_ADDRESS
+from stockpile.core.units import to_units
 from stockpile.deploy.engine import ApplyContext, CallStep, DeploymentError, DeployStep, Step
 
-ZERO = "0x0000000000000000000000000000000000000000"
 
 TOKEN_ROLES = {
     "minters": "MINTER_ROLE",
@@ -46,13 +47,6 @@ def feed_id(product_code: str) -> bytes:
 def _encode_init(artifact: str, args: list[Any]) -> bytes:
     contract = Web3().eth.contract(abi=load(artifact).abi)
     return bytes.fromhex(contract.encode_abi("initialize", args=args)[2:])
-
-
-def _scaled(value, decimals: int) -> int:
-    scaled = value.scaleb(decimals)
-    if scaled != scaled.to_integral_value():
-        raise ValueError(f"{value} has more than {decimals} decimal places")
-    return int(scaled)
 
 
 def _has_role(target_artifact: str, target: str, role: str, account: str):
@@ -80,7 +74,7 @@ def product_steps(dep: Deployment, p: Product) -> list[Step]:
             key=f"{s}.token", contract="StockpileProxy", description=f"{s}: CommodityToken proxy",
             args=lambda ctx, p=p: [ctx.address("token-impl"), _encode_init("CommodityToken", [(
                 p.name, p.symbol, p.decimals, p.product_code, p.unit, ctx.sender_address,
-                roles.admin_transfer_delay, ctx.address("timelock"), ctx.sender_address, ZERO,
+                roles.admin_transfer_delay, ctx.address("timelock"), ctx.sender_address, ZERO_ADDRESS,
                 p.max_attestation_age, p.to_units(p.min_redemption))])]),
         CallStep(
             key=f"{s}.attestor-binding", target=f"{s}.attestor", contract="ReserveAttestor", function="bindToken",
@@ -119,14 +113,14 @@ def product_steps(dep: Deployment, p: Product) -> list[Step]:
         f = p.feed
         steps.append(CallStep(
             key=f"{s}.feed", target="price-feed", contract="PriceFeed", function="addFeed",
-            args=lambda ctx, c=p.product_code, f=f: [feed_id(c), f.decimals, f.description, _scaled(f.min_answer, f.decimals),
-                                        _scaled(f.max_answer, f.decimals), f.heartbeat, f.report_age],
+            args=lambda ctx, c=p.product_code, f=f: [feed_id(c), f.decimals, f.description, to_units(f.min_answer, f.decimals),
+                                        to_units(f.max_answer, f.decimals), f.heartbeat, f.report_age],
             done=lambda ctx, c=p.product_code: int(ctx.contract("price-feed", "PriceFeed").functions.adapterOf(feed_id(c)).call(), 16) != 0,
             description=f"{s}: price feed {f.description}"))
 
     def feed_adapter(ctx: ApplyContext, c=p.product_code, has_feed=p.feed is not None) -> str:
         if not has_feed:
-            return ZERO
+            return ZERO_ADDRESS
         return ctx.contract("price-feed", "PriceFeed").functions.adapterOf(feed_id(c)).call()
 
     steps.append(CallStep(
@@ -141,7 +135,7 @@ def deployment_steps(dep: Deployment) -> list[Step]:
     steps: list[Step] = [
         DeployStep(key="timelock", contract="StockpileTimelock",
                    description="TimelockController (upgrades, governed token changes)",
-                   args=lambda ctx: [dep.timelock.delay, list(dep.timelock.proposers), list(dep.timelock.executors), ZERO]),
+                   args=lambda ctx: [dep.timelock.delay, list(dep.timelock.proposers), list(dep.timelock.executors), ZERO_ADDRESS]),
         DeployStep(key="directory", contract="Directory", description="Directory",
                    args=lambda ctx: [ctx.sender_address]),
         DeployStep(key="token-authorizations", contract="CommodityTokenAuthorizations",
@@ -180,7 +174,7 @@ def basket_steps(dep: Deployment, b: Basket) -> list[Step]:
     def components(ctx: ApplyContext) -> list[tuple]:
         out = []
         for c, p in zip(b.composition, products):
-            feed = ZERO
+            feed = ZERO_ADDRESS
             if p.feed is not None:
                 feed = ctx.contract("price-feed", "PriceFeed").functions.adapterOf(feed_id(p.product_code)).call()
             heartbeat = c.heartbeat or (p.feed.heartbeat if p.feed else 0)

@@ -19,7 +19,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from stockpile.merkle.tree import StandardMerkleTree, keccak
+from stockpile.core.hashing import keccak_256
+from stockpile.merkle.tree import StandardMerkleTree
 
 LOT_LEAF_TYPES = ["string", "string", "string", "string", "uint32", "uint256", "string"]
 LOT_LEAF_FIELDS = ["warehouse_id", "lot_id", "product_code", "form", "purity_ppm", "quantity", "assay_ref"]
@@ -97,16 +98,9 @@ def encode_lot(values: Sequence[Any]) -> bytes:
     ))
 
 
-try:  # safe-pysha3 directly: one call level less per hash (a million lots -> a million leaves)
-    from sha3 import keccak_256 as _k256
-
-    def lot_leaf(values: Sequence[Any]) -> bytes:
-        return _k256(_k256(encode_lot(values)).digest()).digest()
-
-except ImportError:  # pragma: no cover
-
-    def lot_leaf(values: Sequence[Any]) -> bytes:
-        return keccak(keccak(encode_lot(values)))
+def lot_leaf(values: Sequence[Any]) -> bytes:
+    """The StandardMerkleTree leaf of a lot (``encode_lot`` hashed twice)."""
+    return keccak_256(keccak_256(encode_lot(values)).digest()).digest()
 
 
 def lot_tree(lots: Iterable[Lot | tuple]) -> StandardMerkleTree:

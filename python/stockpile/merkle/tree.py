@@ -14,18 +14,8 @@ from typing import Any
 
 from eth_abi import encode as abi_encode
 
-try:  # safe-pysha3 (brought in by ape) is the fastest keccak available here
-    from sha3 import keccak_256 as _keccak_256
-
-    def keccak(data: bytes) -> bytes:
-        return _keccak_256(data).digest()
-
-except ImportError:  # pragma: no cover - pycryptodome through eth-hash
-    from eth_hash.auto import keccak as _eth_keccak
-
-    def keccak(data: bytes) -> bytes:
-        return _eth_keccak(data)
-
+from stockpile.core.hashing import keccak, keccak_256  # noqa: F401  (keccak re-exported)
+from stockpile.core.jsonconv import jsonable
 
 def leaf_hash(types: Sequence[str], value: Sequence[Any]) -> bytes:
     return keccak(keccak(abi_encode(list(types), list(value))))
@@ -42,14 +32,41 @@ def verify_proof(leaf: bytes, proof: Iterable[bytes], root: bytes) -> bool:
     return node == root
 
 
-def _to_json_value(v: Any) -> Any:
-    if isinstance(v, bytes):
-        return "0x" + v.hex()
-    if isinstance(v, int) and not isinstance(v, bool):
-        return str(v)
-    if isinstance(v, (list, tuple)):
-        return [_to_json_value(x) for x in v]
-    return v
+def proof_positions(pos: int) -> list[int]:
+    """Positions (in the tree array) of the sibling hashes from the node at ``pos`` up to the root."""
+    out = []
+    while pos > 0:
+        out.append(pos - 1 if pos % 2 == 0 else pos + 1)
+        pos = (pos - 1) // 2
+    return out
+
+
+def proof_from_dump(dump: dict[str, Any], index: int) -> list[str]:
+    """The proof of ``values[index]`` from a ``standard-v1`` dump (ours or @openzeppelin/merkle-tree's)."""
+    return [dump["tree"][p] for p in proof_positions(dump["values"][index]["treeIndex"])]
+
+
+def _hash_up(tree: list[Any], n: int, on_progress: Callable[[int], None] | None = None) -> None:
+    """Fill the inner nodes of ``tree`` (2n-1 slots, leaves in the last n) bottom-up."""
+    k = keccak_256
+    step = 1 << 16
+    for i in range(len(tree) - 1 - n, -1, -1):
+        a, b = tree[2 * i + 1], tree[2 * i + 2]
+        tree[i] = k(a + b).digest() if a < b else k(b + a).digest()
+        if on_progress is not None and not i % step:
+            on_progress(step)
+
+
+def merkle_root(leaves: Sequence[bytes], on_progress: Callable[[int], None] | None = None) -> bytes | None:
+    """The root a ``StandardMerkleTree`` over these leaves has, without keeping the tree or
+    proof indexes (large lot lists). None for no leaves."""
+    n = len(leaves)
+    if n == 0:
+        return None
+    tree: list[Any] = [None] * (n - 1)
+    tree.extend(sorted(leaves, reverse=True))  # tree[size-1-i] = i-th smallest leaf
+    _hash_up(tree, n, on_progress)
+    return bytes(tree[0])
 
 
 class StandardMerkleTree:
@@ -69,9 +86,7 @@ class StandardMerkleTree:
             pos = size - 1 - i
             tree[pos] = leaves[vi]
             self.tree_index[vi] = pos
-        for i in range(size - 1 - n, -1, -1):
-            a, b = tree[2 * i + 1], tree[2 * i + 2]
-            tree[i] = keccak(a + b) if a < b else keccak(b + a)
+        _hash_up(tree, n)
         self.tree = tree
 
     @classmethod
@@ -99,12 +114,7 @@ class StandardMerkleTree:
 
     def proof(self, index: int) -> list[bytes]:
         """Sibling hashes from the leaf of ``values[index]`` up to the root."""
-        i = self.tree_index[index]
-        proof = []
-        while i > 0:
-            proof.append(self.tree[i - 1] if i % 2 == 0 else self.tree[i + 1])
-            i = (i - 1) // 2
-        return proof
+        return [self.tree[p] for p in proof_positions(self.tree_index[index])]
 
     def verify(self, index: int, proof: Sequence[bytes] | None = None) -> bool:
         return verify_proof(self.leaf(index), self.proof(index) if proof is None else proof, self.root)
@@ -116,7 +126,7 @@ class StandardMerkleTree:
             "leafEncoding": self.types,
             "tree": ["0x" + h.hex() for h in self.tree],
             "values": [
-                {"value": _to_json_value(v), "treeIndex": self.tree_index[i]} for i, v in enumerate(self.values)
+                {"value": jsonable(v), "treeIndex": self.tree_index[i]} for i, v in enumerate(self.values)
             ],
         }
 

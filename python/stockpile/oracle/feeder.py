@@ -26,16 +26,7 @@ from web3.exceptions import TransactionNotFound
 from web3.logs import DISCARD
 
 from stockpile.oracle.aggregate import AggregationError, aggregate, should_publish
-from stockpile.oracle.chain import (
-    ConfirmationTimeout,
-    PriceFeedError,
-    Sender,
-    connect,
-    decode_error,
-    hub_contract,
-    read_hub,
-    signer_config,
-)
+from stockpile.oracle.chain import connect, decode_error, hub_contract, read_hub, signer_config
 from stockpile.oracle.config import FeederConfig, FileSourceConfig, HttpSourceConfig, SimulatedSourceConfig
 from stockpile.oracle.keys import load_account
 from stockpile.oracle.metrics import Metrics
@@ -43,6 +34,8 @@ from stockpile.oracle.report import FeedEntry, Report, SignerConfig, feed_id, fe
 from stockpile.oracle.sources import FileSource, HttpJsonSource, SimulatedSource, Source, SourceError
 from stockpile.oracle.state import State
 from stockpile.oracle.units import from_answer, to_answer
+from stockpile.sdk.errors import ContractError
+from stockpile.sdk.transactions import ConfirmationTimeout, Sender, SentTransaction, TransactionFailed
 
 log = logging.getLogger(__name__)
 
@@ -299,21 +292,22 @@ class Feeder:
 
     def _transmit(self, report: Report, payload: dict, result: RunResult) -> None:
         """Send a fully signed report once: the pending transaction is recorded before it is broadcast."""
-        tx = self.hub.functions.transmit(*report.transmit_args()).build_transaction(
-            {"from": self.sender.address, "gas": 1, "maxFeePerGas": 1, "maxPriorityFeePerGas": 1, "nonce": 0})
-        for k in ("gas", "maxFeePerGas", "maxPriorityFeePerGas", "nonce"):
-            tx.pop(k, None)
         pending_id: list[int] = []
 
-        def on_sent(sent):
+        def on_sent(sent: SentTransaction) -> None:
             if not pending_id:
                 pending_id.append(self.state.add_pending(self.address, self.sender.address, sent.nonce, sent.tx_hash, payload))
             else:
                 self.state.add_replacement(pending_id[0], sent.tx_hash)
 
+        self.sender.resync()  # the chain is the source of truth for the nonce too (a node restart drops its mempool)
         try:
-            sent = self.sender.send(tx, on_sent=on_sent)
-        except PriceFeedError as exc:
+            receipt = self.sender.transact(self.hub.functions.transmit(*report.transmit_args()), before_broadcast=on_sent)
+        except TransactionFailed as exc:  # mined and reverted (the replay did not say why)
+            receipt = exc.receipt
+        except ContractError as exc:
+            if pending_id:  # mined and reverted
+                self.state.set_status(pending_id[0], "dropped")
             result.errors["transmit"] = f"refused by the contract: {exc}"
             self.metrics.failures.labels("transmit", exc.name).inc()
             return
@@ -321,7 +315,7 @@ class Feeder:
             result.errors["transmit"] = str(exc)
             self.metrics.failures.labels("transmit", "timeout").inc()
             return
-        self._process_receipt(sent.receipt, pending_id[0], payload, result)
+        self._process_receipt(receipt, pending_id[0], payload, result)
 
     def _process_receipt(self, receipt, pending_id: int, payload: dict, result: RunResult) -> None:
         tx_hash = "0x" + bytes(receipt["transactionHash"]).hex()
@@ -352,14 +346,7 @@ class Feeder:
         for row in self.state.pending(self.address):
             hashes = json.loads(row.tx_hashes)
             payload = json.loads(row.payload)
-            receipt = None
-            for h in hashes:
-                try:
-                    receipt = self.w3.eth.get_transaction_receipt(h)
-                except TransactionNotFound:
-                    continue
-                if receipt is not None:
-                    break
+            receipt = self.sender.wait_any(hashes, 0)  # one look, no waiting
             if receipt is not None:
                 log.info("pending tx %s was mined", receipt["transactionHash"].hex())
                 self._process_receipt(receipt, row.id, payload, result)
@@ -372,7 +359,7 @@ class Feeder:
                 except TransactionNotFound:
                     pass
             if known:
-                receipt = self.sender._wait_any(hashes, self.config.confirm_timeout_seconds)
+                receipt = self.sender.wait_any(hashes, self.config.confirm_timeout_seconds)
                 if receipt is not None:
                     self._process_receipt(receipt, row.id, payload, result)
                     continue

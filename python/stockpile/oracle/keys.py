@@ -5,40 +5,22 @@ Keys are never logged or printed; errors name the file or variable only."""
 from __future__ import annotations
 
 import json
-import os
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_typing import HexStr
 
 from stockpile.oracle.config import KeyConfig
+from stockpile.sdk.accounts import AccountError, load
 
 
-class KeyError_(Exception):
-    pass
+KeyError_ = AccountError  # the SDK's: one account loader, one error
 
 
 def load_account(cfg: KeyConfig) -> LocalAccount:
-    if cfg.key_env:
-        raw = os.environ.get(cfg.key_env)
-        if not raw:
-            raise KeyError_(f"environment variable {cfg.key_env} is not set")
-        try:
-            return Account.from_key(raw.strip())
-        except Exception:
-            raise KeyError_(f"environment variable {cfg.key_env} does not hold a valid private key") from None
-    assert cfg.keystore is not None and cfg.passphrase_env
-    passphrase = os.environ.get(cfg.passphrase_env)
-    if passphrase is None:
-        raise KeyError_(f"environment variable {cfg.passphrase_env} (passphrase of {cfg.keystore}) is not set")
-    try:
-        data = json.loads(cfg.keystore.read_text())
-    except (OSError, ValueError) as exc:
-        raise KeyError_(f"cannot read keystore {cfg.keystore}: {type(exc).__name__}") from None
-    try:
-        return Account.from_key(Account.decrypt(data, passphrase))
-    except ValueError:
-        raise KeyError_(f"wrong passphrase for keystore {cfg.keystore}") from None
+    """The account of a feeder config key entry (``stockpile.sdk.accounts.load``; no prompt: a
+    daemon has no terminal)."""
+    return load(key_env=cfg.key_env, keystore=cfg.keystore, passphrase_env=cfg.passphrase_env)
 
 
 def write_keystore(private_key: str, path, passphrase: str) -> None:

@@ -22,6 +22,7 @@ from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_utils import to_checksum_address
 
+from stockpile.core.eth import typed_data as eip712
 from stockpile.signatures import SECP256K1_N, bytes_from_compact, to_compact  # noqa: F401  (SECP256K1_N re-exported for tests)
 
 DOMAIN_NAME = "Stockpile PriceFeed"
@@ -147,6 +148,7 @@ class Report:
                 [self.signatures[i] for i in self.observer_indices()])
 
     def medians(self) -> list[int]:
+        """Per feed, the median the contract will store (the transmitter's record of what it sends)."""
         return [median([obs[f] for obs in self.observations.values()]) for f in range(len(self.entries))]
 
     def sign(self, private_key: str | bytes, chain_id: int, contract: str) -> None:
@@ -171,25 +173,7 @@ _DOMAIN_TYPE = [
 
 
 def typed_data(chain_id: int, contract: str, report: Report) -> dict:
-    return {
-        "domain": {
-            "name": DOMAIN_NAME,
-            "version": DOMAIN_VERSION,
-            "chainId": chain_id,
-            "verifyingContract": to_checksum_address(contract),
-        },
-        "types": {
-            "EIP712Domain": [
-                {"name": "name", "type": "string"},
-                {"name": "version", "type": "string"},
-                {"name": "chainId", "type": "uint256"},
-                {"name": "verifyingContract", "type": "address"},
-            ],
-            **REPORT_TYPES,
-        },
-        "primaryType": "Report",
-        "message": report.message(),
-    }
+    return eip712(DOMAIN_NAME, DOMAIN_VERSION, chain_id, contract, "Report", REPORT_TYPES, report.message())
 
 
 def sign_report(private_key: str | bytes, chain_id: int, contract: str, report: Report) -> tuple[bytes, bytes]:

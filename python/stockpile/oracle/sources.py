@@ -20,7 +20,6 @@ from collections.abc import Callable
 from collections.abc import Mapping
 
 import httpx
-from datetime import UTC
 
 
 @dataclass(frozen=True)
@@ -78,15 +77,12 @@ def _parse_time(source: str, key: str, raw: Any, default: float) -> float:
         if not number.is_finite():
             raise SourceError(source, f"{key}: timestamp {raw!r} is not a number")
         return float(number)
-    from datetime import datetime
+    from stockpile.core.times import parse_datetime
 
     try:
-        dt = datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
+        return parse_datetime(str(raw)).timestamp()
     except ValueError:
         raise SourceError(source, f"{key}: unreadable timestamp {raw!r}") from None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return dt.timestamp()
 
 
 def parse_json_document(source: str, text: str, default_unit: str | None, now: float) -> dict[str, Quote]:

@@ -9,16 +9,11 @@ from __future__ import annotations
 
 from decimal import Decimal, localcontext
 
+from stockpile.core.units import MASS_IN_GRAMS, from_units
+
 PRECISION = 50  # significant digits of intermediate results (local context, not the global one)
 
-MASS_IN_KG: dict[str, Decimal] = {
-    "kg": Decimal(1),
-    "g": Decimal("0.001"),
-    "t": Decimal(1000),  # metric tonne
-    "mt": Decimal(1000),
-    "lb": Decimal("0.45359237"),
-    "ozt": Decimal("0.0311034768"),  # troy ounce
-}
+MASS_IN_KG: dict[str, Decimal] = {unit: grams.scaleb(-3) for unit, grams in MASS_IN_GRAMS.items()}  # exact
 
 
 class UnitError(ValueError):
@@ -78,4 +73,4 @@ def to_answer(value: Decimal, decimals: int) -> int:
 
 
 def from_answer(answer: int, decimals: int) -> Decimal:
-    return Decimal(answer).scaleb(-decimals)
+    return from_units(answer, decimals)

@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, UTC
 from decimal import Decimal
 from html import escape
 
+from stockpile.core.times import format_time
+
 
 def _fmt_time(t: float) -> str:
-    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d %H:%M")
+    return format_time(t, minutes=True)
 
 
 def _fmt_value(v: Decimal) -> str:

@@ -245,8 +245,9 @@ def devnet_up(d: Path, rpc_port: int, portal_port: int, feeder_metrics_port: int
     else:
         restored = False
     from web3 import Web3
+    from stockpile.sdk.rpc import connect
 
-    w3 = Web3(Web3.HTTPProvider(cfg["rpc_url"]))
+    w3 = connect(cfg["rpc_url"])
     if restored:
         _keep_clock_forward(w3)
     dep = cfg.get("deployment")

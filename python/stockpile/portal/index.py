@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from stockpile.merkle import LOT_LEAF_TYPES, StandardMerkleTree
+from stockpile.merkle.tree import proof_positions
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS portal_lists (
@@ -231,11 +232,7 @@ class LotIndex:
     def proof_and_leaf(self, lst: LotList, row: LotRow) -> tuple[list[str], str]:
         """Sibling hashes from the lot's leaf to the root (StandardMerkleTree order) and the leaf,
         in one query."""
-        i = row.pos
-        want = []
-        while i > 0:
-            want.append(i - 1 if i % 2 == 0 else i + 1)
-            i = (i - 1) // 2
+        want = proof_positions(row.pos)
         got = dict(self._conn().execute(f"SELECT pos, hash FROM portal_nodes WHERE list_id = ? AND pos IN "
                                         f"({', '.join('?' * (len(want) + 1))})", [lst.id, row.pos, *want]))
         return ["0x" + bytes(got[p]).hex() for p in want], "0x" + bytes(got[row.pos]).hex()

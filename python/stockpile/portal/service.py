@@ -20,18 +20,22 @@ from typing import Any, cast
 
 from sqlalchemy import text
 from web3 import Web3
+
+from stockpile.sdk.rpc import connect
 from web3.contract import Contract
 from web3.exceptions import Web3Exception
 
 from stockpile.portal.index import LotIndex, LotList, LotRow
 from stockpile.reconcile.breaks.classify import Classifier
-from stockpile.reconcile.chain.reader import ZERO, ChainReader, ProductContracts
+from stockpile.reconcile.chain.reader import ChainReader, ProductContracts
+from stockpile.core.eth import ZERO_ADDRESS
 from stockpile.reconcile.chain.state import Attestation, ProductChainState
 from stockpile.reconcile.custody.parse import format_time
 from stockpile.reconcile.custody.schema import RESERVE_STATUSES, Catalogue
 from stockpile.reconcile.db.store import Database
 from stockpile.sdk import Stockpile
 from stockpile.sdk.models import ProductInfo
+from stockpile.core.units import from_units
 
 log = logging.getLogger("stockpile.portal")
 PRICE_HISTORY = 500  # newest price rounds read for the chart
@@ -56,7 +60,7 @@ def _amount(units: int | None, decimals: int) -> str | None:
     """Token base units as a plain decimal amount without trailing zeros ("4545.8262", "0")."""
     if units is None:
         return None
-    d = Decimal(units).scaleb(-decimals).normalize()
+    d = from_units(units, decimals).normalize()
     return f"{d:f}"
 
 
@@ -126,7 +130,7 @@ class PortalService:
         self.rpc_url: str = rpc_url or doc.get("rpc_url") or ""
         if not self.rpc_url:
             raise ValueError(f"{products_file}: no rpc_url (or give --rpc)")
-        self.w3 = Web3(Web3.HTTPProvider(self.rpc_url, request_kwargs={"timeout": 30}))
+        self.w3 = connect(self.rpc_url)
         self.db = Database(db_url)
         self.catalogue = catalogue or Catalogue.load()
         if index_path is None:
@@ -304,9 +308,9 @@ class PortalService:
                 continue
             v = int(args["value"])
             f, t = Web3.to_checksum_address(args["from"]), Web3.to_checksum_address(args["to"])
-            if f != ZERO:
+            if f != ZERO_ADDRESS:
                 bal[f] = bal.get(f, 0) - v
-            if t != ZERO:
+            if t != ZERO_ADDRESS:
                 bal[t] = bal.get(t, 0) + v
         return {h: b for h, b in bal.items() if b > 0}
 
@@ -460,8 +464,8 @@ class PortalService:
             supply.append([ts[events[0][2]], "0", events[0][2]])
         s = 0
         for name, args, bn in events:
-            if name == "Transfer" and (args["from"].lower() == ZERO or args["to"].lower() == ZERO):
-                s += int(args["value"]) if args["from"].lower() == ZERO else -int(args["value"])
+            if name == "Transfer" and (args["from"].lower() == ZERO_ADDRESS or args["to"].lower() == ZERO_ADDRESS):
+                s += int(args["value"]) if args["from"].lower() == ZERO_ADDRESS else -int(args["value"])
                 supply.append([ts[bn], _amount(s, d), bn])
             elif name == "ReserveAttested":
                 attested.append([ts[bn], _amount(int(args["totalQuantity"]), d), bn, int(args["roundId"]),

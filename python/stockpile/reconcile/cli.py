@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from stockpile.reconcile.breaks.model import Severity
+from stockpile.core.jsonconv import default as json_default
 
 DB_HELP = "database: a SQLite file path or an SQLAlchemy URL (postgresql://...); default ./stockpile-reconcile.db"
 
@@ -105,7 +106,7 @@ def run_options(f):
 
 def _setup(rpc_url, products_file, db_url, confirmations, max_log_range, max_attestation_age, max_redemption_pending,
            fail_on, out_dir, ingest_paths, catalogue, quiet):
-    from web3 import Web3
+    from stockpile.sdk.rpc import connect
 
     from stockpile.reconcile.breaks.classify import Thresholds
     from stockpile.reconcile.service import RunConfig, load_products
@@ -119,7 +120,7 @@ def _setup(rpc_url, products_file, db_url, confirmations, max_log_range, max_att
     for p in ingest_paths:
         r = db.ingest(p, cat, show_progress=not quiet)  # ExportError: the run fails (exit 2), file and line named
         click.echo(f"{p}: {'already ingested' if r.duplicate else f'{r.accepted} kept, {r.rejected} rejected'}", err=True)
-    w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 60}))
+    w3 = connect(rpc_url)
     from stockpile.reconcile.service import resolve_products
 
     products = resolve_products(w3, products, doc)
@@ -189,7 +190,7 @@ def run(as_json, **kw) -> None:
         click.echo(f"reconciliation failed: {msg}", err=True)
         sys.exit(EXIT_FAILED)
     if as_json:
-        click.echo(json.dumps(report, indent=2, default=str))
+        click.echo(json.dumps(report, indent=2, default=json_default))
     else:
         _summary(report)
     sys.exit(report["exit_code"])

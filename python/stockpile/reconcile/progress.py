@@ -1,4 +1,4 @@
-"""Progress bars (tqdm on stderr) for ingestion, tree building and chain sync."""
+"""Progress bars (rich on stderr, as the deploy engine's) for ingestion, tree building and chain sync."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import gc
 import sys
 from contextlib import contextmanager
 
-from tqdm import tqdm
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 
 class _NoBar:
@@ -20,12 +21,32 @@ class _NoBar:
         pass
 
 
-def progress(desc: str, total: int | None = None, unit: str = "it", enabled: bool = True):
-    """A tqdm bar, or a no-op when disabled (tests, --quiet)."""
+class _Bar:
+    """One rich task, with the small interface the reconciliation uses (update, postfix, close)."""
+
+    def __init__(self, desc: str, total: int | None, unit: str):
+        self._progress = Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn(unit.strip()),
+            TimeElapsedColumn(), TextColumn("{task.fields[postfix]}"),
+            console=Console(file=sys.stderr), refresh_per_second=2, transient=False)
+        self._task = self._progress.add_task(desc, total=total, postfix="")
+        self._progress.start()
+
+    def update(self, n: int = 1) -> None:
+        self._progress.advance(self._task, n)
+
+    def set_postfix_str(self, s: str) -> None:
+        self._progress.update(self._task, postfix=s)
+
+    def close(self) -> None:
+        self._progress.stop()
+
+
+def progress(desc: str, total: int | None = None, unit: str = "it", enabled: bool = True) -> _Bar | _NoBar:
+    """A progress bar on stderr, or a no-op when disabled (tests, --quiet)."""
     if not enabled:
         return _NoBar()
-    return tqdm(desc=desc, total=total, unit=unit, unit_scale=True, file=sys.stderr, dynamic_ncols=True,
-                mininterval=0.5)
+    return _Bar(desc, total, unit)
 
 
 @contextmanager

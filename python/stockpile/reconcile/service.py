@@ -19,6 +19,7 @@ from stockpile.reconcile.custody.parse import format_time
 from stockpile.reconcile.custody.schema import Catalogue
 from stockpile.reconcile.db.store import Database
 from stockpile.reconcile.report import rank_products, write_all
+from stockpile.core.jsonconv import default as json_default
 
 EXIT_CLEAN, EXIT_BREAKS, EXIT_FAILED = 0, 1, 2
 REPORT_SCHEMA = "stockpile.reconcile.report/1"
@@ -201,7 +202,7 @@ def reconcile(db: Database, w3: Web3, cfg: RunConfig, catalogue: Catalogue | Non
             conn.execute(text("INSERT INTO breaks (run_id, product_code, kind, severity, lot_id, amount, evidence) "
                               "VALUES (:r, :p, :k, :s, :l, :a, :e)"),
                          [{"r": run_id, "p": b.product, "k": b.kind, "s": b.severity.name, "l": b.lot_id,
-                           "a": None if b.amount is None else str(b.amount), "e": json.dumps(b.evidence, default=str)}
+                           "a": None if b.amount is None else str(b.amount), "e": json.dumps(b.evidence, default=json_default)}
                           for b in breaks])
     if cfg.out_dir is not None:  # rewrite JSON with timings included
         write_all(report, cfg.out_dir)

@@ -65,29 +65,26 @@ class Metrics:
 
 def guardian_pause(w3: Web3, report: dict, cfg: RunConfig, guardian_key: str) -> list[dict]:
     """Pause minting of every product with a supply_above_reserve break (unless already paused)."""
-    from eth_account import Account
-
     from stockpile.reconcile.chain.abi import token_abi
+    from stockpile.sdk.transactions import Sender, TransactionFailed
 
-    acct = Account.from_key(guardian_key)
+    sender = Sender(w3, guardian_key, timeout=60)
     actions = []
     over = sorted({b["product"] for b in report["breaks"] if b["kind"] == "supply_above_reserve"})
     tokens = {p.product: p.token for p in cfg.products}
     for product in over:
         token = w3.eth.contract(address=Web3.to_checksum_address(tokens[product]), abi=token_abi())
-        action = {"product": product, "token": token.address, "guardian": acct.address, "action": "pause minting"}
+        action = {"product": product, "token": token.address, "guardian": sender.address, "action": "pause minting"}
         try:
             if token.functions.mintingPaused().call():
                 action["result"] = "already paused"
             else:
-                fn = token.functions.pauseMinting()
-                gas = fn.estimate_gas({"from": acct.address})  # refused here when the key lacks PAUSER_ROLE
-                tx = fn.build_transaction({"from": acct.address, "gas": int(gas * 1.25) + 20_000,
-                                           "nonce": w3.eth.get_transaction_count(acct.address, "pending")})
-                h = w3.eth.send_raw_transaction(acct.sign_transaction(tx).raw_transaction)
-                receipt = w3.eth.wait_for_transaction_receipt(h, timeout=60, poll_latency=0.05)
-                action["tx"] = "0x" + bytes(receipt["transactionHash"]).hex()
-                action["result"] = "paused" if receipt["status"] == 1 else "reverted"
+                # refused at the estimate when the key lacks PAUSER_ROLE
+                receipt = sender.transact(token.functions.pauseMinting())
+                action["tx"] = Web3.to_hex(receipt["transactionHash"])
+                action["result"] = "paused"
+        except TransactionFailed as exc:
+            action["tx"], action["result"] = exc.tx_hash, "reverted"
         except Exception as exc:  # refused (no PAUSER_ROLE) or node error: report it, keep watching
             action["result"] = "refused"
             action["error"] = f"{type(exc).__name__}: {exc}"

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import sys
-from datetime import datetime, UTC
 from pathlib import Path
 from typing import NoReturn
 
@@ -14,14 +12,14 @@ import click
 
 
 def _parse_time(ctx, param, value: str | None) -> int | None:
+    from stockpile.core.times import parse_time
+
     if value is None:
         return None
-    if value.isdigit():
-        return int(value)
-    dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if dt.tzinfo is None:
-        raise click.BadParameter(f"{value!r}: give a time zone (e.g. 2026-11-21T12:00:00Z) or unix seconds")
-    return int(dt.astimezone(UTC).timestamp())
+    try:
+        return parse_time(value, assume_utc=False)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
 def read_lots(path: Path):
@@ -54,19 +52,14 @@ def read_lots(path: Path):
 
 
 def _account(key_env: str | None, keystore: Path | None, password_env: str | None):
-    from eth_account import Account
+    from stockpile.sdk.accounts import AccountError, load
 
-    if key_env:
-        key = os.environ.get(key_env)
-        if not key:
-            raise click.UsageError(f"environment variable {key_env} is empty")
-        return Account.from_key(key)
-    if keystore:
-        password = os.environ.get(password_env or "", None)
-        if password is None:
-            password = click.prompt(f"password for {keystore}", hide_input=True)
-        return Account.from_key(Account.decrypt(json.loads(keystore.read_text()), password))
-    raise click.UsageError("give --key-env VAR or --keystore FILE")
+    if not (key_env or keystore):
+        raise click.UsageError("give --key-env VAR or --keystore FILE")
+    try:
+        return load(key_env=key_env, keystore=keystore, passphrase_env=password_env, prompt=not password_env)
+    except AccountError as exc:
+        raise click.UsageError(str(exc)) from None
 
 
 _key_options = [
@@ -119,10 +112,11 @@ def _config_digest(config_digest: str | None, rpc: str | None, contract: str) ->
     if not rpc:
         raise click.UsageError("give --config-digest (the ReserveAttestor's configDigest()) or --rpc to read it")
     from web3 import Web3
+    from stockpile.sdk.rpc import connect
 
     from stockpile.contracts import load
 
-    w3 = Web3(Web3.HTTPProvider(rpc))
+    w3 = connect(rpc)
     feed = w3.eth.contract(address=Web3.to_checksum_address(contract), abi=load("ReserveAttestor").abi)
     return bytes(feed.functions.configDigest().call())
 
@@ -160,13 +154,14 @@ def sign_cmd(attestation_file: Path, chain_id: int, contract: str, config_digest
 def submit_cmd(attestation_file, signature_files, rpc, contract, key_env, keystore, password_env) -> None:
     """Submit an attestation with its signatures (any account may submit: the signatures carry the authority)."""
     from web3 import Web3
+    from stockpile.sdk.rpc import connect
 
     from stockpile.contracts import load
     from stockpile.reserve.deploy import submit_attestation
     from stockpile.reserve.models import Attestation
     from stockpile.reserve.signing import SignedAttestation, order_signatures, recover_signer
 
-    w3 = Web3(Web3.HTTPProvider(rpc))
+    w3 = connect(rpc)
     att = Attestation.model_validate_json(attestation_file.read_text())
     feed = w3.eth.contract(address=Web3.to_checksum_address(contract), abi=load("ReserveAttestor").abi)
     signed, terms = [], None
@@ -195,17 +190,6 @@ def submit_cmd(attestation_file, signature_files, rpc, contract, key_env, keysto
                            "gas": receipt.gasUsed}))
 
 
-def proof_from_dump(dump: dict, index: int) -> list[str]:
-    """The proof of ``values[index]`` from an OpenZeppelin ``standard-v1`` dump (ours or @openzeppelin/merkle-tree's)."""
-    tree = dump["tree"]
-    i = dump["values"][index]["treeIndex"]
-    proof = []
-    while i > 0:
-        proof.append(tree[i - 1] if i % 2 == 0 else tree[i + 1])
-        i = (i - 1) // 2
-    return proof
-
-
 @reserve.command("proof")
 @click.argument("tree_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.argument("lot_id")
@@ -217,6 +201,7 @@ def proof_cmd(tree_file: Path, lot_id: str, warehouse: str | None, rpc: str | No
     with --rpc/--contract, verify it on chain (exit 1 when the lot is not in the attested reserve)."""
     from stockpile.merkle import lot_leaf, verify_proof
     from stockpile.merkle.lots import LOT_LEAF_TYPES
+    from stockpile.merkle.tree import proof_from_dump
 
     dump = json.loads(tree_file.read_text())
     if dump.get("format") != "standard-v1" or dump.get("leafEncoding") != LOT_LEAF_TYPES:
@@ -240,10 +225,11 @@ def proof_cmd(tree_file: Path, lot_id: str, warehouse: str | None, rpc: str | No
         if not contract:
             raise click.UsageError("--rpc needs --contract")
         from web3 import Web3
+        from stockpile.sdk.rpc import connect
 
         from stockpile.contracts import load
 
-        w3 = Web3(Web3.HTTPProvider(rpc))
+        w3 = connect(rpc)
         feed = w3.eth.contract(address=Web3.to_checksum_address(contract), abi=load("ReserveAttestor").abi)
         out["on_chain"] = bool(feed.functions.verifyLot(*value, proof).call())
         out["round"] = feed.functions.latestRoundId().call()
@@ -258,11 +244,12 @@ def proof_cmd(tree_file: Path, lot_id: str, warehouse: str | None, rpc: str | No
 def status_cmd(rpc: str, contract: str) -> None:
     """Print the latest attestation of a ReserveAttestor (JSON)."""
     from web3 import Web3
+    from stockpile.sdk.rpc import connect
 
     from stockpile.contracts import load
     from stockpile.reserve.models import Attestation
 
-    w3 = Web3(Web3.HTTPProvider(rpc))
+    w3 = connect(rpc)
     feed = w3.eth.contract(address=Web3.to_checksum_address(contract), abi=load("ReserveAttestor").abi)
     att, round_id, attested_at = feed.functions.latestAttestation().call()
     out = {

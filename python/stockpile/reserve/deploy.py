@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
-from eth_account import Account
 from web3 import Web3
 from web3.contract import Contract
 
@@ -19,6 +18,7 @@ from stockpile.contracts import Artifact, load
 from stockpile.contracts.compile import compile_standard_json
 from stockpile.reserve.models import Attestation
 from stockpile.reserve.signing import attest_args
+from stockpile.sdk.transactions import Sender
 
 PROXY_SOURCE = "@openzeppelin/contracts/proxy/ERC1967/ERC1967Proxy.sol"
 
@@ -41,29 +41,13 @@ def proxy_artifact() -> Artifact:
     )
 
 
-def _account(key_or_account: Any):
-    return key_or_account if hasattr(key_or_account, "sign_transaction") else Account.from_key(key_or_account)
-
-
 def send(w3: Web3, sender: Any, fn_or_tx: Any, gas: int | None = None) -> Any:
-    """Sign and send a contract function call (or a constructor), wait for the receipt, return it.
+    """Sign and send a contract function call (or a constructor) with the SDK's ``Sender``, wait
+    for the receipt, return it. ``sender``: a LocalAccount or a private key.
 
-    Raises web3's ContractCustomError / ContractLogicError on a revert (estimated before sending
-    unless ``gas`` is given; then a reverted receipt raises RuntimeError)."""
-    acct = _account(sender)
-    params: dict[str, Any] = {"from": acct.address, "nonce": w3.eth.get_transaction_count(acct.address, "pending")}
-    if gas is not None:
-        params["gas"] = gas
-    tx = fn_or_tx.build_transaction(params)
-    if gas is None:
-        # headroom over the exact estimate: gas of some paths (the minter's token bucket) depends
-        # on the block timestamp, which moves between estimate and inclusion
-        tx["gas"] = tx["gas"] * 5 // 4
-    tx_hash = w3.eth.send_raw_transaction(acct.sign_transaction(tx).raw_transaction)
-    receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=60, poll_latency=0.01)
-    if receipt["status"] != 1:
-        raise RuntimeError(f"transaction {tx_hash.hex()} reverted")
-    return receipt
+    A revert raises its ``stockpile.sdk.errors`` class (found by the estimate, before sending,
+    unless ``gas`` is given; then the transaction is mined and its revert is decoded)."""
+    return Sender(w3, sender, poll_latency=0.01, timeout=60).transact(fn_or_tx, gas=gas)
 
 
 def deploy_reserve_attestor(
@@ -82,17 +66,15 @@ def deploy_reserve_attestor(
     ``admin`` (default: the deployer) gets the default admin; ``upgrader`` (default: the admin; the
     TimelockController on real networks) gets UPGRADER_ROLE and ATTESTOR_MANAGER_ROLE (both
     self-administered: the admin cannot grant them)."""
-    acct = _account(deployer)
-    admin = admin or acct.address
+    sender = Sender(w3, deployer, poll_latency=0.01, timeout=60)
+    admin = admin or sender.address
     upgrader = upgrader or admin
     impl_art, proxy_art = load("ReserveAttestor"), proxy_artifact()
-    impl_factory = w3.eth.contract(abi=impl_art.abi, bytecode=impl_art.bytecode)
-    impl_addr = send(w3, acct, impl_factory.constructor()).contractAddress
+    impl_addr = sender.deploy(impl_art.abi, impl_art.bytecode).contractAddress
     init = w3.eth.contract(abi=impl_art.abi).encode_abi(
         "initialize", [product_code, decimals, list(attestors), quorum, admin, admin_delay, upgrader]
     )
-    proxy_factory = w3.eth.contract(abi=proxy_art.abi, bytecode=proxy_art.bytecode)
-    proxy_addr = send(w3, acct, proxy_factory.constructor(impl_addr, init)).contractAddress
+    proxy_addr = sender.deploy(proxy_art.abi, proxy_art.bytecode, impl_addr, init).contractAddress
     return w3.eth.contract(address=proxy_addr, abi=impl_art.abi)
 
 

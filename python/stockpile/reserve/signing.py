@@ -22,6 +22,7 @@ from eth_account.messages import _hash_eip191_message, encode_typed_data
 from eth_utils import to_checksum_address
 
 from stockpile.reserve.models import Attestation
+from stockpile.core.eth import typed_data
 from stockpile.signatures import compact_from_bytes, signature_bytes
 
 DOMAIN_NAME = "Stockpile ReserveAttestor"
@@ -35,12 +36,6 @@ ATTESTATION_TYPE = [
     {"name": "reportHash", "type": "bytes32"},
     {"name": "configDigest", "type": "bytes32"},
     {"name": "deadline", "type": "uint64"},
-]
-EIP712_DOMAIN_TYPE = [
-    {"name": "name", "type": "string"},
-    {"name": "version", "type": "string"},
-    {"name": "chainId", "type": "uint256"},
-    {"name": "verifyingContract", "type": "address"},
 ]
 
 
@@ -64,17 +59,9 @@ def _digest_bytes(config_digest: bytes | str) -> bytes:
 def attestation_typed_data(chain_id: int, attestor_address: str, attestation: Attestation,
                            config_digest: bytes | str, deadline: int) -> dict[str, Any]:
     """The full EIP-712 message for ``attestation`` on the ReserveAttestor at ``attestor_address``."""
-    return {
-        "types": {"EIP712Domain": EIP712_DOMAIN_TYPE, "Attestation": ATTESTATION_TYPE},
-        "primaryType": "Attestation",
-        "domain": {
-            "name": DOMAIN_NAME,
-            "version": DOMAIN_VERSION,
-            "chainId": int(chain_id),
-            "verifyingContract": to_checksum_address(attestor_address),
-        },
-        "message": {**attestation.message(), "configDigest": _digest_bytes(config_digest), "deadline": int(deadline)},
-    }
+    return typed_data(DOMAIN_NAME, DOMAIN_VERSION, chain_id, attestor_address, "Attestation",
+                      {"Attestation": ATTESTATION_TYPE},
+                      {**attestation.message(), "configDigest": _digest_bytes(config_digest), "deadline": int(deadline)})
 
 
 def attestation_digest(chain_id: int, attestor_address: str, attestation: Attestation,

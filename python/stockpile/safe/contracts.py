@@ -18,9 +18,9 @@ from web3.logs import DISCARD
 
 from stockpile.contracts import load
 from stockpile.safe.errors import SafeError
+from stockpile.core.eth import ZERO_ADDRESS
 
 SAFE_VERSION = "1.4.1"
-ZERO = "0x" + "00" * 20
 SENTINEL = "0x0000000000000000000000000000000000000001"
 
 
@@ -97,7 +97,7 @@ def create_safe(sender: Any, singletons: SafeSingletons, owners: list[str], thre
         raise SafeError(f"threshold must be between 1 and the number of owners ({len(owners)}), got {threshold}")
     w3 = sender.w3
     setup = w3.eth.contract(abi=load("Safe").abi).encode_abi("setup", args=[
-        [Web3.to_checksum_address(o) for o in owners], threshold, ZERO, b"", singletons.fallback_handler, ZERO, 0, ZERO])
+        [Web3.to_checksum_address(o) for o in owners], threshold, ZERO_ADDRESS, b"", singletons.fallback_handler, ZERO_ADDRESS, 0, ZERO_ADDRESS])
     factory = w3.eth.contract(address=singletons.factory, abi=load("SafeProxyFactory").abi)
     receipt = sender.transact(factory.functions.createProxyWithNonce(singletons.singleton, setup, salt_nonce))
     (event,) = factory.events.ProxyCreation().process_receipt(receipt, errors=DISCARD)

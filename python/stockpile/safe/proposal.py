@@ -26,7 +26,8 @@ from web3 import Web3
 
 from stockpile.contracts import load
 from stockpile.safe.calls import Call, CallError
-from stockpile.safe.contracts import SAFE_VERSION, ZERO
+from stockpile.safe.contracts import SAFE_VERSION
+from stockpile.core.eth import ZERO_ADDRESS
 from stockpile.safe.errors import ProposalFileError, SafeError
 
 FORMAT = "stockpile-safe-proposal/1"
@@ -48,8 +49,8 @@ class SafeTx:
     safe_tx_gas: int = 0
     base_gas: int = 0
     gas_price: int = 0
-    gas_token: str = ZERO
-    refund_receiver: str = ZERO
+    gas_token: str = ZERO_ADDRESS
+    refund_receiver: str = ZERO_ADDRESS
 
     def _lib(self):
         from safe_eth.safe.safe_tx import SafeTx as LibSafeTx
@@ -217,7 +218,7 @@ class Proposal:
             raise bad(f"stockpile section: {exc}") from None
         if str(data.get("chainId")) != str(chain_id):
             raise bad(f"tampered: chainId {data.get('chainId')} differs from the signed chain id {chain_id}")
-        created_from = data["meta"].get("createdFromSafeAddress") or ZERO
+        created_from = data["meta"].get("createdFromSafeAddress") or ZERO_ADDRESS
         if not Web3.is_address(created_from) or Web3.to_checksum_address(created_from) != safe:
             raise bad("tampered: meta.createdFromSafeAddress differs from the Safe in the stockpile section")
         try:

@@ -1,7 +1,9 @@
 """Accounts for signing: from a private key, a mnemonic or an encrypted keystore file.
 
-Keys never come from the command line: a private key or passphrase is read from an
-environment variable (or a prompt), and is never printed or logged.
+The one account loader of the package: ``load`` (a private-key variable or a keystore),
+``from_env`` (the same as a one-string spec, plus the development mnemonic) and ``dev_account``
+(local chains). Keys never come from the command line: a private key or passphrase is read from
+an environment variable (or a prompt), and is never printed or logged.
 """
 
 from __future__ import annotations
@@ -15,7 +17,10 @@ from typing import Literal
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
+from stockpile.core.eth import DEV_MNEMONIC
+
 Account.enable_unaudited_hdwallet_features()
+
 
 
 class AccountError(ValueError):
@@ -56,7 +61,11 @@ def from_keystore(path: str | Path, password: str | None = None, password_env: s
             raise AccountError(f"no passphrase given for keystore {path}")
         password = getpass.getpass(f"passphrase for {path.name}: ")
     try:
-        key = Account.decrypt(json.loads(path.read_text()), password)
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise AccountError(f"cannot read keystore {path}: {type(exc).__name__}") from None
+    try:
+        key = Account.decrypt(data, password)
     except ValueError:
         raise AccountError(f"wrong passphrase for keystore {path}") from None
     account: LocalAccount = Account.from_key(key)
@@ -74,26 +83,53 @@ def write_keystore(account: LocalAccount, path: str | Path, password: str, kdf: 
     return path
 
 
+def dev_account(index: int = 0) -> LocalAccount:
+    """Account ``index`` of the development mnemonic (anvil's funded accounts)."""
+    return from_mnemonic(DEV_MNEMONIC, index)
+
+
+def load(key_env: str | None = None, keystore: str | Path | None = None, passphrase_env: str | None = None,
+         prompt: bool = False) -> LocalAccount:
+    """The account from a private key in environment variable ``key_env``, or from the keystore
+    file ``keystore`` (passphrase from ``passphrase_env``, or a prompt when ``prompt``)."""
+    if key_env:
+        value = os.environ.get(key_env)
+        if not value:
+            raise AccountError(f"environment variable {key_env} is not set")
+        try:
+            account: LocalAccount = Account.from_key(value.strip())
+            return account
+        except Exception:  # never echo the key itself
+            raise AccountError(f"environment variable {key_env} does not hold a valid private key") from None
+    if keystore:
+        return from_keystore(keystore, password_env=passphrase_env, prompt=prompt)
+    raise AccountError("no account given: a private key variable or a keystore file")
+
+
 def from_env(spec: str) -> LocalAccount:
     """Resolve an account spec:
 
     - ``env:NAME``: private key in environment variable NAME
     - ``keystore:PATH[:PASSPHRASE_ENV]``: keystore file, passphrase from PASSPHRASE_ENV or a prompt
     - ``mnemonic-env:NAME[:INDEX]``: mnemonic in environment variable NAME, derivation index
+    - ``dev:INDEX``: account INDEX of the development mnemonic (local chains)
     """
     kind, _, rest = spec.partition(":")
     if kind == "env":
-        value = os.environ.get(rest)
-        if not value:
-            raise AccountError(f"environment variable {rest} is not set")
-        return from_private_key(value)
+        return load(key_env=rest)
     if kind == "keystore":
         path, _, pw_env = rest.partition(":")
-        return from_keystore(path, password_env=pw_env or None, prompt=not pw_env)
+        return load(keystore=path, passphrase_env=pw_env or None, prompt=not pw_env)
+    if kind == "dev":
+        try:
+            return dev_account(int(rest or 0))
+        except ValueError:
+            raise AccountError(f"dev:INDEX takes a whole number, not {rest!r}") from None
     if kind == "mnemonic-env":
         name, _, index = rest.partition(":")
         value = os.environ.get(name)
         if not value:
             raise AccountError(f"environment variable {name} is not set")
         return from_mnemonic(value, int(index or 0))
-    raise AccountError(f"unknown account spec {kind!r}: use env:NAME, keystore:PATH[:PASSPHRASE_ENV] or mnemonic-env:NAME[:INDEX]")
+    raise AccountError(f"unknown account spec {kind!r}: use env:NAME, keystore:PATH[:PASSPHRASE_ENV], "
+                       "mnemonic-env:NAME[:INDEX] or dev:INDEX")

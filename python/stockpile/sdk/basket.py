@@ -29,6 +29,7 @@ from web3.contract import Contract
 
 from stockpile.contracts import load
 from stockpile.sdk import errors
+from stockpile.core.eth import PERMIT_TYPE, typed_data
 from stockpile.sdk.models import (
     Balance, BasketBacking, BasketComponentInfo, BasketHolding, BasketInfo, ComponentValue, Nav, Price,
 )
@@ -123,7 +124,7 @@ class BasketClient:
             price = self._component_price(c)
             parts.append(ComponentValue(symbol=c.symbol, amount_per_share=c.amount_per_share, price=price,
                                         value_per_share=c.amount_per_share * price.price))
-        return Nav(symbol=self.symbol, nav=Decimal(answer).scaleb(-decimals), answer=answer, decimals=decimals,
+        return Nav(symbol=self.symbol, nav=from_units(answer, decimals), answer=answer, decimals=decimals,
                    round_id=round_id, updated_at=updated_at, components=parts)
 
     def holding(self, holder: str) -> BasketHolding:
@@ -215,21 +216,10 @@ class BasketClient:
         out = []
         for c in self.composition():
             erc20 = self._erc20(c.token)
-            typed = {
-                "types": {
-                    "EIP712Domain": [{"name": "name", "type": "string"}, {"name": "version", "type": "string"},
-                                     {"name": "chainId", "type": "uint256"},
-                                     {"name": "verifyingContract", "type": "address"}],
-                    "Permit": [{"name": "owner", "type": "address"}, {"name": "spender", "type": "address"},
-                               {"name": "value", "type": "uint256"}, {"name": "nonce", "type": "uint256"},
-                               {"name": "deadline", "type": "uint256"}],
-                },
-                "primaryType": "Permit",
-                "domain": {"name": erc20.functions.name().call(), "version": "1", "chainId": self.sp.chain_id,
-                           "verifyingContract": erc20.address},
-                "message": {"owner": account.address, "spender": self.token.address, "value": c.units * n,
-                            "nonce": erc20.functions.nonces(account.address).call(), "deadline": deadline},
-            }
+            typed = typed_data(erc20.functions.name().call(), "1", self.sp.chain_id, erc20.address, "Permit",
+                               {"Permit": PERMIT_TYPE},
+                               {"owner": account.address, "spender": self.token.address, "value": c.units * n,
+                                "nonce": erc20.functions.nonces(account.address).call(), "deadline": deadline})
             signed = account.sign_message(encode_typed_data(full_message=typed))
             out.append((deadline, signed.v, signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big")))
         return out
@@ -272,5 +262,5 @@ class BasketClient:
         now = self.sp.w3.eth.get_block("latest")["timestamp"]
         age = max(0, now - updated_at)
         return Price(symbol=c.symbol, feed=c.feed, description=feed.functions.description().call(), round_id=round_id,
-                     answer=answer, decimals=decimals, price=Decimal(answer).scaleb(-decimals), updated_at=updated_at,
+                     answer=answer, decimals=decimals, price=from_units(answer, decimals), updated_at=updated_at,
                      age=age, heartbeat=c.heartbeat, stale=updated_at == 0 or age > c.heartbeat)

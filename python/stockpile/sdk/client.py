@@ -26,13 +26,13 @@ from eth_typing import ChecksumAddress
 from eth_utils import to_checksum_address
 from web3 import Web3
 from web3.logs import DISCARD
-from web3.middleware import ExtraDataToPOAMiddleware
 from web3.types import TopicFilter
 
 from stockpile.contracts import load
 from stockpile.merkle import Lot, lot_tree, verify_proof
 from stockpile.merkle.lots import lot_leaf
-from stockpile.sdk import errors
+from stockpile.sdk import errors, rpc
+from stockpile.core.eth import PERMIT_TYPE, typed_data
 from stockpile.sdk.models import (
     AttestationView,
     Balance,
@@ -124,7 +124,7 @@ class ProductClient:
         now = self.sp.w3.eth.get_block("latest")["timestamp"]
         age = max(0, now - updated_at)
         return Price(symbol=self.symbol, feed=self.feed.address, description=description, round_id=round_id,
-                     answer=answer, decimals=decimals, price=Decimal(answer).scaleb(-decimals), updated_at=updated_at,
+                     answer=answer, decimals=decimals, price=from_units(answer, decimals), updated_at=updated_at,
                      age=age, heartbeat=heartbeat, stale=(updated_at == 0) or (heartbeat is not None and age > heartbeat))
 
     def holding(self, holder: str) -> Holding:
@@ -238,19 +238,9 @@ class ProductClient:
         nonce = self.token.functions.nonces(owner.address).call()
         domain = self.token.functions.eip712Domain().call()
         _, name, version, chain_id, verifying, _, _ = domain
-        message = {
-            "types": {
-                "EIP712Domain": [{"name": "name", "type": "string"}, {"name": "version", "type": "string"},
-                                 {"name": "chainId", "type": "uint256"}, {"name": "verifyingContract", "type": "address"}],
-                "Permit": [{"name": "owner", "type": "address"}, {"name": "spender", "type": "address"},
-                           {"name": "value", "type": "uint256"}, {"name": "nonce", "type": "uint256"},
-                           {"name": "deadline", "type": "uint256"}],
-            },
-            "primaryType": "Permit",
-            "domain": {"name": name, "version": version, "chainId": chain_id, "verifyingContract": verifying},
-            "message": {"owner": owner.address, "spender": to_checksum_address(spender), "value": value,
-                        "nonce": nonce, "deadline": deadline},
-        }
+        message = typed_data(name, version, chain_id, verifying, "Permit", {"Permit": PERMIT_TYPE},
+                             {"owner": owner.address, "spender": to_checksum_address(spender), "value": value,
+                              "nonce": nonce, "deadline": deadline})
         signed = owner.sign_message(encode_typed_data(full_message=message))
         return {"owner": owner.address, "spender": to_checksum_address(spender), "value": value, "deadline": deadline,
                 "v": signed.v, "r": signed.r.to_bytes(32, "big"), "s": signed.s.to_bytes(32, "big")}
@@ -398,9 +388,7 @@ class Stockpile:
     @classmethod
     def connect(cls, rpc_url: str | Web3, directory: str | None = None, manifest: str | Path | dict[str, Any] | None = None,
                 account: LocalAccount | None = None) -> Stockpile:
-        w3 = rpc_url if isinstance(rpc_url, Web3) else Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 30}))
-        if not isinstance(rpc_url, Web3):
-            w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0)
+        w3 = rpc_url if isinstance(rpc_url, Web3) else rpc.connect(rpc_url)
         from_manifest: dict[str, tuple[str, str | None]] = {}
         if manifest is not None:
             data = manifest if isinstance(manifest, dict) else json.loads(Path(manifest).read_text())

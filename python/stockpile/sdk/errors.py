@@ -116,11 +116,6 @@ def _registry() -> dict[bytes, ErrorEntry]:
     return reg
 
 
-def register_abi(abi: AbiLike) -> None:
-    """Add the errors of an extra ABI (e.g. a contract not in this package)."""
-    _registry().update(_abi_errors(abi))
-
-
 def _to_bytes(data: Any) -> bytes:
     if data is None:
         return b""

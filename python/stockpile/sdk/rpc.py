@@ -1,5 +1,9 @@
-"""HTTP JSON-RPC providers that ride out what public endpoints do: rate limits (HTTP 429) and
-connections dropped now and then.
+"""Connecting to a node: ``connect(url)`` is the one way the package makes a ``Web3`` (one
+timeout, the retrying provider below, an optional chain-id check; errors name the URL without its
+path, where API keys live).
+
+The HTTP provider rides out what public endpoints do: rate limits (HTTP 429) and connections
+dropped now and then.
 
 web3.py retries only read methods by default. Here ``eth_sendRawTransaction`` is retried too:
 the same signed bytes are the same transaction, so sending them again cannot duplicate it (the
@@ -10,11 +14,19 @@ recognises by looking the transaction hash up).
 from __future__ import annotations
 
 import requests
-from web3 import HTTPProvider
+from web3 import HTTPProvider, Web3
+from web3.middleware import ExtraDataToPOAMiddleware
 from web3.providers.rpc.utils import REQUEST_RETRY_ALLOWLIST, ExceptionRetryConfiguration
+
+from stockpile.sdk.errors import StockpileError
 
 RETRIES = 7  # backoff 0.1 s doubling: up to ~6 s in all, longer than a public endpoint's rate-limit window
 BACKOFF = 0.1
+TIMEOUT = 30.0  # seconds per request (a large eth_getLogs range on a public endpoint takes a while)
+
+
+class RpcError(StockpileError):
+    """No node answers at the URL, or it is another chain than the one expected."""
 
 
 def retry_configuration() -> ExceptionRetryConfiguration:
@@ -24,5 +36,40 @@ def retry_configuration() -> ExceptionRetryConfiguration:
         method_allowlist=[*REQUEST_RETRY_ALLOWLIST, "eth_sendRawTransaction", "eth_feeHistory", "debug", "anvil"])
 
 
-def http_provider(url: str, timeout: float = 30) -> HTTPProvider:
+def http_provider(url: str, timeout: float = TIMEOUT) -> HTTPProvider:
     return HTTPProvider(url, request_kwargs={"timeout": timeout}, exception_retry_configuration=retry_configuration())
+
+
+def redact_url(url: str) -> str:
+    """Scheme and host only: RPC URLs often carry an API key in the path or query."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    hidden = "/..." if (parts.path not in ("", "/") or parts.query) else ""
+    return f"{parts.scheme}://{host}{port}{hidden}"
+
+
+def connect(rpc_url: str, chain_id: int | None = None, timeout: float = TIMEOUT) -> Web3:
+    """A ``Web3`` on ``rpc_url`` (http or https) with the retrying provider. With ``chain_id`` the
+    node is asked at once and RpcError names what is wrong (unreachable, another chain); without,
+    nothing is sent until the first call. PoA chains' long ``extraData`` is accepted."""
+    if not rpc_url.startswith(("http://", "https://")):
+        raise RpcError(f"not an http(s) RPC URL: {redact_url(rpc_url)!r}")
+    w3 = Web3(http_provider(rpc_url, timeout))
+    w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0)
+    if chain_id is not None:
+        check_chain_id(w3, chain_id, redact_url(rpc_url))
+    return w3
+
+
+def check_chain_id(w3: Web3, expected: int, where: str = "the node") -> int:
+    """The node's chain id; RpcError when it cannot be asked or is not ``expected``."""
+    try:
+        got = int(w3.eth.chain_id)
+    except Exception as exc:
+        raise RpcError(f"no node answers at {where}: {type(exc).__name__}") from None
+    if got != expected:
+        raise RpcError(f"{where} is chain id {got}, not the expected {expected}")
+    return got

@@ -9,9 +9,8 @@ from pathlib import Path
 
 import httpx
 
+from stockpile.core.eth import DEV_MNEMONIC as DEFAULT_MNEMONIC
 from stockpile.toolchain.paths import node_bin
-
-DEFAULT_MNEMONIC = "test test test test test test test test test test test junk"
 
 
 def free_port() -> int:

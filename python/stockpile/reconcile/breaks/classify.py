@@ -19,13 +19,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
-try:
-    from sha3 import keccak_256 as _k256
-except ImportError:  # pragma: no cover
-    from Crypto.Hash import keccak as _ck
-
-    def _k256(data: bytes):
-        return _ck.new(data=data, digest_bits=256)
+from stockpile.core.hashing import keccak_256 as _k256
 from stockpile.reconcile.breaks.model import Break, Severity, make
 from stockpile.reconcile.chain.state import ProductChainState
 from stockpile.reconcile.custody.parse import format_time

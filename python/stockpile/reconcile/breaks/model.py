@@ -13,15 +13,6 @@ class Severity(IntEnum):
     high = 3
     critical = 4
 
-    @classmethod
-    def parse(cls, name: str | Severity) -> Severity:
-        if isinstance(name, Severity):
-            return name
-        try:
-            return cls[str(name).lower()]
-        except KeyError:
-            raise ValueError(f"unknown severity {name!r}; one of {', '.join(s.name for s in cls)}") from None
-
 
 # kind -> (default severity, what it means)
 KINDS: dict[str, tuple[Severity, str]] = {

@@ -23,8 +23,9 @@ from stockpile.reconcile.chain.logs import LogStats, paged_logs
 from stockpile.reconcile.chain.state import Attestation, PendingRedemption, ProductChainState
 from stockpile.reconcile.db.store import Database
 from stockpile.reconcile.progress import progress
+from stockpile.core.eth import ZERO_ADDRESS
+from stockpile.core.jsonconv import jsonable
 
-ZERO = "0x0000000000000000000000000000000000000000"
 EVENTS = ("Transfer", "Minted", "AddressFrozen", "RedemptionRequested", "RedemptionAccepted", "RedemptionCompleted",
           "RedemptionRejected", "RedemptionCancelled", "Frozen", "ForcedTransfer", "Paused", "Unpaused",
           "MintingPaused", "MintingUnpaused", "ReserveAttested")
@@ -51,18 +52,6 @@ class SyncResult:
     events: int
     reorg: dict | None = None
     stats: LogStats = field(default_factory=LogStats)
-
-
-def _jsonable(v):
-    if isinstance(v, bytes):
-        return "0x" + v.hex()
-    if isinstance(v, int) and not isinstance(v, bool):
-        return str(v)
-    if isinstance(v, (list, tuple)):
-        return [_jsonable(x) for x in v]
-    if hasattr(v, "items"):
-        return {k: _jsonable(x) for k, x in v.items()}
-    return v
 
 
 def _hex(h) -> str:
@@ -236,7 +225,7 @@ class ChainReader:
                 rows.append({
                     "c": self.chain_id, "p": p.product, "a": log["address"].lower(), "bn": int(log["blockNumber"]),
                     "bh": _hex(log["blockHash"]), "tx": _hex(log["transactionHash"]), "li": int(log["logIndex"]),
-                    "e": d[0], "args": json.dumps(_jsonable(d[1])),
+                    "e": d[0], "args": json.dumps(jsonable(d[1])),
                 })
         bar.close()
         blocks = {r["bn"] for r in rows} | {to_block}
@@ -312,9 +301,9 @@ class ChainReader:
         for name, args, bn in self.events(product, block):
             counts[name] = counts.get(name, 0) + 1
             if name == "Transfer":
-                if args["from"].lower() == ZERO:
+                if args["from"].lower() == ZERO_ADDRESS:
                     minted += int(args["value"])
-                if args["to"].lower() == ZERO:
+                if args["to"].lower() == ZERO_ADDRESS:
                     burned += int(args["value"])
             elif name == "RedemptionRequested":
                 open_req[int(args["id"])] = {**args, "block": bn, "status": "pending"}

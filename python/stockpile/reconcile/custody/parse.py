@@ -25,19 +25,18 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import io
 import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, UTC
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, NamedTuple, cast, final
 
 from stockpile.merkle.lots import lot_leaf
+from stockpile.core.times import format_time, parse_time  # noqa: F401  (the package's one time parser; re-exported)
 from stockpile.reconcile.custody.schema import (
-    FIELD_LIMITS, FIELDS, MAX_TIME, OPTIONAL, SHORTEST_LIMIT, STATUSES, UINT256_MAX, UNITS, Catalogue,
+    FIELD_LIMITS, FIELDS, OPTIONAL, SHORTEST_LIMIT, STATUSES, UINT256_MAX, UNITS, Catalogue,
 )
 
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)\Z")
@@ -151,7 +150,7 @@ def scan_file(path: str | Path) -> FileScan:
     pass, plus UTF-8 validity and NUL bytes (C-speed checks, so clean files skip per-row ones)."""
     import codecs
 
-    from sha3 import keccak_256
+    from stockpile.core.hashing import keccak_256
 
     h = hashlib.sha256()
     k = keccak_256()
@@ -189,28 +188,6 @@ def file_hashes(path: str | Path) -> tuple[str, int, str]:
     of a report that is this file."""
     s = scan_file(path)
     return s.sha256, s.size, s.keccak
-
-
-def parse_time(value: str) -> int:
-    """ISO 8601 (``Z`` or offset; naive means UTC) or unix seconds -> unix seconds, from 1970 to
-    the year 9999; ValueError otherwise."""
-    v = value.strip()
-    if v.isascii() and v.isdigit():
-        ts = int(v) if len(v) <= 12 else MAX_TIME + 1
-    else:
-        dt = datetime.fromisoformat(v)
-        if dt.tzinfo is None:
-            dt = dt.replace(tzinfo=UTC)
-        ts = int(dt.timestamp())
-    if not 0 <= ts <= MAX_TIME:
-        raise ValueError(f"time {value!r} is outside 1970-01-01 .. 9999-12-31")
-    return ts
-
-
-def format_time(ts: int | None) -> str:
-    if ts is None:
-        return ""
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class CheckedRow(NamedTuple):
@@ -665,14 +642,6 @@ def write_rejects(path: str | Path, rejects: list[Reject]) -> Path:
 def read_rejects(path: str | Path) -> list[dict]:
     with open(path, encoding="utf-8", newline="") as f:
         return list(csv.DictReader(f))
-
-
-def to_text(rows: list[dict], fields: list[str] = FIELDS) -> str:
-    out = io.StringIO()
-    w = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
-    w.writeheader()
-    w.writerows(rows)
-    return out.getvalue()
 
 
 # ---------------------------------------------------------------- bulk checking (ingestion)

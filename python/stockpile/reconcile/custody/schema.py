@@ -11,7 +11,7 @@ form               physical form (powder, ingot, cathode, bar, ...); may be empt
 purity             purity in percent, at most 4 decimals (``99.95``) -> ppm on chain
 gross_quantity     gross weight, > 0, >= net_quantity
 net_quantity       net weight, > 0; converted exactly to token base units
-unit               unit of both quantities: mg, g, kg, t, lb, ozt (troy ounce)
+unit               unit of both quantities: mg, g, kg, t or mt (metric tonne), lb, ozt (troy ounce)
 assay_ref          assay certificate reference; may be empty
 status             in_stock | allocated | in_transit | released
 as_of              ISO 8601 time of the record (``2026-11-20T00:00:00Z``); may be given once
@@ -28,6 +28,8 @@ import json
 from dataclasses import dataclass
 from decimal import Context, Decimal
 from pathlib import Path
+from stockpile.core.times import MAX_TIME  # noqa: F401  (re-exported)
+from stockpile.core.units import MASS_IN_GRAMS
 
 FIELDS = [
     "warehouse_id", "lot_id", "product_code", "form", "purity", "gross_quantity", "net_quantity",
@@ -46,20 +48,11 @@ FIELD_LIMITS: dict[str, int] = {
 SHORTEST_LIMIT = min(FIELD_LIMITS[f] for f in ("warehouse_id", "lot_id", "form", "gross_quantity", "net_quantity",
                                                "assay_ref"))
 UINT256_MAX = 2**256 - 1
-MAX_TIME = 253_402_300_799  # 9999-12-31T23:59:59Z
 
 STATUSES = ("in_stock", "allocated", "in_transit", "released")
 RESERVE_STATUSES = frozenset({"in_stock", "allocated"})
 
-# Exact conversion factors to grams (troy ounce and pound are defined exactly).
-UNITS: dict[str, Decimal] = {
-    "mg": Decimal("0.001"),
-    "g": Decimal("1"),
-    "kg": Decimal("1000"),
-    "t": Decimal("1000000"),
-    "lb": Decimal("453.59237"),
-    "ozt": Decimal("31.1034768"),
-}
+UNITS = MASS_IN_GRAMS  # the package's one mass table (stockpile.core.units)
 
 EXACT = Context(prec=200)  # 80-digit quantities (FIELD_LIMITS) times a unit factor stay exact
 

@@ -1,5 +1,5 @@
 """Database schema (SQLAlchemy 2 declarative). Changes go through alembic migrations in
-``migrations/versions`` (applied on start by :func:`stockpile.reconcile.db.open_db`).
+``migrations/versions`` (applied when a ``Database`` opens, by :func:`stockpile.reconcile.db.engine.migrate`).
 
 Quantities are exact integers or decimals stored as text (token base units exceed 64 bits and
 SQLite has no exact NUMERIC); times are unix seconds.

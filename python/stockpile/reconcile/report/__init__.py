@@ -7,6 +7,8 @@ import html
 import json
 from decimal import Decimal
 from pathlib import Path
+from stockpile.core.jsonconv import default as json_default
+from stockpile.core.units import from_units
 
 BREAK_COLUMNS = ["product", "kind", "severity", "lot_id", "warehouse_id", "amount", "message", "evidence"]
 HTML_BREAKS_PER_PRODUCT = 500
@@ -34,7 +36,7 @@ def rank_products(products: list[dict]) -> list[dict]:
 def write_json(report: dict, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")
+    path.write_text(json.dumps(report, indent=2, default=json_default) + "\n", encoding="utf-8")
     return path
 
 
@@ -46,14 +48,14 @@ def write_csv(report: dict, path: str | Path) -> Path:
         w.writerow(BREAK_COLUMNS)
         for b in report["breaks"]:
             w.writerow([b["product"], b["kind"], b["severity"], b["lot_id"] or "", b["warehouse_id"] or "",
-                        b["amount"] or "", b["message"], json.dumps(b["evidence"], sort_keys=True, default=str)])
+                        b["amount"] or "", b["message"], json.dumps(b["evidence"], sort_keys=True, default=json_default)])
     return path
 
 
 def _units(base: str | None, decimals: int) -> str:
     if base in (None, ""):
         return "–"
-    q = Decimal(base).scaleb(-decimals)
+    q = from_units(int(base), decimals)
     s = f"{q:,.6f}".rstrip("0").rstrip(".")
     return s
 
@@ -291,7 +293,7 @@ def render_html(report: dict) -> str:
             out.append("<table class='breaks'><thead><tr><th>severity</th><th>kind</th><th>lot</th><th>warehouse</th>"
                        "<th>amount</th><th>what</th><th>evidence</th></tr></thead><tbody>")
             for b in bs[:HTML_BREAKS_PER_PRODUCT]:
-                ev = json.dumps(b.get("evidence") or {}, indent=1, sort_keys=True, default=str)
+                ev = json.dumps(b.get("evidence") or {}, indent=1, sort_keys=True, default=json_default)
                 out.append(f"<tr><td><span class='sev {e(b['severity'])}'>{e(b['severity'])}</span></td><td>{e(b['kind'])}</td>"
                            f"<td>{e(b['lot_id'] or '')}</td><td>{e(b['warehouse_id'] or '')}</td>"
                            f"<td>{e(_units(b['amount'], dec) if b['amount'] else '')}</td><td>{e(b['message'])}</td>"
