@@ -61,3 +61,27 @@ def test_every_declared_dependency_is_used():
 def test_tenacity_is_gone():
     assert "tenacity" not in declared()
     assert not re.search(r"^tenacity==", (ROOT / "requirements.lock").read_text(), re.M | re.I)
+
+
+def _lock() -> dict[str, str]:
+    lines = [l.strip() for l in (ROOT / "requirements.lock").read_text().splitlines() if l.strip() and not l.startswith("#")]
+    assert all("==" in l for l in lines), [l for l in lines if "==" not in l]
+    return {_name(l): l.split("==", 1)[1] for l in lines}
+
+
+def test_every_requirement_is_pinned_exactly_and_the_lock_agrees():
+    lock = _lock()
+    for name, req in declared().items():
+        assert "==" in req, f"{req}: not an exact pin"
+        version = req.split("==", 1)[1].split(";")[0].strip()
+        assert lock.get(name) == version, f"{req}: requirements.lock has {name}=={lock.get(name)}"
+
+
+def test_base_install_is_the_sdk_and_the_command():
+    """Base: web3, eth-account, pydantic (and what they bring) plus click for the `stockpile` command."""
+    base = {_name(r) for r in PYPROJECT["project"]["dependencies"]}
+    assert base == {"web3", "eth-account", "pydantic", "click"}
+    extras = PYPROJECT["project"]["optional-dependencies"]
+    assert {"deploy", "oracle", "reconcile", "dev"} <= set(extras)
+    dev = {_name(r) for r in extras["dev"]}
+    assert {"eth-ape", "py-solc-x"} <= dev

@@ -107,12 +107,11 @@ def _abi_errors(abi: AbiLike) -> dict[bytes, ErrorEntry]:
 def _registry() -> dict[bytes, ErrorEntry]:
     """Every error of every compiled artifact. Two contracts may declare the same signature
     with other argument names: decoding with the reverting contract's ABI settles that."""
-    from stockpile.contracts.artifacts import artifacts_dir, load
+    from stockpile.contracts import artifacts
 
     reg: dict[bytes, ErrorEntry] = {}
-    folder = artifacts_dir()
-    for path in sorted(folder.glob("*.json")) if folder.exists() else []:
-        reg.update(_abi_errors(load(path.stem).abi))
+    for name in artifacts.names():
+        reg.update(_abi_errors(artifacts.abi(name)))
     return reg
 
 
