@@ -134,3 +134,28 @@ def test_readme_quickstart_runs_from_the_wheel(fresh_venv, devnet, operator, tmp
     out = subprocess.run([str(python), "-c", quickstart_code()], capture_output=True, text=True, cwd=tmp_path, env=env)
     assert out.returncode == 0, out.stderr
     check_quickstart_output(out.stdout, before, operator)
+
+
+def test_installed_sdk_is_typed_for_a_strict_consumer(fresh_venv, tmp_path):
+    """py.typed: mypy --strict checks a consumer against the installed wheel (no stub errors)."""
+    python, _ = fresh_venv
+    consumer = tmp_path / "consumer.py"
+    consumer.write_text(
+        "from decimal import Decimal\n"
+        "from stockpile.sdk import Stockpile, errors, to_units\n\n"
+        "def base_units(amount: Decimal) -> int:\n"
+        "    return to_units(amount, 18)\n\n"
+        "def refused(exc: errors.ContractError) -> str:\n"
+        "    return exc.name + str(exc.args_dict)\n\n"
+        "def connect(url: str) -> Stockpile:\n"
+        "    return Stockpile.connect(url, directory='0x0000000000000000000000000000000000000001')\n"
+    )
+    mypy = Path(sys.executable).parent / "mypy"
+    out = subprocess.run([str(mypy), "--strict", "--no-incremental", "--python-executable", str(python), str(consumer)],
+                         capture_output=True, text=True, cwd=tmp_path, env=_clean_env())
+    assert out.returncode == 0, out.stdout + out.stderr
+    # and a wrong use is found: the package's types reach the consumer
+    consumer.write_text("from stockpile.sdk import to_units\n\nx: str = to_units(1, 18)\n")
+    out = subprocess.run([str(mypy), "--strict", "--no-incremental", "--python-executable", str(python), str(consumer)],
+                         capture_output=True, text=True, cwd=tmp_path, env=_clean_env())
+    assert out.returncode == 1 and "Incompatible types in assignment" in out.stdout, out.stdout
