@@ -11,7 +11,8 @@ from web3.logs import DISCARD
 
 from oracle_helpers import advance
 from stockpile.contracts.compile import compile_standard_json
-from stockpile.oracle.chain import PriceFeedError, Sender, hub_contract, signer_config, transact
+from stockpile.sdk.errors import ContractError
+from stockpile.oracle.chain import Sender, hub_contract, signer_config, transact
 from stockpile.oracle.report import FeedEntry, build_report, feed_id
 from stockpile.toolchain import PROJECT_ROOT
 
@@ -49,9 +50,9 @@ def test_quorum_report_on_anvil_and_errors_by_name(w3, hub, sender, signer_keys)
     assert hub.functions.latestRoundData(DY).call()[:2] == [1, 305 * P]
 
     report = signed(w3, hub, signer_keys[:2], [NDPR], [[61 * P]] * 2)
-    with pytest.raises(PriceFeedError) as info:
+    with pytest.raises(ContractError) as info:
         send(sender, hub, report)
-    assert info.value.name == "QuorumNotMet" and info.value.args_by_name == {"signatures": 2, "needed": 3}
+    assert info.value.name == "QuorumNotMet" and info.value.args_dict == {"signatures": 2, "needed": 3}
 
     # the raw web3 error carries the selector of our custom error
     with pytest.raises(ContractCustomError) as raw:
@@ -64,30 +65,30 @@ def test_replay_wrong_chain_and_future_on_anvil(w3, hub, sender, signer_keys):
     report = signed(w3, hub, signer_keys[:3], [NDPR], [[61 * P]] * 3)
     send(sender, hub, report)
     advance(w3, 5)
-    with pytest.raises(PriceFeedError, match="UnexpectedRound") as info:
+    with pytest.raises(ContractError, match="UnexpectedRound") as info:
         send(sender, hub, report)
-    assert info.value.args_by_name["expected"] == 2
+    assert info.value.args_dict["expected"] == 2
 
     other_chain = signed(w3, hub, signer_keys[:3], [NDPR], [[61 * P]] * 3, chain_id=1)
-    with pytest.raises(PriceFeedError) as info:
+    with pytest.raises(ContractError) as info:
         send(sender, hub, other_chain)
     assert info.value.name == "NotSigner"
 
     future = signed(w3, hub, signer_keys[:3], [NDPR], [[61 * P]] * 3,
                     observed_at=w3.eth.get_block("latest")["timestamp"] + 600)
-    with pytest.raises(PriceFeedError, match="ObservationInFuture"):
+    with pytest.raises(ContractError, match="ObservationInFuture"):
         send(sender, hub, future)
 
     stale = signed(w3, hub, signer_keys[:3], [NDPR], [[61 * P]] * 3,
                    observed_at=hub.functions.feedConfig(NDPR).call()[6])
-    with pytest.raises(PriceFeedError, match="ObservationNotNewer"):
+    with pytest.raises(ContractError, match="ObservationNotNewer"):
         send(sender, hub, stale)
     assert hub.functions.feedConfig(NDPR).call()[5] == 1
 
     # a signed report that never landed, posted after the feed's maximum report age (audit M-3)
     late = signed(w3, hub, signer_keys[:3], [NDPR], [[61 * P]] * 3)
     advance(w3, hub.functions.feedConfig(NDPR).call()[2] + 1)
-    with pytest.raises(PriceFeedError, match="SignatureExpired|ReportTooOld"):
+    with pytest.raises(ContractError, match="SignatureExpired|ReportTooOld"):
         send(sender, hub, late)
 
 
@@ -100,7 +101,7 @@ def test_batch_with_one_bad_entry_on_anvil(w3, hub, sender, signer_keys, deploye
     from stockpile.oracle.chain import decode_error
 
     err = decode_error(skipped[0]["args"]["reason"])
-    assert err.name == "AnswerOutOfBounds" and err.args_by_name["answer"] == 10**15
+    assert err.name == "AnswerOutOfBounds" and err.args_dict["answer"] == 10**15
     assert hub.functions.feedConfig(DY).call()[5] == 0
     assert hub.functions.latestRoundData(NDPR).call()[1] == 61 * P
 

@@ -23,6 +23,7 @@ from eth_utils import to_checksum_address
 from stockpile.contracts import load
 from stockpile.deploy.manifest import Action, DeployedContract, Manifest, Pending, load_manifest, save_manifest
 from stockpile.sdk.transactions import Sender, SentTransaction
+from stockpile.errors import StockpileError
 
 Ctx = Any  # the ApplyContext below; steps receive it to resolve addresses of earlier steps
 
@@ -81,7 +82,7 @@ class ApplyContext:
         return self.w3.eth.contract(address=to_checksum_address(self.address(key)), abi=load(artifact).abi)
 
 
-class DeploymentError(RuntimeError):
+class DeploymentError(StockpileError, RuntimeError):
     pass
 
 

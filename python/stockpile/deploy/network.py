@@ -11,6 +11,7 @@ from typing import Any
 
 from web3 import Web3
 from web3.types import Wei
+from stockpile.errors import StockpileError
 
 # Production networks (mainnets) on which a deployment must be asked for explicitly.
 MAINNET_CHAIN_IDS = {
@@ -20,7 +21,7 @@ MAINNET_CHAIN_IDS = {
 }
 
 
-class NetworkError(RuntimeError):
+class NetworkError(StockpileError, RuntimeError):
     pass
 
 

@@ -1,7 +1,7 @@
 """The PriceFeed contract from web3.py: deploy, add feeds, read, and send signed reports.
 
-No ape needed: artifacts come from ``stockpile.contracts.load``. Custom errors come back as
-``PriceFeedError`` carrying the error's name and arguments.
+No ape needed: artifacts come from ``stockpile.contracts.load``. Custom errors come back as the
+SDK's ``errors.ContractError`` subclass named after the Solidity error (``.name``, ``.args_dict``).
 """
 
 from __future__ import annotations
@@ -22,41 +22,23 @@ from web3.exceptions import ContractCustomError, ContractLogicError, Transaction
 
 from stockpile.contracts import load
 from stockpile.oracle.report import Report, SignerConfig, feed_id
+from stockpile.errors import StockpileError
+from stockpile.sdk import errors as sdk_errors
+from stockpile.sdk.errors import ContractError
 
 log = logging.getLogger(__name__)
 
 
-class PriceFeedError(Exception):
-    """A PriceFeed custom error, decoded: ``.name`` and ``.args_by_name``."""
-
-    def __init__(self, name: str, args: dict[str, Any], data: str = ""):
-        self.name = name
-        self.args_by_name = args
-        self.data = data
-        shown = ", ".join(f"{k}={_show(v)}" for k, v in args.items())
-        super().__init__(f"{name}({shown})")
-
-
-def _show(v: Any) -> str:
-    if isinstance(v, (bytes, bytearray)):
-        raw = bytes(v)
-        text = raw.rstrip(b"\0")
-        return repr(text.decode()) if text and text.isascii() and text.decode().isprintable() else "0x" + raw.hex()
-    return str(v)
-
-
-def decode_error(data: str | bytes) -> PriceFeedError | None:
-    """Decode revert data of a PriceFeed custom error (None when unknown), with the SDK's registry."""
-    from stockpile.sdk import errors
-
-    err = errors.decode_revert(data, load("PriceFeed").abi + load("PriceFeedAdapter").abi)
-    if isinstance(err, errors.UnknownRevert):
+def decode_error(data: str | bytes) -> ContractError | None:
+    """Decode revert data of a PriceFeed (or adapter) custom error (None when unknown)."""
+    err = sdk_errors.decode_revert(data, load("PriceFeed").abi + load("PriceFeedAdapter").abi)
+    if isinstance(err, sdk_errors.UnknownRevert):
         return None
-    return PriceFeedError(err.name, err.args_dict, "0x" + err.data.hex())
+    return err
 
 
 def raise_decoded(exc: Exception) -> None:
-    """Re-raise a web3 revert as PriceFeedError when its data is one of ours."""
+    """Re-raise a web3 revert as its decoded ContractError when its data is one of ours."""
     data = getattr(exc, "data", None)
     if isinstance(exc, ContractCustomError) and isinstance(data, str):
         err = decode_error(data)
@@ -83,7 +65,7 @@ def adapter_contract(w3: Web3, address: str):
 
 # ----------------------------------------------------------------------------------- sending
 
-class ConfirmationTimeout(RuntimeError):
+class ConfirmationTimeout(StockpileError, RuntimeError):
     pass
 
 
@@ -144,7 +126,7 @@ class Sender:
         on_sent: Callable[[SentTx], None] | None = None,
         wait: bool = True,
     ) -> SentTx:
-        """Estimate (reverts surface here, as PriceFeedError), sign, broadcast, confirm, replace if stuck."""
+        """Estimate (reverts surface here, as the decoded ContractError), sign, broadcast, confirm, replace if stuck."""
         tx = dict(tx)
         tx.setdefault("from", self.address)
         tx["chainId"] = self.w3.eth.chain_id
@@ -213,7 +195,7 @@ class Sender:
 
 
 def transact(sender: Sender, fn, **kw) -> Any:
-    """Build a contract function call, send it and return the receipt (raises PriceFeedError on revert)."""
+    """Build a contract function call, send it and return the receipt (raises the decoded ContractError on revert)."""
     tx = fn.build_transaction({"from": sender.address, "gas": 1, "maxFeePerGas": 1, "maxPriorityFeePerGas": 1, "nonce": 0})
     for k in ("gas", "maxFeePerGas", "maxPriorityFeePerGas", "nonce"):
         tx.pop(k, None)

@@ -28,7 +28,6 @@ from web3.logs import DISCARD
 from stockpile.oracle.aggregate import AggregationError, aggregate, should_publish
 from stockpile.oracle.chain import (
     ConfirmationTimeout,
-    PriceFeedError,
     Sender,
     connect,
     decode_error,
@@ -42,11 +41,13 @@ from stockpile.oracle.report import FeedEntry, Report, SignerConfig, feed_id, fe
 from stockpile.oracle.sources import FileSource, HttpJsonSource, SimulatedSource, Source, SourceError
 from stockpile.oracle.state import State
 from stockpile.oracle.units import from_answer, to_answer
+from stockpile.errors import StockpileError
+from stockpile.sdk.errors import ContractError
 
 log = logging.getLogger(__name__)
 
 
-class QuorumUnavailable(Exception):
+class QuorumUnavailable(StockpileError):
     """Fewer usable signer keys than the contract's quorum: nothing is pushed."""
 
 
@@ -287,7 +288,7 @@ class Feeder:
 
         try:
             sent = self.sender.send(tx, on_sent=on_sent)
-        except PriceFeedError as exc:
+        except ContractError as exc:
             result.errors["transmit"] = f"refused by the contract: {exc}"
             self.metrics.failures.labels("transmit", exc.name).inc()
             return

@@ -12,9 +12,10 @@ from eth_account.signers.local import LocalAccount
 from eth_typing import HexStr
 
 from stockpile.oracle.config import KeyConfig
+from stockpile.errors import StockpileError
 
 
-class KeyError_(Exception):
+class KeyError_(StockpileError):
     pass
 
 

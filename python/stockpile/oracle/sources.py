@@ -21,6 +21,7 @@ from collections.abc import Mapping
 
 import httpx
 from datetime import UTC
+from stockpile.errors import StockpileError
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,7 @@ class Quote:
     observed_at: float  # unix seconds
 
 
-class SourceError(Exception):
+class SourceError(StockpileError):
     def __init__(self, source: str, reason: str):
         self.source = source
         self.reason = reason

@@ -8,6 +8,7 @@ quotes with unit ``QUOTE/BASE`` read as "QUOTE per 1 BASE" (``CNY/USD`` = 7.1 me
 from __future__ import annotations
 
 from decimal import Decimal, localcontext
+from stockpile.errors import StockpileError
 
 PRECISION = 50  # significant digits of intermediate results (local context, not the global one)
 
@@ -21,7 +22,7 @@ MASS_IN_KG: dict[str, Decimal] = {
 }
 
 
-class UnitError(ValueError):
+class UnitError(StockpileError, ValueError):
     pass
 
 

@@ -32,12 +32,13 @@ from stockpile.reconcile.custody.schema import RESERVE_STATUSES, Catalogue
 from stockpile.reconcile.db.store import Database
 from stockpile.sdk import Stockpile
 from stockpile.sdk.models import ProductInfo
+from stockpile.errors import StockpileError
 
 log = logging.getLogger("stockpile.portal")
 PRICE_HISTORY = 500  # newest price rounds read for the chart
 
 
-class PortalError(Exception):
+class PortalError(StockpileError):
     """A visitor's question that has no answer: ``status`` is the HTTP status (404, 409, 422)."""
 
     def __init__(self, status: int, message: str):

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from stockpile.reconcile.breaks.model import Severity
+from stockpile.errors import StockpileError
 
 DB_HELP = "database: a SQLite file path or an SQLAlchemy URL (postgresql://...); default ./stockpile-reconcile.db"
 
@@ -135,7 +136,7 @@ def _baskets(doc: dict) -> list[str]:
     return list(baskets.values()) if isinstance(baskets, dict) else list(baskets)
 
 
-class SetupError(RuntimeError):
+class SetupError(StockpileError, RuntimeError):
     """The run cannot start (a bad option combination, no RPC URL)."""
 
 

@@ -14,11 +14,12 @@ from typing import Literal
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from stockpile.errors import StockpileError
 
 Account.enable_unaudited_hdwallet_features()
 
 
-class AccountError(ValueError):
+class AccountError(StockpileError, ValueError):
     pass
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from stockpile.errors import StockpileError
 
-class QuantityError(ValueError):
+
+class QuantityError(StockpileError, ValueError):
     pass
 
 

@@ -23,6 +23,7 @@ from stockpile.reconcile.chain.logs import LogStats, paged_logs
 from stockpile.reconcile.chain.state import Attestation, PendingRedemption, ProductChainState
 from stockpile.reconcile.db.store import Database
 from stockpile.reconcile.progress import progress
+from stockpile.errors import StockpileError
 
 ZERO = "0x0000000000000000000000000000000000000000"
 EVENTS = ("Transfer", "Minted", "AddressFrozen", "RedemptionRequested", "RedemptionAccepted", "RedemptionCompleted",
@@ -31,7 +32,7 @@ EVENTS = ("Transfer", "Minted", "AddressFrozen", "RedemptionRequested", "Redempt
 CLOSING = ("RedemptionCompleted", "RedemptionRejected", "RedemptionCancelled")
 
 
-class ChainConfigError(RuntimeError):
+class ChainConfigError(StockpileError, RuntimeError):
     pass
 
 
