@@ -23,9 +23,16 @@ REQUIRED = ("CommodityToken", "ReserveAttestor", "PriceFeed", "Directory")
 NOT_SHIPPED = ("contracts/test/", "contracts/bench/")
 
 
+ROOT = Path(__file__).resolve().parent
+
+
 def is_product(artifact: Path) -> bool:
+    """A product contract's artifact; in a checkout, also one whose source still exists (a stale
+    artifact of a deleted contract is not shipped). The sdist holds no sources: it is filtered here."""
     source = json.loads(artifact.read_text()).get("source", "")
-    return source.startswith(("contracts/", "node_modules/")) and not source.startswith(NOT_SHIPPED)
+    if not source.startswith(("contracts/", "node_modules/")) or source.startswith(NOT_SHIPPED):
+        return False
+    return not (ROOT / "contracts").is_dir() or (ROOT / source).is_file()
 
 
 def check_artifacts(folder: Path) -> None:
@@ -60,4 +67,5 @@ class Sdist(sdist):
         drop_non_product(Path(base_dir) / "python" / ARTIFACTS)
 
 
-setup(cmdclass={"build_py": BuildPy, "sdist": Sdist})
+if __name__ == "__main__":  # setuptools' build backend runs this file as __main__; tests import it
+    setup(cmdclass={"build_py": BuildPy, "sdist": Sdist})
