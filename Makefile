@@ -17,13 +17,14 @@ export PATH := $(CURDIR)/$(BIN):$(CURDIR)/node_modules/.bin:$(PATH)
 TOOLS := .venv-tools
 SLITHER_STAMP := .build/slither.stamp
 
-.PHONY: help setup browser demo test lint bench clean contracts-cache-link
+.PHONY: help setup browser demo test lint bench clean contracts-cache-link dist
 
 help:
 	@echo "make demo   - set up what is missing, then run the main journey on a local anvil chain"
 	@echo "make test   - set up what is missing, then run the whole test suite"
 	@echo "make lint   - ruff, mypy and Slither (High/Medium findings fail)"
 	@echo "make bench  - run the benchmarks, write bench/results/*.json"
+	@echo "make dist   - the wheel and sdist (with the compiled product contracts) into dist/"
 	@echo "make setup  - only the set-up (venv, npm packages, solc shim, ape packages, artifacts)"
 	@echo "make browser - headless Chromium for the portal's browser tests (apt, when missing)"
 	@echo "make devnet - a local chain with the sample deployment, feeder, reconcile watch and portal (stays up)"
@@ -87,6 +88,14 @@ TEST_WORKERS ?= 3
 test: setup browser
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
+# The wheel and the sdist, with the product contracts' artifacts built from contracts/ (setup.py
+# keeps test and bench contracts out). `build` makes the sdist, then the wheel from it, so the
+# sdist is checked to be complete; --no-isolation uses the pinned setuptools of the venv.
+dist: $(BIN)/.installed $(ARTIFACTS_STAMP)
+	rm -rf dist
+	$(BIN)/python -m build --no-isolation --outdir dist .
+	@ls dist
+
 # Slither has its own venv: its dependency solc-select installs a `solc` command that would
 # shadow the project's solc-js shim in .venv/bin.
 $(TOOLS)/.installed: requirements-tools.lock
@@ -112,5 +121,5 @@ devnet: setup
 	$(BIN)/stockpile devnet up
 
 clean:
-	rm -rf .build python/stockpile/contracts/artifacts .pytest_cache
+	rm -rf .build python/stockpile/contracts/artifacts .pytest_cache dist build
 	find .ape-dependencies -mindepth 1 -not -name .gitignore -delete

@@ -10,7 +10,8 @@ Subpackages, one capability each:
 - ``stockpile.deploy``: declarative deployments and manifests.
 - ``stockpile.oracle``: the reference price feeder.
 - ``stockpile.reconcile``: custody reconciliation.
-- ``stockpile.cli``: the ``stockpile`` command.
+- ``stockpile.cli``: the ``stockpile`` command (``stockpile.extras``: which extra each command needs).
+- ``stockpile.errors``: ``StockpileError``, the root of every exception the package raises.
 """
 
 __version__ = "0.1.0"

@@ -30,8 +30,41 @@ class LazyGroup(click.Group):
     def get_command(self, ctx, name):
         if name in SUBCOMMANDS:
             module, attr = SUBCOMMANDS[name].split(":")
-            return getattr(importlib.import_module(module), attr)
+            try:
+                return getattr(importlib.import_module(module), attr)
+            except ModuleNotFoundError as exc:
+                from stockpile.extras import missing_extra
+
+                line = missing_extra(exc, name)
+                if line is None:
+                    raise
+                return _needs_extra(name, line)
         return super().get_command(ctx, name)
+
+    def invoke(self, ctx):
+        # A command whose capability is an extra that is not installed: one line naming it, exit 2.
+        command = ctx.protected_args[0] if ctx.protected_args else None
+        try:
+            return super().invoke(ctx)
+        except ModuleNotFoundError as exc:
+            from stockpile.extras import missing_extra
+
+            line = missing_extra(exc, command)
+            if line is None:
+                raise
+            click.echo(f"Error: {line}", err=True)
+            ctx.exit(2)
+
+
+def _needs_extra(name: str, line: str) -> click.Command:
+    """Stands for a command group whose extra is not installed: any use prints ``line``, exit 2."""
+
+    def fail() -> None:
+        click.echo(f"Error: {line}", err=True)
+        raise SystemExit(2)
+
+    return click.Command(name, callback=fail, help=line, short_help=line.split(" (", 1)[0], add_help_option=False,
+                         context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

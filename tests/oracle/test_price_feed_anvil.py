@@ -102,7 +102,7 @@ def test_batch_with_one_bad_entry_on_anvil(w3, hub, sender, signer_keys, deploye
     from stockpile.oracle.chain import decode_error
 
     err = decode_error(skipped[0]["args"]["reason"])
-    assert err.name == "AnswerOutOfBounds" and err.args_by_name["answer"] == 10**15
+    assert err.name == "AnswerOutOfBounds" and err.args_dict["answer"] == 10**15
     assert hub.functions.feedConfig(DY).call()[5] == 0
     assert hub.functions.latestRoundData(NDPR).call()[1] == 61 * P
 

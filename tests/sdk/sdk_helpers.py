@@ -36,3 +36,51 @@ def publish_price(sp: Stockpile, symbol: str, usd: str) -> None:
     # the sample deployment: 4 oracle signers, f = 1: three observations, each signing the whole report
     report = build_report(ORACLE_KEYS[:3], sp.chain_id, hub, signer_config(hub_c), [entry], now, [[answer]] * 3)
     sp.send(hub_c.functions.transmit(*report.transmit_args()))
+
+
+def quickstart_code() -> str:
+    """The README's SDK quickstart, as written."""
+    import re
+
+    from stockpile.toolchain import PROJECT_ROOT
+
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    section = readme.split("## SDK quickstart", 1)[1]
+    return re.search(r"```python\n(.*?)```", section, re.S).group(1)
+
+
+def prepare_quickstart(operator: Stockpile):
+    """What the quickstart's holder finds on a fresh devnet: an attested reserve, 500 NDPR, a price.
+    Returns the holder's NDPR balance before the quickstart runs."""
+    from decimal import Decimal
+
+    from eth_account import Account
+
+    holder = Account.from_key(HOLDER)
+    ndpr = operator.product("NDPR")
+    now = operator.w3.eth.get_block("latest")["timestamp"]
+    last = ndpr.attestation()
+    lots = [("WH-ROTTERDAM-01", "Q-1", "NDPR-OXIDE", "powder", 995_000, 5_000 * 10**18, "SGS-Q1")]
+    ndpr.attest(lots, as_of=max(now - 30, (last.as_of + 1) if last else 0), report=b"r",
+                signers=[Account.from_key(k) for k in ATTESTOR_KEYS[:2]])
+    ndpr.mint(holder.address, Decimal("500"), "quickstart funding")
+    publish_price(operator, "NDPR", "64")
+    return ndpr.balance(holder.address).amount
+
+
+def check_quickstart_output(text: str, before, operator: Stockpile) -> None:
+    """What the quickstart prints, and the holder's balance after it (2.5 sent, 100 in redemption)."""
+    import re
+    from decimal import Decimal
+
+    from eth_account import Account
+
+    assert "NDPR | Stockpile NdPr Oxide | NdPr oxide, 1 kg, 99.5%" in text
+    assert f"balance: {before} kg" in text
+    value, price = re.search(r"value: (\S+) USD at (\S+) USD/kg", text).groups()
+    assert Decimal(price) == 64 and Decimal(value) == before * 64
+    assert re.search(r"redemption \d+ pending", text)
+    assert "backed: True" in text
+    assert "refused: AccessControlUnauthorizedAccount True" in text
+    holder = Account.from_key(HOLDER)
+    assert operator.product("NDPR").balance(holder.address).amount == before - Decimal("102.5")

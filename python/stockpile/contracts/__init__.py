@@ -1,11 +1,24 @@
 """Compiled contract artifacts (ABI, bytecode, storage layout) for the Python side.
 
-``compile_all()`` compiles ``contracts/`` with py-solc-x through the project's solc-js shim,
-with the same settings as ``ape-config.yaml``, and writes one JSON artifact per contract into
-``python/stockpile/contracts/artifacts/`` (generated, not committed). ``load(name)`` reads one.
+``load(name)`` reads one (from the installed package, then the checkout's build output).
+``compile_all()`` (needs the ``[dev]`` extra: py-solc-x, PyYAML and the checkout's solc-js shim)
+compiles ``contracts/`` with the same settings as ``ape-config.yaml`` and writes one JSON
+artifact per contract into ``python/stockpile/contracts/artifacts/`` (generated, not committed;
+``make dist`` puts the product contracts' artifacts into the wheel and the sdist).
 """
 
-from stockpile.contracts.artifacts import Artifact, ArtifactNotFound, load, artifacts_dir
-from stockpile.contracts.compile import compile_all, compiler_settings
+from __future__ import annotations
+
+from typing import Any
+
+from stockpile.contracts.artifacts import Artifact, ArtifactNotFound, artifacts_dir, load
 
 __all__ = ["Artifact", "ArtifactNotFound", "artifacts_dir", "compile_all", "compiler_settings", "load"]
+
+
+def __getattr__(name: str) -> Any:  # the compiler side is imported only when used
+    if name in ("compile_all", "compiler_settings"):
+        from stockpile.contracts import compile as _compile
+
+        return getattr(_compile, name)
+    raise AttributeError(f"module 'stockpile.contracts' has no attribute {name!r}")

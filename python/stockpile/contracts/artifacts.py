@@ -1,16 +1,26 @@
-"""Read compiled contract artifacts."""
+"""Read compiled contract artifacts.
+
+An artifact is looked up inside the installed package first (``stockpile/contracts/artifacts/``
+as package data, through ``importlib.resources``: what a wheel carries), then in the checkout's
+build output (``<STOCKPILE_ROOT>/python/stockpile/contracts/artifacts/``, what ``stockpile build``
+writes; in an editable install both are the same folder). Reading an artifact reads nothing else.
+"""
 
 from __future__ import annotations
 
 import json
 from functools import lru_cache
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
 
+from stockpile.errors import StockpileError
 
-class ArtifactNotFound(FileNotFoundError):
+
+class ArtifactNotFound(StockpileError, FileNotFoundError):
     pass
 
 
@@ -30,15 +40,58 @@ class Artifact(BaseModel):
 
 
 def artifacts_dir() -> Path:
-    return Path(__file__).resolve().parent / "artifacts"
+    """The build output: where ``stockpile build`` writes (the package's folder in a checkout)."""
+    from stockpile.toolchain.paths import PROJECT_ROOT
+
+    return PROJECT_ROOT / "python" / "stockpile" / "contracts" / "artifacts"
+
+
+def packaged_dir() -> Traversable:
+    """The artifacts shipped inside the installed package."""
+    return resources.files("stockpile.contracts").joinpath("artifacts")
+
+
+def _folders() -> list[Traversable]:
+    folders: list[Traversable] = []
+    for folder in (packaged_dir(), artifacts_dir()):
+        if folder.is_dir() and str(folder) not in {str(f) for f in folders}:
+            folders.append(folder)
+    return folders
+
+
+def _find(name: str) -> Traversable | None:
+    for folder in _folders():
+        entry = folder.joinpath(f"{name}.json")
+        if entry.is_file():
+            return entry
+    return None
+
+
+def names() -> list[str]:
+    """Every contract with an artifact (package first, then build output), sorted."""
+    found = {entry.name[:-5] for folder in _folders() for entry in folder.iterdir()
+             if entry.name.endswith(".json") and entry.is_file()}
+    return sorted(found)
 
 
 @lru_cache(maxsize=None)
 def load(name: str) -> Artifact:
-    path = artifacts_dir() / f"{name}.json"
-    if not path.exists():
-        raise ArtifactNotFound(f"no artifact for {name!r} at {path}: run `stockpile build` (or `make setup`)")
-    return Artifact.model_validate_json(path.read_text())
+    entry = _find(name)
+    if entry is None:
+        raise ArtifactNotFound(
+            f"no artifact for {name!r} in the installed package ({packaged_dir()}) nor in the build output"
+            f" ({artifacts_dir()}): run `stockpile build` (or `make setup`)")
+    return Artifact.model_validate_json(entry.read_text())
+
+
+@lru_cache(maxsize=None)
+def abi(name: str) -> list[dict[str, Any]]:
+    """Only the ABI of ``name`` (plain JSON, no model validation)."""
+    entry = _find(name)
+    if entry is None:
+        raise ArtifactNotFound(f"no artifact for {name!r}: run `stockpile build` (or `make setup`)")
+    value: list[dict[str, Any]] = json.loads(entry.read_text())["abi"]
+    return value
 
 
 def write(artifact: Artifact, folder: Path | None = None) -> Path:

@@ -98,5 +98,19 @@ def compile_all(contracts_dir: Path | None = None, out_dir: Path | None = None) 
                 metadata=data.get("metadata") or None,
             )
             written.append(artifacts.write(art, out_dir))
+    _drop_stale(out_dir or artifacts.artifacts_dir(), written)
     artifacts.load.cache_clear()
+    artifacts.abi.cache_clear()
     return written
+
+
+def _drop_stale(folder: Path, written: list[Path]) -> None:
+    """Remove artifacts of contracts whose source file is gone (a deleted or moved contract)."""
+    import json
+
+    for path in folder.glob("*.json"):
+        if path in written:
+            continue
+        source = json.loads(path.read_text()).get("source", "")
+        if source and not (PROJECT_ROOT / source).is_file():
+            path.unlink()

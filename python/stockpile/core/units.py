@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from stockpile.errors import StockpileError
+
 # Exact factors to grams (the pound and the troy ounce are defined exactly). ``t`` and ``mt`` are
 # both the metric tonne (LME and SMM quote USD/mt); short and long tons are not accepted.
 MASS_IN_GRAMS: dict[str, Decimal] = {
@@ -18,7 +20,7 @@ MASS_IN_GRAMS: dict[str, Decimal] = {
 }
 
 
-class QuantityError(ValueError):
+class QuantityError(StockpileError, ValueError):
     pass
 
 

@@ -25,9 +25,10 @@ from web3 import Web3
 from stockpile.contracts import load
 from stockpile.deploy.manifest import Manifest
 from stockpile.toolchain.paths import PROJECT_ROOT
+from stockpile.errors import StockpileError
 
 
-class BundleError(RuntimeError):
+class BundleError(StockpileError, RuntimeError):
     pass
 
 

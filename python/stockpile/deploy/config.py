@@ -17,11 +17,12 @@ from eth_utils import is_checksum_address, is_hex_address, to_checksum_address
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import ErrorDetails
 from stockpile.core.units import QuantityError, to_units
+from stockpile.errors import StockpileError
 
 SYMBOL_RE = re.compile(r"^[A-Z0-9][A-Z0-9\-]{0,15}$")
 
 
-class DeploymentFileError(ValueError):
+class DeploymentFileError(StockpileError, ValueError):
     """A deployment file that cannot be used; ``problems`` lists one line per bad field."""
 
     def __init__(self, source: str, problems: list[str]):

@@ -25,6 +25,7 @@ from stockpile.deploy.manifest import Action, DeployedContract, Manifest, Pendin
 from stockpile.core.eth import ZERO_ADDRESS
 from stockpile.core.jsonconv import jsonable
 from stockpile.sdk.transactions import Sender, SentTransaction
+from stockpile.errors import StockpileError
 
 Ctx = Any  # the ApplyContext below; steps receive it to resolve addresses of earlier steps
 
@@ -83,7 +84,7 @@ class ApplyContext:
         return self.w3.eth.contract(address=to_checksum_address(self.address(key)), abi=load(artifact).abi)
 
 
-class DeploymentError(RuntimeError):
+class DeploymentError(StockpileError, RuntimeError):
     pass
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from web3 import Web3
 from web3.types import Wei
+from stockpile.errors import StockpileError
 
 from stockpile.sdk.rpc import connect as rpc_connect
 from stockpile.sdk.rpc import redact_url
@@ -23,7 +24,7 @@ MAINNET_CHAIN_IDS = {
 }
 
 
-class NetworkError(RuntimeError):
+class NetworkError(StockpileError, RuntimeError):
     pass
 
 

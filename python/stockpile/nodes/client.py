@@ -29,10 +29,11 @@ from typing import Any
 
 import httpx
 
+from stockpile.errors import StockpileError
 from stockpile.nodes.config import NodeRef
 
 
-class NodeConfigError(Exception):
+class NodeConfigError(StockpileError):
     """A node reference that cannot be used (missing token variable, unreadable CA file)."""
 
 

@@ -38,12 +38,13 @@ from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 
+from stockpile.errors import StockpileError
 from stockpile.nodes.config import ServerConfig, is_loopback, token_hash
 
 log = logging.getLogger(__name__)
 
 
-class Refusal(Exception):
+class Refusal(StockpileError):
     """A request the node will not serve: ``reason`` is a short machine code, ``detail`` one line for a person."""
 
     def __init__(self, reason: str, detail: str, status: int = 409):

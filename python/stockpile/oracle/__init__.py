@@ -4,11 +4,10 @@ See README.md in this folder. Entry points: ``deploy_feeds``, ``publish_simulate
 ``read_prices`` (api), ``Feeder`` (feeder), ``deploy_price_feed``/``add_feed`` (chain)."""
 
 from stockpile.oracle.api import DEFAULT_SIM_PRICES, deploy_feeds, publish_simulated_prices, read_prices
-from stockpile.oracle.chain import PriceFeedError, add_feed, deploy_price_feed
+from stockpile.oracle.chain import add_feed, deploy_price_feed
 
 __all__ = [
     "DEFAULT_SIM_PRICES",
-    "PriceFeedError",
     "add_feed",
     "deploy_feeds",
     "deploy_price_feed",

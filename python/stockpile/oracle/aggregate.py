@@ -9,6 +9,7 @@ from statistics import median as _median
 from stockpile.oracle.config import ProductConfig
 from stockpile.oracle.sources import Quote
 from stockpile.oracle.units import UnitError, convert
+from stockpile.errors import StockpileError
 
 
 @dataclass
@@ -20,7 +21,7 @@ class Rejection:
         return f"{self.source}: {self.reason}"
 
 
-class AggregationError(Exception):
+class AggregationError(StockpileError):
     """No value for a product: says which sources were rejected and why."""
 
     def __init__(self, product: str, reason: str, rejected: list[Rejection] | None = None):

@@ -1,8 +1,9 @@
 """The PriceFeed contract from web3.py: deploy, add feeds, read, and send signed reports.
 
 No ape needed: artifacts come from ``stockpile.contracts.load``. Transactions go through the
-SDK's one ``Sender`` (a revert raises its ``stockpile.sdk.errors`` class); ``decode_error`` turns
-the revert data a hub reports in an event (``FeedUpdateSkipped``) into ``PriceFeedError``.
+SDK's one ``Sender``; custom errors come back as the SDK's ``errors.ContractError`` subclass named
+after the Solidity error (``.name``, ``.args_dict``), also for the revert data a hub reports in an
+event (``FeedUpdateSkipped``, via ``decode_error``).
 """
 
 from __future__ import annotations
@@ -16,37 +17,18 @@ from web3 import Web3
 
 from stockpile.contracts import load
 from stockpile.oracle.report import SignerConfig, feed_id
+from stockpile.sdk import errors as sdk_errors
+from stockpile.sdk.errors import ContractError
 from stockpile.sdk.rpc import connect  # noqa: F401  (the feeder's and callers' way to a node)
 from stockpile.sdk.transactions import Sender
 
 
-class PriceFeedError(Exception):
-    """A PriceFeed custom error, decoded: ``.name`` and ``.args_by_name``."""
-
-    def __init__(self, name: str, args: dict[str, Any], data: str = ""):
-        self.name = name
-        self.args_by_name = args
-        self.data = data
-        shown = ", ".join(f"{k}={_show(v)}" for k, v in args.items())
-        super().__init__(f"{name}({shown})")
-
-
-def _show(v: Any) -> str:
-    if isinstance(v, (bytes, bytearray)):
-        raw = bytes(v)
-        text = raw.rstrip(b"\0")
-        return repr(text.decode()) if text and text.isascii() and text.decode().isprintable() else "0x" + raw.hex()
-    return str(v)
-
-
-def decode_error(data: str | bytes) -> PriceFeedError | None:
-    """Decode revert data of a PriceFeed custom error (None when unknown), with the SDK's registry."""
-    from stockpile.sdk import errors
-
-    err = errors.decode_revert(data, load("PriceFeed").abi + load("PriceFeedAdapter").abi)
-    if isinstance(err, errors.UnknownRevert):
+def decode_error(data: str | bytes) -> ContractError | None:
+    """Decode revert data of a PriceFeed (or adapter) custom error (None when unknown)."""
+    err = sdk_errors.decode_revert(data, load("PriceFeed").abi + load("PriceFeedAdapter").abi)
+    if isinstance(err, sdk_errors.UnknownRevert):
         return None
-    return PriceFeedError(err.name, err.args_dict, "0x" + err.data.hex())
+    return err
 
 
 def hub_contract(w3: Web3, address: str):

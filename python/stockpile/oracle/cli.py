@@ -8,6 +8,8 @@ import sys
 
 import click
 
+from stockpile.errors import StockpileError
+
 
 def _setup_logging(verbose: bool) -> None:
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
@@ -58,7 +60,7 @@ def _print_result(res) -> None:
         click.echo(f"tx {res.tx_hash} gas {res.gas_used}")
 
 
-class _UserError(click.ClickException):
+class _UserError(StockpileError, click.ClickException):
     """The operator's own mistake (config, key, chain): one line, exit 2."""
 
     exit_code = 2

@@ -34,13 +34,14 @@ from stockpile.oracle.report import FeedEntry, Report, SignerConfig, feed_id, fe
 from stockpile.oracle.sources import FileSource, HttpJsonSource, SimulatedSource, Source, SourceError
 from stockpile.oracle.state import State
 from stockpile.oracle.units import from_answer, to_answer
+from stockpile.errors import StockpileError
 from stockpile.sdk.errors import ContractError
 from stockpile.sdk.transactions import ConfirmationTimeout, Sender, SentTransaction, TransactionFailed
 
 log = logging.getLogger(__name__)
 
 
-class QuorumUnavailable(Exception):
+class QuorumUnavailable(StockpileError):
     """Fewer usable signer keys than the contract's quorum: nothing is pushed."""
 
 

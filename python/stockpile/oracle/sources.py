@@ -20,6 +20,7 @@ from collections.abc import Callable
 from collections.abc import Mapping
 
 import httpx
+from stockpile.errors import StockpileError
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,7 @@ class Quote:
     observed_at: float  # unix seconds
 
 
-class SourceError(Exception):
+class SourceError(StockpileError):
     def __init__(self, source: str, reason: str):
         self.source = source
         self.reason = reason

@@ -8,6 +8,7 @@ quotes with unit ``QUOTE/BASE`` read as "QUOTE per 1 BASE" (``CNY/USD`` = 7.1 me
 from __future__ import annotations
 
 from decimal import Decimal, localcontext
+from stockpile.errors import StockpileError
 
 from stockpile.core.units import MASS_IN_GRAMS, from_units
 
@@ -16,7 +17,7 @@ PRECISION = 50  # significant digits of intermediate results (local context, not
 MASS_IN_KG: dict[str, Decimal] = {unit: grams.scaleb(-3) for unit, grams in MASS_IN_GRAMS.items()}  # exact
 
 
-class UnitError(ValueError):
+class UnitError(StockpileError, ValueError):
     pass
 
 

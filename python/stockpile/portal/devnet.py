@@ -25,6 +25,7 @@ import yaml
 from rich.console import Console
 
 from stockpile.toolchain.anvil import dev_keys
+from stockpile.errors import StockpileError
 
 
 def prepare(url: str, work: str | Path, console: Console | None = None, price_rounds: int = 2) -> dict:
@@ -65,7 +66,7 @@ COMPONENTS = ("anvil", "feeder", "watch", "portal")  # started in this order, st
 REATTEST_AFTER = 3600  # seconds: an older attestation is renewed (re-dated custody records) on `up`
 
 
-class DevnetError(click.ClickException):
+class DevnetError(StockpileError, click.ClickException):
     exit_code = 2
 
 

@@ -36,12 +36,13 @@ from stockpile.reconcile.db.store import Database
 from stockpile.sdk import Stockpile
 from stockpile.sdk.models import ProductInfo
 from stockpile.core.units import from_units
+from stockpile.errors import StockpileError
 
 log = logging.getLogger("stockpile.portal")
 PRICE_HISTORY = 500  # newest price rounds read for the chart
 
 
-class PortalError(Exception):
+class PortalError(StockpileError):
     """A visitor's question that has no answer: ``status`` is the HTTP status (404, 409, 422)."""
 
     def __init__(self, status: int, message: str):

@@ -11,6 +11,7 @@ import click
 
 from stockpile.reconcile.breaks.model import Severity
 from stockpile.core.jsonconv import default as json_default
+from stockpile.errors import StockpileError
 
 DB_HELP = "database: a SQLite file path or an SQLAlchemy URL (postgresql://...); default ./stockpile-reconcile.db"
 
@@ -136,7 +137,7 @@ def _baskets(doc: dict) -> list[str]:
     return list(baskets.values()) if isinstance(baskets, dict) else list(baskets)
 
 
-class SetupError(RuntimeError):
+class SetupError(StockpileError, RuntimeError):
     """The run cannot start (a bad option combination, no RPC URL)."""
 
 

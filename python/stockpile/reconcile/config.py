@@ -12,6 +12,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstr
 
 from stockpile.deploy.config import Address, _format
 from stockpile.reconcile.custody.schema import FIELD_LIMITS
+from stockpile.errors import StockpileError
 
 def _yaml_hex(v: Any) -> Any:
     """YAML reads an unquoted 0x... address as an integer: give it back its 20-byte hex form."""
@@ -25,7 +26,7 @@ ProductCode = Annotated[str, StringConstraints(min_length=1, max_length=FIELD_LI
                                                pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
 
 
-class ConfigError(ValueError):
+class ConfigError(StockpileError, ValueError):
     """A products file that cannot be used: one line naming the file and the field."""
 
 

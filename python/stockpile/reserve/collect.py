@@ -32,6 +32,7 @@ import yaml
 from eth_utils import to_checksum_address
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from stockpile.errors import StockpileError
 from stockpile.nodes import Failure, NodeRef, Nodes
 from stockpile.reserve.custodian import AttestationRequest
 from stockpile.reserve.node import ATTEST_PATH
@@ -182,7 +183,7 @@ class SubmissionLog:
                          (chain_id, attestor.lower(), as_of))
 
 
-class NotSubmitted(Exception):
+class NotSubmitted(StockpileError):
     """Nothing was sent: ``reason`` says why (quorum not met, already attested)."""
 
     def __init__(self, reason: str, message: str):

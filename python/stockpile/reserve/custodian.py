@@ -36,6 +36,7 @@ from typing import Any
 from eth_utils import to_checksum_address
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from stockpile.errors import StockpileError
 from stockpile.merkle import Lot, lot_tree
 from stockpile.reserve.models import Attestation, Bytes32, UINT64_MAX
 from stockpile.reserve.signing import sign_attestation
@@ -69,7 +70,7 @@ class AttestationRequest(BaseModel):
         return to_checksum_address(v)
 
 
-class Refused(Exception):
+class Refused(StockpileError):
     """The node will not sign. ``code`` is stable (for scripts and metrics), ``message`` says why in
     one line, ``details`` holds the evidence (e.g. the lots that differ)."""
 

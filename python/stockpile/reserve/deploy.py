@@ -15,7 +15,6 @@ from web3 import Web3
 from web3.contract import Contract
 
 from stockpile.contracts import Artifact, load
-from stockpile.contracts.compile import compile_standard_json
 from stockpile.reserve.models import Attestation
 from stockpile.reserve.signing import attest_args
 from stockpile.sdk.transactions import Sender
@@ -26,6 +25,8 @@ PROXY_SOURCE = "@openzeppelin/contracts/proxy/ERC1967/ERC1967Proxy.sol"
 @cache
 def proxy_artifact() -> Artifact:
     """OpenZeppelin 5.7 ERC1967Proxy, compiled with the project's settings."""
+    from stockpile.contracts.compile import compile_standard_json  # the compiler: only when deploying
+
     out = compile_standard_json(
         {"stockpile_reserve_proxy.sol": {"content": f'// SPDX-License-Identifier: MIT\npragma solidity ^0.8.28;\nimport "{PROXY_SOURCE}";\n'}},
         outputs=["abi", "evm.bytecode.object", "evm.deployedBytecode.object"],

@@ -24,6 +24,7 @@ import yaml
 from prometheus_client import Counter
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from stockpile.errors import StockpileError
 from stockpile.nodes import NodeServer, Refusal, Request, ServerConfig
 from stockpile.reserve.custodian import (
     AttestationRequest,
@@ -97,7 +98,7 @@ class NodeConfig(_Strict):
         return self
 
 
-class ConfigError(ValueError):
+class ConfigError(StockpileError, ValueError):
     """A node configuration that cannot be used; the message names the file and the field."""
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from stockpile.sdk.errors import StockpileError
+from stockpile.errors import StockpileError
 
 
 class SafeError(StockpileError):

@@ -16,6 +16,7 @@ from typing import Literal
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from stockpile.errors import StockpileError
 
 from stockpile.core.eth import DEV_MNEMONIC
 
@@ -23,7 +24,8 @@ Account.enable_unaudited_hdwallet_features()
 
 
 
-class AccountError(ValueError):
+
+class AccountError(StockpileError, ValueError):
     pass
 
 

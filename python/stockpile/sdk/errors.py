@@ -9,7 +9,15 @@ the Solidity error, carrying its arguments by name::
     except errors.ReserveExceeded as e:
         print(e.args_dict["requested"], e.args_dict["available"])
 
-``errors.<Name>`` gives the exception class for any error name (created on first use).
+``errors.<Name>`` is the exception class of a custom error that one of the packaged ABIs (ours,
+OpenZeppelin's, Safe's) declares: the classes are built from those ABIs on first use, one per
+error name. A name no ABI declares (a typo such as ``errors.ReserveExceded``) is an
+``AttributeError``, never a class that no revert would match. ``decode_revert(data, abi)`` with
+an extra ABI also gives classes for that ABI's errors.
+
+Every exception derives from ``stockpile.errors.StockpileError``; a decoded contract error has
+one shape: ``.name`` (the Solidity error), ``.args_dict`` (its arguments by name) and ``.data``
+(the raw revert data).
 """
 
 from __future__ import annotations
@@ -21,14 +29,15 @@ from typing import Any
 from eth_abi import decode as abi_decode
 from eth_utils import function_signature_to_4byte_selector
 
+from stockpile.errors import StockpileError
+
+__all__ = ["ContractError", "Panicked", "RevertedWithReason", "StockpileError", "UnknownRevert", "decode_revert",
+           "declared_errors", "error_class", "revert_data_of", "translate"]
+
 AbiLike = Sequence[Mapping[str, Any]]  # a contract ABI: JSON entries, or web3's typed ones
 
 ERROR_STRING = bytes.fromhex("08c379a0")
 PANIC = bytes.fromhex("4e487b71")
-
-
-class StockpileError(Exception):
-    """Base of every error the SDK raises."""
 
 
 class ContractError(StockpileError):
@@ -68,17 +77,36 @@ _classes: dict[str, type[ContractError]] = {
 }
 
 
-def error_class(name: str) -> type[ContractError]:
-    """The exception class for Solidity error ``name`` (one class per name)."""
+def _class_for(name: str) -> type[ContractError]:
     if name not in _classes:
-        _classes[name] = type(name, (ContractError,), {"error_name": name, "__module__": __name__})
+        _classes[name] = type(name, (ContractError,), {"error_name": name, "__module__": __name__,
+                                                      "__doc__": f"The Solidity custom error {name}."})
     return _classes[name]
+
+
+def declared_errors() -> list[str]:
+    """The name of every custom error the packaged ABIs declare, sorted."""
+    return sorted({entry[0] for entry in _registry().values()})
+
+
+def error_class(name: str) -> type[ContractError]:
+    """The exception class of Solidity error ``name`` (one class per name); ``AttributeError``
+    when no packaged ABI declares it."""
+    if name in _classes:
+        return _classes[name]
+    if name not in {entry[0] for entry in _registry().values()}:
+        raise AttributeError(f"no contract in the package declares an error named {name!r}")
+    return _class_for(name)
 
 
 def __getattr__(name: str) -> type[ContractError]:  # errors.ReserveExceeded
     if name[:1].isupper():
         return error_class(name)
-    raise AttributeError(name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(declared_errors()))
 
 
 def _abi_type(inp: dict[str, Any]) -> str:
@@ -107,12 +135,11 @@ def _abi_errors(abi: AbiLike) -> dict[bytes, ErrorEntry]:
 def _registry() -> dict[bytes, ErrorEntry]:
     """Every error of every compiled artifact. Two contracts may declare the same signature
     with other argument names: decoding with the reverting contract's ABI settles that."""
-    from stockpile.contracts.artifacts import artifacts_dir, load
+    from stockpile.contracts import artifacts
 
     reg: dict[bytes, ErrorEntry] = {}
-    folder = artifacts_dir()
-    for path in sorted(folder.glob("*.json")) if folder.exists() else []:
-        reg.update(_abi_errors(load(path.stem).abi))
+    for name in artifacts.names():
+        reg.update(_abi_errors(artifacts.abi(name)))
     return reg
 
 
@@ -152,7 +179,7 @@ def decode_revert(data: Any, abi: AbiLike | None = None) -> ContractError:
     from eth_utils import to_checksum_address
 
     args = [to_checksum_address(v) if t == "address" else v for t, v in zip(types, values)]
-    return error_class(name)(name, dict(zip(names, args)), raw)
+    return _class_for(name)(name, dict(zip(names, args)), raw)
 
 
 def revert_data_of(exc: BaseException) -> bytes | None:

@@ -61,10 +61,14 @@ class SentTransaction:
 
 
 class TransactionFailed(errors.StockpileError):
-    def __init__(self, tx_hash: str, receipt: Any):
+    """A mined transaction that reverted and whose revert data could not be recovered (a decoded
+    revert is raised as its ``errors.ContractError`` subclass instead)."""
+
+    def __init__(self, tx_hash: str, receipt: Any, detail: str = ""):
         self.tx_hash = tx_hash
         self.receipt = receipt
-        super().__init__(f"transaction {tx_hash} reverted (block {receipt['blockNumber']})")
+        more = f"; {detail}" if detail else ""
+        super().__init__(f"transaction {tx_hash} reverted (block {receipt['blockNumber']}{more})")
 
 
 class ConfirmationTimeout(errors.StockpileError, TimeoutError):

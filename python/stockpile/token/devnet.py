@@ -17,19 +17,16 @@ from web3.contract import Contract
 from web3.types import TxParams
 
 from stockpile.contracts import load
+from stockpile.sdk.transactions import TransactionFailed
 
 ZERO = "0x" + "00" * 20
-
-
-class TxFailed(RuntimeError):
-    pass
 
 
 GAS_HEADROOM = 1.25
 
 
 def send(w3: Web3, key: str, fn, value: int = 0):
-    """Sign and send a contract function call; return the receipt (raises TxFailed on revert).
+    """Sign and send a contract function call; return the receipt (raises TransactionFailed on revert).
 
     The gas limit is the node's estimate times GAS_HEADROOM: estimates are the minimum that succeeded
     in a simulated block, and some paths cost a little more in the real one (e.g. secure mint's
@@ -50,7 +47,7 @@ def send(w3: Web3, key: str, fn, value: int = 0):
                         block_identifier=receipt["blockNumber"] - 1)
         except Exception as exc:  # noqa: BLE001 - diagnostics only
             detail += f"; replay: {exc!r}"
-        raise TxFailed(f"transaction reverted: {receipt['transactionHash'].hex()} ({detail})")
+        raise TransactionFailed(receipt["transactionHash"].hex(), receipt, detail)
     return receipt
 
 

@@ -28,12 +28,13 @@ import solcx
 from stockpile.contracts.compile import _sources, compiler_settings
 from stockpile.toolchain.paths import PROJECT_ROOT
 from stockpile.toolchain.solc import SOLC_VERSION, install_solc_shim
+from stockpile.errors import StockpileError
 
 SNAPSHOT_DIR = PROJECT_ROOT / "contracts" / "storage-layouts"
 _LOCATION = re.compile(r"@custom:storage-location\s+erc7201:([^\s]+)")
 
 
-class LayoutError(RuntimeError):
+class LayoutError(StockpileError, RuntimeError):
     pass
 
 

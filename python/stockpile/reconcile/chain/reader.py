@@ -25,6 +25,7 @@ from stockpile.reconcile.db.store import Database
 from stockpile.reconcile.progress import progress
 from stockpile.core.eth import ZERO_ADDRESS
 from stockpile.core.jsonconv import jsonable
+from stockpile.errors import StockpileError
 
 EVENTS = ("Transfer", "Minted", "AddressFrozen", "RedemptionRequested", "RedemptionAccepted", "RedemptionCompleted",
           "RedemptionRejected", "RedemptionCancelled", "Frozen", "ForcedTransfer", "Paused", "Unpaused",
@@ -32,7 +33,7 @@ EVENTS = ("Transfer", "Minted", "AddressFrozen", "RedemptionRequested", "Redempt
 CLOSING = ("RedemptionCompleted", "RedemptionRejected", "RedemptionCancelled")
 
 
-class ChainConfigError(RuntimeError):
+class ChainConfigError(StockpileError, RuntimeError):
     pass
 
 

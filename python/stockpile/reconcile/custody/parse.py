@@ -38,6 +38,7 @@ from stockpile.core.times import format_time, parse_time  # noqa: F401  (the pac
 from stockpile.reconcile.custody.schema import (
     FIELD_LIMITS, FIELDS, OPTIONAL, SHORTEST_LIMIT, STATUSES, UINT256_MAX, UNITS, Catalogue,
 )
+from stockpile.errors import StockpileError
 
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)\Z")
 # decimal comma: "1234,5" or thousands grouped in threes with one separator throughout ("1.234.567,5",
@@ -61,7 +62,7 @@ class RawRow:
         return self.delim.join(self.vals)
 
 
-class ExportError(ValueError):
+class ExportError(StockpileError, ValueError):
     """The export as a whole cannot be read (not a row problem)."""
 
 
