@@ -35,7 +35,7 @@ def test_readme_quickstart_runs_as_written(devnet, operator, monkeypatch):
     publish_price(operator, "NDPR", "64")
     before = ndpr.balance(holder.address).amount
 
-    monkeypatch.setenv("STOCKPILE_RPC", url)
+    monkeypatch.setenv("STOCKPILE_RPC_URL", url)
     monkeypatch.setenv("STOCKPILE_DIRECTORY", operator.directory)
     monkeypatch.setenv("WALLET_KEY", HOLDER)
     out = io.StringIO()

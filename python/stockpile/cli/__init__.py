@@ -24,6 +24,41 @@ SUBCOMMANDS: dict[str, str] = {
 
 
 class LazyGroup(click.Group):
+    """Subcommand groups imported when used; every user mistake below them leaves as one line, exit 2
+    (stockpile.cli.errors); a bug keeps its traceback."""
+
+    def main(self, *args, standalone_mode: bool = True, **kwargs):
+        """As click's, but a usage error (a bad option value, a missing argument) is one line too."""
+        import sys
+
+        from stockpile.cli.errors import show_usage_error
+
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            rv = super().main(*args, standalone_mode=False, **kwargs)
+        except click.UsageError as exc:
+            show_usage_error(exc)
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+    def invoke(self, ctx):
+        from stockpile.cli.errors import as_click_error
+
+        try:
+            return super().invoke(ctx)
+        except Exception as exc:
+            mapped = as_click_error(exc)
+            if mapped is None:
+                raise
+            raise mapped from exc
+
     def list_commands(self, ctx):
         return sorted(set(super().list_commands(ctx)) | set(SUBCOMMANDS))
 
@@ -73,7 +108,7 @@ def toolchain_install() -> None:
 
 
 @main.command()
-@click.option("--port", type=int, default=None, help="anvil port (default: a free one)")
+@click.option("--port", type=click.IntRange(1, 65535), default=None, help="anvil port (default: a free one)")
 def demo(port: int | None) -> None:
     """Run the main journey on a local anvil chain that this command starts and stops."""
     from stockpile.demo import run_demo
