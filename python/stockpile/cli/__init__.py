@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 import click
 
@@ -13,6 +14,7 @@ from stockpile import __version__
 SUBCOMMANDS: dict[str, str] = {
     "deploy": "stockpile.deploy.cli:deploy",
     "layout": "stockpile.token.cli:layout",
+    "token": "stockpile.token.cli:token",
     "reserve": "stockpile.reserve.cli:reserve",
     "oracle": "stockpile.oracle.cli:oracle",
     "reconcile": "stockpile.reconcile.cli:reconcile",
@@ -27,16 +29,17 @@ class LazyGroup(click.Group):
     """Subcommand groups imported when used; every user mistake below them leaves as one line, exit 2
     (stockpile.cli.errors); a bug keeps its traceback."""
 
-    def main(self, *args, standalone_mode: bool = True, **kwargs):
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:  # type: ignore[override]
         """As click's, but a usage error (a bad option value, a missing argument) is one line too."""
         import sys
 
         from stockpile.cli.errors import show_usage_error
 
+        base: Any = super()
         if not standalone_mode:
-            return super().main(*args, standalone_mode=False, **kwargs)
+            return base.main(*args, standalone_mode=False, **kwargs)
         try:
-            rv = super().main(*args, standalone_mode=False, **kwargs)
+            rv = base.main(*args, standalone_mode=False, **kwargs)
         except click.UsageError as exc:
             show_usage_error(exc)
             sys.exit(exc.exit_code)

@@ -140,6 +140,10 @@ def user_error(exc: BaseException) -> str | None:
             return squeeze(f"not valid YAML: {exc}")
     except ImportError:
         pass
+    from stockpile.sdk.errors import ContractError
+
+    if isinstance(exc, ContractError):
+        return squeeze(f"refused by the contract: {exc}")
     if isinstance(exc, _package_classes()):
         return squeeze(str(exc) or type(exc).__name__)
     return None

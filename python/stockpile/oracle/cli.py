@@ -79,8 +79,11 @@ def run(config_path: str, max_runs: int | None, verbose: bool) -> None:
 
     _setup_logging(verbose)
     cfg, feeder = _make_feeder(config_path)
+    logging.getLogger(__name__).info("feeder for %d product(s) on %s, a pass every %ss",
+                                     len(cfg.products), cfg.feed_address, cfg.interval_seconds)
     server = None
     if cfg.metrics.enabled:
+        options.check_port_free(cfg.metrics.host, cfg.metrics.port, f"{config_path}: metrics.port")
         server = MetricsServer(feeder.metrics, cfg.metrics.host, cfg.metrics.port).start()
         logging.getLogger(__name__).info("metrics on http://%s:%d/metrics, health on /health", cfg.metrics.host, server.port)
 
@@ -137,6 +140,8 @@ def deploy(rpc_url: str, account_spec: str, signers, f: int, feeds) -> None:
 @click.argument("symbols", nargs=-1, required=True)
 def prices(rpc_url: str, chain_id: int | None, allow_mainnet: bool, price_feed: str, symbols) -> None:
     """Print the latest on-chain price of each feed SYMBOL (e.g. NDPR-OXIDE/USD), in the feed's unit."""
+    from functools import partial
+
     from stockpile.oracle.report import feed_id
     from stockpile.oracle.units import from_answer
     from stockpile.sdk import errors
@@ -152,7 +157,7 @@ def prices(rpc_url: str, chain_id: int | None, allow_mainnet: bool, price_feed: 
         try:
             from stockpile.sdk.transactions import call_translating
 
-            _, answer, _, _, _ = call_translating(lambda fid=fid: hub.functions.latestRoundData(fid).call(), hub.abi)
+            _, answer, _, _, _ = call_translating(partial(hub.functions.latestRoundData(fid).call), hub.abi)
         except errors.error_class("NoDataPresent"):
             raise CliError(f"no price published yet for {sym} on the PriceFeed at {price_feed}") from None
         click.echo(f"{sym}\t{from_answer(answer, decimals)}")

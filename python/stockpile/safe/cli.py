@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import NoReturn
 
 import json
-import sys
 from contextlib import contextmanager
 from pathlib import Path
 
