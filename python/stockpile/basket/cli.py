@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import NoReturn
 
 import json
-import sys
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -25,14 +24,14 @@ def _fail(msg: str) -> NoReturn:
 
 def _options(f):
     f = click.argument("symbol")(f)
-    f = options.rpc_url_option()(f)
+    f = options.network_options()(f)
     f = click.option("--manifest", envvar="STOCKPILE_MANIFEST", required=True,
                      type=click.Path(path_type=Path), help="deployment manifest <chain-id>.json (or $STOCKPILE_MANIFEST)")(f)
     return f
 
 
-def _client(rpc_url: str, manifest: Path, symbol: str, account_spec: str | None = None):
-    sp = options.connect_deployment(rpc_url, None, manifest, account_spec)
+def _client(kw: dict, symbol: str, account_spec: str | None = None):
+    sp = options.connect_deployment(kw["rpc_url"], None, kw["manifest"], account_spec, kw["chain_id"], kw["allow_mainnet"])
     if symbol not in sp.baskets():
         _fail(f"unknown basket {symbol!r}; the manifest has {sp.baskets() or 'none'}")
     return sp, sp.basket(symbol)
@@ -68,9 +67,9 @@ def basket() -> None:
 @basket.command()
 @_options
 @click.option("--json", "as_json", is_flag=True, help="machine-readable output")
-def composition(symbol, rpc_url, manifest, as_json) -> None:
+def composition(symbol, as_json, **kw) -> None:
     """The components of a basket and what one share holds of each."""
-    _, smb = _client(rpc_url, manifest, symbol)
+    _, smb = _client(kw, symbol)
     info = smb.info()
     supply = smb.total_supply()
     backing = {b.symbol: b for b in smb.backing()}
@@ -90,9 +89,9 @@ def composition(symbol, rpc_url, manifest, as_json) -> None:
 @basket.command()
 @_options
 @click.option("--json", "as_json", is_flag=True, help="machine-readable output")
-def nav(symbol, rpc_url, manifest, as_json) -> None:
+def nav(symbol, as_json, **kw) -> None:
     """NAV per share from the basket's NAV feed, next to each component's price."""
-    _, smb = _client(rpc_url, manifest, symbol)
+    _, smb = _client(kw, symbol)
     n = _run(smb.nav)
     if as_json:
         click.echo(n.model_dump_json())
@@ -112,8 +111,8 @@ def _write_command(name: str, doc: str):
     @options.account_option(required=True)
     @options.address_option("--to", "receiver (default: the account)", required=False)
     @click.option("--permit", is_flag=True, help="create only: sign EIP-2612 permits instead of approving")
-    def command(symbol, rpc_url, manifest, shares, account_spec, to, permit):
-        sp, smb = _client(rpc_url, manifest, symbol, account_spec)
+    def command(symbol, shares, account_spec, to, permit, **kw):
+        sp, smb = _client(kw, symbol, account_spec)
         n = _shares(shares)
         if name == "create":
             _run(lambda: smb.create(n, to, permit=permit))

@@ -147,6 +147,7 @@ def connect_rpc(rpc_url: str, chain_id: int | None = None, allow_mainnet: bool =
     from stockpile.cli.errors import CliError
     from stockpile.deploy.network import NetworkError, connect
 
+    _refused_at_once(rpc_url)
     try:
         return connect(rpc_url, expected_chain_id=chain_id, allow_mainnet=allow_mainnet, timeout=timeout)
     except NetworkError as exc:
@@ -159,6 +160,33 @@ def connect_rpc(rpc_url: str, chain_id: int | None = None, allow_mainnet: bool =
                 "name not resolved" if "resolution" in low or "name or service" in low else "no JSON-RPC answer"
             msg = f"cannot reach the node at {redact_url(rpc_url) if '://' in rpc_url else rpc_url}: {why}"
         raise CliError(msg) from None
+
+
+def _refused_at_once(rpc_url: str) -> None:
+    """Nothing listens at an http(s) URL (the TCP connection is refused): say so now, without the
+    retries that ride out a public endpoint's rate limits and dropped connections."""
+    import errno
+
+    from stockpile.cli.errors import CliError
+
+    if not rpc_url.startswith(("http://", "https://")):
+        return
+    import requests
+
+    try:
+        requests.post(rpc_url, json={"jsonrpc": "2.0", "id": 0, "method": "eth_chainId", "params": []}, timeout=10)
+    except requests.ConnectionError as exc:
+        cause: BaseException | None = exc
+        while cause is not None and not (isinstance(cause, OSError) and cause.errno == errno.ECONNREFUSED):
+            reason = getattr(cause, "reason", None)  # urllib3's MaxRetryError -> NewConnectionError
+            cause = reason if isinstance(reason, BaseException) else cause.__cause__ or cause.__context__ or (
+                cause.args[0] if cause.args and isinstance(cause.args[0], BaseException) else None)
+        if cause is not None:
+            from stockpile.deploy.network import redact_url
+
+            raise CliError(f"cannot reach the node at {redact_url(rpc_url)}: connection refused") from None
+    except requests.RequestException:
+        pass  # the node's own retrying connection below decides
 
 
 def expect_contract(w3: Any, address: str, artifact: str, probe: str, what: str | None = None) -> Any:

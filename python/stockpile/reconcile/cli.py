@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from stockpile.cli import options
-from stockpile.cli.errors import squeeze
+from stockpile.cli.errors import squeeze, user_error
 
 from stockpile.reconcile.breaks.model import Severity
 
@@ -150,11 +150,21 @@ def _setup_or_fail(kw: dict):
     try:
         return _setup(**kw)
     except Exception as exc:
-        msg = one_line(exc) if not isinstance(exc, SetupError) else str(exc)
+        msg = str(exc) if isinstance(exc, SetupError) else (user_error(exc) or one_line(exc))
         report = failed_report(msg, kw.get("out_dir"), Severity[kw.get("fail_on") or "medium"])
         where = f" (report: {report['files']['json']})" if report.get("files") else ""
         click.echo(f"reconciliation failed: {squeeze(msg)}{where}", err=True)
         sys.exit(EXIT_FAILED)
+
+
+def _amount(product: dict, field: str) -> str:
+    """A base-unit quantity of the report in product units (12.5, never 12500000000000000000)."""
+    from stockpile.sdk.units import from_units
+
+    value, decimals = product.get(field), product.get("decimals")
+    if value is None or decimals is None:
+        return str(value)
+    return f"{from_units(int(value), int(decimals)).normalize():f}"
 
 
 def _summary(report: dict) -> None:
@@ -165,7 +175,7 @@ def _summary(report: dict) -> None:
     for note in report.get("notes", []):
         click.echo(f"  note: {note}")
     for p in report["products"]:
-        click.echo(f"  {p['product']}: supply {p['total_supply']} attested {p['attested_reserve']} "
+        click.echo(f"  {p['product']}: supply {_amount(p, 'total_supply')} attested {_amount(p, 'attested_reserve')} "
                    f"ratio {p['collateralisation_ratio']} breaks {p.get('breaks', 0)}")
     for b in report["breaks"][:20]:
         click.echo(f"  [{b['severity']}] {b['kind']} {b['product']} {b['lot_id'] or ''}: {b['message']}")
@@ -207,8 +217,12 @@ def run(as_json, **kw) -> None:
                         help="guardian (PAUSER_ROLE) that pauses an under-backed product; none = never pause")
 def watch(interval, iterations, host, metrics_port, guardian_account_spec, **kw) -> None:
     """Reconcile every --interval seconds; export metrics; pause a product whose supply exceeds its reserve."""
+    import logging
+
     from stockpile.reconcile.watch import watch as do_watch
 
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    options.check_port_free(host, metrics_port, "--metrics-port")
     guardian = options.load_account(guardian_account_spec) if guardian_account_spec else None
     db, w3, cfg, cat = _setup_or_fail(kw)
     key = guardian.key.hex() if guardian else None
