@@ -16,7 +16,7 @@ from eth_account import Account
 from web3 import Web3
 
 from stockpile.contracts import load
-from stockpile.deploy import SAMPLE_DEVNET
+from stockpile.deploy import SAMPLE_DEVNET, load_deployment
 from stockpile.sdk.accounts import write_keystore
 from stockpile.toolchain import Anvil
 from stockpile.toolchain.anvil import dev_keys
@@ -67,6 +67,16 @@ def test_apply_by_rpc_url_with_keystore_then_again_changes_nothing(node, keystor
     for rec in manifest["contracts"].values():
         assert rec["tx_hash"].startswith("0x") and rec["block_number"] > 0 and Web3.is_checksum_address(rec["address"])
     assert nonce(node.url) == N_STEPS
+    # each product's feed: its symbol and id on the hub, and the Chainlink-style adapter consumers read
+    w3 = Web3(Web3.HTTPProvider(node.url))
+    hub = manifest["contracts"]["price-feed"]["address"]
+    assert sorted(manifest["feeds"]) == sorted(p.symbol for p in load_deployment(SAMPLE_DEVNET).products)
+    for product, feed in manifest["feeds"].items():
+        assert feed["hub"] == hub and bytes.fromhex(feed["feed_id"][2:]).rstrip(b"\0").decode() == feed["symbol"]
+        adapter = w3.eth.contract(address=feed["adapter"], abi=load("PriceFeedAdapter").abi)
+        assert adapter.functions.description().call().startswith(feed["symbol"].split("/")[0])
+        directory = w3.eth.contract(address=manifest["contracts"]["directory"]["address"], abi=load("Directory").abi)
+        assert directory.functions.get(product).call()[1] == feed["adapter"]
 
     again = cli("apply", SAMPLE_DEVNET, "--rpc-url", node.url, "--account", spec, "--manifest-dir", tmp_path / "m", env_extra=env)
     assert again.returncode == 0, again.stderr
