@@ -122,6 +122,8 @@ def check_port_free(host: str, port: int, what: str) -> None:
     if not port:
         return
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as s:
+        # as servers bind: a port left in TIME_WAIT by a process that just stopped is free, a listener is not
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((host, port))
         except OSError as exc:
