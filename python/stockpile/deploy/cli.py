@@ -170,6 +170,9 @@ def handover(file, rpc_url, chain_id, allow_mainnet, account_spec, manifest_dir,
             for line in lines:
                 table.add_row(line.contract, line.role, line.holder, line.status)
             console.print(table)
+            if any(line.status.startswith(("transfer begun", "pending acceptance")) for line in lines):
+                click.echo(f"after the delay the new admin {dep.roles.admin} accepts: stockpile deploy accept-admin {file} "
+                           "--rpc-url URL --account SPEC (or --via-safe SAFE)")
 
 
 @deploy.command("accept-admin")
