@@ -335,14 +335,14 @@ class Engine:
     def _record_feeds(self) -> None:
         """Each product's feed symbol, feed id and AggregatorV3 adapter address (created by the hub's addFeed)."""
         from stockpile.deploy.manifest import FeedRecord
-        from stockpile.deploy.steps import feed_id
+        from stockpile.deploy.steps import symbol_feed_id
 
         if "price-feed" not in self.manifest.contracts:
             return
         hub_address = self.manifest.address("price-feed")
         hub = self.w3.eth.contract(address=to_checksum_address(hub_address), abi=load("PriceFeed").abi)
         for product, symbol in self.feed_symbols.items():
-            fid = feed_id(symbol)
+            fid = symbol_feed_id(symbol)
             adapter = hub.functions.adapterOf(fid).call()
             if int(adapter, 16):
                 self.manifest.feeds[product] = FeedRecord(symbol=symbol, feed_id="0x" + fid.hex(), adapter=adapter,

@@ -36,8 +36,13 @@ def role_id(name: str) -> bytes:
     return Web3.keccak(text=name)
 
 
-def feed_id(feed_symbol: str) -> bytes:
-    """The PriceFeed hub's id of a feed symbol, e.g. "NDPR-OXIDE/USD" (the oracle feeder's symbol)."""
+def feed_id(product_code: str) -> bytes:
+    """The PriceFeed hub's id of a product's default USD feed, "<product_code>/USD" (e.g. "NDPR-OXIDE/USD")."""
+    return symbol_feed_id(f"{product_code}/USD")
+
+
+def symbol_feed_id(feed_symbol: str) -> bytes:
+    """The PriceFeed hub's id of a feed symbol (``feed.symbol`` of the deployment file, the feeder's symbol)."""
     from stockpile.oracle.report import feed_id as _feed_id
 
     return _feed_id(feed_symbol)
@@ -119,15 +124,15 @@ def product_steps(dep: Deployment, p: Product) -> list[Step]:
         f = p.feed
         steps.append(CallStep(
             key=f"{s}.feed", target="price-feed", contract="PriceFeed", function="addFeed",
-            args=lambda ctx, c=p.feed_symbol, f=f: [feed_id(c), f.decimals, f.description, _scaled(f.min_answer, f.decimals),
+            args=lambda ctx, c=p.feed_symbol, f=f: [symbol_feed_id(c), f.decimals, f.description, _scaled(f.min_answer, f.decimals),
                                         _scaled(f.max_answer, f.decimals), f.heartbeat, f.report_age],
-            done=lambda ctx, c=p.feed_symbol: int(ctx.contract("price-feed", "PriceFeed").functions.adapterOf(feed_id(c)).call(), 16) != 0,
+            done=lambda ctx, c=p.feed_symbol: int(ctx.contract("price-feed", "PriceFeed").functions.adapterOf(symbol_feed_id(c)).call(), 16) != 0,
             description=f"{s}: price feed {f.description}"))
 
     def feed_adapter(ctx: ApplyContext, c=p.feed_symbol) -> str:
         if c is None:
             return ZERO
-        return ctx.contract("price-feed", "PriceFeed").functions.adapterOf(feed_id(c)).call()
+        return ctx.contract("price-feed", "PriceFeed").functions.adapterOf(symbol_feed_id(c)).call()
 
     steps.append(CallStep(
         key=f"{s}.directory", target="directory", contract="Directory", function="register",
@@ -182,7 +187,7 @@ def basket_steps(dep: Deployment, b: Basket) -> list[Step]:
         for c, p in zip(b.composition, products):
             feed = ZERO
             if p.feed_symbol is not None:
-                feed = ctx.contract("price-feed", "PriceFeed").functions.adapterOf(feed_id(p.feed_symbol)).call()
+                feed = ctx.contract("price-feed", "PriceFeed").functions.adapterOf(symbol_feed_id(p.feed_symbol)).call()
             heartbeat = c.heartbeat or (p.feed.heartbeat if p.feed else 0)
             out.append((ctx.address(f"{p.symbol}.token"), b.units(c, p), feed, heartbeat))
         return out
