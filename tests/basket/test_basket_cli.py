@@ -18,7 +18,7 @@ STOCKPILE = str(Path(sys.executable).parent / "stockpile")
 @pytest.fixture(scope="module")
 def cli(sp, deployed, anvil):
     manifest = deployed.manifest_dir / f"{sp.chain_id}.json"
-    env = {"STOCKPILE_RPC": anvil.url, "STOCKPILE_MANIFEST": str(manifest), "HOLDER_KEY": KEYS[HOLDER],
+    env = {"STOCKPILE_RPC_URL": anvil.url, "STOCKPILE_MANIFEST": str(manifest), "HOLDER_KEY": KEYS[HOLDER],
            "PATH": str(Path(sys.executable).parent)}
 
     def run(*args):

@@ -16,7 +16,7 @@ from eth_account import Account
 from web3 import Web3
 
 from stockpile.contracts import load
-from stockpile.deploy import SAMPLE_DEVNET
+from stockpile.deploy import SAMPLE_DEVNET, load_deployment
 from stockpile.sdk.accounts import write_keystore
 from stockpile.toolchain import Anvil
 from stockpile.toolchain.anvil import dev_keys
@@ -55,7 +55,7 @@ def nonce(url, address=DEPLOYER.address):
 
 def test_apply_by_rpc_url_with_keystore_then_again_changes_nothing(node, keystore, tmp_path):
     spec, env = keystore
-    out = cli("apply", SAMPLE_DEVNET, "--network", node.url, "--chain-id", 31337, "--account", spec,
+    out = cli("apply", SAMPLE_DEVNET, "--rpc-url", node.url, "--chain-id", 31337, "--account", spec,
               "--manifest-dir", tmp_path / "m", env_extra=env)
     assert out.returncode == 0, out.stderr
     assert f"{N_STEPS} steps applied, 0 already done" in out.stdout
@@ -67,20 +67,30 @@ def test_apply_by_rpc_url_with_keystore_then_again_changes_nothing(node, keystor
     for rec in manifest["contracts"].values():
         assert rec["tx_hash"].startswith("0x") and rec["block_number"] > 0 and Web3.is_checksum_address(rec["address"])
     assert nonce(node.url) == N_STEPS
+    # each product's feed: its symbol and id on the hub, and the Chainlink-style adapter consumers read
+    w3 = Web3(Web3.HTTPProvider(node.url))
+    hub = manifest["contracts"]["price-feed"]["address"]
+    assert sorted(manifest["feeds"]) == sorted(p.symbol for p in load_deployment(SAMPLE_DEVNET).products)
+    for product, feed in manifest["feeds"].items():
+        assert feed["hub"] == hub and bytes.fromhex(feed["feed_id"][2:]).rstrip(b"\0").decode() == feed["symbol"]
+        adapter = w3.eth.contract(address=feed["adapter"], abi=load("PriceFeedAdapter").abi)
+        assert adapter.functions.description().call().startswith(feed["symbol"].split("/")[0])
+        directory = w3.eth.contract(address=manifest["contracts"]["directory"]["address"], abi=load("Directory").abi)
+        assert directory.functions.get(product).call()[1] == feed["adapter"]
 
-    again = cli("apply", SAMPLE_DEVNET, "--network", node.url, "--account", spec, "--manifest-dir", tmp_path / "m", env_extra=env)
+    again = cli("apply", SAMPLE_DEVNET, "--rpc-url", node.url, "--account", spec, "--manifest-dir", tmp_path / "m", env_extra=env)
     assert again.returncode == 0, again.stderr
     assert f"0 steps applied, {N_STEPS} already done" in again.stdout
     assert nonce(node.url) == N_STEPS  # nothing sent
 
-    plan = cli("plan", SAMPLE_DEVNET, "--network", node.url, "--account", spec, "--manifest-dir", tmp_path / "m", env_extra=env)
+    plan = cli("plan", SAMPLE_DEVNET, "--rpc-url", node.url, "--account", spec, "--manifest-dir", tmp_path / "m", env_extra=env)
     assert plan.returncode == 0 and f"0 of {N_STEPS} steps to do" in plan.stdout
-    verify = cli("verify", "--network", node.url, "--manifest-dir", tmp_path / "m")
+    verify = cli("verify", "--rpc-url", node.url, "--manifest-dir", tmp_path / "m")
     assert verify.returncode == 0 and verify.stdout.count("ok ") == N_DEPLOYS
 
 
 def test_plan_touches_nothing_and_estimates_gas(node, tmp_path):
-    out = cli("plan", SAMPLE_DEVNET, "--network", node.url, "--manifest-dir", tmp_path)
+    out = cli("plan", SAMPLE_DEVNET, "--rpc-url", node.url, "--manifest-dir", tmp_path)
     assert out.returncode == 0, out.stderr
     assert f"{N_STEPS} of {N_STEPS} steps to do" in out.stdout
     estimated = int(out.stdout.rsplit("estimable now: ", 1)[1].split()[0].replace(",", ""))
@@ -91,7 +101,7 @@ def test_plan_touches_nothing_and_estimates_gas(node, tmp_path):
 def test_interrupted_apply_is_completed_without_duplicates(tmp_path):
     with Anvil(block_time=0.25) as node:
         manifest = tmp_path / "31337.json"
-        proc = subprocess.Popen([STOCKPILE, "deploy", "apply", str(SAMPLE_DEVNET), "--network", node.url,
+        proc = subprocess.Popen([STOCKPILE, "deploy", "apply", str(SAMPLE_DEVNET), "--rpc-url", node.url,
                                  "--manifest-dir", str(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         deadline = time.time() + 120
         while time.time() < deadline:
@@ -106,7 +116,7 @@ def test_interrupted_apply_is_completed_without_duplicates(tmp_path):
         assert killed["pending"], "the kill should land while a transaction is in flight"
         assert len(killed["contracts"]) < N_DEPLOYS
 
-        out = cli("apply", SAMPLE_DEVNET, "--network", node.url, "--manifest-dir", tmp_path)
+        out = cli("apply", SAMPLE_DEVNET, "--rpc-url", node.url, "--manifest-dir", tmp_path)
         assert out.returncode == 0, out.stderr
         final = json.loads(manifest.read_text())
         assert len(final["contracts"]) == N_DEPLOYS and not final["pending"]
@@ -125,7 +135,7 @@ def test_bad_deployment_file_is_refused_and_nothing_is_deployed(node, tmp_path):
     data["products"][2]["decimals"] = 40
     bad = tmp_path / "bad.yaml"
     bad.write_text(yaml.safe_dump(data))
-    out = cli("apply", bad, "--network", node.url, "--manifest-dir", tmp_path / "m")
+    out = cli("apply", bad, "--rpc-url", node.url, "--manifest-dir", tmp_path / "m")
     assert out.returncode == 2
     assert "products[2].decimals: must be <= 18, got 40" in out.stderr
     assert nonce(node.url) == 0 and not (tmp_path / "m").exists()
@@ -133,7 +143,7 @@ def test_bad_deployment_file_is_refused_and_nothing_is_deployed(node, tmp_path):
 
 def test_mainnet_chain_id_is_refused_by_the_cli(tmp_path):
     with Anvil(chain_id=1) as node:
-        out = cli("apply", SAMPLE_DEVNET, "--network", node.url, "--manifest-dir", tmp_path, "--account", "env:K",
+        out = cli("apply", SAMPLE_DEVNET, "--rpc-url", node.url, "--manifest-dir", tmp_path, "--account", "env:K",
                   env_extra={"K": KEYS[0]})
         assert out.returncode == 2
         assert "chain id 1 is Ethereum mainnet: refusing without --allow-mainnet" in out.stderr
@@ -142,13 +152,13 @@ def test_mainnet_chain_id_is_refused_by_the_cli(tmp_path):
 
 def test_remote_chain_needs_an_explicit_account(tmp_path):
     with Anvil(chain_id=11155111) as node:  # a node answering Sepolia's chain id
-        out = cli("plan", SAMPLE_DEVNET, "--network", node.url, "--manifest-dir", tmp_path)
+        out = cli("plan", SAMPLE_DEVNET, "--rpc-url", node.url, "--manifest-dir", tmp_path)
         assert out.returncode == 2 and "give --account" in out.stderr
 
 
 def test_handover_moves_admin_two_step(node, tmp_path):
-    assert cli("apply", SAMPLE_DEVNET, "--network", node.url, "--manifest-dir", tmp_path).returncode == 0
-    out = cli("handover", SAMPLE_DEVNET, "--network", node.url, "--manifest-dir", tmp_path)
+    assert cli("apply", SAMPLE_DEVNET, "--rpc-url", node.url, "--manifest-dir", tmp_path).returncode == 0
+    out = cli("handover", SAMPLE_DEVNET, "--rpc-url", node.url, "--manifest-dir", tmp_path)
     assert out.returncode == 0, out.stderr
     assert "transfer begun" in out.stdout
     w3 = Web3(Web3.HTTPProvider(node.url))
@@ -181,12 +191,12 @@ def test_handover_moves_admin_two_step(node, tmp_path):
     w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(ADMIN.sign_transaction(tx).raw_transaction))
     assert token.functions.defaultAdmin().call() == ADMIN.address
 
-    again = cli("handover", SAMPLE_DEVNET, "--network", node.url, "--manifest-dir", tmp_path)
+    again = cli("handover", SAMPLE_DEVNET, "--rpc-url", node.url, "--manifest-dir", tmp_path)
     assert again.returncode == 0 and "NDPR.token" in again.stdout
 
 
 def test_apply_on_the_in_process_network(tmp_path):
-    out = cli("apply", SAMPLE_DEVNET, "--network", "in-process", "--manifest-dir", tmp_path)
+    out = cli("apply", SAMPLE_DEVNET, "--rpc-url", "in-process", "--manifest-dir", tmp_path)
     assert out.returncode == 0, out.stderr
     assert f"{N_STEPS} steps applied" in out.stdout
     assert (tmp_path / "131277322940537.json").exists()
@@ -195,8 +205,8 @@ def test_apply_on_the_in_process_network(tmp_path):
 def test_governed_change_after_handover_goes_through_the_timelock(node, tmp_path):
     """Once the deployer renounced GOVERNOR_ROLE (handover), adding a minter is scheduled on the timelock by a
     proposer, refused to run early, and executed by a later apply after the delay."""
-    assert cli("apply", SAMPLE_DEVNET, "--network", node.url, "--manifest-dir", tmp_path).returncode == 0
-    out = cli("handover", SAMPLE_DEVNET, "--network", node.url, "--manifest-dir", tmp_path)
+    assert cli("apply", SAMPLE_DEVNET, "--rpc-url", node.url, "--manifest-dir", tmp_path).returncode == 0
+    out = cli("handover", SAMPLE_DEVNET, "--rpc-url", node.url, "--manifest-dir", tmp_path)
     assert out.returncode == 0 and "renounced (timelock keeps it)" in out.stdout, out.stdout + out.stderr
     w3 = Web3(Web3.HTTPProvider(node.url))
     manifest = json.loads((tmp_path / "31337.json").read_text())
@@ -211,26 +221,26 @@ def test_governed_change_after_handover_goes_through_the_timelock(node, tmp_path
     data["roles"]["minters"].append(new_minter)
     changed = tmp_path / "more-minters.yaml"
     changed.write_text(yaml.safe_dump(data))
-    wrong = cli("apply", changed, "--network", node.url, "--manifest-dir", tmp_path)  # the deployer: no proposer
+    wrong = cli("apply", changed, "--rpc-url", node.url, "--manifest-dir", tmp_path)  # the deployer: no proposer
     assert wrong.returncode == 2 and "is not a timelock proposer: run apply with --account of one" in wrong.stderr
     assert "Traceback" not in wrong.stderr
     proposer = {"K": KEYS[1]}  # the timelock's proposer and executor in the sample file
-    first = cli("apply", changed, "--network", node.url, "--manifest-dir", tmp_path, "--account", "env:K",
+    first = cli("apply", changed, "--rpc-url", node.url, "--manifest-dir", tmp_path, "--account", "env:K",
                 env_extra=proposer)
     assert first.returncode == 0, first.stderr
     assert first.stdout.count("scheduled on the timelock") == 10  # role + limit, 5 products
     assert not token.functions.hasRole(minter_role, new_minter).call()
-    early = cli("apply", changed, "--network", node.url, "--manifest-dir", tmp_path, "--account", "env:K",
+    early = cli("apply", changed, "--rpc-url", node.url, "--manifest-dir", tmp_path, "--account", "env:K",
                 env_extra=proposer)
     assert early.returncode == 0 and early.stdout.count("timelock: waiting until") == 10
     assert not token.functions.hasRole(minter_role, new_minter).call()
-    plan = cli("plan", changed, "--network", node.url, "--manifest-dir", tmp_path, "--account", "env:K",
+    plan = cli("plan", changed, "--rpc-url", node.url, "--manifest-dir", tmp_path, "--account", "env:K",
                env_extra=proposer)
     assert plan.returncode == 0 and "timelock: waiting" in plan.stdout
 
     w3.provider.make_request("evm_increaseTime", [61])
     w3.provider.make_request("evm_mine", [])
-    late = cli("apply", changed, "--network", node.url, "--manifest-dir", tmp_path, "--account", "env:K",
+    late = cli("apply", changed, "--rpc-url", node.url, "--manifest-dir", tmp_path, "--account", "env:K",
                env_extra=proposer)
     assert late.returncode == 0, late.stderr
     assert "10 steps applied" in late.stdout
@@ -245,7 +255,7 @@ def test_handover_refuses_to_renounce_governor_when_the_timelock_lost_it(node, t
     data["products"], data["baskets"] = data["products"][:1], []
     file = tmp_path / "one.yaml"
     file.write_text(yaml.safe_dump(data))
-    assert cli("apply", file, "--network", node.url, "--manifest-dir", tmp_path).returncode == 0
+    assert cli("apply", file, "--rpc-url", node.url, "--manifest-dir", tmp_path).returncode == 0
     w3 = Web3(Web3.HTTPProvider(node.url))
     manifest = json.loads((tmp_path / "31337.json").read_text())
     token = w3.eth.contract(address=manifest["contracts"]["NDPR.token"]["address"], abi=load("CommodityToken").abi)
@@ -263,7 +273,7 @@ def test_handover_refuses_to_renounce_governor_when_the_timelock_lost_it(node, t
     assert not token.functions.hasRole(governor, timelock.address).call()
 
     before = nonce(node.url)
-    out = cli("handover", file, "--network", node.url, "--manifest-dir", tmp_path)
+    out = cli("handover", file, "--rpc-url", node.url, "--manifest-dir", tmp_path)
     assert out.returncode == 2, out.stdout + out.stderr
     assert "NDPR.token: the timelock does not hold GOVERNOR_ROLE; refusing to renounce it" in out.stderr
     assert "Traceback" not in out.stderr

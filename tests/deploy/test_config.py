@@ -85,3 +85,21 @@ def test_bad_yaml_and_missing_file(tmp_path):
     lst.write_text("- 1\n")
     with pytest.raises(DeploymentFileError, match="top level must be a mapping"):
         load_deployment(lst)
+
+
+def test_each_product_names_its_feed_symbol(data):
+    dep = parse_deployment(data)
+    assert [p.feed_symbol for p in dep.products] == ["NDPR-OXIDE/USD", "DY-METAL/USD", "TB-METAL/USD", "LI2CO3/USD",
+                                                      "AG-BAR/USD"]
+    del data["products"][1]["feed"]["symbol"]  # unnamed: <product_code>/USD
+    assert parse_deployment(data).product("DY").feed_symbol == "DY-METAL/USD"
+
+
+@pytest.mark.parametrize("symbol, expected", [
+    ("X" * 33, f"products[2].feed.symbol: must be 1-32 printable ASCII characters, got {'X' * 33!r}"),
+    ("TB/€", "products[2].feed.symbol: must be 1-32 printable ASCII characters, got 'TB/€'"),
+    ("NDPR-OXIDE/USD", "products[2].feed.symbol: duplicate of products[0]'s feed, got 'NDPR-OXIDE/USD'"),
+])
+def test_a_bad_feed_symbol_is_named(data, symbol, expected):
+    data["products"][2]["feed"]["symbol"] = symbol
+    assert problems(data) == [expected]

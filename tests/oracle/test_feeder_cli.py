@@ -117,10 +117,12 @@ def test_deploy_and_prices_commands(anvil, w3, tmp_path, signer_keys, anvil_keys
 
     env = dict(os.environ, STOCKPILE_DEPLOYER_KEY=anvil_keys[0])
     signers = [a for k in signer_keys[:5] for a in ("--signer", Account.from_key(k).address)]
-    bad = subprocess.run([STOCKPILE, "oracle", "deploy", "--rpc-url", anvil.url, *signers, "--f", "2"],
+    bad = subprocess.run([STOCKPILE, "oracle", "deploy", "--rpc-url", anvil.url, "--account", "env:STOCKPILE_DEPLOYER_KEY",
+                          *signers, "--f", "2"],
                          env=env, capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "more than 3f signers" in bad.stderr and "Traceback" not in bad.stderr
-    out = subprocess.run([STOCKPILE, "oracle", "deploy", "--rpc-url", anvil.url, *signers, "--f", "1",
+    out = subprocess.run([STOCKPILE, "oracle", "deploy", "--rpc-url", anvil.url, "--account", "env:STOCKPILE_DEPLOYER_KEY",
+                          *signers, "--f", "1",
                           "--feed", "NDPR-OXIDE/USD:100000000000000:3600", "--feed", "DY-METAL/USD:100000000000000"],
                          env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
@@ -129,7 +131,7 @@ def test_deploy_and_prices_commands(anvil, w3, tmp_path, signer_keys, anvil_keys
     assert anvil_keys[0][2:] not in out.stdout + out.stderr
     published = publish_simulated_prices(anvil.url, deployed["address"], {"NDPR-OXIDE/USD": "62.5", "DY-METAL/USD": "310"},
                                          signer_keys[:3], anvil_keys[ANVIL_TRANSMITTER])
-    out = subprocess.run([STOCKPILE, "oracle", "prices", "--rpc-url", anvil.url, "--feed-address", deployed["address"],
+    out = subprocess.run([STOCKPILE, "oracle", "prices", "--rpc-url", anvil.url, "--price-feed", deployed["address"],
                           "NDPR-OXIDE/USD", "DY-METAL/USD"], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.splitlines() == [f"{s}\t{p}" for s, p in published]

@@ -389,7 +389,10 @@ def test_products_discovered_from_the_directory_and_wrong_product_refused(env, t
             "--ingest", str(env.tmp / "custody.csv"), "--out", str(tmp_path / "o")]
     res = CliRunner().invoke(reconcile_cli, args)
     assert res.exit_code == 0, res.output
-    assert f"{PRODUCT}: supply {env.total // 2}" in res.output
+    from stockpile.sdk.units import from_units
+
+    supply = from_units(env.total // 2, env.stack.token.functions.decimals().call())  # product units, not base units
+    assert f"{PRODUCT}: supply {supply.normalize():f} attested" in res.output
     # a products file that maps the token to the wrong product code: the run fails (exit 2), named
     wrong = tmp_path / "wrong.json"
     wrong.write_text(json.dumps({"rpc_url": env.node.url, "products": {"DY-METAL": {

@@ -53,7 +53,7 @@ def rehearsal(tmp_path_factory):
         owners = [Account.create() for _ in range(3)]
         fund(w3, owners[0].address)
         owner_specs = [new_keystore(work / "keys" / f"owner{i}.json", o.key.to_0x_hex()) for i, o in enumerate(owners)]
-        created = stockpile("safe", "create", "--network", proxy.url, "--account", "env:FAUCET_KEY", "--deploy-contracts",
+        created = stockpile("safe", "create", "--rpc-url", proxy.url, "--account", "env:FAUCET_KEY", "--deploy-contracts",
                             "--threshold", 2, *[x for o in owners for x in ("--owner", o.address)],
                             env={"FAUCET_KEY": FAUCET.key.to_0x_hex()})
         assert created.returncode == 0, created.stderr

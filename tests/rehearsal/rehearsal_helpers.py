@@ -37,7 +37,7 @@ def fund(w3: Web3, address: str, amount: int = 10**20) -> None:
 
 def new_keystore(path: Path, key: str) -> str:
     """A keystore written by `stockpile deploy new-keystore`; returns the --account spec for it."""
-    out = stockpile("deploy", "new-keystore", path, "--passphrase-env", "DEPLOYER_PASS", "--from-key-env", "IMPORT_KEY",
+    out = stockpile("deploy", "new-keystore", path, "--passphrase-env", "DEPLOYER_PASS", "--from-account", "env:IMPORT_KEY",
                     env={"IMPORT_KEY": key})
     assert out.returncode == 0, out.stderr
     return f"keystore:{path}:DEPLOYER_PASS"

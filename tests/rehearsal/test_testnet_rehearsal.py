@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.anvil, pytest.mark.slow]
 
 
 def _deploy_args(r, manifest_dir):
-    return ["--network", r.url, "--chain-id", SEPOLIA, "--account", r.account_spec, "--manifest-dir", manifest_dir]
+    return ["--rpc-url", r.url, "--chain-id", SEPOLIA, "--account", r.account_spec, "--manifest-dir", manifest_dir]
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +66,7 @@ def test_apply_through_a_flaky_rpc_resumes_after_a_kill_and_verifies(rehearsal, 
     assert creations == N_DEPLOYS
     assert len(base_fees) > 3, "the EIP-1559 base fee should move with the deployment's blocks"
 
-    verify = stockpile("deploy", "verify", "--network", r.url, "--chain-id", SEPOLIA, "--manifest-dir", manifest_dir)
+    verify = stockpile("deploy", "verify", "--rpc-url", r.url, "--chain-id", SEPOLIA, "--manifest-dir", manifest_dir)
     assert verify.returncode == 0, verify.stdout + verify.stderr
     assert verify.stdout.count("ok ") == N_DEPLOYS
     again = stockpile("deploy", "apply", r.deployment_file, *_deploy_args(r, manifest_dir))
@@ -92,7 +92,7 @@ def test_verification_bundles_are_full_matches_for_sourcify(rehearsal, deployed,
     manifest_dir, _, applied = deployed
     assert applied.returncode == 0
     bundle = tmp_path / "bundle"
-    out = stockpile("deploy", "verify", "--network", r.url, "--manifest-dir", manifest_dir, "--bundle", bundle)
+    out = stockpile("deploy", "verify", "--rpc-url", r.url, "--manifest-dir", manifest_dir, "--bundle", bundle)
     assert out.returncode == 0, out.stdout + out.stderr
     index = json.loads((bundle / "bundle.json").read_text())
     manifest = json.loads((manifest_dir / f"{SEPOLIA}.json").read_text())
@@ -135,14 +135,14 @@ def test_operators_with_keystores_take_over_admin_through_the_safe(rehearsal, de
     r.w3.provider.make_request("evm_mine", [])
 
     proposal = r.work / "accept-admin.json"
-    out = stockpile("deploy", "accept-admin", r.deployment_file, "--network", r.url, "--manifest-dir", manifest_dir,
+    out = stockpile("deploy", "accept-admin", r.deployment_file, "--rpc-url", r.url, "--manifest-dir", manifest_dir,
                     "--via-safe", safe, "--multisend", r.safe["multisend_call_only"], "--proposal", proposal)
     assert out.returncode == 0, out.stdout + out.stderr
     for spec in (r.owner_specs[2], r.owner_specs[0]):  # two owners, each with its own keystore, one after the other
-        signed = stockpile("safe", "sign", proposal, "--network", r.url, "--chain-id", SEPOLIA, "--account", spec)
+        signed = stockpile("safe", "sign", proposal, "--rpc-url", r.url, "--chain-id", SEPOLIA, "--account", spec)
         assert signed.returncode == 0, signed.stdout + signed.stderr
     assert "2 of 2 signatures" in signed.stdout
-    done = stockpile("safe", "execute", proposal, "--network", r.url, "--chain-id", SEPOLIA, "--account", r.owner_specs[0])
+    done = stockpile("safe", "execute", proposal, "--rpc-url", r.url, "--chain-id", SEPOLIA, "--account", r.owner_specs[0])
     assert done.returncode == 0, done.stdout + done.stderr
     manifest = json.loads((manifest_dir / f"{SEPOLIA}.json").read_text())
     for key, artifact in (("NDPR.token", "CommodityToken"), ("NDPR.attestor", "ReserveAttestor"), ("price-feed", "PriceFeed")):

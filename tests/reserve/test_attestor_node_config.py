@@ -58,8 +58,8 @@ def test_attest_needs_exactly_one_mode(tmp_path):
     report = tmp_path / "r.txt"
     report.write_text("r")
     runner = CliRunner(mix_stderr=False)
-    base = ["attest", str(lots), "--as-of", "1", "--report", str(report), "--rpc", "http://127.0.0.1:1",
-            "--contract", "0x" + "ab" * 20]
+    base = ["attest", str(lots), "--as-of", "1", "--report", str(report), "--rpc-url", "http://127.0.0.1:1",
+            "--attestor", "0x" + "ab" * 20]
     r = runner.invoke(reserve, base)
     assert r.exit_code == 2 and "--nodes" in r.stderr and "--local-signers" in r.stderr
     r = runner.invoke(reserve, [*base, "--nodes", str(report), "--local-signers", "env:X"])

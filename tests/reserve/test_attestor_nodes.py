@@ -196,7 +196,7 @@ def ref(node: NodeProcess, with_address: bool = True) -> dict:
 def run_attest(world, q, contract, nodes_file: Path, anvil, anvil_keys, state: Path, as_of: int | None = None):
     runner = CliRunner(mix_stderr=False)
     args = [str(world["lots_files"][q]), "--as-of", str(as_of or world["as_of"]), "--report", str(world["report"]),
-            "--rpc", anvil.url, "--contract", contract.address, "--nodes", str(nodes_file), "--key-env", "RELAYER_KEY",
+            "--rpc-url", anvil.url, "--attestor", contract.address, "--nodes", str(nodes_file), "--account", "env:RELAYER_KEY",
             "--state", str(state)]
     return runner.invoke(reserve, ["attest", *args], env={"NODE_TOKEN": TOKEN, "RELAYER_KEY": anvil_keys[1]},
                          catch_exceptions=False)
@@ -395,8 +395,8 @@ def test_local_signers_mode_still_works_and_warns(w3, anvil, anvil_keys, contrac
     runner = CliRunner(mix_stderr=False)
     as_of = world["as_of"] + 20
     args = ["attest", str(world["lots_files"][2]), "--as-of", str(as_of), "--report", str(world["report"]),
-            "--rpc", anvil.url, "--contract", contract.address, "--local-signers", "env:K0,env:K2",
-            "--key-env", "RELAYER_KEY", "--state", str(world["work"] / "attest-local.db")]
+            "--rpc-url", anvil.url, "--attestor", contract.address, "--local-signers", "env:K0,env:K2",
+            "--account", "env:RELAYER_KEY", "--state", str(world["work"] / "attest-local.db")]
     env = {"K0": ATTESTOR_KEYS[0], "K2": ATTESTOR_KEYS[2], "RELAYER_KEY": anvil_keys[1]}
     result = runner.invoke(reserve, args, env=env, catch_exceptions=False)
     assert result.exit_code == 0, result.stderr + result.stdout

@@ -76,7 +76,7 @@ def test_sign_submit_status_on_anvil(tmp_path, w3, anvil, anvil_keys, monkeypatc
     for i, s in enumerate(SIGNERS[:3]):
         monkeypatch.setenv("ATTESTOR_KEY", s.key.hex())
         r = runner.invoke(reserve, ["sign", str(tmp_path / "att.json"), "--chain-id", str(w3.eth.chain_id),
-                                    "--contract", feed.address, "--rpc", anvil.url, "--key-env", "ATTESTOR_KEY"],
+                                    "--attestor", feed.address, "--rpc-url", anvil.url, "--account", "env:ATTESTOR_KEY"],
                           catch_exceptions=False)
         assert json.loads(r.output)["signer"] == s.address
         (tmp_path / f"sig{i}.json").write_text(r.output)
@@ -84,13 +84,13 @@ def test_sign_submit_status_on_anvil(tmp_path, w3, anvil, anvil_keys, monkeypatc
 
     # a signature made for another chain id is caught before sending
     monkeypatch.setenv("ATTESTOR_KEY", SIGNERS[3].key.hex())
-    r = runner.invoke(reserve, ["sign", str(tmp_path / "att.json"), "--chain-id", "1", "--contract", feed.address,
+    r = runner.invoke(reserve, ["sign", str(tmp_path / "att.json"), "--chain-id", "1", "--attestor", feed.address,
                                 "--config-digest", "0x" + bytes(feed.functions.configDigest().call()).hex(),
-                                "--key-env", "ATTESTOR_KEY"], catch_exceptions=False)
+                                "--account", "env:ATTESTOR_KEY"], catch_exceptions=False)
     (tmp_path / "wrong.json").write_text(r.output)
     monkeypatch.setenv("RELAYER_KEY", anvil_keys[5])
     r = runner.invoke(reserve, ["submit", str(tmp_path / "att.json"), *sig_files, str(tmp_path / "wrong.json"),
-                                "--rpc", anvil.url, "--contract", feed.address, "--key-env", "RELAYER_KEY"])
+                                "--rpc-url", anvil.url, "--attestor", feed.address, "--account", "env:RELAYER_KEY"])
     assert r.exit_code == 2 and "wrong.json" in r.output
     assert feed.functions.latestRoundId().call() == 0
 
@@ -99,22 +99,22 @@ def test_sign_submit_status_on_anvil(tmp_path, w3, anvil, anvil_keys, monkeypatc
 
     for q in (4, 3):
         send_tx(w3, anvil_keys[0], feed.functions.setQuorum(q))
-    r = runner.invoke(reserve, ["submit", str(tmp_path / "att.json"), *sig_files, "--rpc", anvil.url,
-                                "--contract", feed.address, "--key-env", "RELAYER_KEY"])
+    r = runner.invoke(reserve, ["submit", str(tmp_path / "att.json"), *sig_files, "--rpc-url", anvil.url,
+                                "--attestor", feed.address, "--account", "env:RELAYER_KEY"])
     assert r.exit_code == 2 and "sign again" in r.output and "Traceback" not in r.output
     sig_files = []
     for i, s in enumerate(SIGNERS[:3]):
         monkeypatch.setenv("ATTESTOR_KEY", s.key.hex())
         r = runner.invoke(reserve, ["sign", str(tmp_path / "att.json"), "--chain-id", str(w3.eth.chain_id),
-                                    "--contract", feed.address, "--rpc", anvil.url, "--key-env", "ATTESTOR_KEY"],
+                                    "--attestor", feed.address, "--rpc-url", anvil.url, "--account", "env:ATTESTOR_KEY"],
                           catch_exceptions=False)
         (tmp_path / f"sig{i}.json").write_text(r.output)
         sig_files.append(str(tmp_path / f"sig{i}.json"))
 
-    r = runner.invoke(reserve, ["submit", str(tmp_path / "att.json"), *reversed(sig_files), "--rpc", anvil.url,
-                                "--contract", feed.address, "--key-env", "RELAYER_KEY"], catch_exceptions=False)
+    r = runner.invoke(reserve, ["submit", str(tmp_path / "att.json"), *reversed(sig_files), "--rpc-url", anvil.url,
+                                "--attestor", feed.address, "--account", "env:RELAYER_KEY"], catch_exceptions=False)
     assert json.loads(r.output)["round"] == 1
-    r = runner.invoke(reserve, ["status", "--rpc", anvil.url, "--contract", feed.address], catch_exceptions=False)
+    r = runner.invoke(reserve, ["status", "--rpc-url", anvil.url, "--attestor", feed.address], catch_exceptions=False)
     st = json.loads(r.output)
     assert st["round"] == 1 and st["product"] == PRODUCT and st["quorum"] == 3
     assert Attestation.model_validate(st["attestation"]) == Attestation.model_validate_json((tmp_path / "att.json").read_text())
@@ -123,16 +123,16 @@ def test_sign_submit_status_on_anvil(tmp_path, w3, anvil, anvil_keys, monkeypatc
     # any holder checks a lot from the tree dump: ours, and @openzeppelin/merkle-tree's dump of the same lots
     (tmp_path / "oz_tree.json").write_text(json.dumps(oz_tree(lots)["dump"]))
     for dump in ("tree.json", "oz_tree.json"):
-        r = runner.invoke(reserve, ["proof", str(tmp_path / dump), lots[2].lot_id, "--rpc", anvil.url,
-                                    "--contract", feed.address], catch_exceptions=False)
+        r = runner.invoke(reserve, ["proof", str(tmp_path / dump), lots[2].lot_id, "--rpc-url", anvil.url,
+                                    "--attestor", feed.address], catch_exceptions=False)
         assert r.exit_code == 0, r.output
         out = json.loads(r.output)
         assert out["on_chain"] is True and out["lot"]["quantity"] == lots[2].quantity
     # a lot that is not in the attested reserve: a dump of another lot list, verified against this chain
     other = sample_lots(8)[6:]
     (tmp_path / "other.json").write_text(lot_tree(other).dumps())
-    r = runner.invoke(reserve, ["proof", str(tmp_path / "other.json"), other[0].lot_id, "--rpc", anvil.url,
-                                "--contract", feed.address], catch_exceptions=False)
+    r = runner.invoke(reserve, ["proof", str(tmp_path / "other.json"), other[0].lot_id, "--rpc-url", anvil.url,
+                                "--attestor", feed.address], catch_exceptions=False)
     assert r.exit_code == 1 and json.loads(r.output)["on_chain"] is False
     r = runner.invoke(reserve, ["proof", str(tmp_path / "tree.json"), "LOT-NOPE"])
     assert r.exit_code == 2 and "not in" in r.output

@@ -55,7 +55,7 @@ def issuer(tmp_path_factory):
     work = tmp_path_factory.mktemp("issuer")
     with Anvil() as node:
         w3 = Web3(Web3.HTTPProvider(node.url, request_kwargs={"timeout": 30}))
-        created = json.loads(run("safe", "create", "--network", node.url, "--account", "env:DEPLOYER_KEY",
+        created = json.loads(run("safe", "create", "--rpc-url", node.url, "--account", "env:DEPLOYER_KEY",
                                  "--deploy-contracts", "--threshold", 2,
                                  *[x for o in OWNERS for x in ("--owner", o.address)]).stdout)
         safe = created["safe"]
@@ -69,7 +69,7 @@ def issuer(tmp_path_factory):
         file = work / "deploy.yaml"
         file.write_text(yaml.safe_dump(dep))
         manifest_dir = work / "deployments"
-        common = ["--network", node.url, "--manifest-dir", manifest_dir]
+        common = ["--rpc-url", node.url, "--manifest-dir", manifest_dir]
         run("deploy", "apply", file, *common)
         handover = run("deploy", "handover", file, *common)
         assert "transfer begun" in handover.stdout
@@ -83,7 +83,7 @@ def contract(issuer, key: str, artifact: str):
 
 
 def rpc(issuer):
-    return ["--network", issuer["node"].url]
+    return ["--rpc-url", issuer["node"].url]
 
 
 def sign_as(issuer, file, *owners):

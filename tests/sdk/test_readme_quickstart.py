@@ -15,7 +15,7 @@ pytestmark = pytest.mark.anvil
 def test_readme_quickstart_runs_as_written(devnet, operator, monkeypatch):
     url, manifest = devnet
     before = prepare_quickstart(operator)
-    monkeypatch.setenv("STOCKPILE_RPC", url)
+    monkeypatch.setenv("STOCKPILE_RPC_URL", url)
     monkeypatch.setenv("STOCKPILE_DIRECTORY", operator.directory)
     monkeypatch.setenv("WALLET_KEY", HOLDER)
     out = io.StringIO()

@@ -2,56 +2,36 @@
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 import json
-import sys
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import click
+
+from stockpile.cli import options
+from stockpile.cli.errors import CliError
 from rich.console import Console
 from rich.table import Table
 
 console = Console(width=140)
 
 
-def _fail(msg: str, code: int = 2) -> None:
-    click.echo(f"error: {msg}", err=True)
-    sys.exit(code)
+def _fail(msg: str) -> NoReturn:
+    raise CliError(msg)
 
 
 def _options(f):
     f = click.argument("symbol")(f)
-    f = click.option("--rpc", envvar="STOCKPILE_RPC", required=True, help="RPC URL (or $STOCKPILE_RPC)")(f)
+    f = options.network_options()(f)
     f = click.option("--manifest", envvar="STOCKPILE_MANIFEST", required=True,
                      type=click.Path(path_type=Path), help="deployment manifest <chain-id>.json (or $STOCKPILE_MANIFEST)")(f)
     return f
 
 
-def _client(rpc: str, manifest: Path, symbol: str, account_spec: str | None = None):
-    from stockpile.sdk.rpc import connect
-
-    from stockpile.sdk import Stockpile
-    from stockpile.sdk.accounts import AccountError, from_env
-
-    if not manifest.exists():
-        _fail(f"manifest not found: {manifest}")
-    try:
-        data = json.loads(manifest.read_text())
-    except json.JSONDecodeError as exc:
-        _fail(f"{manifest}: not a JSON manifest ({exc})")
-    account = None
-    if account_spec:
-        try:
-            account = from_env(account_spec)
-        except AccountError as exc:
-            _fail(str(exc))
-    w3 = connect(rpc)
-    if not w3.is_connected():
-        _fail(f"no node answers at {rpc}")
-    try:
-        sp = Stockpile.connect(w3, manifest=data, account=account)
-    except Exception as exc:  # a manifest of another chain, a missing directory...
-        _fail(f"cannot read the deployment from {manifest}: {exc}")
+def _client(kw: dict, symbol: str, account_spec: str | None = None):
+    sp = options.connect_deployment(kw["rpc_url"], None, kw["manifest"], account_spec, kw["chain_id"], kw["allow_mainnet"])
     if symbol not in sp.baskets():
         _fail(f"unknown basket {symbol!r}; the manifest has {sp.baskets() or 'none'}")
     return sp, sp.basket(symbol)
@@ -87,9 +67,9 @@ def basket() -> None:
 @basket.command()
 @_options
 @click.option("--json", "as_json", is_flag=True, help="machine-readable output")
-def composition(symbol, rpc, manifest, as_json) -> None:
+def composition(symbol, as_json, **kw) -> None:
     """The components of a basket and what one share holds of each."""
-    _, smb = _client(rpc, manifest, symbol)
+    _, smb = _client(kw, symbol)
     info = smb.info()
     supply = smb.total_supply()
     backing = {b.symbol: b for b in smb.backing()}
@@ -109,9 +89,9 @@ def composition(symbol, rpc, manifest, as_json) -> None:
 @basket.command()
 @_options
 @click.option("--json", "as_json", is_flag=True, help="machine-readable output")
-def nav(symbol, rpc, manifest, as_json) -> None:
+def nav(symbol, as_json, **kw) -> None:
     """NAV per share from the basket's NAV feed, next to each component's price."""
-    _, smb = _client(rpc, manifest, symbol)
+    _, smb = _client(kw, symbol)
     n = _run(smb.nav)
     if as_json:
         click.echo(n.model_dump_json())
@@ -128,18 +108,17 @@ def _write_command(name: str, doc: str):
     @basket.command(name=name, help=doc)
     @_options
     @click.argument("shares")
-    @click.option("--account", "account_spec", envvar="STOCKPILE_ACCOUNT", required=True,
-                  help="env:VAR (private key), keystore:PATH[:PASSPHRASE_VAR] or mnemonic-env:VAR[:INDEX]")
-    @click.option("--to", default=None, help="receiver (default: the account)")
+    @options.account_option(required=True)
+    @options.address_option("--to", "receiver (default: the account)", required=False)
     @click.option("--permit", is_flag=True, help="create only: sign EIP-2612 permits instead of approving")
     @click.option("--authorization", is_flag=True,
                   help="create only: sign one EIP-3009 ReceiveWithAuthorization per component (no approvals)")
-    def command(symbol, rpc, manifest, shares, account_spec, to, permit, authorization):
+    def command(symbol, shares, account_spec, to, permit, authorization, **kw):
         if permit and authorization:
             _fail("give --permit or --authorization, not both")
         if name != "create" and (permit or authorization):
             _fail(f"{'--permit' if permit else '--authorization'} applies to create only")
-        sp, smb = _client(rpc, manifest, symbol, account_spec)
+        sp, smb = _client(kw, symbol, account_spec)
         n = _shares(shares)
         if name == "create":
             method = "authorization" if authorization else "permit" if permit else "approve"

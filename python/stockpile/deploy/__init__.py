@@ -25,7 +25,9 @@ SAMPLE_DEVNET = Path(__file__).resolve().parent / "samples" / "devnet.yaml"
 
 
 def make_engine(dep: Deployment, w3: Web3, manifest_dir: str | Path = DEFAULT_MANIFEST_DIR) -> Engine:
-    return Engine(w3, deployment_steps(dep), manifest_dir, deployment_name=dep.name)
+    engine = Engine(w3, deployment_steps(dep), manifest_dir, deployment_name=dep.name)
+    engine.feed_symbols = {p.symbol: p.feed_symbol for p in dep.products if p.feed_symbol is not None}
+    return engine
 
 
 __all__ = [

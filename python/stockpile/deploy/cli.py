@@ -11,9 +11,11 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from stockpile.deploy import DEFAULT_MANIFEST_DIR, DeploymentFileError, NetworkError, connect, load_deployment, make_engine
+from stockpile.deploy import DEFAULT_MANIFEST_DIR, DeploymentFileError, load_deployment, make_engine
 from stockpile.deploy.engine import DeploymentError
 from stockpile.deploy.manifest import load_manifest, manifest_path
+from stockpile.cli import options
+from stockpile.cli.errors import CliError
 from stockpile.safe.via import via_safe_options
 from web3 import Web3
 
@@ -21,21 +23,19 @@ from web3 import Web3
 console = Console(stderr=False, width=140)
 
 
+RPC_HELP = "RPC URL of the chain, or `anvil` (start one for this command) or `in-process` (py-evm)"
+
+
 def _common(f):
-    f = click.option("--network", "-n", default="anvil", show_default=True,
-                     help="anvil (start one here), in-process, or an RPC URL")(f)
-    f = click.option("--chain-id", type=int, default=None, help="refuse unless the node answers this chain id")(f)
-    f = click.option("--account", "account_spec", default=None,
-                     help="env:VAR (private key), keystore:PATH[:PASSPHRASE_VAR], or mnemonic-env:VAR[:INDEX]. "
-                          "Default on a local dev chain only: anvil's first dev account")(f)
-    f = click.option("--manifest-dir", type=click.Path(path_type=Path), default=DEFAULT_MANIFEST_DIR, show_default=True)(f)
-    f = click.option("--allow-mainnet", is_flag=True, help="allow a mainnet chain id")(f)
+    f = options.network_options(rpc_default="anvil", rpc_help=RPC_HELP)(f)
+    f = options.account_option(help="deployer. Default on a local dev chain only: anvil's first dev account")(f)
+    f = click.option("--manifest-dir", type=click.Path(path_type=Path), default=DEFAULT_MANIFEST_DIR, show_default=True,
+                     help="folder of the manifests, one <chain-id>.json per chain")(f)
     return f
 
 
-def _fail(msg: str, code: int = 2) -> NoReturn:
-    click.echo(f"error: {msg}", err=True)
-    sys.exit(code)
+def _fail(msg: str) -> NoReturn:
+    raise CliError(msg)
 
 
 def _load(path: Path):
@@ -46,30 +46,24 @@ def _load(path: Path):
 
 
 def _account(spec: str | None, chain_id: int):
-    from stockpile.sdk.accounts import AccountError, dev_account, from_env
+    from stockpile.sdk.accounts import dev_account
 
-    try:
-        if spec:
-            return from_env(spec)
-    except AccountError as exc:
-        _fail(str(exc))
+    if spec:
+        return options.load_account(spec)
     if chain_id in (31337, 1337, 131277322940537):
         return dev_account(0)
     _fail(f"chain id {chain_id} is not a local dev chain: give --account (keystore:PATH:PASSPHRASE_VAR or env:VAR)")
 
 
-def _connect(network, chain_id, allow_mainnet):
-    try:
-        return connect(network, expected_chain_id=chain_id, allow_mainnet=allow_mainnet)
-    except NetworkError as exc:
-        _fail(str(exc))
+def _connect(rpc_url, chain_id, allow_mainnet):
+    return options.connect_rpc(rpc_url, chain_id, allow_mainnet)
 
 
 @contextmanager
-def _session(file: Path, network: str, chain_id: int | None, account_spec: str | None, allow_mainnet: bool):
+def _session(file: Path, rpc_url: str, chain_id: int | None, account_spec: str | None, allow_mainnet: bool):
     """The deployment file, the connection and the account every chain command starts from."""
     dep = _load(file)
-    with _connect(network, chain_id, allow_mainnet) as conn:
+    with _connect(rpc_url, chain_id, allow_mainnet) as conn:
         yield dep, conn, _account(account_spec, conn.chain_id)
 
 
@@ -79,7 +73,7 @@ def deploy() -> None:
 
 
 @deploy.command()
-@click.argument("file", type=click.Path(path_type=Path))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def validate(file: Path) -> None:
     """Check a deployment file; print each bad field with its value."""
     dep = _load(file)
@@ -87,11 +81,11 @@ def validate(file: Path) -> None:
 
 
 @deploy.command()
-@click.argument("file", type=click.Path(path_type=Path))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @_common
-def plan(file, network, chain_id, account_spec, manifest_dir, allow_mainnet) -> None:
+def plan(file, rpc_url, chain_id, allow_mainnet, account_spec, manifest_dir) -> None:
     """Show what apply would deploy or change on this chain, with gas estimates. Touches nothing."""
-    with _session(file, network, chain_id, account_spec, allow_mainnet) as (dep, conn, acct):
+    with _session(file, rpc_url, chain_id, account_spec, allow_mainnet) as (dep, conn, acct):
         engine = make_engine(dep, conn.w3, manifest_dir)
         steps = engine.plan(acct.address)
         table = Table(title=f"plan for {conn.description}, chain id {conn.chain_id}, deployer {acct.address}")
@@ -106,13 +100,13 @@ def plan(file, network, chain_id, account_spec, manifest_dir, allow_mainnet) -> 
 
 
 @deploy.command()
-@click.argument("file", type=click.Path(path_type=Path))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @_common
-def apply(file, network, chain_id, account_spec, manifest_dir, allow_mainnet) -> None:
+def apply(file, rpc_url, chain_id, allow_mainnet, account_spec, manifest_dir) -> None:
     """Deploy what is missing, configure roles, register in the Directory, verify, record the manifest."""
     from stockpile.sdk.transactions import Sender
 
-    with _session(file, network, chain_id, account_spec, allow_mainnet) as (dep, conn, acct):
+    with _session(file, rpc_url, chain_id, account_spec, allow_mainnet) as (dep, conn, acct):
         engine = make_engine(dep, conn.w3, manifest_dir)
         try:
             results = engine.apply(Sender(conn.w3, acct), progress=sys.stderr.isatty())
@@ -150,17 +144,17 @@ def _submitter(conn, account_spec, via_safe, proposal_out, safe_nonce, multisend
 
 
 @deploy.command()
-@click.argument("file", type=click.Path(path_type=Path))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @_common
 @via_safe_options
-def handover(file, network, chain_id, account_spec, manifest_dir, allow_mainnet, via_safe, proposal_out, safe_nonce,
+def handover(file, rpc_url, chain_id, allow_mainnet, account_spec, manifest_dir, via_safe, proposal_out, safe_nonce,
              multisend) -> None:
     """Move admin roles from the deployer (or, with --via-safe, from that Safe) to the configured holders
     (two-step where the contract has it)."""
     from stockpile.deploy.handover import handover as do_handover
 
     dep = _load(file)
-    with _connect(network, chain_id, allow_mainnet) as conn:
+    with _connect(rpc_url, chain_id, allow_mainnet) as conn:
         manifest = load_manifest(manifest_dir, conn.chain_id)
         if "directory" not in manifest.contracts:
             _fail(f"nothing deployed on chain {conn.chain_id} according to {manifest_path(manifest_dir, conn.chain_id)}")
@@ -175,20 +169,23 @@ def handover(file, network, chain_id, account_spec, manifest_dir, allow_mainnet,
             for line in lines:
                 table.add_row(line.contract, line.role, line.holder, line.status)
             console.print(table)
+            if any(line.status.startswith(("transfer begun", "pending acceptance")) for line in lines):
+                click.echo(f"after the delay the new admin {dep.roles.admin} accepts: stockpile deploy accept-admin {file} "
+                           "--rpc-url URL --account SPEC (or --via-safe SAFE)")
 
 
 @deploy.command("accept-admin")
-@click.argument("file", type=click.Path(path_type=Path))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @_common
 @via_safe_options
-def accept_admin(file, network, chain_id, account_spec, manifest_dir, allow_mainnet, via_safe, proposal_out, safe_nonce,
+def accept_admin(file, rpc_url, chain_id, allow_mainnet, account_spec, manifest_dir, via_safe, proposal_out, safe_nonce,
                  multisend) -> None:
     """Second step of the handover: the new admin accepts DEFAULT_ADMIN_ROLE where the delay has passed
     (with --via-safe: one Safe proposal batching every acceptance)."""
     from stockpile.deploy.accept import acceptances
 
     dep = _load(file)
-    with _connect(network, chain_id, allow_mainnet) as conn:
+    with _connect(rpc_url, chain_id, allow_mainnet) as conn:
         manifest = load_manifest(manifest_dir, conn.chain_id)
         if not manifest.contracts:
             _fail(f"nothing deployed on chain {conn.chain_id} according to {manifest_path(manifest_dir, conn.chain_id)}")
@@ -208,12 +205,12 @@ def accept_admin(file, network, chain_id, account_spec, manifest_dir, allow_main
 @_common
 @click.option("--bundle", "bundle_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="also write verification bundles (standard-JSON input, metadata, constructor arguments) here")
-def verify(network, chain_id, account_spec, manifest_dir, allow_mainnet, bundle_dir) -> None:
+def verify(rpc_url, chain_id, allow_mainnet, account_spec, manifest_dir, bundle_dir) -> None:
     """Check the code at every address of the manifest against the compiled artifacts
     (and with --bundle, write what block explorers and Sourcify need to verify each contract)."""
     from stockpile.deploy.engine import code_matches
 
-    with _connect(network, chain_id, allow_mainnet) as conn:
+    with _connect(rpc_url, chain_id, allow_mainnet) as conn:
         manifest = load_manifest(manifest_dir, conn.chain_id)
         if not manifest.contracts:
             _fail(f"no manifest for chain {conn.chain_id} in {manifest_dir}")
@@ -234,21 +231,21 @@ def verify(network, chain_id, account_spec, manifest_dir, allow_mainnet, bundle_
 
 @deploy.command("new-keystore")
 @click.argument("path", type=click.Path(path_type=Path))
-@click.option("--passphrase-env", required=True, help="environment variable holding the passphrase")
-@click.option("--from-key-env", default=None, help="import the private key in this environment variable")
-def new_keystore(path: Path, passphrase_env: str, from_key_env: str | None) -> None:
+@options.passphrase_env_option()
+@options.account_option(flag="--from-account", envvar=None, help="import this account's key instead of creating a new one")
+def new_keystore(path: Path, passphrase_env: str, from_account_spec: str | None) -> None:
     """Create an encrypted keystore (a new key, or one imported from an environment variable)."""
     import os
 
     from eth_account import Account
 
-    from stockpile.sdk.accounts import from_env, write_keystore
+    from stockpile.sdk.accounts import write_keystore
 
     password = os.environ.get(passphrase_env)
     if not password:
         _fail(f"environment variable {passphrase_env} is not set")
     if path.exists():
         _fail(f"{path} exists; refusing to overwrite a keystore")
-    acct = from_env(f"env:{from_key_env}") if from_key_env else Account.create()
+    acct = options.load_account(from_account_spec) if from_account_spec else Account.create()
     write_keystore(acct, path, password)
     click.echo(f"wrote {path} for {acct.address}")

@@ -74,6 +74,8 @@ class MintLimits(Strict):
 
 
 class FeedConfig(Strict):
+    symbol: str | None = Field(default=None, description='the feed\'s symbol on the PriceFeed hub and in the oracle '
+                               'feeder, e.g. "NDPR-OXIDE/USD" (default: <product_code>/USD)')
     description: str = Field(min_length=1, max_length=100)
     decimals: int = Field(default=8, ge=0, le=18)
     min_answer: Quantity
@@ -82,6 +84,13 @@ class FeedConfig(Strict):
     max_report_age: int | None = Field(default=None, gt=0, description="seconds; older observations are refused "
                                        "on chain (<= heartbeat; default min(heartbeat, 3600))")
     deviation_bps: int = Field(default=50, ge=1, le=10_000)
+
+    @field_validator("symbol")
+    @classmethod
+    def _feed_symbol(cls, v: str | None) -> str | None:
+        if v is not None and (not v or len(v) > 32 or not v.isascii() or not v.isprintable()):
+            raise ValueError(f"must be 1-32 printable ASCII characters, got {v!r}")
+        return v
 
     @property
     def report_age(self) -> int:
@@ -116,6 +125,13 @@ class Product(Strict):
         if not SYMBOL_RE.match(v):
             raise ValueError(f"must be 1-16 upper-case letters, digits or '-', got {v!r}")
         return v
+
+    @property
+    def feed_symbol(self) -> str | None:
+        """The symbol of this product's feed on the PriceFeed hub (None without a feed)."""
+        if self.feed is None:
+            return None
+        return self.feed.symbol or f"{self.product_code}/USD"
 
     @model_validator(mode="after")
     def _fits_decimals(self) -> Product:
@@ -247,6 +263,14 @@ class Deployment(Strict):
             if p.symbol in seen:
                 raise ValueError(f"products[{i}].symbol: duplicate of products[{seen[p.symbol]}], got {p.symbol!r}")
             seen[p.symbol] = i
+        feeds: dict[str, int] = {}
+        for i, p in enumerate(self.products):
+            if p.feed_symbol is None:
+                continue
+            if p.feed_symbol in feeds:
+                raise ValueError(f"products[{i}].feed.symbol: duplicate of products[{feeds[p.feed_symbol]}]'s feed, "
+                                 f"got {p.feed_symbol!r}")
+            feeds[p.feed_symbol] = i
         if any(p.feed for p in self.products) and self.oracle is None:
             raise ValueError("oracle: required when a product has a feed")
         return self

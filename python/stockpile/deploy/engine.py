@@ -136,6 +136,7 @@ class Engine:
                  extra: dict[str, Any] | None = None):
         self.w3 = w3
         self.steps = steps
+        self.feed_symbols: dict[str, str] = {}  # product symbol -> its feed's symbol on the hub (make_engine)
         self.manifest_dir = Path(manifest_dir)
         self.chain_id = w3.eth.chain_id
         self.manifest = load_manifest(self.manifest_dir, self.chain_id)
@@ -327,7 +328,25 @@ class Engine:
                                            gas=receipt["gasUsed"],
                                            address=receipt.get("contractAddress")))
                 bar.advance(task)
+        self._record_feeds()
         return results
+
+    def _record_feeds(self) -> None:
+        """Each product's feed symbol, feed id and AggregatorV3 adapter address (created by the hub's addFeed)."""
+        from stockpile.deploy.manifest import FeedRecord
+        from stockpile.deploy.steps import symbol_feed_id
+
+        if "price-feed" not in self.manifest.contracts:
+            return
+        hub_address = self.manifest.address("price-feed")
+        hub = self.w3.eth.contract(address=to_checksum_address(hub_address), abi=load("PriceFeed").abi)
+        for product, symbol in self.feed_symbols.items():
+            fid = symbol_feed_id(symbol)
+            adapter = hub.functions.adapterOf(fid).call()
+            if int(adapter, 16):
+                self.manifest.feeds[product] = FeedRecord(symbol=symbol, feed_id="0x" + fid.hex(), adapter=adapter,
+                                                          hub=hub_address)
+        self._save()
 
     def _apply_through_timelock(self, step: CallStep, ctx: ApplyContext, sender: Sender) -> PlannedStep:
         """Schedule the governed call on the timelock (sender: a proposer), or execute it once its delay has

@@ -39,6 +39,16 @@ class Pending(BaseModel):
     raw: str
 
 
+class FeedRecord(BaseModel):
+    """A product's price feed: its symbol and id on the PriceFeed hub, and its Chainlink-style
+    (AggregatorV3Interface) adapter, the address consumers read."""
+
+    symbol: str
+    feed_id: str  # bytes32, 0x-hex: the symbol's ASCII, zero-padded
+    adapter: str
+    hub: str
+
+
 class Manifest(BaseModel):
     chain_id: int
     deployment: str = "stockpile"
@@ -46,6 +56,7 @@ class Manifest(BaseModel):
     contracts: dict[str, DeployedContract] = Field(default_factory=dict)
     actions: dict[str, Action] = Field(default_factory=dict)
     pending: dict[str, Pending] = Field(default_factory=dict)
+    feeds: dict[str, FeedRecord] = Field(default_factory=dict)  # product symbol -> its price feed
 
     def address(self, key: str) -> str:
         return self.contracts[key].address

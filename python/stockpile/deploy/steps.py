@@ -38,10 +38,15 @@ def role_id(name: str) -> bytes:
 
 
 def feed_id(product_code: str) -> bytes:
-    """The PriceFeed hub's id of a product's USD feed, e.g. "NDPR-OXIDE/USD" (the oracle feeder's symbol)."""
+    """The PriceFeed hub's id of a product's default USD feed, "<product_code>/USD" (e.g. "NDPR-OXIDE/USD")."""
+    return symbol_feed_id(f"{product_code}/USD")
+
+
+def symbol_feed_id(feed_symbol: str) -> bytes:
+    """The PriceFeed hub's id of a feed symbol (``feed.symbol`` of the deployment file, the feeder's symbol)."""
     from stockpile.oracle.report import feed_id as _feed_id
 
-    return _feed_id(f"{product_code}/USD")
+    return _feed_id(feed_symbol)
 
 
 def _encode_init(artifact: str, args: list[Any]) -> bytes:
@@ -113,15 +118,15 @@ def product_steps(dep: Deployment, p: Product) -> list[Step]:
         f = p.feed
         steps.append(CallStep(
             key=f"{s}.feed", target="price-feed", contract="PriceFeed", function="addFeed",
-            args=lambda ctx, c=p.product_code, f=f: [feed_id(c), f.decimals, f.description, to_units(f.min_answer, f.decimals),
+            args=lambda ctx, c=p.feed_symbol, f=f: [symbol_feed_id(c), f.decimals, f.description, to_units(f.min_answer, f.decimals),
                                         to_units(f.max_answer, f.decimals), f.heartbeat, f.report_age],
-            done=lambda ctx, c=p.product_code: int(ctx.contract("price-feed", "PriceFeed").functions.adapterOf(feed_id(c)).call(), 16) != 0,
+            done=lambda ctx, c=p.feed_symbol: int(ctx.contract("price-feed", "PriceFeed").functions.adapterOf(symbol_feed_id(c)).call(), 16) != 0,
             description=f"{s}: price feed {f.description}"))
 
-    def feed_adapter(ctx: ApplyContext, c=p.product_code, has_feed=p.feed is not None) -> str:
-        if not has_feed:
+    def feed_adapter(ctx: ApplyContext, c=p.feed_symbol) -> str:
+        if c is None:
             return ZERO_ADDRESS
-        return ctx.contract("price-feed", "PriceFeed").functions.adapterOf(feed_id(c)).call()
+        return ctx.contract("price-feed", "PriceFeed").functions.adapterOf(symbol_feed_id(c)).call()
 
     steps.append(CallStep(
         key=f"{s}.directory", target="directory", contract="Directory", function="register",
@@ -175,8 +180,8 @@ def basket_steps(dep: Deployment, b: Basket) -> list[Step]:
         out = []
         for c, p in zip(b.composition, products):
             feed = ZERO_ADDRESS
-            if p.feed is not None:
-                feed = ctx.contract("price-feed", "PriceFeed").functions.adapterOf(feed_id(p.product_code)).call()
+            if p.feed_symbol is not None:
+                feed = ctx.contract("price-feed", "PriceFeed").functions.adapterOf(symbol_feed_id(p.feed_symbol)).call()
             heartbeat = c.heartbeat or (p.feed.heartbeat if p.feed else 0)
             out.append((ctx.address(f"{p.symbol}.token"), b.units(c, p), feed, heartbeat))
         return out

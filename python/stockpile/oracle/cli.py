@@ -9,6 +9,8 @@ import sys
 import click
 
 from stockpile.errors import StockpileError
+from stockpile.cli import options
+from stockpile.cli.errors import CliError
 
 
 def _setup_logging(verbose: bool) -> None:
@@ -19,6 +21,7 @@ def _setup_logging(verbose: bool) -> None:
 def _make_feeder(config_path: str, local_signers: bool):
     from pydantic import ValidationError
 
+    from stockpile.cli.errors import user_error
     from stockpile.nodes import NodeConfigError
     from stockpile.oracle.config import load_config
     from stockpile.oracle.feeder import Feeder
@@ -27,8 +30,13 @@ def _make_feeder(config_path: str, local_signers: bool):
 
     try:
         cfg = load_config(config_path)
-    except ValidationError as exc:
-        raise click.ClickException(f"invalid config {config_path}:\n{exc}") from None
+    except (ValidationError, ValueError, TypeError) as exc:  # pydantic, YAML and shape errors: the file is named
+        raise CliError(f"{config_path}: {user_error(exc) or exc}") from None
+    except Exception as exc:
+        line = user_error(exc)
+        if line is None:
+            raise
+        raise CliError(f"{config_path}: {line}") from None
     if local_signers and cfg.nodes:
         raise click.UsageError(f"{config_path} configures nodes: drop --local-signers (node mode)")
     if not local_signers and not cfg.nodes:
@@ -37,7 +45,7 @@ def _make_feeder(config_path: str, local_signers: bool):
     try:
         return cfg, (NodeTransmitter(cfg) if cfg.nodes else Feeder(cfg))
     except (KeyError_, NodeConfigError) as exc:
-        raise click.ClickException(str(exc)) from None
+        raise CliError(str(exc)) from None
 
 
 def _print_result(res) -> None:
@@ -72,10 +80,11 @@ def oracle() -> None:
 
 
 @oracle.command("run-once")
-@click.option("--config", "config_path", required=True, type=click.Path(exists=True, dir_okay=False), help="feeder YAML")
+@click.option("--config", "config_path", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="feeder YAML (python/stockpile/oracle/README.md)")
 @click.option("--local-signers", is_flag=True,
               help="hold every signer key of the config in this process (devnets only: UNSAFE for production)")
-@click.option("-v", "--verbose", is_flag=True)
+@click.option("-v", "--verbose", is_flag=True, help="log every step (DEBUG)")
 def run_once(config_path: str, local_signers: bool, verbose: bool) -> None:
     """One pass: observe (operator nodes, or --local-signers), publish what the policy asks for. Exit 1 on any error."""
     _setup_logging(verbose)
@@ -86,19 +95,23 @@ def run_once(config_path: str, local_signers: bool, verbose: bool) -> None:
 
 
 @oracle.command("run")
-@click.option("--config", "config_path", required=True, type=click.Path(exists=True, dir_okay=False), help="feeder YAML")
+@click.option("--config", "config_path", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="feeder YAML (python/stockpile/oracle/README.md)")
 @click.option("--max-runs", type=int, default=None, help="stop after this many passes")
 @click.option("--local-signers", is_flag=True,
               help="hold every signer key of the config in this process (devnets only: UNSAFE for production)")
-@click.option("-v", "--verbose", is_flag=True)
+@click.option("-v", "--verbose", is_flag=True, help="log every step (DEBUG)")
 def run(config_path: str, max_runs: int | None, local_signers: bool, verbose: bool) -> None:
     """Daemon: a pass every interval_seconds; health and metrics on 127.0.0.1; stops cleanly on SIGTERM/SIGINT."""
     from stockpile.oracle.metrics import MetricsServer
 
     _setup_logging(verbose)
     cfg, feeder = _make_feeder(config_path, local_signers)
+    logging.getLogger(__name__).info("feeder for %d product(s) on %s, a pass every %ss",
+                                     len(cfg.products), cfg.feed_address, cfg.interval_seconds)
     server = None
     if cfg.metrics.enabled:
+        options.check_port_free(cfg.metrics.host, cfg.metrics.port, f"{config_path}: metrics.port")
         server = MetricsServer(feeder.metrics, cfg.metrics.host, cfg.metrics.port).start()
         logging.getLogger(__name__).info("metrics on http://%s:%d/metrics, health on /health", cfg.metrics.host, server.port)
 
@@ -157,43 +170,62 @@ def node(config_path: str, verbose: bool) -> None:
 
 
 @oracle.command("deploy")
-@click.option("--rpc-url", required=True)
-@click.option("--key-env", default="STOCKPILE_DEPLOYER_KEY", show_default=True, help="env var holding the deployer key")
-@click.option("--signer", "signers", multiple=True, required=True, help="oracle signer address (repeat)")
+@options.rpc_url_option()
+@options.account_option(required=True, help="deployer")
+@options.address_option("--signer", "oracle signer", multiple=True, dest="signers")
 @click.option("--f", "f", type=int, required=True,
               help="faulty signers tolerated: reports need 2f+1 observations, more than 3f signers")
-@click.option("--feed", "feeds", multiple=True, help="SYMBOL:MAX_ANSWER[:HEARTBEAT[:DECIMALS]] (repeat)")
-def deploy(rpc_url: str, key_env: str, signers, f: int, feeds) -> None:
+@click.option("--feed", "feeds", multiple=True, metavar="SPEC", help="SYMBOL:MAX_ANSWER[:HEARTBEAT[:DECIMALS]] (repeat)")
+def deploy(rpc_url: str, account_spec: str, signers, f: int, feeds) -> None:
     """Deploy a PriceFeed hub (and feeds) with web3.py; prints the addresses."""
     import json
-    import os
 
     from stockpile.oracle.api import deploy_feeds
 
-    key = os.environ.get(key_env)
-    if not key:
-        raise click.UsageError(f"set {key_env} to the deployer's private key")
     specs = []
     for text in feeds:
         parts = text.split(":")
-        spec = {"symbol": parts[0], "max_answer": int(parts[1])}
-        if len(parts) > 2:
-            spec["heartbeat"] = int(parts[2])
-        if len(parts) > 3:
-            spec["decimals"] = int(parts[3])
+        try:
+            spec = {"symbol": parts[0], "max_answer": int(parts[1])}
+            if len(parts) > 2:
+                spec["heartbeat"] = int(parts[2])
+            if len(parts) > 3:
+                spec["decimals"] = int(parts[3])
+        except (IndexError, ValueError):
+            raise click.BadParameter(f"{text!r}: expected SYMBOL:MAX_ANSWER[:HEARTBEAT[:DECIMALS]] with integers",
+                                     param_hint="--feed") from None
         specs.append(spec)
     if f < 1 or len(signers) <= 3 * f:
         raise click.UsageError(f"--f {f}: needs f >= 1 and more than 3f signers, got {len(signers)} signer(s)")
+    key = options.load_account(account_spec).key.hex()
+    options.connect_rpc(rpc_url)  # unreachable: one line before anything is sent
     click.echo(json.dumps(deploy_feeds(rpc_url, key, list(signers), f, specs), indent=2))
 
 
 @oracle.command("prices")
-@click.option("--rpc-url", required=True)
-@click.option("--feed-address", required=True)
+@options.network_options()
+@options.address_option("--price-feed", "the PriceFeed hub")
 @click.argument("symbols", nargs=-1, required=True)
-def prices(rpc_url: str, feed_address: str, symbols) -> None:
-    """Print the latest on-chain price of each symbol."""
-    from stockpile.oracle.api import read_prices
+def prices(rpc_url: str, chain_id: int | None, allow_mainnet: bool, price_feed: str, symbols) -> None:
+    """Print the latest on-chain price of each feed SYMBOL (e.g. NDPR-OXIDE/USD), in the feed's unit."""
+    from functools import partial
 
-    for sym, value in read_prices(rpc_url, feed_address, list(symbols)):
-        click.echo(f"{sym}\t{value}")
+    from stockpile.oracle.report import feed_id
+    from stockpile.oracle.units import from_answer
+    from stockpile.sdk import errors
+
+    w3 = options.connect_rpc(rpc_url, chain_id, allow_mainnet).w3
+    hub = options.expect_contract(w3, price_feed, "PriceFeed", "feedIds", "PriceFeed hub")
+    known = sorted(bytes(i).rstrip(b"\0").decode("ascii", "replace") for i in hub.functions.feedIds().call())
+    for sym in symbols:
+        if sym not in known:
+            raise CliError(f"unknown feed {sym!r} on the PriceFeed at {price_feed}; it has {', '.join(known) or 'none'}")
+        fid = feed_id(sym)
+        decimals = hub.functions.feedConfig(fid).call()[0]
+        try:
+            from stockpile.sdk.transactions import call_translating
+
+            _, answer, _, _, _ = call_translating(partial(hub.functions.latestRoundData(fid).call), hub.abi)
+        except errors.error_class("NoDataPresent"):
+            raise CliError(f"no price published yet for {sym} on the PriceFeed at {price_feed}") from None
+        click.echo(f"{sym}\t{from_answer(answer, decimals)}")

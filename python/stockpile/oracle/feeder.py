@@ -388,6 +388,9 @@ class Feeder:
             for k, v in res.errors.items():
                 log.warning("%s: %s", k, v)
             runs += 1
+            log.info("pass %d: %d published, %d held (%s), %d with rejected sources, %d errors; next pass in %ss",
+                     runs, len(res.published), len(res.held), ", ".join(f"{k}: {v}" for k, v in res.held.items()) or "-",
+                     len(res.rejected), len(res.errors), self.config.interval_seconds)
             if max_runs is not None and runs >= max_runs:
                 break
             self._stop.wait(self.config.interval_seconds)

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from stockpile.cli import options
+
 
 @click.group()
 def portal() -> None:
@@ -17,9 +19,9 @@ def portal() -> None:
 @click.option("--products", "products_file", required=True, type=click.Path(exists=True, dir_okay=False),
               help="JSON/YAML: {rpc_url, directory} or {rpc_url, products: {CODE: {token, attestor, feed}}}")
 @click.option("--db", "db_url", required=True, help="custody database: SQLite path or URL (read, never written)")
-@click.option("--rpc", "rpc_url", envvar="STOCKPILE_RPC_URL", default=None, help="JSON-RPC URL (else the products file's)")
-@click.option("--host", default="127.0.0.1", show_default=True, help="address to bind (loopback by default)")
-@click.option("--port", default=8600, show_default=True, type=int)
+@options.rpc_url_option(required=False, help="JSON-RPC URL (else rpc_url of the products file)")
+@options.host_option()
+@options.port_option("portal")
 @click.option("--index", "index_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="the portal's own lot index file (default: next to the SQLite DB, <db>.portal-index.sqlite)")
 @click.option("--refresh", default=15.0, show_default=True, help="seconds between chain refreshes (0: only at start)")
@@ -32,6 +34,7 @@ def serve(products_file, db_url, rpc_url, host, port, index_path, refresh) -> No
 
     from requests.exceptions import ConnectionError as NodeDown
 
+    options.check_port_free(host, port, "--port")  # before the chain and the lot index are read
     try:
         service = PortalService(products_file, db_url, index_path, rpc_url)
         click.echo(f"portal: {len(service.infos)} product(s) from {products_file}; reading chain and custody DB...")

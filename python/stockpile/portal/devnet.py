@@ -21,6 +21,9 @@ import time
 from pathlib import Path
 
 import click
+
+from stockpile.cli import options
+from stockpile.cli.errors import CliError
 import yaml
 from rich.console import Console
 
@@ -186,7 +189,7 @@ def _keys_env() -> dict[str, str]:
     keys = dev_keys()
     env = {f"STOCKPILE_ORACLE{i}_KEY": keys[k] for i, k in enumerate(demo.ORACLES)}
     env["STOCKPILE_TRANSMITTER_KEY"] = keys[demo.TRANSMITTER]
-    env["STOCKPILE_GUARDIAN_KEY"] = keys[demo.DEPLOYER]  # the sample file's pauser
+    env["STOCKPILE_GUARDIAN_KEY"] = keys[demo.DEPLOYER]  # the sample file's pauser (--guardian-account env:...)
     return env
 
 
@@ -276,6 +279,7 @@ def devnet_up(d: Path, rpc_port: int, portal_port: int, feeder_metrics_port: int
     if running(d, "watch") is None:
         _spawn(d, "watch", [_bin("stockpile"), "reconcile", "watch", "--products", dep["products"], "--db", dep["db"],
                             "--confirmations", "0", "--interval", "30", "--metrics-port", str(cfg["watch_metrics_port"]),
+                            "--guardian-account", "env:STOCKPILE_GUARDIAN_KEY",
                             "--out", str(work / "reconcile-report"), "--quiet"], env)
     if running(d, "portal") is None:
         _spawn(d, "portal", [_bin("stockpile"), "portal", "serve", "--products", dep["products"], "--db", dep["db"],
@@ -314,7 +318,6 @@ def devnet_env(cfg: dict) -> list[str]:
 
     lines = [
         "# Stockpile devnet (anvil's public development keys: never use them on a real network)",
-        f"export STOCKPILE_RPC={cfg['rpc_url']}",
         f"export STOCKPILE_RPC_URL={cfg['rpc_url']}",
         f"export STOCKPILE_DIRECTORY={dep['directory']}",
         f"export STOCKPILE_PORTAL=http://127.0.0.1:{cfg['portal_port']}",
@@ -342,12 +345,22 @@ def devnet() -> None:
 
 @devnet.command()
 @DIR_OPTION
-@click.option("--rpc-port", default=8545, show_default=True)
-@click.option("--portal-port", default=8600, show_default=True)
-@click.option("--feeder-metrics-port", default=9464, show_default=True)
-@click.option("--watch-metrics-port", default=9465, show_default=True)
+@options.port_option("anvil", flag="--rpc-port", help="anvil's port on 127.0.0.1")
+@options.port_option("portal", flag="--portal-port", help="the portal's port on 127.0.0.1")
+@options.port_option("oracle-metrics", flag="--feeder-metrics-port", help="the price feeder's /metrics and /health port")
+@options.port_option("reconcile-metrics", flag="--watch-metrics-port", help="`reconcile watch`'s /metrics port")
 def up(directory, rpc_port, portal_port, feeder_metrics_port, watch_metrics_port) -> None:
     """Start what is not running (the first time: deploy, attest, publish prices); print the environment."""
+    d = directory.resolve()
+    kept = load_config(d) or {}  # a devnet brought up again keeps its ports
+    ports = {"--rpc-port": kept.get("rpc_port", rpc_port), "--portal-port": kept.get("portal_port", portal_port),
+             "--feeder-metrics-port": kept.get("feeder_metrics_port", feeder_metrics_port),
+             "--watch-metrics-port": kept.get("watch_metrics_port", watch_metrics_port)}
+    for (flag, port), name in zip(ports.items(), ("anvil", "portal", "feeder", "watch")):
+        if running(d, name) is None:
+            options.check_port_free(options.LOCAL_HOST, port, flag)
+    if len(set(ports.values())) < len(ports):
+        raise CliError(f"two components on one port: {ports}")
     try:
         cfg = devnet_up(directory, rpc_port, portal_port, feeder_metrics_port, watch_metrics_port, say=click.echo)
     except click.ClickException:
@@ -373,7 +386,7 @@ def down(directory) -> None:
 
 @devnet.command()
 @DIR_OPTION
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="machine-readable output")
 def status(directory, as_json) -> None:
     """Which processes run; the chain's block; whether the portal answers. Exit 0 when all run, else 1."""
     st = devnet_status(directory)

@@ -130,7 +130,7 @@ class PortalService:
         products, doc = load_products(products_file)
         self.rpc_url: str = rpc_url or doc.get("rpc_url") or ""
         if not self.rpc_url:
-            raise ValueError(f"{products_file}: no rpc_url (or give --rpc)")
+            raise ValueError(f"{products_file}: no rpc_url (or give --rpc-url)")
         self.w3 = connect(self.rpc_url)
         self.db = Database(db_url)
         self.catalogue = catalogue or Catalogue.load()

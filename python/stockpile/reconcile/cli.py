@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 
 import click
+
+from stockpile.cli import options
+from stockpile.cli.errors import squeeze, user_error
 
 from stockpile.reconcile.breaks.model import Severity
 from stockpile.core.jsonconv import default as json_default
@@ -83,7 +85,7 @@ def ingest(exports, db_url, attested, decimal_comma, rejects_dir, catalogue, wor
 
 def run_options(f):
     opts = [
-        click.option("--rpc", "rpc_url", envvar="STOCKPILE_RPC_URL", default=None, help="JSON-RPC URL (or in the products file)"),
+        options.rpc_url_option(required=False, help="JSON-RPC URL (else rpc_url of the products file)"),
         click.option("--products", "products_file", required=True, type=click.Path(dir_okay=False),
                      help="JSON/YAML: {rpc_url, products: {CODE: {token, attestor, start_block}}} or {rpc_url, directory, start_block}"),
         click.option("--db", "db_url", default=None, help=DB_HELP),
@@ -97,7 +99,8 @@ def run_options(f):
                      show_default=True, help="report directory (JSON, CSV of breaks, HTML)"),
         click.option("--ingest", "ingest_paths", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
                      help="ingest this custody export first (repeatable)"),
-        click.option("--catalogue", type=click.Path(exists=True, dir_okay=False), default=None),
+        click.option("--catalogue", type=click.Path(exists=True, dir_okay=False), default=None,
+                     help="product catalogue JSON (default: the built-in one)"),
         click.option("--quiet", is_flag=True, help="no progress bars"),
     ]
     for o in reversed(opts):
@@ -115,7 +118,7 @@ def _setup(rpc_url, products_file, db_url, confirmations, max_log_range, max_att
     products, doc = load_products(products_file)
     rpc_url = rpc_url or doc.get("rpc_url")
     if not rpc_url:
-        raise SetupError("no RPC URL: --rpc, STOCKPILE_RPC_URL or rpc_url in the products file")
+        raise SetupError("no RPC URL: --rpc-url, STOCKPILE_RPC_URL or rpc_url in the products file")
     db = _db(db_url)
     cat = _catalogue(catalogue)
     for p in ingest_paths:
@@ -149,12 +152,21 @@ def _setup_or_fail(kw: dict):
     try:
         return _setup(**kw)
     except Exception as exc:
-        msg = one_line(exc) if not isinstance(exc, SetupError) else str(exc)
+        msg = str(exc) if isinstance(exc, SetupError) else (user_error(exc) or one_line(exc))
         report = failed_report(msg, kw.get("out_dir"), Severity[kw.get("fail_on") or "medium"])
-        click.echo(f"reconciliation failed: {msg}", err=True)
-        if report.get("files"):
-            click.echo(f"  json: {report['files']['json']}", err=True)
+        where = f" (report: {report['files']['json']})" if report.get("files") else ""
+        click.echo(f"reconciliation failed: {squeeze(msg)}{where}", err=True)
         sys.exit(EXIT_FAILED)
+
+
+def _amount(product: dict, field: str) -> str:
+    """A base-unit quantity of the report in product units (12.5, never 12500000000000000000)."""
+    from stockpile.sdk.units import from_units
+
+    value, decimals = product.get(field), product.get("decimals")
+    if value is None or decimals is None:
+        return str(value)
+    return f"{from_units(int(value), int(decimals)).normalize():f}"
 
 
 def _summary(report: dict) -> None:
@@ -165,7 +177,7 @@ def _summary(report: dict) -> None:
     for note in report.get("notes", []):
         click.echo(f"  note: {note}")
     for p in report["products"]:
-        click.echo(f"  {p['product']}: supply {p['total_supply']} attested {p['attested_reserve']} "
+        click.echo(f"  {p['product']}: supply {_amount(p, 'total_supply')} attested {_amount(p, 'attested_reserve')} "
                    f"ratio {p['collateralisation_ratio']} breaks {p.get('breaks', 0)}")
     for b in report["breaks"][:20]:
         click.echo(f"  [{b['severity']}] {b['kind']} {b['product']} {b['lot_id'] or ''}: {b['message']}")
@@ -201,34 +213,42 @@ def run(as_json, **kw) -> None:
 @run_options
 @click.option("--interval", default=60.0, show_default=True, help="seconds between runs")
 @click.option("--iterations", default=None, type=int, help="stop after this many runs (default: forever)")
-@click.option("--metrics-port", default=9464, show_default=True, type=int, help="Prometheus /metrics port (0: off)")
-@click.option("--guardian-key-env", default="STOCKPILE_GUARDIAN_KEY", show_default=True,
-              help="environment variable holding the guardian (PAUSER_ROLE) private key; unset = never pause")
-def watch(interval, iterations, metrics_port, guardian_key_env, **kw) -> None:
+@options.host_option("address the metrics server binds")
+@options.port_option("reconcile-metrics", flag="--metrics-port", help="Prometheus /metrics port")
+@options.account_option(flag="--guardian-account", envvar="STOCKPILE_GUARDIAN_ACCOUNT",
+                        help="guardian (PAUSER_ROLE) that pauses an under-backed product; none = never pause")
+def watch(interval, iterations, host, metrics_port, guardian_account_spec, **kw) -> None:
     """Reconcile every --interval seconds; export metrics; pause a product whose supply exceeds its reserve."""
+    import logging
+
     from stockpile.reconcile.watch import watch as do_watch
 
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    options.check_port_free(host, metrics_port, "--metrics-port")
+    guardian = options.load_account(guardian_account_spec) if guardian_account_spec else None
     db, w3, cfg, cat = _setup_or_fail(kw)
-    key = os.environ.get(guardian_key_env) or None
-    click.echo(f"watching {len(cfg.products)} product(s) every {interval}s; metrics on :{metrics_port}; "
-               f"guardian {'configured' if key else 'not configured'}")
+    key = guardian.key.hex() if guardian else None
+    metrics = f"http://{host}:{metrics_port}/metrics" if metrics_port else "off"
+    click.echo(f"watching {len(cfg.products)} product(s) every {interval}s; metrics {metrics}; "
+               f"guardian {guardian.address if guardian else 'not configured'}")
 
     def show(report):
         _summary(report)
         for a in report.get("actions", []):
             click.echo(f"  guardian {a['action']} {a['product']}: {a['result']} {a.get('error', '')}")
 
-    do_watch(db, w3, cfg, interval, iterations, metrics_port or None, key, on_report=show, catalogue=cat)
+    do_watch(db, w3, cfg, interval, iterations, metrics_port or None, key, on_report=show, catalogue=cat,
+             metrics_host=host)
 
 
 @reconcile.command()
 @click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--lots", default=1000, show_default=True)
-@click.option("--seed", default=1, show_default=True)
-@click.option("--as-of", default="2026-11-20T00:00:00Z", show_default=True)
+@click.option("--lots", default=1000, show_default=True, help="number of lots")
+@click.option("--seed", default=1, show_default=True, help="random seed (the same seed writes the same file)")
+@click.option("--as-of", default="2026-11-20T00:00:00Z", show_default=True, help="the export's as-of time (ISO 8601)")
 @click.option("--discrepancy", multiple=True, help="kind=count, e.g. quantity_mismatch=3 (repeatable)")
 @click.option("--bad-row", multiple=True, help="kind=count, e.g. unknown_status=2 (repeatable)")
-@click.option("--decimal-comma", is_flag=True)
+@click.option("--decimal-comma", is_flag=True, help="write quantities with a decimal comma (European exports)")
 @click.option("--attested-out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="also write the attested lot list (CSV) the planted discrepancies are measured against "
                    "(ingest it with --attested) and print what to attest per product")
@@ -254,8 +274,9 @@ def generate(out, lots, seed, as_of, discrepancy, bad_row, decimal_comma, attest
 
 
 @reconcile.command("demo")
-@click.option("--rpc", "rpc_url", default=None, help="use this chain instead of starting anvil")
-@click.option("--out", "work_dir", type=click.Path(file_okay=False, path_type=Path), default=None)
+@options.rpc_url_option(required=False, help="use this chain instead of starting anvil")
+@click.option("--out", "work_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="folder of the demo's files and reports (default: a temporary one)")
 def demo(rpc_url, work_dir) -> None:
     """Deploy sample products on anvil, reconcile clean, plant a released lot, reconcile again."""
     from rich.console import Console

@@ -108,10 +108,10 @@ def run_once(db, w3: Web3, cfg: RunConfig, metrics: Metrics | None = None, guard
 
 def watch(db, w3: Web3, cfg: RunConfig, interval: float = 60.0, iterations: int | None = None,
           metrics_port: int | None = None, guardian_key: str | None = None, metrics: Metrics | None = None,
-          on_report=None, catalogue=None) -> Metrics:
+          on_report=None, catalogue=None, metrics_host: str = "127.0.0.1") -> Metrics:
     metrics = metrics or Metrics()
     if metrics_port is not None:
-        start_http_server(metrics_port, registry=metrics.registry)
+        start_http_server(metrics_port, addr=metrics_host, registry=metrics.registry)  # loopback unless told
     n = 0
     while iterations is None or n < iterations:
         started = time.monotonic()

@@ -10,6 +10,8 @@ from typing import NoReturn
 
 import click
 
+from stockpile.cli import options
+
 
 def _parse_time(ctx, param, value: str | None) -> int | None:
     from stockpile.core.times import parse_time
@@ -35,7 +37,10 @@ def read_lots(path: Path):
             rows = list(csv.DictReader(f))
         first_row = 2  # the header is line 1
     else:
-        rows = json.loads(path.read_text(encoding="utf-8"))
+        try:
+            rows = json.loads(path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise click.BadParameter(f"{path}: not a JSON lot list ({exc})") from None
         if isinstance(rows, dict):
             rows = rows.get("lots", [])
         first_row = 0
@@ -51,28 +56,28 @@ def read_lots(path: Path):
     return lots
 
 
-def _account(key_env: str | None, keystore: Path | None, password_env: str | None):
-    from stockpile.sdk.accounts import AccountError, load
+def _attestation(path: Path):
+    """The attestation of `stockpile reserve attestation` in ``path``, or one line naming the file."""
+    from pydantic import ValidationError
 
-    if not (key_env or keystore):
-        raise click.UsageError("give --key-env VAR or --keystore FILE")
+    from stockpile.reserve.models import Attestation
+
     try:
-        return load(key_env=key_env, keystore=keystore, passphrase_env=password_env, prompt=not password_env)
-    except AccountError as exc:
-        raise click.UsageError(str(exc)) from None
+        return Attestation.model_validate_json(path.read_text())
+    except (ValidationError, UnicodeDecodeError) as exc:
+        raise click.BadParameter(f"{path}: not an attestation of `stockpile reserve attestation` "
+                                 f"({exc.errors()[0]['msg'] if isinstance(exc, ValidationError) else exc})") from None
 
 
-_key_options = [
-    click.option("--key-env", help="environment variable holding the private key"),
-    click.option("--keystore", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="encrypted keystore"),
-    click.option("--password-env", help="environment variable holding the keystore password (else prompted)"),
-]
+def _account(account_spec: str):
+    return options.load_account(account_spec)
 
 
-def key_options(f):
-    for opt in reversed(_key_options):
-        f = opt(f)
-    return f
+def _attestor(rpc_url: str, attestor: str, chain_id: int | None = None):
+    """The ReserveAttestor at ``attestor`` on the node at ``rpc_url`` (web3, contract), or one line naming
+    what is wrong: the node unreachable, the wrong chain, no ReserveAttestor at that address."""
+    w3 = options.connect_rpc(rpc_url, chain_id, allow_mainnet=True).w3
+    return w3, options.expect_contract(w3, attestor, "ReserveAttestor", "configDigest", "ReserveAttestor")
 
 
 @click.group()
@@ -99,7 +104,7 @@ def attestation_cmd(lots_file: Path, as_of: int, report: Path, tree_out: Path | 
     click.echo(att.model_dump_json(indent=2))
 
 
-def _config_digest(config_digest: str | None, rpc: str | None, contract: str) -> bytes:
+def _config_digest(config_digest: str | None, rpc_url: str | None, attestor: str, chain_id: int) -> bytes:
     if config_digest:
         raw = config_digest.removeprefix("0x")
         try:
@@ -109,38 +114,32 @@ def _config_digest(config_digest: str | None, rpc: str | None, contract: str) ->
         if len(value) != 32:
             raise click.BadParameter(f"--config-digest: expected 32 bytes of hex, got {config_digest!r}")
         return value
-    if not rpc:
-        raise click.UsageError("give --config-digest (the ReserveAttestor's configDigest()) or --rpc to read it")
-    from web3 import Web3
-    from stockpile.sdk.rpc import connect
-
-    from stockpile.contracts import load
-
-    w3 = connect(rpc)
-    feed = w3.eth.contract(address=Web3.to_checksum_address(contract), abi=load("ReserveAttestor").abi)
+    if not rpc_url:
+        raise click.UsageError("give --config-digest (the ReserveAttestor's configDigest()) or --rpc-url to read it")
+    _, feed = _attestor(rpc_url, attestor, chain_id)
     return bytes(feed.functions.configDigest().call())
 
 
 @reserve.command("sign")
 @click.argument("attestation_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--chain-id", type=int, required=True)
-@click.option("--contract", "contract", required=True, help="the product's ReserveAttestor address")
-@click.option("--config-digest", help="the ReserveAttestor's configDigest() to sign under (else read with --rpc)")
-@click.option("--rpc", help="JSON-RPC URL to read the config digest from")
+@click.option("--chain-id", type=int, required=True,
+              help="chain the attestation is for (signed; with --rpc-url the node must answer it)")
+@options.address_option("--attestor", "the product's ReserveAttestor")
+@click.option("--config-digest", help="the ReserveAttestor's configDigest() to sign under (else read with --rpc-url)")
+@options.rpc_url_option(required=False, help="node to read the config digest from")
 @click.option("--deadline", callback=_parse_time,
               help="last time the signature is accepted: unix seconds or ISO 8601 (default: as-of + 7 days)")
-@key_options
-def sign_cmd(attestation_file: Path, chain_id: int, contract: str, config_digest, rpc, deadline,
-             key_env, keystore, password_env) -> None:
+@options.account_option(required=True, help="attestor")
+def sign_cmd(attestation_file: Path, chain_id: int, attestor: str, config_digest, rpc_url, deadline,
+             account_spec) -> None:
     """Sign an attestation (EIP-712) as an attestor, under the attestor set's config digest and a
     deadline; prints {"signer", "signature", "config_digest", "deadline"}."""
-    from stockpile.reserve.models import Attestation
     from stockpile.reserve.signing import default_deadline, sign_attestation
 
-    att = Attestation.model_validate_json(attestation_file.read_text())
-    digest = _config_digest(config_digest, rpc, contract)
+    att = _attestation(attestation_file)
+    digest = _config_digest(config_digest, rpc_url, attestor, chain_id)
     deadline = default_deadline(att) if deadline is None else deadline
-    signed = sign_attestation(_account(key_env, keystore, password_env), chain_id, contract, att, digest, deadline)
+    signed = sign_attestation(_account(account_spec), chain_id, attestor, att, digest, deadline)
     click.echo(json.dumps({"signer": signed.signer, "signature": "0x" + signed.signature.hex(),
                            "config_digest": "0x" + digest.hex(), "deadline": deadline}))
 
@@ -148,29 +147,25 @@ def sign_cmd(attestation_file: Path, chain_id: int, contract: str, config_digest
 @reserve.command("submit")
 @click.argument("attestation_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.argument("signature_files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--rpc", required=True, help="JSON-RPC URL")
-@click.option("--contract", "contract", required=True, help="the product's ReserveAttestor address")
-@key_options
-def submit_cmd(attestation_file, signature_files, rpc, contract, key_env, keystore, password_env) -> None:
+@options.network_options()
+@options.address_option("--attestor", "the product's ReserveAttestor")
+@options.account_option(required=True, help="account that sends the transaction")
+def submit_cmd(attestation_file, signature_files, rpc_url, chain_id, allow_mainnet, attestor, account_spec) -> None:
     """Submit an attestation with its signatures (any account may submit: the signatures carry the authority)."""
-    from web3 import Web3
-    from stockpile.sdk.rpc import connect
-
-    from stockpile.contracts import load
     from stockpile.reserve.deploy import submit_attestation
-    from stockpile.reserve.models import Attestation
     from stockpile.reserve.signing import SignedAttestation, order_signatures, recover_signer
 
-    w3 = connect(rpc)
-    att = Attestation.model_validate_json(attestation_file.read_text())
-    feed = w3.eth.contract(address=Web3.to_checksum_address(contract), abi=load("ReserveAttestor").abi)
+    att = _attestation(attestation_file)
+    account = _account(account_spec)
+    w3, feed = _attestor(rpc_url, attestor, chain_id)
+    contract = attestor
     signed, terms = [], None
     for f in signature_files:
-        d = json.loads(Path(f).read_text())
         try:
+            d = json.loads(Path(f).read_text())
             sig = bytes.fromhex(d["signature"].removeprefix("0x"))
             these = (bytes.fromhex(d["config_digest"].removeprefix("0x")), int(d["deadline"]))
-        except (KeyError, ValueError, TypeError, AttributeError):
+        except (KeyError, ValueError, TypeError, AttributeError, UnicodeDecodeError):
             raise click.BadParameter(f"{f}: not a signature file of `stockpile reserve sign`") from None
         if terms is not None and these != terms:
             raise click.BadParameter(f"{f}: signed under another config digest or deadline than the other files")
@@ -183,7 +178,7 @@ def submit_cmd(attestation_file, signature_files, rpc, contract, key_env, keysto
     if terms[0] != current:
         raise click.BadParameter(f"signed under config digest 0x{terms[0].hex()}, the attestor's is now 0x{current.hex()} "
                                  "(attestor set or quorum changed): sign again")
-    receipt = submit_attestation(w3, _account(key_env, keystore, password_env), feed, att, terms[0], terms[1],
+    receipt = submit_attestation(w3, account, feed, att, terms[0], terms[1],
                                  order_signatures(signed))
     (ev,) = feed.events.ReserveAttested().process_receipt(receipt)
     click.echo(json.dumps({"round": ev.args.roundId, "tx": "0x" + receipt.transactionHash.hex().removeprefix("0x"),
@@ -194,17 +189,20 @@ def submit_cmd(attestation_file, signature_files, rpc, contract, key_env, keysto
 @click.argument("tree_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.argument("lot_id")
 @click.option("--warehouse", help="warehouse id, when the lot id alone is ambiguous")
-@click.option("--rpc", help="JSON-RPC URL: also verify on chain against the latest attested root")
-@click.option("--contract", "contract", help="the product's ReserveAttestor address (with --rpc)")
-def proof_cmd(tree_file: Path, lot_id: str, warehouse: str | None, rpc: str | None, contract: str | None) -> None:
+@options.rpc_url_option(required=False, help="also verify on chain against the latest attested root")
+@options.address_option("--attestor", "the product's ReserveAttestor (with --rpc-url)", required=False)
+def proof_cmd(tree_file: Path, lot_id: str, warehouse: str | None, rpc_url: str | None, attestor: str | None) -> None:
     """Print the Merkle proof of LOT_ID from a tree dump (--tree-out, or @openzeppelin/merkle-tree's dump);
-    with --rpc/--contract, verify it on chain (exit 1 when the lot is not in the attested reserve)."""
+    with --rpc-url/--attestor, verify it on chain (exit 1 when the lot is not in the attested reserve)."""
     from stockpile.merkle import lot_leaf, verify_proof
     from stockpile.merkle.lots import LOT_LEAF_TYPES
     from stockpile.merkle.tree import proof_from_dump
 
-    dump = json.loads(tree_file.read_text())
-    if dump.get("format") != "standard-v1" or dump.get("leafEncoding") != LOT_LEAF_TYPES:
+    try:
+        dump = json.loads(tree_file.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise click.BadParameter(f"{tree_file}: not a JSON tree dump ({exc})") from None
+    if not isinstance(dump, dict) or dump.get("format") != "standard-v1" or dump.get("leafEncoding") != LOT_LEAF_TYPES:
         raise click.BadParameter(f"{tree_file}: not a lot tree dump (standard-v1 with the lot leaf encoding)")
     matches = [i for i, v in enumerate(dump["values"])
                if v["value"][1] == lot_id and (warehouse is None or v["value"][0] == warehouse)]
@@ -221,36 +219,25 @@ def proof_cmd(tree_file: Path, lot_id: str, warehouse: str | None, rpc: str | No
         raise click.BadParameter(f"{tree_file}: the dump is inconsistent (proof of {lot_id} does not reach its root)")
     out = {"lot": dict(zip(["warehouse_id", "lot_id", "product_code", "form", "purity_ppm", "quantity", "assay_ref"], value)),
            "leaf": "0x" + leaf.hex(), "root": dump["tree"][0], "proof": proof}
-    if rpc:
-        if not contract:
-            raise click.UsageError("--rpc needs --contract")
-        from web3 import Web3
-        from stockpile.sdk.rpc import connect
-
-        from stockpile.contracts import load
-
-        w3 = connect(rpc)
-        feed = w3.eth.contract(address=Web3.to_checksum_address(contract), abi=load("ReserveAttestor").abi)
+    if attestor:
+        if not rpc_url:
+            raise click.UsageError("--attestor needs --rpc-url")
+        _, feed = _attestor(rpc_url, attestor)
         out["on_chain"] = bool(feed.functions.verifyLot(*value, proof).call())
         out["round"] = feed.functions.latestRoundId().call()
     click.echo(json.dumps(out, indent=2))
-    if rpc and not out["on_chain"]:
+    if attestor and not out["on_chain"]:
         raise SystemExit(1)
 
 
 @reserve.command("status")
-@click.option("--rpc", required=True, help="JSON-RPC URL")
-@click.option("--contract", "contract", required=True, help="the product's ReserveAttestor address")
-def status_cmd(rpc: str, contract: str) -> None:
+@options.network_options()
+@options.address_option("--attestor", "the product's ReserveAttestor")
+def status_cmd(rpc_url: str, chain_id: int | None, allow_mainnet: bool, attestor: str) -> None:
     """Print the latest attestation of a ReserveAttestor (JSON)."""
-    from web3 import Web3
-    from stockpile.sdk.rpc import connect
-
-    from stockpile.contracts import load
     from stockpile.reserve.models import Attestation
 
-    w3 = connect(rpc)
-    feed = w3.eth.contract(address=Web3.to_checksum_address(contract), abi=load("ReserveAttestor").abi)
+    _, feed = _attestor(rpc_url, attestor, chain_id)
     att, round_id, attested_at = feed.functions.latestAttestation().call()
     out = {
         "product": feed.functions.productCode().call(),
@@ -298,8 +285,8 @@ def _product_of(lots, product: str | None) -> str:
 @click.option("--as-of", "as_of", required=True, callback=_parse_time, help="custodian snapshot time: unix seconds or ISO 8601 with zone")
 @click.option("--report", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
               help="the custodian's full report (its keccak256 is the report hash)")
-@click.option("--rpc", required=True, help="JSON-RPC URL")
-@click.option("--contract", "contract", required=True, help="the product's ReserveAttestor address")
+@options.network_options()
+@options.address_option("--attestor", "the product's ReserveAttestor")
 @click.option("--product", help="product code (default: the lots' product)")
 @click.option("--nodes", "nodes_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="nodes.yaml: collect signatures from these attestor nodes (production mode)")
@@ -309,9 +296,9 @@ def _product_of(lots, product: str | None) -> str:
 @click.option("--collect-timeout", type=float, help="seconds to wait for the nodes (default: nodes.yaml deadline_seconds)")
 @click.option("--state", "state_path", type=click.Path(dir_okay=False, path_type=Path), default=Path("reserve-attest.db"),
               show_default=True, help="submission log: the signed transaction is recorded here before it is broadcast")
-@key_options
-def attest_cmd(lots_file, as_of, report, rpc, contract, product, nodes_file, local_signers, deadline, collect_timeout,
-               state_path, key_env, keystore, password_env) -> None:
+@options.account_option(required=True, help="account that sends the transaction")
+def attest_cmd(lots_file, as_of, report, rpc_url, chain_id, allow_mainnet, attestor, product, nodes_file, local_signers,
+               deadline, collect_timeout, state_path, account_spec) -> None:
     """Collect attestor signatures for LOTS_FILE's reserve and submit the attestation once quorum is met.
 
     With --nodes, every attestor node recomputes the lots from its own custody records and signs only if
@@ -320,7 +307,6 @@ def attest_cmd(lots_file, as_of, report, rpc, contract, product, nodes_file, loc
     already attested, refused on chain), 2 bad input."""
     from web3 import Web3
 
-    from stockpile.contracts import load
     from stockpile.reserve.collect import (
         NotSubmitted, SubmissionLog, collect_from_nodes, load_nodes_file, resume_pending, sign_locally, submit_once,
     )
@@ -336,13 +322,10 @@ def attest_cmd(lots_file, as_of, report, rpc, contract, product, nodes_file, loc
     lots = read_lots(lots_file)
     product = _product_of(lots, product)
     att = Attestation.of_lots(lots, as_of, report_hash(report.read_bytes()))
-    relayer = _account(key_env, keystore, password_env)
-    w3 = Web3(Web3.HTTPProvider(rpc, request_kwargs={"timeout": 30}))
-    try:
-        chain_id = w3.eth.chain_id
-    except Exception as exc:
-        _fail(f"cannot reach {rpc}: {type(exc).__name__}")
-    feed = w3.eth.contract(address=Web3.to_checksum_address(contract), abi=load("ReserveAttestor").abi)
+    relayer = _account(account_spec)
+    conn = options.connect_rpc(rpc_url, chain_id, allow_mainnet)
+    w3, chain_id, contract = conn.w3, conn.chain_id, attestor
+    feed = options.expect_contract(w3, attestor, "ReserveAttestor", "configDigest", "ReserveAttestor")
     try:
         on_chain_product = feed.functions.productCode().call()
         digest, quorum = bytes(feed.functions.configDigest().call()), feed.functions.quorum().call()

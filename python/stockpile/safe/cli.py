@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 import json
-import sys
 from contextlib import contextmanager
 from pathlib import Path
 
 import click
 
+from stockpile.cli import options
+from stockpile.cli.errors import CliError
 
 
-def _fail(msg: str) -> None:
-    click.echo(f"error: {msg}", err=True)
-    sys.exit(2)
+def _fail(msg: str) -> NoReturn:
+    raise CliError(msg)
 
 
 @contextmanager
@@ -31,32 +33,22 @@ def _errors():
 
 
 def _network_options(f):
-    f = click.option("--network", "-n", required=True, envvar="STOCKPILE_RPC_URL",
-                     help="RPC URL of the chain (or STOCKPILE_RPC_URL)")(f)
-    f = click.option("--chain-id", type=int, default=None, help="refuse unless the node answers this chain id")(f)
-    f = click.option("--allow-mainnet", is_flag=True, help="allow a mainnet chain id")(f)
-    return f
+    return options.network_options(rpc_help="RPC URL of the chain")(f)
 
 
 def _account_option(required: bool = True):
-    return click.option("--account", "account_spec", required=required,
-                        help="env:VAR (private key), keystore:PATH[:PASSPHRASE_VAR] or mnemonic-env:VAR[:INDEX]")
+    return options.account_option(required=required)
 
 
 @contextmanager
-def _connected(network: str, chain_id: int | None, allow_mainnet: bool):
-    from stockpile.deploy.network import connect
-
-    with _errors():
-        conn = connect(network, expected_chain_id=chain_id, allow_mainnet=allow_mainnet)
+def _connected(rpc_url: str, chain_id: int | None, allow_mainnet: bool):
+    conn = options.connect_rpc(rpc_url, chain_id, allow_mainnet)
     with conn, _errors():
         yield conn.w3
 
 
 def _account(spec: str):
-    from stockpile.sdk.accounts import from_env
-
-    return from_env(spec)
+    return options.load_account(spec)
 
 
 def _load(file: Path):
@@ -74,17 +66,17 @@ def safe() -> None:
 @safe.command("create")
 @_network_options
 @_account_option()
-@click.option("--owner", "owners", multiple=True, required=True, help="owner address (repeat)")
-@click.option("--threshold", type=int, required=True)
+@click.option("--owner", "owners", multiple=True, required=True, type=options.ADDRESS, help="owner address (repeat)")
+@click.option("--threshold", type=click.IntRange(1), required=True, help="owner signatures a transaction needs")
 @click.option("--deploy-contracts", is_flag=True,
               help="deploy the Safe singleton, factory, fallback handler and MultiSendCallOnly first (local/rehearsal chains)")
-@click.option("--salt-nonce", type=int, default=0, show_default=True)
-def create_cmd(network, chain_id, allow_mainnet, account_spec, owners, threshold, deploy_contracts, salt_nonce) -> None:
+@click.option("--salt-nonce", type=int, default=0, show_default=True, help="CREATE2 salt nonce of the Safe proxy")
+def create_cmd(rpc_url, chain_id, allow_mainnet, account_spec, owners, threshold, deploy_contracts, salt_nonce) -> None:
     """Create an N-of-M Safe; prints its address and the Safe contracts used (JSON)."""
     from stockpile.safe.contracts import SafeSingletons, create_safe, deploy_safe_singletons
     from stockpile.sdk.transactions import Sender
 
-    with _connected(network, chain_id, allow_mainnet) as w3:
+    with _connected(rpc_url, chain_id, allow_mainnet) as w3:
         sender = Sender(w3, _account(account_spec))
         if deploy_contracts:
             singletons = deploy_safe_singletons(sender)
@@ -101,9 +93,6 @@ def create_cmd(network, chain_id, allow_mainnet, account_spec, owners, threshold
         for name, address in singletons.__dict__.items():
             if not w3.eth.get_code(address):
                 _fail(f"no {name} contract at {address} on chain {w3.eth.chain_id}: give --deploy-contracts")
-        for o in owners:
-            if not w3.is_address(o):
-                _fail(f"--owner: not an address: {o!r}")
         address = create_safe(sender, singletons, list(owners), threshold, salt_nonce)
         click.echo(json.dumps({"safe": address, "owners": list(owners), "threshold": threshold,
                                **singletons.__dict__}, indent=2))
@@ -111,8 +100,8 @@ def create_cmd(network, chain_id, allow_mainnet, account_spec, owners, threshold
 
 @safe.command("propose")
 @_network_options
-@click.option("--safe", "safe_address", required=True, help="the Safe that is to make the call")
-@click.option("--to", "to", required=True, help="contract (or account) the Safe calls")
+@options.address_option("--safe", "the Safe that is to make the call", dest="safe_address")
+@options.address_option("--to", "contract (or account) the Safe calls")
 @click.option("--abi-fn", default=None, help='function signature, e.g. "mint(address,uint256,bytes32)"')
 @click.option("--contract", "artifact", default=None, help="artifact name giving the ABI, e.g. CommodityToken (with --function)")
 @click.option("--function", "function", default=None, help="function name or signature in --contract's ABI")
@@ -123,7 +112,7 @@ def create_cmd(network, chain_id, allow_mainnet, account_spec, owners, threshold
 @click.option("--nonce", type=int, default=None, help="Safe nonce (default: the Safe's next nonce)")
 @click.option("--description", default="", help="shown in the Safe app's Transaction Builder")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="proposal file to write")
-def propose_cmd(network, chain_id, allow_mainnet, safe_address, to, abi_fn, artifact, function, raw_data, args_flag, args,
+def propose_cmd(rpc_url, chain_id, allow_mainnet, safe_address, to, abi_fn, artifact, function, raw_data, args_flag, args,
                 value, nonce, description, out) -> None:
     """Propose any call for the Safe: by signature (--abi-fn), by artifact (--contract/--function), or raw --data.
 
@@ -137,9 +126,7 @@ def propose_cmd(network, chain_id, allow_mainnet, safe_address, to, abi_fn, arti
         _fail("give exactly one of --abi-fn SIGNATURE, --contract NAME --function F, or --data 0x...")
     if artifact and not function:
         _fail("--contract needs --function")
-    with _connected(network, chain_id, allow_mainnet) as w3:
-        if not w3.is_address(to):
-            _fail(f"--to: not an address: {to!r}")
+    with _connected(rpc_url, chain_id, allow_mainnet) as w3:
         if raw_data is not None:
             if args:
                 _fail("--data takes no function arguments")
@@ -168,13 +155,13 @@ def propose_cmd(network, chain_id, allow_mainnet, safe_address, to, abi_fn, arti
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @_network_options
 @_account_option()
-@click.option("--safe", "expected_safe", default=None, help="refuse unless the proposal is for this Safe")
-def sign_cmd(file, network, chain_id, allow_mainnet, account_spec, expected_safe) -> None:
+@options.address_option("--safe", "refuse unless the proposal is for this Safe", required=False, dest="expected_safe")
+def sign_cmd(file, rpc_url, chain_id, allow_mainnet, account_spec, expected_safe) -> None:
     """Add an owner's EIP-712 signature to a proposal file (after checking it against the chain)."""
     from stockpile.safe.workflow import owner_signatures, sign
 
     prop = _load(file)
-    with _connected(network, chain_id, allow_mainnet) as w3:
+    with _connected(rpc_url, chain_id, allow_mainnet) as w3:
         acct = _account(account_spec)
         for c in prop.calls:
             click.echo(f"  {c.summary()}")
@@ -189,14 +176,14 @@ def sign_cmd(file, network, chain_id, allow_mainnet, account_spec, expected_safe
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @_network_options
 @_account_option()
-@click.option("--safe", "expected_safe", default=None, help="refuse unless the proposal is for this Safe")
-def execute_cmd(file, network, chain_id, allow_mainnet, account_spec, expected_safe) -> None:
+@options.address_option("--safe", "refuse unless the proposal is for this Safe", required=False, dest="expected_safe")
+def execute_cmd(file, rpc_url, chain_id, allow_mainnet, account_spec, expected_safe) -> None:
     """Submit execTransaction once the proposal holds the threshold of owner signatures (any account may submit)."""
     from stockpile.safe.workflow import execute
     from stockpile.sdk.transactions import Sender
 
     prop = _load(file)
-    with _connected(network, chain_id, allow_mainnet) as w3:
+    with _connected(rpc_url, chain_id, allow_mainnet) as w3:
         receipt = execute(w3, prop, Sender(w3, _account(account_spec)), expected_safe=expected_safe)
         click.echo(f"executed Safe {prop.safe} nonce {prop.nonce} ({len(prop.calls)} call(s)) in tx "
                    f"{w3.to_hex(receipt['transactionHash'])}, gas used {receipt['gasUsed']:,}")
@@ -204,17 +191,17 @@ def execute_cmd(file, network, chain_id, allow_mainnet, account_spec, expected_s
 
 @safe.command("show")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--network", "-n", default=None, envvar="STOCKPILE_RPC_URL", help="also check against this chain")
-def show_cmd(file, network) -> None:
-    """Print what a proposal does, its hash and signatures (and, with --network, what is missing)."""
+@options.rpc_url_option(required=False, help="also check against this chain")
+def show_cmd(file, rpc_url) -> None:
+    """Print what a proposal does, its hash and signatures (and, with --rpc-url, what is missing)."""
     prop = _load(file)
     click.echo(f"Safe {prop.safe} on chain {prop.chain_id}, nonce {prop.nonce}, safeTxHash {prop.safe_tx_hash}")
     for c in prop.calls:
         click.echo(f"  {c.summary()}")
     click.echo(f"signatures: {', '.join(prop.signers()) or 'none'}")
-    if network:
+    if rpc_url:
         from stockpile.safe.workflow import check_against_chain, owner_signatures
 
-        with _connected(network, None, True) as w3:
+        with _connected(rpc_url, None, True) as w3:
             info = check_against_chain(w3, prop)
             click.echo(f"{len(owner_signatures(prop, info))} of {info.threshold} owner signatures; Safe at nonce {info.nonce}")

@@ -26,13 +26,15 @@ from stockpile.safe.contracts import safe_info
 
 
 def via_safe_options(f):
-    f = click.option("--multisend", default=None, envvar="STOCKPILE_SAFE_MULTISEND",
+    from stockpile.cli.options import ADDRESS
+
+    f = click.option("--multisend", default=None, envvar="STOCKPILE_SAFE_MULTISEND", type=ADDRESS,
                      help="MultiSendCallOnly address for batches (default: Safe's canonical 1.4.1 one of the chain)")(f)
     f = click.option("--safe-nonce", type=int, default=None, help="with --via-safe: the Safe nonce to propose for "
                      "(default: the Safe's next nonce)")(f)
     f = click.option("--proposal", "proposal_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
                      help="with --via-safe: the proposal file to write (default: safe-proposal-<nonce>.json)")(f)
-    f = click.option("--via-safe", "via_safe", default=None, metavar="SAFE_ADDRESS",
+    f = click.option("--via-safe", "via_safe", default=None, type=ADDRESS,
                      help="do not send: write a Safe proposal (Transaction Builder JSON + SafeTx hash) for the owners "
                           "to sign (`stockpile safe sign`) and execute (`stockpile safe execute`)")(f)
     return f

@@ -341,6 +341,28 @@ class ProductClient:
             *signed_attest_args(signers, self.sp.chain_id, self.attestor.address, att, digest)))
         return cast(AttestationView, self.attestation())  # the round just attested
 
+    def pause(self) -> Any:
+        """Guardian (PAUSER_ROLE): stop every transfer, mint and redemption. Immediate; only the admin unpauses."""
+        return self.sp.send(self.token.functions.pause())
+
+    def unpause(self) -> Any:
+        """Admin (DEFAULT_ADMIN_ROLE): lift a pause."""
+        return self.sp.send(self.token.functions.unpause())
+
+    def pause_minting(self) -> Any:
+        """Guardian (PAUSER_ROLE): stop minting only (transfers and redemptions go on); only the admin resumes it."""
+        return self.sp.send(self.token.functions.pauseMinting())
+
+    def unpause_minting(self) -> Any:
+        """Admin (DEFAULT_ADMIN_ROLE): resume minting."""
+        return self.sp.send(self.token.functions.unpauseMinting())
+
+    def paused(self) -> bool:
+        return bool(self.token.functions.paused().call())
+
+    def minting_paused(self) -> bool:
+        return bool(self.token.functions.mintingPaused().call())
+
     def allowlist(self, account: str, allowed: bool = True) -> Any:
         """Add (or remove) a permitted holder, for products in allowlist mode (COMPLIANCE role)."""
         return self.sp.send(self.token.functions.setAllowlisted(to_checksum_address(account), allowed))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 import click
 
@@ -13,6 +14,7 @@ from stockpile import __version__
 SUBCOMMANDS: dict[str, str] = {
     "deploy": "stockpile.deploy.cli:deploy",
     "layout": "stockpile.token.cli:layout",
+    "token": "stockpile.token.cli:token",
     "reserve": "stockpile.reserve.cli:reserve",
     "oracle": "stockpile.oracle.cli:oracle",
     "reconcile": "stockpile.reconcile.cli:reconcile",
@@ -24,6 +26,31 @@ SUBCOMMANDS: dict[str, str] = {
 
 
 class LazyGroup(click.Group):
+    """Subcommand groups imported when used; every user mistake below them leaves as one line, exit 2
+    (stockpile.cli.errors); a bug keeps its traceback."""
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:  # type: ignore[override]
+        """As click's, but a usage error (a bad option value, a missing argument) is one line too."""
+        import sys
+
+        from stockpile.cli.errors import show_usage_error
+
+        base: Any = super()
+        if not standalone_mode:
+            return base.main(*args, standalone_mode=False, **kwargs)
+        try:
+            rv = base.main(*args, standalone_mode=False, **kwargs)
+        except click.UsageError as exc:
+            show_usage_error(exc)
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
     def list_commands(self, ctx):
         return sorted(set(super().list_commands(ctx)) | set(SUBCOMMANDS))
 
@@ -42,6 +69,8 @@ class LazyGroup(click.Group):
         return super().get_command(ctx, name)
 
     def invoke(self, ctx):
+        from stockpile.cli.errors import as_click_error
+
         # A command whose capability is an extra that is not installed: one line naming it, exit 2.
         command = ctx.protected_args[0] if ctx.protected_args else None
         try:
@@ -54,6 +83,11 @@ class LazyGroup(click.Group):
                 raise
             click.echo(f"Error: {line}", err=True)
             ctx.exit(2)
+        except Exception as exc:
+            mapped = as_click_error(exc)
+            if mapped is None:
+                raise
+            raise mapped from exc
 
 
 def _needs_extra(name: str, line: str) -> click.Command:
@@ -106,7 +140,7 @@ def toolchain_install() -> None:
 
 
 @main.command()
-@click.option("--port", type=int, default=None, help="anvil port (default: a free one)")
+@click.option("--port", type=click.IntRange(1, 65535), default=None, help="anvil port (default: a free one)")
 def demo(port: int | None) -> None:
     """Run the main journey on a local anvil chain that this command starts and stops."""
     from stockpile.demo import run_demo

@@ -1,0 +1,5 @@
+"""``python -m stockpile.cli``: the ``stockpile`` command."""
+
+from stockpile.cli import main
+
+main()
