@@ -101,8 +101,24 @@ metrics: {{host: 127.0.0.1, port: {_free_port()}}}
 """)
     export = w / "custody.csv"
     export.write_text("not,a,custody\nexport,at,all\n")
+    oracle_node = w / "oracle-node.yaml"  # one operator's node: its key names an unset variable
+    oracle_node.write_text(json.dumps({
+        "chain_id": 31337, "rpc_url": chain.url, "feed_address": chain.price_feed, "key": {"key_env": UNSET_VAR},
+        "state_db": str(w / "oracle-node.sqlite"), "server": {"port": 0},
+        "sources": {"sim": {"kind": "simulated", "start": {"NDPR-OXIDE/USD": "62.5"}, "unit": "USD/kg"}},
+        "products": [{"symbol": "NDPR-OXIDE/USD", "sources": [{"source": "sim", "key": "NDPR-OXIDE/USD"}]}]}))
+    (w / "exports").mkdir(exist_ok=True)
+    reserve_node = w / "reserve-node.yaml"  # one custodian attestor: its account names an unset variable
+    reserve_node.write_text(json.dumps({
+        "name": "custodian-1", "chain_id": 31337, "rpc_url": chain.url, "account": f"env:{UNSET_VAR}",
+        "state_dir": str(w / "reserve-node"), "custody": {"exports": str(w / "exports")},
+        "products": {"NDPR-OXIDE": {"attestor": chain.attestor}}, "server": {"port": 0}}))
+    nodes = w / "nodes.yaml"  # the attestor nodes a transmitter collects from
+    nodes.write_text(json.dumps({"nodes": [{"name": "custodian-1", "url": f"http://127.0.0.1:{_free_port()}",
+                                            "token_env": "NODE_TOKEN"}]}))
     return SimpleNamespace(bad=bad, bad_json=bad_json, products=products, lots=lots, tree=tree_file, report=report,
-                           att=att_file, sig=sig, feeder=feeder, export=export, db=w / "custody.db",
+                           att=att_file, sig=sig, feeder=feeder, export=export, oracle_node=oracle_node,
+                           reserve_node=reserve_node, nodes=nodes, db=w / "custody.db",
                            keystore_dir=w / "keystores", devnet=w / "devnet", out=w / "out")
 
 
@@ -149,8 +165,9 @@ def base_invocations(c, f, p) -> dict[tuple[str, ...], list]:
         ("basket", "redeem"): ["SMB", "1", *rpc, *manifest, "--account", "env:DEPLOYER_KEY"],
         ("devnet", "up"): ["--dir", f.devnet],
         ("devnet", "env"): ["--dir", f.devnet],
-        ("oracle", "run-once"): ["--config", f.feeder],
-        ("oracle", "run"): ["--config", f.feeder, "--max-runs", "1"],
+        ("oracle", "run-once"): ["--config", f.feeder, "--local-signers"],
+        ("oracle", "run"): ["--config", f.feeder, "--max-runs", "1", "--local-signers"],
+        ("oracle", "node"): ["--config", f.oracle_node],
         ("oracle", "deploy"): [*rpc, "--account", "env:DEPLOYER_KEY", *[x for k in c.keys[5:9] for x in
                                ("--signer", _address(k))], "--f", "1", "--feed", "X/USD:1000"],
         ("oracle", "prices"): [*rpc, "--price-feed", c.price_feed, "NDPR-OXIDE/USD"],
@@ -166,6 +183,9 @@ def base_invocations(c, f, p) -> dict[tuple[str, ...], list]:
                               "--account", "env:DEPLOYER_KEY"],
         ("reserve", "submit"): [f.att, f.sig, *rpc, "--attestor", c.attestor, "--account", "env:DEPLOYER_KEY"],
         ("reserve", "status"): [*rpc, "--attestor", c.attestor],
+        ("reserve", "node"): ["--config", f.reserve_node],
+        ("reserve", "attest"): [f.lots, "--as-of", "1700000000", "--report", f.report, *rpc, "--attestor", c.attestor,
+                                "--nodes", f.nodes, "--account", "env:DEPLOYER_KEY", "--state", f.out / "attest.db"],
         ("reserve", "proof"): [f.tree, "LOT-1", *rpc, "--attestor", c.attestor],
         ("safe", "create"): [*rpc, "--account", "env:DEPLOYER_KEY", "--owner", _address(c.keys[1]), "--threshold", "1"],
         ("safe", "propose"): [*rpc, "--safe", p.safe, "--to", c.token, "--abi-fn", "pause()", "--out",
@@ -283,7 +303,7 @@ def missing_key_variable(cmd, args, ctx):
             return [*args[:i], f"env:{UNSET_VAR}", *args[i + 1:]], (UNSET_VAR,)
     if "--passphrase-env" in args:
         return _replace(args, "--passphrase-env", UNSET_VAR), (UNSET_VAR,)
-    if cmd.name in ("run-once", "run") and "--config" in args:  # the feeder's keys name unset variables
+    if cmd.name in ("run-once", "run", "node") and "--config" in args:  # the configs' keys name unset variables
         return args, (UNSET_VAR,)
     if "guardian_account_spec" in _params(cmd):
         return [*args, "--guardian-account", f"env:{UNSET_VAR}"], (UNSET_VAR,)

@@ -131,13 +131,16 @@ def run(config_path: str, max_runs: int | None, local_signers: bool, verbose: bo
 
 @oracle.command("node")
 @click.option("--config", "config_path", required=True, type=click.Path(exists=True, dir_okay=False), help="node YAML")
-@click.option("-v", "--verbose", is_flag=True)
+@click.option("-v", "--verbose", is_flag=True, help="log every request (DEBUG)")
 def node(config_path: str, verbose: bool) -> None:
     """One operator's signer node: observes with its own sources, signs with its own key (stops on SIGTERM/SIGINT)."""
     import threading
 
     from pydantic import ValidationError
 
+    import yaml
+
+    from stockpile.cli.errors import squeeze
     from stockpile.oracle.config import load_node_config
     from stockpile.oracle.keys import KeyError_
     from stockpile.oracle.node import OracleNode
@@ -149,8 +152,8 @@ def node(config_path: str, verbose: bool) -> None:
         first = exc.errors()[0]
         where = ".".join(str(x) for x in first["loc"]) or "config"
         raise _UserError(f"invalid config {config_path}: {where}: {first['msg']}") from None
-    except (OSError, ValueError) as exc:  # unreadable file, not YAML
-        raise _UserError(f"cannot read config {config_path}: {exc}") from None
+    except (OSError, ValueError, yaml.YAMLError) as exc:  # unreadable file, not YAML
+        raise _UserError(squeeze(f"cannot read config {config_path}: {exc}")) from None
     try:
         service = OracleNode(cfg)
     except (KeyError_, ValueError) as exc:

@@ -108,7 +108,7 @@ def load_node_config(path: str | Path) -> NodeConfig:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{path}: cannot read: {exc}") from None
+        raise ConfigError(" ".join(f"{path}: cannot read: {exc}".split())) from None  # one line
     try:
         cfg = NodeConfig.model_validate(data)
     except ValidationError as exc:
