@@ -20,7 +20,7 @@ from web3 import Web3
 
 from stockpile.merkle import lot_tree
 from stockpile.toolchain import Anvil
-from stockpile.token.devnet import (
+from devkit.devnet import (
     deploy, deploy_stack, send, sign_attestation, sign_permit, sign_transfer_authorization,
     token_with_authorizations,
 )

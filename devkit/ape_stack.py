@@ -1,4 +1,4 @@
-"""Test helpers for the token stack on ape's network (used by tests/token, tests/upgrades).
+"""Test helpers for the token stack on ape's in-process network (tests/token, tests/upgrades, tests/basket).
 
 Functions take ape's ``project``/accounts objects; nothing here imports ape.
 """
@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from eth_account import Account
 from eth_utils import keccak
 
-from stockpile.token.devnet import sign_attestation, token_init_params
+from devkit.devnet import sign_attestation, token_init_params
 
 UNIT = 10**18
 RESERVE = 1_000_000 * UNIT
@@ -93,7 +93,7 @@ def with_authorizations(project, token):
     import ape
     from ethpm_types import ContractType
 
-    from stockpile.token.devnet import EIP3009_NAMES
+    from devkit.devnet import EIP3009_NAMES
 
     abi = list(project.CommodityToken.contract_type.abi)
     abi += [a for a in project.CommodityTokenAuthorizations.contract_type.abi if getattr(a, "name", None) in EIP3009_NAMES]

@@ -375,7 +375,7 @@ def test_cli_watch_serves_prometheus_metrics(env, tmp_path):
 
 def test_products_discovered_from_the_directory_and_wrong_product_refused(env, tmp_path):
     from stockpile.reserve.deploy import send
-    from stockpile.token.devnet import deploy
+    from devkit.devnet import deploy
 
     admin = Account.from_key(ADMIN).address
     directory = deploy(env.w3, ADMIN, "Directory", admin)

@@ -253,7 +253,7 @@ def test_refusals_name_what_is_wrong(issuer):
 
 def test_timelocked_upgrade_scheduled_and_executed_through_the_safe(issuer):
     from stockpile.safe import safe_info
-    from stockpile.token.devnet import deploy_token_implementation
+    from devkit.devnet import deploy_token_implementation
 
     w3, safe = issuer["w3"], issuer["safe"]
     token, timelock = contract(issuer, "NDPR.token", "CommodityToken"), contract(issuer, "timelock", "StockpileTimelock")

@@ -10,7 +10,7 @@ from web3 import Web3
 from web3.exceptions import ContractCustomError
 
 from stockpile.contracts import load
-from stockpile.token.devnet import (
+from devkit.devnet import (
     ZERO, decode_custom_error, deploy, deploy_stack, deploy_token_implementation, send,
     sign_attestation, sign_permit,
 )

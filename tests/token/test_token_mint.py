@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import ape
 
-from stockpile.token.testing import MAX_AGE, RESERVE, UNIT, ZERO_ADDRESS, deploy_attestor, deploy_token, mint_id
+from devkit.ape_stack import MAX_AGE, RESERVE, UNIT, ZERO_ADDRESS, deploy_attestor, deploy_token, mint_id
 
 
 def _state(stack):

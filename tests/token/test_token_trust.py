@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import ape
 
-from stockpile.token.devnet import sign_permit
-from stockpile.token.testing import TIMELOCK_DELAY, UNIT, ZERO_ADDRESS, deploy_attestor, deploy_token, mint_id
+from devkit.devnet import sign_permit
+from devkit.ape_stack import TIMELOCK_DELAY, UNIT, ZERO_ADDRESS, deploy_attestor, deploy_token, mint_id
 
 DEFAULT_ADMIN = b"\0" * 32
 MAX = 2**256 - 1

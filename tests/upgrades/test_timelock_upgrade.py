@@ -7,7 +7,7 @@ import ape
 import pytest
 from eth_utils import keccak
 
-from stockpile.token.testing import TIMELOCK_DELAY, UNIT, deploy_implementation, mint_id
+from devkit.ape_stack import TIMELOCK_DELAY, UNIT, deploy_implementation, mint_id
 
 IMPLEMENTATION_SLOT = int.from_bytes(keccak(text="eip1967.proxy.implementation"), "big") - 1
 ZERO32 = b"\0" * 32

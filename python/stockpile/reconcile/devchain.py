@@ -13,7 +13,7 @@ from stockpile.reconcile.chain.reader import ProductContracts
 from stockpile.reserve.deploy import send as _send_exact
 from stockpile.reserve.models import Attestation
 from stockpile.reserve.signing import signed_attest_args
-from stockpile.token.devnet import deploy_stack
+from devkit.devnet import deploy_stack
 
 
 def send(w3: Web3, key: str, fn):
