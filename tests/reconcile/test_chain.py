@@ -374,7 +374,7 @@ def test_cli_watch_serves_prometheus_metrics(env, tmp_path):
 
 
 def test_products_discovered_from_the_directory_and_wrong_product_refused(env, tmp_path):
-    from stockpile.reserve.deploy import send
+    from devkit.reserve import send
     from devkit.devnet import deploy
 
     admin = Account.from_key(ADMIN).address

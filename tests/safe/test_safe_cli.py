@@ -18,7 +18,7 @@ from web3 import Web3
 from safe_helpers import DEPLOYER, KEYS, OWNERS, STRANGER
 from stockpile.contracts import load
 from stockpile.deploy import SAMPLE_DEVNET
-from stockpile.reserve.deploy import submit_attestation
+from stockpile.reserve.signing import submit_attestation
 from stockpile.reserve.models import Attestation
 from stockpile.reserve.signing import default_deadline, sign_by_quorum
 from stockpile.toolchain import Anvil

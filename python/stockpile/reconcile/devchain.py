@@ -10,7 +10,7 @@ from web3 import Web3
 from web3.contract import Contract
 
 from stockpile.reconcile.chain.reader import ProductContracts
-from stockpile.reserve.deploy import send as _send_exact
+from devkit.reserve import send as _send_exact
 from stockpile.reserve.models import Attestation
 from stockpile.reserve.signing import signed_attest_args
 from devkit.devnet import deploy_stack

@@ -161,7 +161,7 @@ def submit_cmd(attestation_file, signature_files, rpc, contract, key_env, keysto
     from web3 import Web3
 
     from stockpile.contracts import load
-    from stockpile.reserve.deploy import submit_attestation
+    from stockpile.reserve.signing import submit_attestation
     from stockpile.reserve.models import Attestation
     from stockpile.reserve.signing import SignedAttestation, order_signatures, recover_signer
 

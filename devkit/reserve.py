@@ -1,14 +1,14 @@
-"""Deploy a ReserveAttestor behind an ERC-1967 (UUPS) proxy and submit attestations, with web3.py.
+"""A lone ReserveAttestor behind the project's ERC-1967 proxy, with web3.py (development only).
 
-Used by the tests on anvil and by :mod:`stockpile.reserve.gas`; the deployment tooling may call
-these too. Artifacts come from ``stockpile.contracts`` (``stockpile build``); OpenZeppelin's
-ERC1967Proxy is compiled from node_modules on first use (it is not under contracts/).
+For the reserve tests on anvil and the gas benchmark, which need an attestor with a chosen signer
+set and quorum and no token (a shape a deployment file does not describe: there every attestor is
+bound to its product's token). Submitting an attestation is product code:
+``stockpile.reserve.signing.submit_attestation``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import cache
 from typing import Any
 
 from eth_account import Account
@@ -16,29 +16,11 @@ from web3 import Web3
 from web3.contract import Contract
 
 from stockpile.contracts import Artifact, load
-from stockpile.contracts.compile import compile_standard_json
-from stockpile.reserve.models import Attestation
-from stockpile.reserve.signing import attest_args
+from stockpile.reserve.signing import submit_attestation  # noqa: F401 - re-exported for the tests
 
-PROXY_SOURCE = "@openzeppelin/contracts/proxy/ERC1967/ERC1967Proxy.sol"
-
-
-@cache
 def proxy_artifact() -> Artifact:
-    """OpenZeppelin 5.7 ERC1967Proxy, compiled with the project's settings."""
-    out = compile_standard_json(
-        {"stockpile_reserve_proxy.sol": {"content": f'// SPDX-License-Identifier: MIT\npragma solidity ^0.8.28;\nimport "{PROXY_SOURCE}";\n'}},
-        outputs=["abi", "evm.bytecode.object", "evm.deployedBytecode.object"],
-    )
-    data = out["contracts"]["node_modules/" + PROXY_SOURCE]["ERC1967Proxy"]  # remapped path
-    return Artifact(
-        name="ERC1967Proxy",
-        source=PROXY_SOURCE,
-        abi=data["abi"],
-        bytecode="0x" + data["evm"]["bytecode"]["object"],
-        deployed_bytecode="0x" + data["evm"]["deployedBytecode"]["object"],
-        compiler="solc-js",
-    )
+    """The project's ERC-1967 proxy (contracts/proxy/StockpileProxy.sol: OpenZeppelin's ERC1967Proxy)."""
+    return load("StockpileProxy")
 
 
 def _account(key_or_account: Any):
@@ -94,11 +76,3 @@ def deploy_reserve_attestor(
     proxy_factory = w3.eth.contract(abi=proxy_art.abi, bytecode=proxy_art.bytecode)
     proxy_addr = send(w3, acct, proxy_factory.constructor(impl_addr, init)).contractAddress
     return w3.eth.contract(address=proxy_addr, abi=impl_art.abi)
-
-
-def submit_attestation(w3: Web3, sender: Any, attestor: Contract, attestation: Attestation, config_digest: bytes,
-                       deadline: int, signatures: Sequence[tuple[bytes, bytes]], gas: int | None = None) -> Any:
-    """Send ``attest`` (anyone may submit) and return the receipt. ``signatures``: compact, ordered
-    (``stockpile.reserve.signing.order_signatures``)."""
-    return send(w3, sender, attestor.functions.attest(*attest_args(attestation, config_digest, deadline, signatures)),
-                gas=gas)
