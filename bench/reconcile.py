@@ -179,7 +179,7 @@ def _generate(path: Path, as_of: str) -> tuple[Path, dict]:
 def run() -> list[dict]:
     from web3 import Web3
 
-    from stockpile.reconcile import devchain
+    from devkit import devchain
     from stockpile.reconcile.demo import DEV_KEYS, iso
     from stockpile.toolchain import Anvil
 

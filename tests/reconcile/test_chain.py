@@ -14,7 +14,7 @@ from eth_account import Account
 from sqlalchemy import text
 from web3 import Web3
 
-from stockpile.reconcile import devchain
+from devkit import devchain
 from stockpile.reconcile.chain.abi import ATTESTOR_ABI, TOKEN_ABI
 from stockpile.reconcile.chain.reader import ChainReader
 from stockpile.reconcile.cli import reconcile as reconcile_cli

@@ -63,7 +63,7 @@ def reconcile_demo(rpc_url: str, work_dir: str | Path | None = None, db_url: str
                    admin_key: str = DEV_KEYS[0], attestor_keys: list[str] | None = None,
                    holder: str | None = None, confirmations: int = 0, console=None) -> dict:
     """Returns {"clean": report, "planted": report, "planted_item": {...}, "found": bool, "products": {...}}."""
-    from stockpile.reconcile import devchain
+    from devkit import devchain
     from stockpile.reconcile.samples import PRODUCTS, write_samples
 
     say = console.print if console is not None else (lambda *a, **k: None)

@@ -1,5 +1,5 @@
 """A dev chain holding real CommodityToken + ReserveAttestor stacks for reconciliation tests,
-the benchmark and the demo (web3.py + eth-account, uses the contracts' own helpers)."""
+the benchmarks (web3.py + eth-account; development only, not in the package)."""
 
 from __future__ import annotations
 
