@@ -180,7 +180,7 @@ def run() -> list[dict]:
     from web3 import Web3
 
     from devkit import devchain
-    from stockpile.reconcile.demo import DEV_KEYS, iso
+    from devkit.reconcile_demo import DEV_KEYS, iso
     from stockpile.toolchain import Anvil
 
     tmp = Path(tempfile.mkdtemp(prefix="stockpile-bench-reconcile-"))
