@@ -1,4 +1,4 @@
-"""The price-feed step of ``make demo``: deploy a hub with three feeds, publish prices from the
+"""A price-feed demo on its own hub (development only, tests/oracle): deploy a hub with three feeds, publish prices from the
 simulated market through the feeder, and return them as read back from the chain."""
 
 from __future__ import annotations

@@ -9,7 +9,6 @@ import os
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from eth_typing import HexStr
 
 from stockpile.oracle.config import KeyConfig
 
@@ -39,10 +38,3 @@ def load_account(cfg: KeyConfig) -> LocalAccount:
         return Account.from_key(Account.decrypt(data, passphrase))
     except ValueError:
         raise KeyError_(f"wrong passphrase for keystore {cfg.keystore}") from None
-
-
-def write_keystore(private_key: str, path, passphrase: str) -> None:
-    """Encrypt a key into a keystore file (for set-up and tests)."""
-    from pathlib import Path
-
-    Path(path).write_text(json.dumps(Account.encrypt(HexStr(private_key), passphrase, kdf="scrypt", iterations=2**10)))
