@@ -19,6 +19,8 @@ MIN_REDEMPTION = 5 * UNIT
 TIMELOCK_DELAY = 3_600
 ATTESTOR_KEYS = ["0x" + keccak(text=f"stockpile test attestor {i}").hex() for i in range(5)]
 ZERO_ADDRESS = "0x" + "00" * 20
+SYMBOL, PRODUCT_CODE, TOKEN_NAME = "NDPR", "NDPR-OX-995", "Stockpile NdPr Oxide"
+UNIT_DESCRIPTION = "NdPr oxide, 1 kg, 99.5%"
 
 
 def mint_id(label: str) -> bytes:
@@ -63,8 +65,11 @@ class Attest:
 
 def deploy_implementation(project, deployer, contract: str = "CommodityToken"):
     """CommodityTokenAuthorizations (EIP-3009 code) and a token implementation (`contract`) using it."""
+    from devkit.contracts import ape_container, dev_contract
+
     auth = deployer.deploy(project.CommodityTokenAuthorizations)
-    return deployer.deploy(getattr(project, contract), auth.address)
+    container = ape_container(contract) if dev_contract(contract) else getattr(project, contract)
+    return deployer.deploy(container, auth.address)
 
 
 def deploy_token(project, admin, timelock, attestor=ZERO_ADDRESS, bind: bool = True, **overrides):
@@ -73,8 +78,8 @@ def deploy_token(project, admin, timelock, attestor=ZERO_ADDRESS, bind: bool = T
     attestor, as a first deployment does."""
     impl = deploy_implementation(project, admin)
     params = token_init_params(**{
-        "name": "Stockpile NdPr Oxide", "symbol": "sNDPR", "decimals": 18, "product_code": "NDPR-OX-995",
-        "unit_description": "NdPr oxide, 1 kg, 99.5%", "admin": admin.address, "admin_transfer_delay": 86_400,
+        "name": TOKEN_NAME, "symbol": SYMBOL, "decimals": 18, "product_code": PRODUCT_CODE,
+        "unit_description": UNIT_DESCRIPTION, "admin": admin.address, "admin_transfer_delay": 86_400,
         "timelock": timelock, "bootstrap_governor": admin.address, "max_attestation_age": MAX_AGE,
         "minimum_redemption": MIN_REDEMPTION, **overrides,
     })
@@ -142,17 +147,23 @@ class Timelocked:
 
 def build_stack(project, accounts, chain) -> Stack:
     """Timelock (admin proposes and executes, TIMELOCK_DELAY), ReserveAttestor (5 attestors, quorum 3) bound to
-    a CommodityToken behind proxies; roles on accounts[0..5]; a minter bucket; a first attestation of RESERVE.
+    a CommodityToken behind proxies, roles on accounts[1..5], a minter bucket: a deployment model applied by the
+    deploy engine (``devkit.stack``) over ape's in-process chain; then a first attestation of RESERVE.
     Afterwards the admin holds DEFAULT_ADMIN_ROLE but not GOVERNOR_ROLE (timelock only)."""
+    from devkit import stack as engine_stack
+
     admin, minter, operator, protector, pauser, compliance, alice, bob, carol, stranger = accounts[:10]
-    timelock = admin.deploy(project.StockpileTimelock, TIMELOCK_DELAY, [admin.address], [admin.address], ZERO_ADDRESS)
-    attestor = deploy_attestor(project, admin, timelock.address)
-    token = deploy_token(project, admin, timelock.address, attestor.address)
-    for role, who in (("MINTER_ROLE", minter), ("REDEMPTION_OPERATOR_ROLE", operator),
-                      ("ASSET_PROTECTION_ROLE", protector), ("PAUSER_ROLE", pauser),
-                      ("COMPLIANCE_ROLE", compliance)):
-        token.grantRole(getattr(token, role)(), who, sender=admin)
-    token.setMinterLimit(minter, 100_000 * UNIT, 10 * UNIT, sender=admin)
+    dep = engine_stack.deployment(
+        admin.address, [Account.from_key(k).address for k in ATTESTOR_KEYS], 3,
+        [engine_stack.product(SYMBOL, PRODUCT_CODE, name=TOKEN_NAME, unit=UNIT_DESCRIPTION, min_redemption=MIN_REDEMPTION // UNIT,
+                              max_attestation_age=MAX_AGE, mint_capacity=100_000, refill_per_second=10)],
+        timelock_delay=TIMELOCK_DELAY,
+        roles={"minters": [minter.address], "redemption_operators": [operator.address],
+               "asset_protection": [protector.address], "pausers": [pauser.address], "compliance": [compliance.address]})
+    live = engine_stack.apply(chain.provider.web3, admin.private_key, dep)
+    token = project.CommodityToken.at(live.address(f"{SYMBOL}.token"))
+    attestor = project.ReserveAttestor.at(live.address(f"{SYMBOL}.attestor"))
+    timelock = project.StockpileTimelock.at(live.address("timelock"))
     # First configuration done: the deployer (here the admin) gives up GOVERNOR_ROLE, which only the
     # timelock keeps, as `stockpile deploy handover` does.
     token.renounceRole(token.GOVERNOR_ROLE(), admin, sender=admin)

@@ -16,36 +16,13 @@ from web3 import Web3
 from web3.contract import Contract
 
 from stockpile.contracts import Artifact, load
+from devkit.devnet import send
 from stockpile.reserve.signing import submit_attestation  # noqa: F401 - re-exported for the tests
+
 
 def proxy_artifact() -> Artifact:
     """The project's ERC-1967 proxy (contracts/proxy/StockpileProxy.sol: OpenZeppelin's ERC1967Proxy)."""
     return load("StockpileProxy")
-
-
-def _account(key_or_account: Any):
-    return key_or_account if hasattr(key_or_account, "sign_transaction") else Account.from_key(key_or_account)
-
-
-def send(w3: Web3, sender: Any, fn_or_tx: Any, gas: int | None = None) -> Any:
-    """Sign and send a contract function call (or a constructor), wait for the receipt, return it.
-
-    Raises web3's ContractCustomError / ContractLogicError on a revert (estimated before sending
-    unless ``gas`` is given; then a reverted receipt raises RuntimeError)."""
-    acct = _account(sender)
-    params: dict[str, Any] = {"from": acct.address, "nonce": w3.eth.get_transaction_count(acct.address, "pending")}
-    if gas is not None:
-        params["gas"] = gas
-    tx = fn_or_tx.build_transaction(params)
-    if gas is None:
-        # headroom over the exact estimate: gas of some paths (the minter's token bucket) depends
-        # on the block timestamp, which moves between estimate and inclusion
-        tx["gas"] = tx["gas"] * 5 // 4
-    tx_hash = w3.eth.send_raw_transaction(acct.sign_transaction(tx).raw_transaction)
-    receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=60, poll_latency=0.01)
-    if receipt["status"] != 1:
-        raise RuntimeError(f"transaction {tx_hash.hex()} reverted")
-    return receipt
 
 
 def deploy_reserve_attestor(
@@ -64,7 +41,7 @@ def deploy_reserve_attestor(
     ``admin`` (default: the deployer) gets the default admin; ``upgrader`` (default: the admin; the
     TimelockController on real networks) gets UPGRADER_ROLE and ATTESTOR_MANAGER_ROLE (both
     self-administered: the admin cannot grant them)."""
-    acct = _account(deployer)
+    acct = deployer if hasattr(deployer, "sign_transaction") else Account.from_key(deployer)
     admin = admin or acct.address
     upgrader = upgrader or admin
     impl_art, proxy_art = load("ReserveAttestor"), proxy_artifact()

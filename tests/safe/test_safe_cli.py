@@ -16,7 +16,7 @@ from eth_account import Account
 from web3 import Web3
 
 from safe_helpers import DEPLOYER, KEYS, OWNERS, STRANGER
-from stockpile.contracts import load
+from devkit.contracts import load
 from stockpile.deploy import SAMPLE_DEVNET
 from stockpile.reserve.signing import submit_attestation
 from stockpile.reserve.models import Attestation
