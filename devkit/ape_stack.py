@@ -145,6 +145,16 @@ class Timelocked:
 
 
 
+def _tell_ape(project, chain, live) -> None:
+    """Record what the engine deployed (through web3, not through ape) in ape's contract cache: ape
+    caches types and proxy targets per address, and a chain reverted by its test isolation reuses
+    addresses, so a type cached for another module's contract would be used for ours."""
+    for rec in live.manifest.contracts.values():
+        address = chain.provider.network.ecosystem.decode_address(int(rec.address, 16))
+        del chain.contracts[address]
+        chain.contracts[address] = getattr(project, rec.contract).contract_type
+
+
 def build_stack(project, accounts, chain) -> Stack:
     """Timelock (admin proposes and executes, TIMELOCK_DELAY), ReserveAttestor (5 attestors, quorum 3) bound to
     a CommodityToken behind proxies, roles on accounts[1..5], a minter bucket: a deployment model applied by the
@@ -161,6 +171,7 @@ def build_stack(project, accounts, chain) -> Stack:
         roles={"minters": [minter.address], "redemption_operators": [operator.address],
                "asset_protection": [protector.address], "pausers": [pauser.address], "compliance": [compliance.address]})
     live = engine_stack.apply(chain.provider.web3, admin.private_key, dep)
+    _tell_ape(project, chain, live)
     token = project.CommodityToken.at(live.address(f"{SYMBOL}.token"))
     attestor = project.ReserveAttestor.at(live.address(f"{SYMBOL}.attestor"))
     timelock = project.StockpileTimelock.at(live.address("timelock"))
