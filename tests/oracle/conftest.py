@@ -35,9 +35,10 @@ def timelock(accounts):
 
 @pytest.fixture(scope="module")
 def hub(project, admin, timelock, signer_keys):
-    """Deployed once per module (ape puts the chain back after every test). A hub with 5 signers (f = 1: reports need 3 observations) and three feeds (8 decimals,
-    bounds 1 .. 1e14, heartbeat 1 day, maximum report age 1 hour). The default admin is `admin`;
-    the price-trust roles are the `timelock`'s."""
+    """Deployed once per module (ape puts the chain back after every test). A hub with 5 signers
+    (f = 1: reports need 3 observations) and three feeds (8 decimals, bounds 1 .. 1e14, heartbeat
+    1 day, maximum report age 1 hour). The default admin is `admin`; the price-trust roles are the
+    `timelock`'s."""
     five = [Account.from_key(k).address for k in signer_keys[:5]]
     feed = admin.deploy(project.PriceFeed, admin, 0, timelock, five, 1)
     for fid, desc in ((NDPR, "NDPR-OXIDE / USD per kg"), (DY, "DY-METAL / USD per kg"), (TB, "TB-METAL / USD per kg")):
