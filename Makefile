@@ -12,6 +12,9 @@ APE_PKGS := $(HOME)/.ape/packages/projects
 SOL_SOURCES := $(shell find contracts -name '*.sol' -not -path '*/.cache/*' 2>/dev/null)
 ARTIFACTS_STAMP := python/stockpile/contracts/artifacts/.stamp
 APE_BUILD_STAMP := .build/.stamp
+# Test and benchmark contracts (tests/contracts, bench/contracts): not in the package's artifacts.
+DEV_SOL_SOURCES := $(wildcard tests/contracts/*.sol bench/contracts/*.sol)
+DEV_ARTIFACTS_STAMP := .build/dev-artifacts/.stamp
 export PATH := $(CURDIR)/$(BIN):$(CURDIR)/node_modules/.bin:$(PATH)
 
 TOOLS := .venv-tools
@@ -68,7 +71,12 @@ $(APE_BUILD_STAMP): $(SOL_SOURCES) ape-config.yaml $(APE_PKGS)/@openzeppelin_con
 	$(BIN)/ape compile
 	touch $@
 
-setup: $(BIN)/.installed node_modules/.installed $(SHIM_STAMP) $(APE_PKGS)/@openzeppelin_contracts/5_7_0 $(ARTIFACTS_STAMP) $(APE_BUILD_STAMP)
+# The test/bench contracts, compiled once here (devkit/contracts.py caches them by source hash).
+$(DEV_ARTIFACTS_STAMP): $(SOL_SOURCES) $(DEV_SOL_SOURCES) ape-config.yaml $(SHIM_STAMP) node_modules/.installed devkit/contracts.py
+	$(BIN)/python -m devkit.contracts
+	@mkdir -p $(@D) && touch $@
+
+setup: $(BIN)/.installed node_modules/.installed $(SHIM_STAMP) $(APE_PKGS)/@openzeppelin_contracts/5_7_0 $(ARTIFACTS_STAMP) $(APE_BUILD_STAMP) $(DEV_ARTIFACTS_STAMP)
 
 demo: setup
 	$(BIN)/stockpile demo
@@ -82,11 +90,15 @@ browser:
 # pytest exits 5 when it collects nothing: that is a failure here too.
 # In parallel: each xdist worker has its own in-process chain, anvil nodes (one per test module)
 # and PostgreSQL server; they share the compiled artifacts made by `setup`. --dist loadfile keeps
-# a module on one worker, so its module-scoped stack is deployed once. 3 workers on 2 cores: the
-# suite waits on subprocesses and nodes much of the time (2, 3 and 4 used the same CPU time).
-TEST_WORKERS ?= 3
+# a module on one worker, so its module-scoped stack is deployed once. 4 workers on 2 cores: the
+# suite waits on subprocesses and nodes much of the time (the rehearsal on 1 s blocks, the devnet,
+# the demo, feeder daemons), and 2, 3 and 4 workers used the same CPU time.
+# --no-loadscope-reorder keeps the order tests/conftest.py gives (longest files first, from
+# tests/durations.json) instead of xdist's "most tests first", which started the long one-test
+# files (state machines, the demo, the rehearsal on 1 s blocks) last.
+TEST_WORKERS ?= 4
 test: setup browser
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 # The wheel and the sdist, with the product contracts' artifacts built from contracts/ (setup.py
 # keeps test and bench contracts out). `build` makes the sdist, then the wheel from it, so the

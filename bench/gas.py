@@ -18,10 +18,11 @@ from pathlib import Path
 from eth_account import Account
 from web3 import Web3
 
+from devkit import stack
 from stockpile.merkle import lot_tree
 from stockpile.toolchain import Anvil
-from stockpile.token.devnet import (
-    deploy, deploy_stack, send, sign_attestation, sign_permit, sign_transfer_authorization,
+from devkit.devnet import (
+    deploy, send, sign_attestation, sign_permit, sign_transfer_authorization,
     token_with_authorizations,
 )
 
@@ -96,12 +97,14 @@ def run() -> list[dict]:
         base = _erc20_ops(w3, gas, plain, keys, "Plain")
         base_permit = _erc20_ops(w3, gas, plain_permit, keys, "Plain Permit")
 
-        stack = deploy_stack(w3, admin, attestor_keys, quorum=3, minimum_redemption=UNIT)
-        token, attestor = stack.token, stack.attestor
         admin_addr = Account.from_key(admin).address
-        for role in ("MINTER_ROLE", "REDEMPTION_OPERATOR_ROLE", "ASSET_PROTECTION_ROLE", "COMPLIANCE_ROLE"):
-            send(w3, admin, token.functions.grantRole(getattr(token.functions, role)().call(), admin_addr))
-        send(w3, admin, token.functions.setMinterLimit(admin_addr, 10**9 * UNIT, 10**6 * UNIT))
+        dep = stack.deployment(
+            admin_addr, [Account.from_key(k).address for k in attestor_keys], 3,
+            [stack.product("NDPR", "NDPR-OX-995", name="Stockpile NDPR-OX-995", min_redemption="1",
+                           mint_capacity=10**9, refill_per_second=10**6)],
+            roles={field: [admin_addr] for field in ("minters", "redemption_operators", "asset_protection", "compliance")})
+        live = stack.apply(w3, admin, dep)  # the deploy engine, as `stockpile deploy apply`
+        token, attestor = live.token("NDPR"), live.attestor("NDPR")
 
         # Attestations: 3-of-5 signatures; 10 lots vs 1,000,000 lots (only the root goes on chain).
         chain_id = w3.eth.chain_id

@@ -69,10 +69,10 @@ def run() -> list[dict]:
     import httpx
     from web3 import Web3
 
-    from stockpile.reconcile import devchain
+    from devkit import devchain
     from stockpile.reconcile.custody.generator import generate
     from stockpile.reconcile.db.store import Database
-    from stockpile.reconcile.demo import DEV_KEYS, iso, reserve_of
+    from devkit.reconcile_demo import DEV_KEYS, iso, reserve_of
     from stockpile.toolchain import Anvil
     from stockpile.toolchain.anvil import free_port
 

@@ -179,8 +179,8 @@ def _generate(path: Path, as_of: str) -> tuple[Path, dict]:
 def run() -> list[dict]:
     from web3 import Web3
 
-    from stockpile.reconcile import devchain
-    from stockpile.reconcile.demo import DEV_KEYS, iso
+    from devkit import devchain
+    from devkit.reconcile_demo import DEV_KEYS, iso
     from stockpile.toolchain import Anvil
 
     tmp = Path(tempfile.mkdtemp(prefix="stockpile-bench-reconcile-"))

@@ -10,7 +10,7 @@ from eth_account import Account
 from web3 import Web3
 from web3.providers.rpc import HTTPProvider
 
-from stockpile.contracts import load
+from devkit.contracts import load
 from stockpile.deploy import SAMPLE_DEVNET, load_deployment, make_engine
 from stockpile.sdk import Stockpile
 from stockpile.sdk.transactions import Sender

@@ -14,6 +14,7 @@ the tests that need it, it never skips them.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import pwd
 import shutil
@@ -29,6 +30,46 @@ from stockpile.toolchain import Anvil
 from stockpile.toolchain.anvil import dev_keys, free_port
 
 ANVIL_KEYS = dev_keys()  # anvil's well-known development keys (test mnemonic): never use on a real network
+
+
+# ------------------------------------------------------------------ scheduling (make test: xdist --dist loadfile)
+# Longest files first, so that no long file starts last and keeps one worker busy after the others
+# ran out of work (xdist's default reorder puts files with many tests first: the long one-test files,
+# a state machine, the demo, the 1 s block rehearsal, used to start at the very end). The seconds per
+# file (setup + call + teardown of its tests, one xdist worker) are measured by a run with
+# STOCKPILE_TEST_DURATIONS=tests/durations.json and committed; files not in it come after, by test count.
+DURATIONS_FILE = Path(__file__).with_name("durations.json")
+
+
+def _file_of(nodeid: str) -> str:
+    return nodeid.split("::", 1)[0]
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    try:
+        seconds = json.loads(DURATIONS_FILE.read_text())
+    except (OSError, ValueError):
+        seconds = {}
+    counts: dict[str, int] = {}
+    for item in items:
+        counts[_file_of(item.nodeid)] = counts.get(_file_of(item.nodeid), 0) + 1
+    # stable sort: the tests of one file stay together and in their order
+    items.sort(key=lambda item: (-float(seconds.get(_file_of(item.nodeid), 0)), -counts[_file_of(item.nodeid)]))
+
+
+_file_seconds: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report) -> None:
+    if os.environ.get("STOCKPILE_TEST_DURATIONS"):
+        _file_seconds[_file_of(report.nodeid)] = _file_seconds.get(_file_of(report.nodeid), 0.0) + report.duration
+
+
+def pytest_sessionfinish(session) -> None:
+    target = os.environ.get("STOCKPILE_TEST_DURATIONS")
+    if target and _file_seconds and not hasattr(session.config, "workerinput"):  # the controller (or a plain run)
+        ranked = dict(sorted(((f, round(t, 1)) for f, t in _file_seconds.items()), key=lambda kv: -kv[1]))
+        Path(target).write_text(json.dumps(ranked, indent=1) + "\n")
 
 
 @pytest.fixture(scope="module")

@@ -4,11 +4,11 @@ pragma solidity ^0.8.28;
 import {IERC20Metadata} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Metadata.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 
-import {AggregatorV3Interface} from "../interfaces/AggregatorV3Interface.sol";
+import {IAggregatorV3} from "../interfaces/IAggregatorV3.sol";
 import {IBasketToken} from "../interfaces/IBasketToken.sol";
 
 /// @title BasketNavFeed
-/// @notice The NAV per whole share of one BasketToken, readable through Chainlink's AggregatorV3Interface at
+/// @notice The NAV per whole share of one BasketToken, readable through Chainlink's AggregatorV3Interface (IAggregatorV3) at
 ///         its own address (the basket's own `decimals()` is the share's ERC-20 decimals, so the feed lives
 ///         apart, as PriceFeedAdapter does for a product). The composition, each component's price feed and
 ///         its heartbeat are read from the basket (set there through the timelock).
@@ -27,7 +27,7 @@ import {IBasketToken} from "../interfaces/IBasketToken.sol";
 ///         as old as its stalest input), answeredInRound = roundId. No history is kept: `getRoundData` serves
 ///         the latest round id only (else `RoundNotAvailable(roundId)`); a past NAV is recomputed off chain
 ///         from the component feeds' own `getRoundData`.
-contract BasketNavFeed is AggregatorV3Interface {
+contract BasketNavFeed is IAggregatorV3 {
     /// @notice Decimals of the NAV answer.
     uint8 public constant NAV_DECIMALS = 8;
 
@@ -120,7 +120,7 @@ contract BasketNavFeed is AggregatorV3Interface {
         // slither-disable-next-line uninitialized-local - set by the try branch; the catch branch reverts
         int256 answer;
         // slither-disable-next-line unused-return - roundId, startedAt and answeredInRound are not needed: updatedAt and the heartbeat decide staleness
-        try AggregatorV3Interface(c.priceFeed).latestRoundData() returns (uint80, int256 a, uint256, uint256 u, uint80) {
+        try IAggregatorV3(c.priceFeed).latestRoundData() returns (uint80, int256 a, uint256, uint256 u, uint80) {
             (answer, updatedAt) = (a, u);
         } catch {
             revert IBasketToken.ComponentPriceMissing(c.token);

@@ -15,7 +15,7 @@ import {IERC20Metadata} from "@openzeppelin/contracts/token/ERC20/extensions/IER
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {IERC165} from "@openzeppelin/contracts/utils/introspection/IERC165.sol";
 
-import {AggregatorV3Interface} from "../interfaces/AggregatorV3Interface.sol";
+import {IAggregatorV3} from "../interfaces/IAggregatorV3.sol";
 import {IBasketToken} from "../interfaces/IBasketToken.sol";
 import {IERC7943Fungible} from "../interfaces/IERC7943.sol";
 import {IBasketComponent} from "../interfaces/IBasketComponent.sol";
@@ -398,7 +398,7 @@ contract BasketToken is
     /// @param token The component.
     /// @param feed Its AggregatorV3 feed (USD per whole component token).
     /// @param heartbeat Seconds after which its answer is stale.
-    function setComponentFeed(address token, AggregatorV3Interface feed, uint32 heartbeat)
+    function setComponentFeed(address token, IAggregatorV3 feed, uint32 heartbeat)
         external
         onlyRole(UPGRADER_ROLE)
     {
@@ -409,7 +409,7 @@ contract BasketToken is
         _setFeed($, idx - 1, feed, heartbeat);
     }
 
-    function _setFeed(BasketTokenStorage storage $, uint256 index, AggregatorV3Interface feed, uint32 heartbeat) private {
+    function _setFeed(BasketTokenStorage storage $, uint256 index, IAggregatorV3 feed, uint32 heartbeat) private {
         Component storage c = $.components[index];
         c.priceFeed = address(feed);
         c.heartbeat = heartbeat;

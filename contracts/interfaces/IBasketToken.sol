@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {AggregatorV3Interface} from "./AggregatorV3Interface.sol";
+import {IAggregatorV3} from "./IAggregatorV3.sol";
 
 /// @title IBasketToken
 /// @notice A basket share: one ERC-20 for a fixed bundle of Stockpile commodity tokens held by the basket
@@ -29,7 +29,7 @@ interface IBasketToken {
     struct ComponentParams {
         address token;
         uint256 units;
-        AggregatorV3Interface priceFeed;
+        IAggregatorV3 priceFeed;
         uint32 heartbeat;
     }
 

@@ -9,7 +9,7 @@ import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProo
 import {EnumerableSet} from "@openzeppelin/contracts/utils/structs/EnumerableSet.sol";
 
 import {IReserveAttestor} from "../interfaces/IReserveAttestor.sol";
-import {AggregatorV3Interface} from "../interfaces/AggregatorV3Interface.sol";
+import {IAggregatorV3} from "../interfaces/IAggregatorV3.sol";
 import {QuorumSignatures} from "../signatures/QuorumSignatures.sol";
 
 /// @title ReserveAttestor
@@ -27,7 +27,7 @@ import {QuorumSignatures} from "../signatures/QuorumSignatures.sol";
 /// not depend on the number of lots: only the root is stored.
 contract ReserveAttestor is
     IReserveAttestor,
-    AggregatorV3Interface,
+    IAggregatorV3,
     AccessControlDefaultAdminRulesUpgradeable,
     EIP712Upgradeable,
     UUPSUpgradeable
@@ -345,22 +345,22 @@ contract ReserveAttestor is
 
     // ---------------------------------------------------------------- AggregatorV3Interface
 
-    /// @inheritdoc AggregatorV3Interface
+    /// @inheritdoc IAggregatorV3
     function decimals() external view returns (uint8) {
         return _storage().decimals;
     }
 
-    /// @inheritdoc AggregatorV3Interface
+    /// @inheritdoc IAggregatorV3
     function description() external view returns (string memory) {
         return string.concat(_storage().productCode, " reserves");
     }
 
-    /// @inheritdoc AggregatorV3Interface
+    /// @inheritdoc IAggregatorV3
     function version() external pure returns (uint256) {
         return 1;
     }
 
-    /// @inheritdoc AggregatorV3Interface
+    /// @inheritdoc IAggregatorV3
     /// @dev answer = attested total (token base units), startedAt = custodian as-of time,
     /// updatedAt = block time of acceptance. Reverts with UnknownRound for a round not (yet) attested.
     function getRoundData(uint80 _roundId)
@@ -372,7 +372,7 @@ contract ReserveAttestor is
         return (_roundId, int256(r.totalQuantity), r.asOf, r.attestedAt, _roundId);
     }
 
-    /// @inheritdoc AggregatorV3Interface
+    /// @inheritdoc IAggregatorV3
     /// @dev Reverts with NoAttestation before the first attestation (as Chainlink feeds revert without data).
     function latestRoundData()
         external

@@ -14,7 +14,7 @@ import {ICommodityToken} from "../interfaces/ICommodityToken.sol";
 import {IERC7943Fungible} from "../interfaces/IERC7943.sol";
 import {IReserveAttestor} from "../interfaces/IReserveAttestor.sol";
 import {IERC3009} from "../interfaces/IERC3009.sol";
-import {AggregatorV3Interface} from "../interfaces/AggregatorV3Interface.sol";
+import {IAggregatorV3} from "../interfaces/IAggregatorV3.sol";
 import {IERC165} from "@openzeppelin/contracts/utils/introspection/IERC165.sol";
 import {Checkpoints} from "@openzeppelin/contracts/utils/structs/Checkpoints.sol";
 
@@ -235,7 +235,7 @@ contract CommodityToken is
         }
         address bound = attestor.token();
         if (bound != address(this)) revert AttestorNotBound(address(attestor), bound);
-        uint8 attestorDecimals = AggregatorV3Interface(address(attestor)).decimals();
+        uint8 attestorDecimals = IAggregatorV3(address(attestor)).decimals();
         if (attestorDecimals != $.hot.decimals) revert AttestorDecimalsMismatch($.hot.decimals, attestorDecimals);
         $.hot.reserveAttestor = address(attestor);
         emit ReserveAttestorSet(address(attestor));

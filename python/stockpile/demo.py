@@ -20,17 +20,22 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 from eth_account import Account
 from rich.console import Console
 from rich.table import Table
 
-from stockpile.reconcile.demo import iso
 from stockpile.toolchain import Anvil
 from stockpile.toolchain.anvil import dev_keys
+
+if TYPE_CHECKING:
+    from stockpile.reconcile.custody.schema import Catalogue
+    from stockpile.reconcile.db.store import Database
 
 # Roles in the sample deployment file (python/stockpile/deploy/samples/devnet.yaml).
 DEPLOYER, ATTESTORS, ORACLES, TRANSMITTER, HOLDER, FRIEND = 0, (2, 3), (5, 6, 7), 7, 8, 9
@@ -346,9 +351,27 @@ def _summary(sp, console: Console) -> None:
     console.print(table)
 
 
+def iso(ts: int) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def plant_released_lot(db: Database, catalogue: Catalogue, as_of: int, work: Path) -> tuple[dict, Path]:
+    """Ingest a newer export of the first sample warehouse (30 s after ``as_of``) in which one
+    attested lot has been released. Returns the planted item and the export's path."""
+    from stockpile.reconcile.custody.generator import generate
+    from stockpile.reconcile.samples import SAMPLE_SPECS
+
+    name, wh, products, n, opts = SAMPLE_SPECS[0]
+    later = as_of + 30
+    g = generate(n, seed=100, warehouses=[wh], products=products, as_of=iso(later), lot_prefix=f"{wh[3:6]}-",
+                 discrepancies={"released": 1})
+    path = g.write_csv(Path(work) / "exports-2" / name, metadata={"warehouse_id": wh, "as_of": iso(later)}, **opts)
+    db.ingest(path, catalogue, rejects_dir=Path(work) / "rejects")
+    return g.planted[0], path
+
+
 def _reconcile(sp, db, catalogue, as_of: int, work: Path, console: Console) -> bool:
     from stockpile.reconcile.chain.reader import ProductContracts
-    from stockpile.reconcile.demo import plant_released_lot
     from stockpile.reconcile.service import RunConfig, reconcile
 
     contracts = [ProductContracts(p.product_code, p.token, p.attestor) for p in sp.products()]

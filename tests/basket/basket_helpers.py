@@ -18,9 +18,9 @@ from eth_account import Account
 from eth_utils import keccak
 
 from stockpile.oracle.report import FeedEntry, SignerConfig, build_report, feed_id
-from stockpile.token.devnet import sign_transfer_authorization
+from stockpile.token.eip3009 import sign_transfer_authorization
 from stockpile.toolchain.anvil import dev_keys
-from stockpile.token.testing import ATTESTOR_KEYS, TIMELOCK_DELAY, ZERO_ADDRESS, Attest, deploy_token, mint_id
+from devkit.ape_stack import ATTESTOR_KEYS, TIMELOCK_DELAY, ZERO_ADDRESS, Attest, deploy_token, mint_id
 
 # anvil's development keys and their roles in the sample deployment file (devnet.yaml)
 KEYS = dev_keys()

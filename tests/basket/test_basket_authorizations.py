@@ -12,8 +12,8 @@ import ape
 from eth_utils import keccak
 
 from basket_helpers import SALT, fund, nonce_of, sign_authorizations
-from stockpile.token.devnet import decode_custom_error
-from stockpile.token.testing import mint_id, with_authorizations
+from devkit.ape_stack import mint_id, with_authorizations
+from devkit.devnet import decode_custom_error
 
 def mint_components(s, owner, shares, label):
     for c in s.components:

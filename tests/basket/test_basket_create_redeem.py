@@ -8,8 +8,8 @@ import ape
 import pytest
 
 from basket_helpers import COMPONENTS, deploy_basket, fund
-from stockpile.token.devnet import sign_permit
-from stockpile.token.testing import mint_id
+from devkit.devnet import sign_permit
+from devkit.ape_stack import mint_id
 
 
 def backing_holds(s, exact=True):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import ape
 
 from basket_helpers import HEARTBEAT, deploy_basket, fund, timelock_call
-from stockpile.token.testing import mint_id
+from devkit.ape_stack import mint_id
 
 
 def exact(basket, components_units):

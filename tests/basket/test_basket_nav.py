@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from basket_helpers import COMPONENTS, FEED_DECIMALS, HEARTBEAT, answer_of, deploy_basket, fund
 from stockpile.contracts.compile import compile_standard_json
-from stockpile.token.testing import mint_id
+from devkit.ape_stack import mint_id
 from stockpile.toolchain import PROJECT_ROOT
 
 ZERO = "0x" + "00" * 20

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from stockpile.reconcile.baskets import check_basket
 from stockpile.reconcile.breaks.model import Severity
-from stockpile.token.testing import mint_id
+from devkit.ape_stack import mint_id
 
 from basket_helpers import fund
 

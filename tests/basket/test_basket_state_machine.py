@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
 from basket_helpers import sign_authorizations
-from stockpile.token.testing import mint_id
+from devkit.ape_stack import mint_id
 
 START_SHARES = 40  # components for this many shares minted to every holder up front
 HOLDERS = range(3)

@@ -17,27 +17,28 @@ def outsider_key() -> str:
     return make_keys(1, "outsider")[0]
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def admin(accounts):
     return accounts[0]
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def stranger(accounts):
     return accounts[5]
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def timelock(accounts):
     """Stands in for the TimelockController: holds SIGNER_ADMIN_ROLE and FEED_ADMIN_ROLE."""
     return accounts[6]
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def hub(project, admin, timelock, signer_keys):
-    """A hub with 5 signers (f = 1: reports need 3 observations) and three feeds (8 decimals,
-    bounds 1 .. 1e14, heartbeat 1 day, maximum report age 1 hour). The default admin is `admin`;
-    the price-trust roles are the `timelock`'s."""
+    """Deployed once per module (ape puts the chain back after every test). A hub with 5 signers
+    (f = 1: reports need 3 observations) and three feeds (8 decimals, bounds 1 .. 1e14, heartbeat
+    1 day, maximum report age 1 hour). The default admin is `admin`; the price-trust roles are the
+    `timelock`'s."""
     five = [Account.from_key(k).address for k in signer_keys[:5]]
     feed = admin.deploy(project.PriceFeed, admin, 0, timelock, five, 1)
     for fid, desc in ((NDPR, "NDPR-OXIDE / USD per kg"), (DY, "DY-METAL / USD per kg"), (TB, "TB-METAL / USD per kg")):
@@ -55,16 +56,21 @@ def reporter(hub, chain, signer_keys, accounts):
 
 
 
-@pytest.fixture
-def deployed_hub(w3, anvil, anvil_keys, signer_keys):
-    """A fresh hub on the session anvil: 5 signers, f = 1 (3 observations), feeds NDPR/DY/TB (8 decimals)."""
-    from stockpile.oracle.api import deploy_feeds
+@pytest.fixture(scope="module")
+def module_hub(w3, anvil, anvil_keys, signer_keys):
+    """A hub on the module's anvil, deployed once by the deploy engine: 5 signers, f = 1 (3
+    observations), feeds NDPR/DY/TB (8 decimals, bounds 1e-8 .. 1e6, heartbeat and maximum report age 1 hour)."""
+    from devkit import stack
 
-    out = deploy_feeds(
-        anvil.url, anvil_keys[0], [Account.from_key(k).address for k in signer_keys[:5]], 1,
-        [{"symbol": s, "description": f"{s} per kg", "max_answer": 10**14, "heartbeat": 3600}
-         for s in ("NDPR-OXIDE/USD", "DY-METAL/USD", "TB-METAL/USD")])
-    return out
+    feed = lambda code: stack.feed("1000000", heartbeat=3600, description=f"{code}/USD per kg")  # noqa: E731
+    return stack.deploy_hub(w3, anvil_keys[0], [Account.from_key(k).address for k in signer_keys[:5]], 1,
+                            {code: feed(code) for code in ("NDPR-OXIDE", "DY-METAL", "TB-METAL")})
+
+
+@pytest.fixture
+def deployed_hub(module_hub, anvil_revert):
+    """The module's hub, and the chain (and clock) put back after the test (evm_snapshot / evm_revert)."""
+    return module_hub
 
 
 @pytest.fixture(scope="module")

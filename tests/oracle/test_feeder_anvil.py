@@ -231,15 +231,15 @@ def test_anvil_stopped_mid_run_and_restarted(tmp_path, signer_keys, anvil_keys):
     rounds on chain are 1, 2 - none skipped, none twice."""
     from web3 import Web3
 
-    from stockpile.oracle.api import deploy_feeds
+    from devkit import stack
     from stockpile.toolchain import Anvil
 
     state_file = tmp_path / "anvil-state.json"
     node = Anvil(extra_args=["--state", str(state_file)]).start()
     try:
         w3 = Web3(Web3.HTTPProvider(node.url, request_kwargs={"timeout": 5}))
-        hub = deploy_feeds(node.url, anvil_keys[0], [Account.from_key(k).address for k in signer_keys[:5]], 1,
-                           [{"symbol": NDPR, "max_answer": 10**14}])["address"]
+        hub = stack.deploy_hub(w3, anvil_keys[0], [Account.from_key(k).address for k in signer_keys[:5]], 1,
+                               {"NDPR-OXIDE": stack.feed("1000000")})["address"]
         feeder, src = file_feeder(node, w3, hub, tmp_path, signer_keys, anvil_keys,
                                   confirm_timeout_seconds=3, max_replacements=0)  # generous: CI machines are loaded
         write_json_prices(src, {"NDPR": "62.5"})
@@ -277,7 +277,7 @@ def test_demo_step_publishes_and_reads_back(anvil, anvil_keys):
     from rich.console import Console
 
     from stockpile.oracle.api import DEFAULT_SIM_PRICES
-    from stockpile.oracle.demo import run_price_demo
+    from devkit.oracle_demo import run_price_demo
 
     console = Console(record=True, width=160)
     out = run_price_demo(anvil.url, anvil_keys[0], console=console)

@@ -16,7 +16,7 @@ import yaml
 from eth_account import Account
 
 from oracle_helpers import ANVIL_TRANSMITTER, advance
-from stockpile.oracle.keys import write_keystore
+from stockpile.sdk.accounts import write_keystore
 from stockpile.toolchain.anvil import free_port
 
 pytestmark = pytest.mark.anvil
@@ -29,7 +29,8 @@ def _config(tmp_path, anvil, hub, signer_keys, anvil_keys, metrics_port=None):
     signers = []
     for i, key in enumerate(signer_keys[:3]):
         if i == 0:  # one signer from an encrypted keystore, passphrase from the environment
-            write_keystore(key, tmp_path / "signer0.json", "correct horse")
+            write_keystore(Account.from_key(key), tmp_path / "signer0.json", "correct horse", kdf="pbkdf2",
+                           iterations=1000)  # weak KDF: tests only
             signers.append({"keystore": "signer0.json", "passphrase_env": "ORACLE_SIGNER0_PASS"})
             env["ORACLE_SIGNER0_PASS"] = "correct horse"
         else:

@@ -177,7 +177,10 @@ def test_invalid_feeder_config_is_refused_with_a_reason(over, message):
 
 def test_keys_from_env_and_keystore_errors_name_the_place_not_the_secret(tmp_path, monkeypatch):
     from stockpile.oracle.config import KeyConfig
-    from stockpile.oracle.keys import KeyError_, load_account, write_keystore
+    from eth_account import Account
+
+    from stockpile.oracle.keys import KeyError_, load_account
+    from stockpile.sdk.accounts import write_keystore
 
     secret = "0x" + "ab" * 32
     with pytest.raises(KeyError_, match="ORACLE_X is not set"):
@@ -186,7 +189,7 @@ def test_keys_from_env_and_keystore_errors_name_the_place_not_the_secret(tmp_pat
     with pytest.raises(KeyError_, match="does not hold a valid private key") as info:
         load_account(KeyConfig(key_env="ORACLE_X"))
     assert "1234" not in str(info.value)
-    write_keystore(secret, tmp_path / "k.json", "pw")
+    write_keystore(Account.from_key(secret), tmp_path / "k.json", "pw", kdf="pbkdf2", iterations=1000)  # weak KDF: tests only
     monkeypatch.setenv("PW", "nope")
     with pytest.raises(KeyError_, match="wrong passphrase") as info:
         load_account(KeyConfig(keystore=tmp_path / "k.json", passphrase_env="PW"))

@@ -13,7 +13,7 @@ from web3 import Web3
 from portal_helpers import start_portal
 from stockpile.contracts import load
 from stockpile.portal.devnet import prepare
-from stockpile.reconcile.devchain import send
+from devkit.devchain import send
 from stockpile.toolchain import Anvil
 from stockpile.toolchain.anvil import dev_keys
 

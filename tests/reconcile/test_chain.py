@@ -14,12 +14,12 @@ from eth_account import Account
 from sqlalchemy import text
 from web3 import Web3
 
-from stockpile.reconcile import devchain
+from devkit import devchain
 from stockpile.reconcile.chain.abi import attestor_abi, token_abi
 from stockpile.reconcile.chain.reader import ChainReader
 from stockpile.reconcile.cli import reconcile as reconcile_cli
 from stockpile.reconcile.custody.generator import generate
-from stockpile.reconcile.demo import DEV_KEYS, iso, reserve_of
+from devkit.reconcile_demo import DEV_KEYS, iso, reserve_of
 from stockpile.reconcile.service import RunConfig, reconcile
 from stockpile.reconcile.breaks.classify import Thresholds
 from stockpile.reconcile.watch import Metrics, run_once
@@ -343,7 +343,7 @@ def test_cli_run_exit_codes(env, tmp_path):
 
 
 def test_reconcile_demo_clean_then_planted_found(tmp_path):
-    from stockpile.reconcile.demo import reconcile_demo
+    from devkit.reconcile_demo import reconcile_demo
 
     with Anvil() as node:
         result = reconcile_demo(node.url, tmp_path / "demo")
@@ -375,8 +375,8 @@ def test_cli_watch_serves_prometheus_metrics(env, tmp_path):
 
 
 def test_products_discovered_from_the_directory_and_wrong_product_refused(env, tmp_path):
-    from stockpile.reserve.deploy import send
-    from stockpile.token.devnet import deploy
+    from devkit.reserve import send
+    from devkit.devnet import deploy
 
     admin = Account.from_key(ADMIN).address
     directory = deploy(env.w3, ADMIN, "Directory", admin)
@@ -405,7 +405,7 @@ def test_products_discovered_from_the_directory_and_wrong_product_refused(env, t
 
 def test_reconcile_an_existing_deployment_from_export_files(tmp_path):
     """The hooks for a demo that deploys its own token: what to attest, then reconcile it."""
-    from stockpile.reconcile.demo import custody_attestation, reconcile_chain
+    from devkit.reconcile_demo import custody_attestation, reconcile_chain
 
     with Anvil() as node:
         w3 = Web3(Web3.HTTPProvider(node.url))
@@ -424,13 +424,6 @@ def test_reconcile_an_existing_deployment_from_export_files(tmp_path):
         devchain.attest(w3, stack, att["merkle_root"], att["total_quantity"] - 1, att["lot_count"], att["as_of"] + 1)
         report = reconcile_chain(node.url, products, exports, out_dir=tmp_path / "r2")
         assert {b["kind"] for b in report["breaks"]} >= {"supply_above_reserve", "attestation_total_mismatch"}
-
-
-def test_cli_demo_on_its_own_anvil(tmp_path):
-    res = CliRunner().invoke(reconcile_cli, ["demo", "--out", str(tmp_path / "d")])
-    assert res.exit_code == 0, res.output
-    assert "reconciliation 1: clean (exit 0)" in res.output and "released_lot_backing" in res.output
-    assert (tmp_path / "d" / "report-planted" / "reconcile.html").exists()
 
 
 def _second_product(env, product="DY-METAL"):

@@ -12,7 +12,7 @@ from stockpile.reconcile.db.store import Database
 def test_reconcile_group_is_registered():
     res = CliRunner().invoke(main, ["reconcile", "--help"])
     assert res.exit_code == 0
-    for cmd in ("ingest", "run", "watch", "generate", "demo"):
+    for cmd in ("ingest", "run", "watch", "generate"):
         assert cmd in res.output
 
 

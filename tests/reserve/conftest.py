@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from stockpile.reserve.deploy import proxy_artifact
+from devkit.reserve import proxy_artifact
 
 from reserve_helpers import DECIMALS, PRODUCT, SIGNERS, ape_container
 

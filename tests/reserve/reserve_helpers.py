@@ -19,7 +19,7 @@ from stockpile.merkle import LOT_LEAF_TYPES, Lot
 from stockpile.reserve import Attestation, attestation_digest, report_hash, sign_by_quorum
 from stockpile.reserve.signing import default_deadline
 from stockpile.toolchain import PROJECT_ROOT
-from stockpile.token.devnet import decode_custom_error
+from devkit.devnet import decode_custom_error
 
 PRODUCT = "NDPR-OXIDE"
 DECIMALS = 18

@@ -27,7 +27,7 @@ from eth_utils import keccak
 
 from stockpile.nodes import token_hash
 from stockpile.reserve.cli import reserve
-from stockpile.reserve.deploy import deploy_reserve_attestor
+from devkit.reserve import deploy_reserve_attestor
 from stockpile.reserve.models import Attestation
 from stockpile.reserve.signing import attest_tx_signers
 from stockpile.toolchain.anvil import free_port

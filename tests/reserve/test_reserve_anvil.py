@@ -10,8 +10,8 @@ from web3.exceptions import ContractCustomError
 from stockpile.merkle import lot_tree
 from stockpile.reserve import Attestation, attestation_digest, report_hash, sign_by_quorum
 from stockpile.reserve.signing import default_deadline
-from stockpile.reserve.deploy import deploy_reserve_attestor, send, submit_attestation
-from stockpile.reserve.gas import attestation_gas
+from devkit.reserve import deploy_reserve_attestor, send, submit_attestation
+from devkit.gas import attestation_gas
 
 from reserve_helpers import (
     DECIMALS,

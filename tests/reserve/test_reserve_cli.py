@@ -14,7 +14,7 @@ from stockpile.merkle import lot_tree
 from stockpile.merkle.lots import LOT_LEAF_FIELDS
 from stockpile.reserve import Attestation, report_hash
 from stockpile.reserve.cli import reserve
-from stockpile.reserve.deploy import deploy_reserve_attestor
+from devkit.reserve import deploy_reserve_attestor
 
 from reserve_helpers import DECIMALS, PRODUCT, SIGNERS, oz_tree, sample_lots
 
@@ -95,7 +95,7 @@ def test_sign_submit_status_on_anvil(tmp_path, w3, anvil, anvil_keys, monkeypatc
     assert feed.functions.latestRoundId().call() == 0
 
     # the attestor set changes after signing (quorum 3 -> 4 -> 3): the signatures are refused off chain
-    from stockpile.reserve.deploy import send as send_tx
+    from devkit.reserve import send as send_tx
 
     for q in (4, 3):
         send_tx(w3, anvil_keys[0], feed.functions.setQuorum(q))

@@ -7,7 +7,7 @@ import pytest
 
 from stockpile.merkle import lot_leaf, lot_tree
 from stockpile.reserve import Attestation, report_hash
-from stockpile.reserve.gas import execution_gas, synthetic_tree
+from devkit.gas import execution_gas, synthetic_tree
 
 from reserve_helpers import (
     DECIMALS,

@@ -16,9 +16,9 @@ from eth_account import Account
 from web3 import Web3
 
 from safe_helpers import DEPLOYER, KEYS, OWNERS, STRANGER
-from stockpile.contracts import load
+from devkit.contracts import load
 from stockpile.deploy import SAMPLE_DEVNET
-from stockpile.reserve.deploy import submit_attestation
+from stockpile.reserve.signing import submit_attestation
 from stockpile.reserve.models import Attestation
 from stockpile.reserve.signing import default_deadline, sign_by_quorum
 from stockpile.toolchain import Anvil
@@ -253,7 +253,7 @@ def test_refusals_name_what_is_wrong(issuer):
 
 def test_timelocked_upgrade_scheduled_and_executed_through_the_safe(issuer):
     from stockpile.safe import safe_info
-    from stockpile.token.devnet import deploy_token_implementation
+    from devkit.devnet import deploy_token_implementation
 
     w3, safe = issuer["w3"], issuer["safe"]
     token, timelock = contract(issuer, "NDPR.token", "CommodityToken"), contract(issuer, "timelock", "StockpileTimelock")

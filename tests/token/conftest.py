@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from stockpile.token.testing import UNIT, Attest, Timelocked, build_stack, mint_id
+from devkit.ape_stack import UNIT, Attest, Timelocked, build_stack, mint_id
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import ape
 import pytest
 
-from stockpile.token.testing import UNIT, mint_id
+from devkit.ape_stack import UNIT, mint_id
 
 DEFAULT_ADMIN = b"\0" * 32
 

@@ -4,14 +4,17 @@ web3's ContractCustomError, namespaced storage, an upgrade through the timelock,
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 from eth_account import Account
 from web3 import Web3
 from web3.exceptions import ContractCustomError
 
-from stockpile.contracts import load
-from stockpile.token.devnet import (
-    ZERO, decode_custom_error, deploy, deploy_stack, deploy_token_implementation, send,
+from devkit import stack as stack_model
+from devkit.contracts import load
+from devkit.devnet import (
+    ZERO, decode_custom_error, deploy, deploy_token_implementation, send,
     sign_attestation, sign_permit,
 )
 
@@ -38,13 +41,15 @@ def live_stack(w3, keys):
     """Deployed once per module; each test gets it through ``live`` on a reverted chain."""
     admin, minter, operator, alice, bob = keys[0], keys[1], keys[2], keys[3], keys[4]
     attestor_keys = keys[5:10]
-    stack = deploy_stack(w3, admin, attestor_keys, quorum=3, timelock_delay=600, minimum_redemption=UNIT)
+    dep = stack_model.deployment(
+        addr(admin), [addr(k) for k in attestor_keys], 3,
+        [stack_model.product("NDPR", "NDPR-OX-995", min_redemption="1", mint_capacity=10_000, refill_per_second=1)],
+        timelock_delay=600,
+        roles={"minters": [addr(minter)], "redemption_operators": [addr(operator)],
+               "pausers": [addr(admin)], "compliance": [addr(admin)], "asset_protection": [addr(admin)]})
+    live = stack_model.apply(w3, admin, dep)  # the deploy engine, as `stockpile deploy apply`
+    stack = SimpleNamespace(token=live.token("NDPR"), attestor=live.attestor("NDPR"), timelock=live.timelock)
     t = stack.token
-    send(w3, admin, t.functions.grantRole(t.functions.MINTER_ROLE().call(), addr(minter)))
-    send(w3, admin, t.functions.grantRole(t.functions.REDEMPTION_OPERATOR_ROLE().call(), addr(operator)))
-    for role in ("PAUSER_ROLE", "COMPLIANCE_ROLE", "ASSET_PROTECTION_ROLE"):
-        send(w3, admin, t.functions.grantRole(getattr(t.functions, role)().call(), addr(admin)))
-    send(w3, admin, t.functions.setMinterLimit(addr(minter), 10_000 * UNIT, UNIT))
     att = {"merkleRoot": Web3.keccak(text="root"), "totalQuantity": 5_000 * UNIT, "lotCount": 5,
            "asOf": w3.eth.get_block("latest")["timestamp"], "reportHash": Web3.keccak(text="report")}
     args = sign_attestation(attestor_keys[:3], w3.eth.chain_id, stack.attestor.address, att,

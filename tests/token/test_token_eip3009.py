@@ -10,7 +10,7 @@ from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_utils import keccak
 
-from stockpile.token.testing import UNIT, with_authorizations
+from devkit.ape_stack import UNIT, with_authorizations
 
 FIELDS = [{"name": "from", "type": "address"}, {"name": "to", "type": "address"},
           {"name": "value", "type": "uint256"}, {"name": "validAfter", "type": "uint256"},

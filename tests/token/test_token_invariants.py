@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
-from stockpile.token.testing import MIN_REDEMPTION, UNIT, Attest, Timelocked, mint_id
+from devkit.ape_stack import MIN_REDEMPTION, UNIT, Attest, Timelocked, mint_id
 
 HOLDERS = range(4)
 AMOUNTS = st.integers(min_value=0, max_value=300).map(lambda n: n * UNIT // 4)

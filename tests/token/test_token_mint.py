@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import ape
 
-from stockpile.token.testing import MAX_AGE, RESERVE, UNIT, ZERO_ADDRESS, deploy_attestor, deploy_token, mint_id
+from devkit.ape_stack import MAX_AGE, RESERVE, UNIT, ZERO_ADDRESS, deploy_attestor, deploy_token, mint_id
 
 
 def _state(stack):
@@ -16,7 +16,7 @@ def _state(stack):
 
 def test_metadata(stack):
     t = stack.token
-    assert t.name() == "Stockpile NdPr Oxide" and t.symbol() == "sNDPR" and t.decimals() == 18
+    assert t.name() == "Stockpile NdPr Oxide" and t.symbol() == "NDPR" and t.decimals() == 18
     assert t.productCode() == "NDPR-OX-995"
     assert t.unitDescription() == "NdPr oxide, 1 kg, 99.5%"
     assert t.reserveAttestor() == stack.attestor.address and t.maxAttestationAge() == MAX_AGE

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import ape
 
-from stockpile.token.testing import MIN_REDEMPTION, UNIT
+from devkit.ape_stack import MIN_REDEMPTION, UNIT
 
 PENDING, COMPLETED, REJECTED, CANCELLED, PROCESSING = 1, 2, 3, 4, 5
 REF = bytes.fromhex("ab" * 32)

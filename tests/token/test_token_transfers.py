@@ -6,8 +6,8 @@ from __future__ import annotations
 import ape
 from eth_utils import keccak
 
-from stockpile.token.devnet import sign_permit
-from stockpile.token.testing import UNIT, ZERO_ADDRESS
+from devkit.devnet import sign_permit
+from devkit.ape_stack import UNIT, ZERO_ADDRESS
 
 MAX = 2**256 - 1
 

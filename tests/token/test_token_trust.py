@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import ape
 
-from stockpile.token.devnet import sign_permit
-from stockpile.token.testing import TIMELOCK_DELAY, UNIT, ZERO_ADDRESS, deploy_attestor, deploy_token, mint_id
+from devkit.devnet import sign_permit
+from devkit.ape_stack import TIMELOCK_DELAY, UNIT, ZERO_ADDRESS, deploy_attestor, deploy_token, mint_id
+from devkit.contracts import ape_container
 
 DEFAULT_ADMIN = b"\0" * 32
 MAX = 2**256 - 1
@@ -24,7 +25,7 @@ def test_attack_admin_sets_fake_reserve_attestor_and_mints_500000_against_1000_r
     s, t = stack, stack.token
     gov.call(t.setMinterLimit, s.minter, 10**30, 0)  # a large bucket: only secure mint stands in the way
     attest(1_000 * UNIT)
-    fake = s.admin.deploy(project.FakeReserveAttestor, "NDPR-OX-995", 18, 10**30)
+    fake = s.admin.deploy(ape_container("FakeReserveAttestor"), "NDPR-OX-995", 18, 10**30)
     fake.bindToken(t.address, sender=s.admin)
     with _unauthorized(t, s.admin, t.GOVERNOR_ROLE()):
         t.setReserveAttestor(fake, sender=s.admin)

@@ -23,22 +23,24 @@ def test_shim_is_registered_for_py_solc_x_and_ape():
 
 
 def test_ape_compiles_and_deploys_on_the_in_process_network(project, accounts):
-    hello = accounts[0].deploy(project.Hello)
-    assert hello.name() == "Hello"
-    assert hello.balanceOf(accounts[0]) == 1_000 * 10**18
+    # Directory: a product contract importing OpenZeppelin (AccessControl)
+    directory = accounts[0].deploy(project.Directory, accounts[0])
+    assert directory.hasRole(directory.REGISTRAR_ROLE(), accounts[0])
+    assert directory.count() == 0
 
 
 def test_py_solc_x_artifacts_deploy_on_anvil(w3, anvil_keys, tmp_path):
     written = compile_all(out_dir=tmp_path)
-    assert any(p.name == "Hello.json" for p in written)
-    art = load("Hello")
+    assert any(p.name == "Directory.json" for p in written)
+    assert not any(p.name in ("Hello.json", "CommodityTokenV2.json", "PlainERC20.json") for p in written)  # product only
+    art = load("Directory")
     acct = Account.from_key(anvil_keys[0])
     contract = w3.eth.contract(abi=art.abi, bytecode=art.bytecode)
-    tx = contract.constructor().build_transaction({"from": acct.address, "nonce": w3.eth.get_transaction_count(acct.address)})
+    tx = contract.constructor(acct.address).build_transaction({"from": acct.address, "nonce": w3.eth.get_transaction_count(acct.address)})
     receipt = w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(acct.sign_transaction(tx).raw_transaction))
     assert receipt.status == 1
     deployed = w3.eth.contract(address=receipt.contractAddress, abi=art.abi)
-    assert deployed.functions.balanceOf(acct.address).call() == 1_000 * 10**18
+    assert deployed.functions.hasRole(deployed.functions.REGISTRAR_ROLE().call(), acct.address).call()
     assert w3.eth.chain_id == 31337
 
 

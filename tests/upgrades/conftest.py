@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from stockpile.token.testing import build_stack
+from devkit.ape_stack import build_stack
 
 
 @pytest.fixture(scope="module")

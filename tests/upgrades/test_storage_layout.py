@@ -60,8 +60,8 @@ EDITS = {
 
 @pytest.fixture(scope="module")
 def variants():
-    """One compile holding the real sources plus broken copies of CommodityToken (same contract name)."""
-    sources = _sources(PROJECT_ROOT / "contracts")
+    """One compile holding the real sources, the test upgrade target (tests/contracts) and broken copies of CommodityToken (same contract name)."""
+    sources = _sources(PROJECT_ROOT / "contracts") | _sources(PROJECT_ROOT / "tests" / "contracts")  # + the V2 target
     base, core = sources[TOKEN_SRC]["content"], sources[CORE_SRC]["content"]
     for name, edits in EDITS.items():
         token_v, core_v = _variant(base, core, name, edits)

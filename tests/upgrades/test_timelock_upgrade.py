@@ -7,7 +7,8 @@ import ape
 import pytest
 from eth_utils import keccak
 
-from stockpile.token.testing import TIMELOCK_DELAY, UNIT, deploy_implementation, mint_id
+from devkit.ape_stack import TIMELOCK_DELAY, UNIT, deploy_implementation, mint_id
+from devkit.contracts import ape_container
 
 IMPLEMENTATION_SLOT = int.from_bytes(keccak(text="eip1967.proxy.implementation"), "big") - 1
 ZERO32 = b"\0" * 32
@@ -88,12 +89,12 @@ def test_upgrade_through_timelock_after_delay_preserves_state(project, chain, po
     upgraded = [e for e in receipt.events if e.event_name == "Upgraded" and e.contract_address == t.address]
     assert upgraded and upgraded[0].implementation == v2.address
     assert _implementation(chain, t).lower() == v2.address.lower() != old_impl.lower()
-    assert project.CommodityTokenV2.at(t.address).version() == 2
+    assert ape_container("CommodityTokenV2").at(t.address).version() == 2
     assert _state(s) == before
     # and the token still works after the upgrade
     t.completeRedemption(1, sender=s.operator)
     t.transfer(s.bob, UNIT, sender=s.alice)
-    assert project.CommodityTokenV2.at(t.address).authorizations() == v2.authorizations()
+    assert ape_container("CommodityTokenV2").at(t.address).authorizations() == v2.authorizations()
     assert t.totalSupply() == before["supply"] - 50 * UNIT
 
 
@@ -109,7 +110,7 @@ def test_timelock_refuses_non_proposer_and_short_delay(stack, v2):
 
 def test_upgrade_to_a_non_uups_contract_is_refused(project, chain, stack):
     s, t, tl = stack, stack.token, stack.timelock
-    not_uups = s.admin.deploy(project.PlainERC20, s.admin, 1)
+    not_uups = s.admin.deploy(ape_container("PlainERC20"), s.admin, 1)
     data = t.upgradeToAndCall.encode_input(not_uups.address, b"")
     tl.schedule(t.address, 0, data, ZERO32, ZERO32, TIMELOCK_DELAY, sender=s.admin)
     chain.pending_timestamp = chain.pending_timestamp + TIMELOCK_DELAY

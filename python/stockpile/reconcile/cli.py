@@ -271,27 +271,3 @@ def generate(out, lots, seed, as_of, discrepancy, bad_row, decimal_comma, attest
         for product in sorted(g.attested):
             a = g.attestation(product)
             click.echo(f"  attest {product}: root {a['merkle_root']} total {a['total_quantity']} lots {a['lot_count']}")
-
-
-@reconcile.command("demo")
-@options.rpc_url_option(required=False, help="use this chain instead of starting anvil")
-@click.option("--out", "work_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="folder of the demo's files and reports (default: a temporary one)")
-def demo(rpc_url, work_dir) -> None:
-    """Deploy sample products on anvil, reconcile clean, plant a released lot, reconcile again."""
-    from rich.console import Console
-
-    from stockpile.reconcile.demo import reconcile_demo
-    from stockpile.toolchain import Anvil
-
-    console = Console()
-    if rpc_url:
-        result = reconcile_demo(rpc_url, work_dir, console=console)
-    else:
-        with Anvil() as node:
-            result = reconcile_demo(node.url, work_dir, console=console)
-    ok = result["clean"]["exit_code"] == 0 and result["found"]
-    console.print(f"demo {'OK' if ok else 'FAILED'}: clean run exit {result['clean']['exit_code']}, planted "
-                  f"{result['planted_item']['kind']} of {result['planted_item']['lot_id']} "
-                  f"{'found' if result['found'] else 'NOT found'}; reports in {result['work_dir']}")
-    sys.exit(0 if ok else 1)

@@ -152,7 +152,7 @@ def sign_cmd(attestation_file: Path, chain_id: int, attestor: str, config_digest
 @options.account_option(required=True, help="account that sends the transaction")
 def submit_cmd(attestation_file, signature_files, rpc_url, chain_id, allow_mainnet, attestor, account_spec) -> None:
     """Submit an attestation with its signatures (any account may submit: the signatures carry the authority)."""
-    from stockpile.reserve.deploy import submit_attestation
+    from stockpile.reserve.signing import submit_attestation
     from stockpile.reserve.signing import SignedAttestation, order_signatures, recover_signer
 
     att = _attestation(attestation_file)

@@ -122,6 +122,19 @@ def signed_attest_args(accounts: Iterable[Any], chain_id: int, attestor_address:
     return attest_args(attestation, config_digest, deadline, sigs)
 
 
+def submit_attestation(w3: Any, sender: Any, attestor: Any, attestation: Attestation, config_digest: bytes | str,
+                       deadline: int, signatures: Iterable[tuple[bytes, bytes]]) -> Any:
+    """Send ``attest`` (anyone may submit: the signatures carry the authority) through the SDK's
+    ``Sender`` and return the receipt. ``sender``: a LocalAccount or a private key; ``attestor``: a
+    web3 contract of the ReserveAttestor; ``signatures``: compact, ordered (``order_signatures``).
+    A revert raises the SDK's decoded contract error."""
+    from stockpile.sdk.transactions import Sender
+
+    account = sender if hasattr(sender, "sign_transaction") else Account.from_key(sender)
+    return Sender(w3, account).transact(
+        attestor.functions.attest(*attest_args(attestation, config_digest, deadline, signatures)))
+
+
 class AttestCall(NamedTuple):
     """The arguments of one ``ReserveAttestor.attest`` call, decoded from its calldata."""
 

@@ -253,7 +253,7 @@ class ProductClient:
         unless given (a reference string is hashed)."""
         import os
 
-        from stockpile.token.devnet import sign_transfer_authorization
+        from stockpile.token.eip3009 import sign_transfer_authorization
 
         value = self.units(amount)
         nonce_b = os.urandom(32) if nonce is None else _b32(nonce)
@@ -521,7 +521,7 @@ def _baskets_from_directory(w3: Web3, directory: str) -> dict[str, tuple[str, st
 
 def _token_abi() -> list[dict[str, Any]]:
     """CommodityToken's ABI plus the EIP-3009 functions, events and errors its fallback serves."""
-    from stockpile.token.devnet import token_abi_with_authorizations
+    from stockpile.token.eip3009 import token_abi_with_authorizations
 
     return token_abi_with_authorizations(load("CommodityToken").abi, load("CommodityTokenAuthorizations").abi)
 

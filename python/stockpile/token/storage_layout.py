@@ -1,6 +1,6 @@
 """Storage-layout snapshots of the upgradeable contracts and the upgrade-safety check.
 
-For every contract under ``contracts/`` (outside ``contracts/test/``) that inherits
+For every contract under ``contracts/`` that inherits
 ``UUPSUpgradeable``, a snapshot records
 
 * ``storage``: solc's ``storageLayout`` (ordinary, non-namespaced state variables), and
@@ -153,7 +153,7 @@ def upgradeable_contracts(out: dict[str, Any]) -> list[tuple[str, str]]:
     index = _Index(out)
     result = []
     for src, node in index.contracts.values():
-        if not src.startswith("contracts/") or src.startswith("contracts/test/") or node.get("abstract"):
+        if not src.startswith("contracts/") or node.get("abstract"):
             continue
         if node.get("contractKind") != "contract":
             continue

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {IReserveAttestor} from "../interfaces/IReserveAttestor.sol";
+import {IReserveAttestor} from "../../contracts/interfaces/IReserveAttestor.sol";
 
 /// @title FakeReserveAttestor
 /// @notice Test-only attacker contract: claims any product code, binds to any token, reports the decimals

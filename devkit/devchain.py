@@ -1,5 +1,5 @@
 """A dev chain holding real CommodityToken + ReserveAttestor stacks for reconciliation tests,
-the benchmark and the demo (web3.py + eth-account, uses the contracts' own helpers)."""
+the benchmarks (web3.py + eth-account; development only, not in the package)."""
 
 from __future__ import annotations
 
@@ -10,18 +10,10 @@ from web3 import Web3
 from web3.contract import Contract
 
 from stockpile.reconcile.chain.reader import ProductContracts
-from stockpile.reserve.deploy import send as _send_exact
+from devkit.devnet import send
 from stockpile.reserve.models import Attestation
 from stockpile.reserve.signing import signed_attest_args
-from stockpile.token.devnet import deploy_stack
-
-
-def send(w3: Web3, key: str, fn):
-    """Send with 25 % gas headroom over the estimate. anvil's estimate is exact, and paths whose
-    gas depends on block.timestamp (the minter's token bucket) then fail out of gas now and then
-    when mined in a later second than estimated."""
-    gas = fn.estimate_gas({"from": Account.from_key(key).address})
-    return _send_exact(w3, key, fn, gas=int(gas * 1.25) + 20_000)
+from devkit import stack
 
 
 @dataclass
@@ -39,18 +31,19 @@ class ProductStack:
 
 def deploy_product(w3: Web3, admin_key: str, attestor_keys: list[str], product: str, decimals: int = 18,
                    quorum: int | None = None, max_attestation_age: int = 7 * 86_400) -> ProductStack:
-    """Token + attestor (behind proxies, timelock as upgrader); the admin also gets the minter,
-    redemption operator and pauser roles and a generous minter limit."""
-    start = w3.eth.block_number + 1
-    stack = deploy_stack(w3, admin_key, attestor_keys, quorum or len(attestor_keys), product_code=product,
-                         symbol="s" + product.split("-")[0][:6], decimals=decimals,
-                         max_attestation_age=max_attestation_age)
+    """One product's token + attestor (behind proxies, timelock as upgrader), deployed by the deploy
+    engine (``devkit.stack``); the admin is also minter (with a limit no test reaches), redemption
+    operator and pauser, and the minimum redemption is one base unit."""
     admin = Account.from_key(admin_key).address
-    tok = stack.token
-    for role in ("MINTER_ROLE", "REDEMPTION_OPERATOR_ROLE", "PAUSER_ROLE"):
-        send(w3, admin_key, tok.functions.grantRole(getattr(tok.functions, role)().call(), admin))
-    send(w3, admin_key, tok.functions.setMinterLimit(admin, 2**127, 2**100))
-    return ProductStack(product, tok, stack.attestor, admin_key, attestor_keys, start)
+    signers = [Account.from_key(k).address for k in attestor_keys]
+    symbol = product.split("-")[0][:6].upper()
+    dep = stack.deployment(admin, signers, quorum or len(attestor_keys), [stack.product(
+        symbol, product, decimals=decimals, max_attestation_age=max_attestation_age,
+        min_redemption=stack.base_units(1, decimals), mint_capacity=stack.base_units(2**127, decimals),
+        refill_per_second=stack.base_units(2**100, decimals))],
+        roles={"minters": [admin], "redemption_operators": [admin], "pausers": [admin]})
+    live = stack.apply(w3, admin_key, dep)
+    return ProductStack(product, live.token(symbol), live.attestor(symbol), admin_key, attestor_keys, live.start_block)
 
 
 def attest(w3: Web3, stack: ProductStack, root: bytes | str, total: int, lot_count: int, as_of: int,

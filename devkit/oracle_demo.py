@@ -1,4 +1,4 @@
-"""The price-feed step of ``make demo``: deploy a hub with three feeds, publish prices from the
+"""A price-feed demo on its own hub (development only, tests/oracle): deploy a hub with three feeds, publish prices from the
 simulated market through the feeder, and return them as read back from the chain."""
 
 from __future__ import annotations
@@ -8,7 +8,10 @@ from decimal import Decimal
 from eth_account import Account
 from eth_utils import keccak
 
-from stockpile.oracle.api import DEFAULT_SIM_PRICES, deploy_feeds, publish_simulated_prices
+from web3 import Web3
+
+from devkit import stack
+from stockpile.oracle.api import DEFAULT_SIM_PRICES, publish_simulated_prices
 
 
 def demo_signer_keys(n: int = 5) -> list[str]:
@@ -23,10 +26,10 @@ def run_price_demo(rpc_url: str, deployer_key: str, console=None, symbols=tuple(
 
     Returns ``{"address": hub, "adapters": {...}, "prices": [(symbol, Decimal), ...]}``."""
     keys = demo_signer_keys(5)
-    deployed = deploy_feeds(
-        rpc_url, deployer_key, [Account.from_key(k).address for k in keys], 1,
-        [{"symbol": s, "description": f"{s.split('/')[0]} / USD per kg", "decimals": 8, "min_answer": 1,
-          "max_answer": 10**14, "heartbeat": 86400} for s in symbols])
+    w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 60}))
+    deployed = stack.deploy_hub(w3, deployer_key, [Account.from_key(k).address for k in keys], 1, {
+        s.split("/")[0]: stack.feed("1000000", heartbeat=86400, description=f"{s.split('/')[0]} / USD per kg")
+        for s in symbols})
     prices = publish_simulated_prices(rpc_url, deployed["address"], {s: DEFAULT_SIM_PRICES.get(s, Decimal(100))
                                                                      for s in symbols}, keys[:3], deployer_key)
     if console is not None:

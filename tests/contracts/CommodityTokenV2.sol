@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {CommodityToken} from "../token/CommodityToken.sol";
+import {CommodityToken} from "../../contracts/token/CommodityToken.sol";
 
 /// @title CommodityTokenV2
 /// @notice Test-only upgrade target: CommodityToken plus a version getter (storage unchanged).

@@ -1,4 +1,4 @@
-"""Test helpers for the token stack on ape's network (used by tests/token, tests/upgrades).
+"""Test helpers for the token stack on ape's in-process network (tests/token, tests/upgrades, tests/basket).
 
 Functions take ape's ``project``/accounts objects; nothing here imports ape.
 """
@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from eth_account import Account
 from eth_utils import keccak
 
-from stockpile.token.devnet import sign_attestation, token_init_params
+from devkit.devnet import sign_attestation, token_init_params
 
 UNIT = 10**18
 RESERVE = 1_000_000 * UNIT
@@ -19,6 +19,8 @@ MIN_REDEMPTION = 5 * UNIT
 TIMELOCK_DELAY = 3_600
 ATTESTOR_KEYS = ["0x" + keccak(text=f"stockpile test attestor {i}").hex() for i in range(5)]
 ZERO_ADDRESS = "0x" + "00" * 20
+SYMBOL, PRODUCT_CODE, TOKEN_NAME = "NDPR", "NDPR-OX-995", "Stockpile NdPr Oxide"
+UNIT_DESCRIPTION = "NdPr oxide, 1 kg, 99.5%"
 
 
 def mint_id(label: str) -> bytes:
@@ -63,8 +65,11 @@ class Attest:
 
 def deploy_implementation(project, deployer, contract: str = "CommodityToken"):
     """CommodityTokenAuthorizations (EIP-3009 code) and a token implementation (`contract`) using it."""
+    from devkit.contracts import ape_container, dev_contract
+
     auth = deployer.deploy(project.CommodityTokenAuthorizations)
-    return deployer.deploy(getattr(project, contract), auth.address)
+    container = ape_container(contract) if dev_contract(contract) else getattr(project, contract)
+    return deployer.deploy(container, auth.address)
 
 
 def deploy_token(project, admin, timelock, attestor=ZERO_ADDRESS, bind: bool = True, **overrides):
@@ -73,8 +78,8 @@ def deploy_token(project, admin, timelock, attestor=ZERO_ADDRESS, bind: bool = T
     attestor, as a first deployment does."""
     impl = deploy_implementation(project, admin)
     params = token_init_params(**{
-        "name": "Stockpile NdPr Oxide", "symbol": "sNDPR", "decimals": 18, "product_code": "NDPR-OX-995",
-        "unit_description": "NdPr oxide, 1 kg, 99.5%", "admin": admin.address, "admin_transfer_delay": 86_400,
+        "name": TOKEN_NAME, "symbol": SYMBOL, "decimals": 18, "product_code": PRODUCT_CODE,
+        "unit_description": UNIT_DESCRIPTION, "admin": admin.address, "admin_transfer_delay": 86_400,
         "timelock": timelock, "bootstrap_governor": admin.address, "max_attestation_age": MAX_AGE,
         "minimum_redemption": MIN_REDEMPTION, **overrides,
     })
@@ -93,7 +98,7 @@ def with_authorizations(project, token):
     import ape
     from ethpm_types import ContractType
 
-    from stockpile.token.devnet import EIP3009_NAMES
+    from devkit.devnet import EIP3009_NAMES
 
     abi = list(project.CommodityToken.contract_type.abi)
     abi += [a for a in project.CommodityTokenAuthorizations.contract_type.abi if getattr(a, "name", None) in EIP3009_NAMES]
@@ -140,19 +145,36 @@ class Timelocked:
 
 
 
+def _tell_ape(project, chain, live) -> None:
+    """Record what the engine deployed (through web3, not through ape) in ape's contract cache: ape
+    caches types and proxy targets per address, and a chain reverted by its test isolation reuses
+    addresses, so a type cached for another module's contract would be used for ours."""
+    for rec in live.manifest.contracts.values():
+        address = chain.provider.network.ecosystem.decode_address(int(rec.address, 16))
+        del chain.contracts[address]
+        chain.contracts[address] = getattr(project, rec.contract).contract_type
+
+
 def build_stack(project, accounts, chain) -> Stack:
     """Timelock (admin proposes and executes, TIMELOCK_DELAY), ReserveAttestor (5 attestors, quorum 3) bound to
-    a CommodityToken behind proxies; roles on accounts[0..5]; a minter bucket; a first attestation of RESERVE.
+    a CommodityToken behind proxies, roles on accounts[1..5], a minter bucket: a deployment model applied by the
+    deploy engine (``devkit.stack``) over ape's in-process chain; then a first attestation of RESERVE.
     Afterwards the admin holds DEFAULT_ADMIN_ROLE but not GOVERNOR_ROLE (timelock only)."""
+    from devkit import stack as engine_stack
+
     admin, minter, operator, protector, pauser, compliance, alice, bob, carol, stranger = accounts[:10]
-    timelock = admin.deploy(project.StockpileTimelock, TIMELOCK_DELAY, [admin.address], [admin.address], ZERO_ADDRESS)
-    attestor = deploy_attestor(project, admin, timelock.address)
-    token = deploy_token(project, admin, timelock.address, attestor.address)
-    for role, who in (("MINTER_ROLE", minter), ("REDEMPTION_OPERATOR_ROLE", operator),
-                      ("ASSET_PROTECTION_ROLE", protector), ("PAUSER_ROLE", pauser),
-                      ("COMPLIANCE_ROLE", compliance)):
-        token.grantRole(getattr(token, role)(), who, sender=admin)
-    token.setMinterLimit(minter, 100_000 * UNIT, 10 * UNIT, sender=admin)
+    dep = engine_stack.deployment(
+        admin.address, [Account.from_key(k).address for k in ATTESTOR_KEYS], 3,
+        [engine_stack.product(SYMBOL, PRODUCT_CODE, name=TOKEN_NAME, unit=UNIT_DESCRIPTION, min_redemption=MIN_REDEMPTION // UNIT,
+                              max_attestation_age=MAX_AGE, mint_capacity=100_000, refill_per_second=10)],
+        timelock_delay=TIMELOCK_DELAY,
+        roles={"minters": [minter.address], "redemption_operators": [operator.address],
+               "asset_protection": [protector.address], "pausers": [pauser.address], "compliance": [compliance.address]})
+    live = engine_stack.apply(chain.provider.web3, admin.private_key, dep)
+    _tell_ape(project, chain, live)
+    token = project.CommodityToken.at(live.address(f"{SYMBOL}.token"))
+    attestor = project.ReserveAttestor.at(live.address(f"{SYMBOL}.attestor"))
+    timelock = project.StockpileTimelock.at(live.address("timelock"))
     # First configuration done: the deployer (here the admin) gives up GOVERNOR_ROLE, which only the
     # timelock keeps, as `stockpile deploy handover` does.
     token.renounceRole(token.GOVERNOR_ROLE(), admin, sender=admin)

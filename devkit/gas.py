@@ -19,7 +19,7 @@ from eth_account import Account
 from web3 import Web3
 
 from stockpile.merkle import StandardMerkleTree, lot_tree
-from stockpile.reserve.deploy import deploy_reserve_attestor, submit_attestation
+from devkit.reserve import deploy_reserve_attestor, submit_attestation
 from stockpile.reserve.models import Attestation, report_hash
 from stockpile.reserve.signing import default_deadline, sign_by_quorum
 

@@ -1,4 +1,5 @@
-"""The reconciliation part of ``make demo``: clean first, then one planted discrepancy found and named.
+"""A reconciliation demo on its own token stacks: clean first, then one planted discrepancy found and named
+(development only: the reconciliation tests and the benchmarks; ``make demo`` runs ``stockpile.demo``).
 
 ``reconcile_demo(rpc_url)`` deploys a CommodityToken + ReserveAttestor per sample product on the
 given chain (anvil), ingests the three sample warehouse exports (dated at the chain's current
@@ -10,7 +11,6 @@ lot is released; the second run reports it as ``released_lot_backing`` with the 
 from __future__ import annotations
 
 import tempfile
-from datetime import datetime, UTC
 from pathlib import Path
 from typing import cast
 
@@ -19,6 +19,7 @@ from web3 import Web3
 from stockpile.reconcile.breaks.classify import merkle_root
 from stockpile.reconcile.custody.schema import Catalogue
 from stockpile.reconcile.db.store import Database
+from stockpile.demo import iso, plant_released_lot
 from stockpile.reconcile.service import RunConfig, reconcile
 
 # anvil's public development keys (test mnemonic): never use on a real network
@@ -28,10 +29,6 @@ DEV_KEYS = [
     "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdd4e0e0",
     "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
 ]
-
-
-def iso(ts: int) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def reserve_of(db: Database, product: str, as_of: int | None = None) -> tuple[str, int, int]:
@@ -44,26 +41,11 @@ def reserve_of(db: Database, product: str, as_of: int | None = None) -> tuple[st
     return cast(str, merkle_root([x.leaf for x in lots])), sum(x.quantity for x in lots), len(lots)
 
 
-def plant_released_lot(db: Database, catalogue: Catalogue, as_of: int, work: Path) -> tuple[dict, Path]:
-    """Ingest a newer export of the first sample warehouse (30 s after ``as_of``) in which one
-    attested lot has been released. Returns the planted item and the export's path."""
-    from stockpile.reconcile.custody.generator import generate
-    from stockpile.reconcile.samples import SAMPLE_SPECS
-
-    name, wh, products, n, opts = SAMPLE_SPECS[0]
-    later = as_of + 30
-    g = generate(n, seed=100, warehouses=[wh], products=products, as_of=iso(later), lot_prefix=f"{wh[3:6]}-",
-                 discrepancies={"released": 1})
-    path = g.write_csv(Path(work) / "exports-2" / name, metadata={"warehouse_id": wh, "as_of": iso(later)}, **opts)
-    db.ingest(path, catalogue, rejects_dir=Path(work) / "rejects")
-    return g.planted[0], path
-
-
 def reconcile_demo(rpc_url: str, work_dir: str | Path | None = None, db_url: str | None = None,
                    admin_key: str = DEV_KEYS[0], attestor_keys: list[str] | None = None,
                    holder: str | None = None, confirmations: int = 0, console=None) -> dict:
     """Returns {"clean": report, "planted": report, "planted_item": {...}, "found": bool, "products": {...}}."""
-    from stockpile.reconcile import devchain
+    from devkit import devchain
     from stockpile.reconcile.samples import PRODUCTS, write_samples
 
     say = console.print if console is not None else (lambda *a, **k: None)
