@@ -20,6 +20,7 @@ from stockpile.reconcile.breaks.classify import merkle_root
 from stockpile.reconcile.custody.schema import Catalogue
 from stockpile.reconcile.db.store import Database
 from stockpile.demo import iso, plant_released_lot
+from stockpile.reconcile.report.model import Report
 from stockpile.reconcile.service import RunConfig, reconcile
 
 # anvil's public development keys (test mnemonic): never use on a real network
@@ -112,7 +113,7 @@ def custody_attestation(exports: list[str | Path], product: str, as_of: int | No
 
 
 def reconcile_chain(rpc_url: str, products: dict[str, dict], exports: list[str | Path], db_url: str | None = None,
-                    out_dir: str | Path | None = None, confirmations: int = 0, console=None) -> dict:
+                    out_dir: str | Path | None = None, confirmations: int = 0, console=None) -> Report:
     """Reconcile an existing deployment: ``products`` = {code: {"token": addr, "attestor": addr,
     "start_block": n}}; the exports are ingested first (idempotent). Returns the report."""
     from stockpile.reconcile.chain.reader import ProductContracts

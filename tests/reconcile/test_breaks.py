@@ -276,3 +276,58 @@ def test_supply_bar_with_no_supply_or_no_attestation():
     assert supply_bar({"total_supply": "25", "attested_reserve": "100"})[:2] == (25.0, "")
     assert supply_bar({"total_supply": "150", "attested_reserve": "100"})[:2] == (100.0, "over")
     assert supply_bar({"total_supply": "3", "attested_reserve": "0"})[:2] == (100.0, "over")
+
+
+def test_summaries_and_breaks_fit_the_report_types(sqlite_db, tmp_path):
+    """What the classifier builds for the report (per product, per break, the ranked summary) has
+    exactly the keys and value types declared in stockpile.reconcile.report.model."""
+    from reconcile_typed import assert_typed
+
+    from stockpile.reconcile.report import rank_products
+    from stockpile.reconcile.report.model import BreakRecord, ProductSummary, SummaryRow
+
+    clean = generate(N, seed=5)
+    sqlite_db.ingest(clean.write_csv(tmp_path / "attested.csv"), kind="attested")
+    g = generate(N, seed=5, discrepancies={"quantity_mismatch": 1, "released": 1, "duplicate_across_warehouses": 1})
+    sqlite_db.ingest(g.write_csv(tmp_path / "custody.csv"))
+    states = states_for(g)
+    first = next(iter(states))
+    states[first].attestation = None  # a product without attestation: the summary's None fields
+    breaks, summaries = run(sqlite_db, states)
+    assert breaks and len(summaries) > 1
+    for s in summaries.values():
+        assert_typed(ProductSummary, s)
+    for b in breaks:
+        assert_typed(BreakRecord, b.as_dict())
+    ranked = rank_products(list(summaries.values()))
+    assert ranked
+    for r in ranked:
+        assert_typed(SummaryRow, r)
+
+
+def test_failed_report_fits_the_report_type_as_built_and_as_written(tmp_path):
+    import json
+
+    from reconcile_typed import assert_typed
+
+    from stockpile.reconcile.report.model import Report
+    from stockpile.reconcile.service import failed_report
+
+    report = failed_report("node unreachable", tmp_path, stage="setup")
+    assert_typed(Report, report)
+    assert_typed(Report, json.loads((tmp_path / "reconcile.json").read_text()))
+
+
+def test_the_report_type_check_names_an_undeclared_key_a_missing_key_and_a_wrong_type():
+    from reconcile_typed import mismatches
+
+    from stockpile.reconcile.report.model import BreakRecord
+
+    good = {"product": "P", "kind": "k", "severity": "high", "lot_id": None, "warehouse_id": "W", "amount": "5",
+            "message": "m", "evidence": {"a": [1]}}
+    assert mismatches(BreakRecord, good) == []
+    assert mismatches(BreakRecord, {**good, "extra": 1}) == ["report.extra: not declared in BreakRecord"]
+    assert mismatches(BreakRecord, {k: v for k, v in good.items() if k != "kind"}) == \
+        ["report.kind: missing (required by BreakRecord)"]
+    assert mismatches(BreakRecord, {**good, "amount": 5}) == ["report.amount: 5 is not a str"]
+    assert mismatches(BreakRecord, {**good, "evidence": {1: "x"}}) == ["report.evidence key: 1 is not a str"]

@@ -24,6 +24,8 @@ from stockpile.reconcile.service import RunConfig, reconcile
 from stockpile.reconcile.breaks.classify import Thresholds
 from stockpile.reconcile.watch import Metrics, run_once
 from stockpile.toolchain import Anvil
+from stockpile.reconcile.report.model import Report
+from reconcile_typed import assert_typed
 
 pytestmark = pytest.mark.anvil
 PRODUCT = "NDPR-OXIDE"
@@ -91,6 +93,8 @@ def test_clean_run_then_supply_above_reserve_and_guardian_pause(env):
     assert p["total_supply"] == str(env.total // 2) and p["collateralisation_ratio"] == "2.000000"
     assert p["events"] == {"Minted": 1, "ReserveAttested": 1, "Transfer": 1} and p["paused"] is False
     assert p["minting_paused"] is False
+    assert_typed(Report, report)  # every key and value as declared, as built and as written
+    assert_typed(Report, json.loads(open(report["files"]["json"]).read()))
     for f in report["files"].values():
         assert (env.tmp / "r1").exists() and open(f).read()
     assert json.loads(open(report["files"]["json"]).read())["status"] == "clean"
@@ -109,6 +113,7 @@ def test_clean_run_then_supply_above_reserve_and_guardian_pause(env):
     assert (PRODUCT, "supply_above_reserve") in kinds(report) and report["exit_code"] == 1
     b = next(b for b in report["breaks"] if b["kind"] == "supply_above_reserve")
     assert int(b["amount"]) == env.total // 2 - total
+    assert_typed(Report, report)
     page = open(report["files"]["html"]).read()
     assert "supply_above_reserve" in page and "class='over'" in page
     rows = open(report["files"]["csv"]).read().splitlines()
@@ -118,11 +123,13 @@ def test_clean_run_then_supply_above_reserve_and_guardian_pause(env):
     metrics = Metrics()
     r = run_once(env.db, env.w3, env.cfg(), metrics, guardian_key=STRANGER_KEY)
     assert r["actions"][0]["result"] == "refused" and not env.stack.token.functions.mintingPaused().call()
+    assert_typed(Report, r)
     assert metrics.registry.get_sample_value("stockpile_reconcile_guardian_paused", {"product": PRODUCT}) == 0
     # the guardian (PAUSER_ROLE) pauses minting of the product; transfers are not paused
     r = run_once(env.db, env.w3, env.cfg(), metrics, guardian_key=ADMIN)
     token = env.stack.token.functions
     assert r["actions"][0]["result"] == "paused" and token.mintingPaused().call() and not token.paused().call()
+    assert_typed(Report, r)
     r = run_once(env.db, env.w3, env.cfg(), metrics, guardian_key=ADMIN)
     assert r["actions"][0]["result"] == "already paused"
     get = metrics.registry.get_sample_value
@@ -557,6 +564,7 @@ def test_the_report_says_which_block_was_read_and_what_is_not_yet_confirmed(env,
     unconf = chain["unconfirmed"]
     assert (unconf["from_block"], unconf["to_block"]) == (head - 1, head)
     assert unconf["events"] == {PRODUCT: {"Minted": 1, "Transfer": 1}}
+    assert_typed(Report, report)
     (later_snap,) = report["custody"]["not_yet_in_view"]
     assert later_snap["source"] == str(planted) and later_snap["as_of"] == iso(later)
     notes = " ".join(report["notes"])

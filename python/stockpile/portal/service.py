@@ -33,6 +33,7 @@ from stockpile.reconcile.chain.state import Attestation, ProductChainState
 from stockpile.reconcile.custody.parse import format_time
 from stockpile.reconcile.custody.schema import RESERVE_STATUSES, Catalogue
 from stockpile.reconcile.db.store import Database
+from stockpile.reconcile.report.model import RunRecord
 from stockpile.sdk import Stockpile
 from stockpile.sdk.models import ProductInfo
 from stockpile.core.units import from_units
@@ -568,7 +569,7 @@ class PortalService:
             breaks = conn.execute(text("SELECT product_code, kind, severity, lot_id, amount, evidence FROM breaks "
                                        "WHERE run_id = :r ORDER BY id LIMIT 1000"), {"r": run["id"]}).mappings().all()
             total = conn.execute(text("SELECT count(*) FROM breaks WHERE run_id = :r"), {"r": run["id"]}).scalar_one()
-        summary = json.loads(run["summary"] or "{}")
+        summary: RunRecord = json.loads(run["summary"] or "{}")  # written by the run (stockpile.reconcile.service)
         return {"run": {"id": run["id"], "started_at": format_time(run["started_at"]),
                         "finished_at": format_time(run["finished_at"]), "block": run["block_number"],
                         "status": run["status"], "exit_code": run["exit_code"], "counts": summary.get("counts"),

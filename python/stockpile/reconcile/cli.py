@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
 import click
 
@@ -14,6 +15,9 @@ from stockpile.cli.errors import squeeze, user_error
 from stockpile.reconcile.breaks.model import Severity
 from stockpile.core.jsonconv import default as json_default
 from stockpile.errors import StockpileError
+
+if TYPE_CHECKING:  # the CLI imports the run lazily
+    from stockpile.reconcile.report.model import ProductSummary, Report
 
 DB_HELP = "database: a SQLite file path or an SQLAlchemy URL (postgresql://...); default ./stockpile-reconcile.db"
 
@@ -159,7 +163,7 @@ def _setup_or_fail(kw: dict):
         sys.exit(EXIT_FAILED)
 
 
-def _amount(product: dict, field: str) -> str:
+def _amount(product: ProductSummary, field: Literal["total_supply", "attested_reserve"]) -> str:
     """A base-unit quantity of the report in product units (12.5, never 12500000000000000000)."""
     from stockpile.sdk.units import from_units
 
@@ -169,7 +173,7 @@ def _amount(product: dict, field: str) -> str:
     return f"{from_units(int(value), int(decimals)).normalize():f}"
 
 
-def _summary(report: dict) -> None:
+def _summary(report: Report) -> None:
     click.echo(f"run {report.get('run_id')}: {report['status']} at block {report.get('chain', {}).get('block')}, "
                f"{len(report['breaks'])} break(s), exit {report['exit_code']}")
     if report.get("error"):
@@ -232,7 +236,7 @@ def watch(interval, iterations, host, metrics_port, guardian_account_spec, **kw)
     click.echo(f"watching {len(cfg.products)} product(s) every {interval}s; metrics {metrics}; "
                f"guardian {guardian.address if guardian else 'not configured'}")
 
-    def show(report):
+    def show(report: Report) -> None:
         _summary(report)
         for a in report.get("actions", []):
             click.echo(f"  guardian {a['action']} {a['product']}: {a['result']} {a.get('error', '')}")

@@ -19,6 +19,7 @@ from stockpile.reconcile.custody.parse import format_time
 from stockpile.reconcile.custody.schema import Catalogue
 from stockpile.reconcile.db.store import Database
 from stockpile.reconcile.report import rank_products, write_all
+from stockpile.reconcile.report.model import Report, RunRecord
 from stockpile.core.jsonconv import default as json_default
 
 EXIT_CLEAN, EXIT_BREAKS, EXIT_FAILED = 0, 1, 2
@@ -103,10 +104,10 @@ def one_line(exc: BaseException) -> str:
 
 
 def failed_report(error: str, out_dir: str | Path | None = None, fail_on: Severity = Severity.medium,
-                  stage: str = "setup") -> dict:
+                  stage: str = "setup") -> Report:
     """The report of a run that could not start (bad products file, unreachable node, database):
     exit code 2 and the reason, written to ``out_dir`` like any report."""
-    report: dict = {"schema": REPORT_SCHEMA, "run_id": None, "generated_at": format_time(int(time.time())),
+    report: Report = {"schema": REPORT_SCHEMA, "run_id": None, "generated_at": format_time(int(time.time())),
               "severity_threshold": fail_on.name, "status": "failed", "exit_code": EXIT_FAILED, "stage": stage,
               "error": error, "products": [], "breaks": [], "chain": {}, "custody": {}}
     if out_dir is not None:
@@ -118,7 +119,7 @@ def exit_code_for(breaks: list[Break], fail_on: Severity) -> int:
     return EXIT_BREAKS if any(b.severity >= fail_on for b in breaks) else EXIT_CLEAN
 
 
-def reconcile(db: Database, w3: Web3, cfg: RunConfig, catalogue: Catalogue | None = None) -> dict:
+def reconcile(db: Database, w3: Web3, cfg: RunConfig, catalogue: Catalogue | None = None) -> Report:
     """One run. Returns the report dict (``report["exit_code"]`` is 0, 1 or 2); writes the
     report files when ``cfg.out_dir`` is set and records the run and its breaks in the DB."""
     started = time.time()
@@ -126,7 +127,7 @@ def reconcile(db: Database, w3: Web3, cfg: RunConfig, catalogue: Catalogue | Non
     with db.engine.begin() as conn:
         run_id = conn.execute(text("INSERT INTO runs (started_at, status, summary) VALUES (:t, 'running', '{}') "
                                    "RETURNING id"), {"t": int(started)}).scalar_one()
-    report: dict = {"schema": REPORT_SCHEMA, "run_id": run_id, "generated_at": format_time(int(started)),
+    report: Report = {"schema": REPORT_SCHEMA, "run_id": run_id, "generated_at": format_time(int(started)),
                     "severity_threshold": cfg.fail_on.name, "products": [], "breaks": [], "chain": {}, "custody": {}}
     try:
         t0 = time.perf_counter()
@@ -192,12 +193,13 @@ def reconcile(db: Database, w3: Web3, cfg: RunConfig, catalogue: Catalogue | Non
         report["files"] = write_all(report, cfg.out_dir)
     timings["report"] = time.perf_counter() - t0
     report["timings"] = {k: round(v, 4) for k, v in timings.items()}
+    record: RunRecord = {"counts": report.get("counts"), "error": report.get("error")}
     with db.engine.begin() as conn:
         conn.execute(text("UPDATE runs SET finished_at = :f, block_number = :b, status = :s, exit_code = :c, summary = :m "
                           "WHERE id = :i"),
                      {"f": int(time.time()), "b": report.get("chain", {}).get("block"), "s": status,
                       "c": report["exit_code"], "i": run_id,
-                      "m": json.dumps({"counts": report.get("counts"), "error": report.get("error")})})
+                      "m": json.dumps(record)})
         if breaks:
             conn.execute(text("INSERT INTO breaks (run_id, product_code, kind, severity, lot_id, amount, evidence) "
                               "VALUES (:r, :p, :k, :s, :l, :a, :e)"),
@@ -209,7 +211,7 @@ def reconcile(db: Database, w3: Web3, cfg: RunConfig, catalogue: Catalogue | Non
     return report
 
 
-def run_notes(report: dict) -> list[str]:
+def run_notes(report: Report) -> list[str]:
     """What a reader must know about what this run could not see: the block read and how far behind
     the head, events not yet confirmed, custody snapshots dated after the block read."""
     chain, custody = report.get("chain", {}), report.get("custody", {})

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from prometheus_client import CollectorRegistry, Gauge, start_http_server
 from web3 import Web3
 
+from stockpile.reconcile.report.model import GuardianAction, Report
 from stockpile.reconcile.service import EXIT_FAILED, RunConfig, reconcile
 
 log = logging.getLogger("stockpile.reconcile.watch")
@@ -41,7 +42,7 @@ class Metrics:
         self.paused = Gauge("stockpile_reconcile_guardian_paused", "1 if the guardian paused the product", ["product"],
                             registry=r)
 
-    def observe(self, report: dict, duration: float) -> None:
+    def observe(self, report: Report, duration: float) -> None:
         now = time.time()
         self.last_run.set(now)
         self.last_exit.set(report["exit_code"])
@@ -57,24 +58,24 @@ class Metrics:
             ratio = p.get("collateralisation_ratio")
             self.ratio.labels(p["product"]).set(float(ratio) if ratio is not None else float("nan"))
             self.supply.labels(p["product"]).set(int(p["total_supply"]) / 10**d)
-            if p.get("attested_reserve") is not None:
-                self.reserve.labels(p["product"]).set(int(p["attested_reserve"]) / 10**d)
-            if p.get("attestation_age_seconds") is not None:
-                self.age.labels(p["product"]).set(p["attestation_age_seconds"])
+            if (reserve := p.get("attested_reserve")) is not None:
+                self.reserve.labels(p["product"]).set(int(reserve) / 10**d)
+            if (age := p.get("attestation_age_seconds")) is not None:
+                self.age.labels(p["product"]).set(age)
 
 
-def guardian_pause(w3: Web3, report: dict, cfg: RunConfig, guardian_key: str) -> list[dict]:
+def guardian_pause(w3: Web3, report: Report, cfg: RunConfig, guardian_key: str) -> list[GuardianAction]:
     """Pause minting of every product with a supply_above_reserve break (unless already paused)."""
     from stockpile.reconcile.chain.abi import token_abi
     from stockpile.sdk.transactions import Sender, TransactionFailed
 
     sender = Sender(w3, guardian_key, timeout=60)
-    actions = []
+    actions: list[GuardianAction] = []
     over = sorted({b["product"] for b in report["breaks"] if b["kind"] == "supply_above_reserve"})
     tokens = {p.product: p.token for p in cfg.products}
     for product in over:
         token = w3.eth.contract(address=Web3.to_checksum_address(tokens[product]), abi=token_abi())
-        action = {"product": product, "token": token.address, "guardian": sender.address, "action": "pause minting"}
+        action: GuardianAction = {"product": product, "token": token.address, "guardian": sender.address, "action": "pause minting"}
         try:
             if token.functions.mintingPaused().call():
                 action["result"] = "already paused"
@@ -93,7 +94,7 @@ def guardian_pause(w3: Web3, report: dict, cfg: RunConfig, guardian_key: str) ->
 
 
 def run_once(db, w3: Web3, cfg: RunConfig, metrics: Metrics | None = None, guardian_key: str | None = None,
-             catalogue=None) -> dict:
+             catalogue=None) -> Report:
     t0 = time.perf_counter()
     report = reconcile(db, w3, cfg, catalogue)
     if guardian_key and report["exit_code"] != EXIT_FAILED:

@@ -17,7 +17,6 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
-from typing import Any
 
 from stockpile.core.hashing import keccak_256 as _k256
 from stockpile.reconcile.breaks.model import Break, Severity, make
@@ -26,6 +25,7 @@ from stockpile.reconcile.custody.parse import format_time
 from stockpile.reconcile.custody.schema import RESERVE_STATUSES, Catalogue
 from stockpile.reconcile.db.store import Database, ViewLot
 from stockpile.reconcile.progress import gc_paused, progress
+from stockpile.reconcile.report.model import ProductSummary, SourceUsed
 
 
 @dataclass
@@ -38,7 +38,7 @@ class Thresholds:
 @dataclass
 class ProductResult:
     product: str
-    summary: dict
+    summary: ProductSummary
     breaks: list[Break] = field(default_factory=list)
 
 
@@ -137,7 +137,7 @@ class Classifier:
             got = self._reserves[key] = self.db.view_reserve(sources, product).get(product, ([], 0, 0))
         return got
 
-    def sources_used(self, sources: dict[str, tuple[int, int]]) -> list[dict]:
+    def sources_used(self, sources: dict[str, tuple[int, int]]) -> list[SourceUsed]:
         """The custody snapshots a view is made of: warehouse, snapshot id, as-of, file."""
         if not hasattr(self, "_snap_files"):
             self._snap_files = {s["id"]: s["source"] for s in self.db.snapshots()}
@@ -199,7 +199,7 @@ class Classifier:
         prod = self.catalogue.get(product)
         att = st.attestation
         _leaves, cur_total, cur_lots = self.reserve_of(current_sources, product)
-        summary: dict[str, Any] = {
+        summary: ProductSummary = {
             "product": product, "token": st.token, "attestor": st.attestor, "block_number": st.block_number,
             "block_timestamp": st.block_timestamp,
             "block_time": format_time(st.block_timestamp), "decimals": st.decimals,

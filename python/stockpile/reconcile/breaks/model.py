@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import IntEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from stockpile.reconcile.report.model import BreakRecord
 
 
 class Severity(IntEnum):
@@ -58,7 +62,7 @@ class Break:
     def key(self) -> tuple:
         return (self.product, self.kind, self.lot_id, self.warehouse_id)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> BreakRecord:
         return {
             "product": self.product, "kind": self.kind, "severity": self.severity.name, "lot_id": self.lot_id,
             "warehouse_id": self.warehouse_id, "amount": None if self.amount is None else str(self.amount),

@@ -24,6 +24,7 @@ from stockpile.reconcile.custody.schema import RESERVE_STATUSES, Catalogue
 from stockpile.reconcile.db.engine import make_engine, migrate
 from stockpile.reconcile.parallel import LeafHasher
 from stockpile.reconcile.progress import gc_paused, progress
+from stockpile.reconcile.report.model import HistoryPoint, ProductSummary
 
 BATCH = 20_000  # records per chunk (checked in a worker process when parallel)
 
@@ -387,7 +388,7 @@ class Database:
         lots = self._load_lots([(w, (sid, 0)) for w in whs])
         return sid, [x for x in lots if x.product_code == product and x.status in RESERVE_STATUSES]
 
-    def record_run_products(self, run_id: int, chain_id: int, products: list[dict]) -> None:
+    def record_run_products(self, run_id: int, chain_id: int, products: list[ProductSummary]) -> None:
         """Per product figures of a run (``run_products``): what the history chart and the portal read."""
         if not products:
             return
@@ -401,7 +402,7 @@ class Database:
                   "cu": p["custody_reserve_now"], "ratio": p.get("collateralisation_ratio"), "n": p.get("breaks", 0),
                   "sev": json.dumps(p.get("breaks_by_severity") or {}, sort_keys=True)} for p in products])
 
-    def history(self, product: str, chain_id: int, token: str, limit: int = 30) -> list[dict]:
+    def history(self, product: str, chain_id: int, token: str, limit: int = 30) -> list[HistoryPoint]:
         """The last ``limit`` runs' figures of one product (oldest first)."""
         with self.engine.connect() as conn:
             rows = conn.execute(text(

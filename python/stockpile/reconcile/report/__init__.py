@@ -9,6 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 from stockpile.core.jsonconv import default as json_default
 from stockpile.core.units import from_units
+from stockpile.reconcile.report.model import BreakRecord, HistoryPoint, ProductSummary, Report, SourceUsed, SummaryRow
 
 BREAK_COLUMNS = ["product", "kind", "severity", "lot_id", "warehouse_id", "amount", "message", "evidence"]
 HTML_BREAKS_PER_PRODUCT = 500
@@ -17,10 +18,10 @@ HTML_BREAKS_PER_PRODUCT = 500
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 
 
-def rank_products(products: list[dict]) -> list[dict]:
+def rank_products(products: list[ProductSummary]) -> list[SummaryRow]:
     """Every product with a break, worst first (most critical, then high, ... then name), with its
     break count per severity: the top of the report."""
-    rows = []
+    rows: list[SummaryRow] = []
     for p in products:
         sev = p.get("breaks_by_severity") or {}
         total = sum(sev.values())
@@ -33,14 +34,14 @@ def rank_products(products: list[dict]) -> list[dict]:
     return rows
 
 
-def write_json(report: dict, path: str | Path) -> Path:
+def write_json(report: Report, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(report, indent=2, default=json_default) + "\n", encoding="utf-8")
     return path
 
 
-def write_csv(report: dict, path: str | Path) -> Path:
+def write_csv(report: Report, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", encoding="utf-8", newline="") as f:
@@ -73,7 +74,7 @@ def _age(seconds) -> str:
     return f"{s / 86400:.1f} days"
 
 
-def token_state(p: dict) -> str:
+def token_state(p: ProductSummary) -> str:
     """What the token allows now: paused (everything), minting paused (the guardian's pauseMinting), active."""
     if p.get("paused"):
         return "paused (transfers and minting)"
@@ -110,16 +111,16 @@ def _ratio_pct(ratio) -> str:
     return f"{Decimal(ratio) * 100:.2f} %" if ratio else "–"
 
 
-def supply_bar(p: dict) -> tuple[float, str, str]:
+def supply_bar(p: ProductSummary) -> tuple[float, str, str]:
     """(width in %, css class, label) of the supply-vs-attested-reserve bar. No supply is an empty
     bar; supply without an attestation (or against a zero reserve) is a full red one."""
     supply = int(p.get("total_supply") or 0)
-    reserve = p.get("attested_reserve")
-    if reserve in (None, ""):
+    attested = p.get("attested_reserve")
+    if attested in (None, ""):
         if supply:
             return 100.0, "over", "supply with no attestation behind it"
         return 0.0, "", "no supply and no attestation"
-    reserve = int(reserve)
+    reserve = int(attested or 0)
     if not reserve:
         return (100.0, "over", "supply against an attested reserve of 0") if supply else (0.0, "", "no supply, reserve 0")
     if not supply:
@@ -128,13 +129,13 @@ def supply_bar(p: dict) -> tuple[float, str, str]:
     return float(min(Decimal(100), used)), "over" if supply > reserve else "", f"supply is {used:.2f} % of the attested reserve"
 
 
-def history_svg(product: str, history: list[dict]) -> str:
+def history_svg(product: str, history: list[HistoryPoint]) -> str:
     """Collateralisation (line, left scale, dashed 100 % line) and break counts (bars, right scale)
     over the runs, as inline SVG (the report stays one self-contained file, no script)."""
     e = html.escape
     w, h, pad_l, pad_r, pad_t, pad_b = 640, 170, 48, 40, 12, 28
     n = len(history)
-    ratios = [Decimal(x["collateralisation_ratio"]) if x.get("collateralisation_ratio") else None for x in history]
+    ratios = [Decimal(cr) if (cr := x.get("collateralisation_ratio")) else None for x in history]
     top = max([r for r in ratios if r is not None] + [Decimal("1.2")]) * Decimal("1.1")
     bmax = max([x["breaks"] for x in history] + [1])
     iw, ih = w - pad_l - pad_r, h - pad_t - pad_b
@@ -171,7 +172,7 @@ def history_svg(product: str, history: list[dict]) -> str:
     return "".join(out)
 
 
-def _sources_table(rows: list[tuple[str, list[dict] | None]]) -> str:
+def _sources_table(rows: list[tuple[str, list[SourceUsed] | None]]) -> str:
     e = html.escape
     body = []
     for view, items in rows:
@@ -184,7 +185,7 @@ def _sources_table(rows: list[tuple[str, list[dict] | None]]) -> str:
             "<th>file</th></tr></thead><tbody>" + "".join(body) + "</tbody></table>")
 
 
-def _attestation_block(p: dict, thresholds: dict) -> str:
+def _attestation_block(p: ProductSummary, max_age: int | None) -> str:
     e = html.escape
     if p.get("attestation_round") is None:
         return "<p class='bad'>No attestation on chain.</p>" if int(p.get("total_supply") or 0) else \
@@ -192,7 +193,6 @@ def _attestation_block(p: dict, thresholds: dict) -> str:
     signers = p.get("attestation_signers")
     sig = ("<ul class='signers'>" + "".join(f"<li><code>{e(s)}</code></li>" for s in signers) + "</ul>"
            if signers else e(p.get("attestation_signers_note") or "not known"))
-    max_age = thresholds.get("max_attestation_age_seconds")
     rows = [("round", str(p["attestation_round"])), ("as of", p.get("attestation_as_of") or "–"),
             ("attested at", p.get("attestation_attested_at") or "–"),
             ("age", f"{_age(p.get('attestation_age_seconds'))} (allowed {_age(max_age)})"),
@@ -206,13 +206,13 @@ def _attestation_block(p: dict, thresholds: dict) -> str:
     return "".join(out)
 
 
-def render_html(report: dict) -> str:
+def render_html(report: Report) -> str:
     e = html.escape
     out = ["<!doctype html><html lang='en'><head><meta charset='utf-8'>",
            "<meta name='viewport' content='width=device-width,initial-scale=1'>",
            f"<title>Stockpile reconciliation – {e(report['status'])}</title><style>{CSS}</style></head><body>"]
     chain = report.get("chain", {})
-    thresholds = report.get("thresholds", {})
+    max_age = report["thresholds"]["max_attestation_age_seconds"] if "thresholds" in report else None
     out.append("<h1>Stockpile reserve reconciliation</h1>")
     behind = (f", {chain['behind_head']} behind head {chain['head_block']}" if "head_block" in chain else "")
     out.append(f"<div class='sub'>generated {e(report['generated_at'])} · chain {e(str(chain.get('chain_id', '–')))} "
@@ -223,7 +223,7 @@ def render_html(report: dict) -> str:
                f"(threshold {e(report['severity_threshold'])})</div>")
     if report.get("error"):
         out.append(f"<div class='card'><b>Run failed:</b> <code>{e(report['error'])}</code></div>")
-    by_product: dict[str, list[dict]] = {}
+    by_product: dict[str, list[BreakRecord]] = {}
     for b in report["breaks"]:
         by_product.setdefault(b["product"], []).append(b)
     ranked = report.get("summary")
@@ -277,7 +277,7 @@ def render_html(report: dict) -> str:
         out.append("</div>")
         out.append(f"<div>supply vs attested reserve: {e(bar_label)}</div><div class='bar' data-width='{width:.2f}'>"
                    f"<i class='{bar_cls}' style='width:{width:.2f}%'></i></div>")
-        out.append("<h3>Attestation</h3>" + _attestation_block(p, thresholds))
+        out.append("<h3>Attestation</h3>" + _attestation_block(p, max_age))
         out.append("<h3>Custody snapshots used</h3>" + _sources_table(
             [("at the attestation's as-of", p.get("custody_at_as_of")), ("now", p.get("custody_now"))]))
         th = p.get("thresholds") or {}
@@ -313,14 +313,14 @@ def render_html(report: dict) -> str:
     return "\n".join(out)
 
 
-def write_html(report: dict, path: str | Path) -> Path:
+def write_html(report: Report, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(render_html(report), encoding="utf-8")
     return path
 
 
-def write_all(report: dict, out_dir: str | Path, stem: str = "reconcile") -> dict[str, str]:
+def write_all(report: Report, out_dir: str | Path, stem: str = "reconcile") -> dict[str, str]:
     out_dir = Path(out_dir)
     return {
         "json": str(write_json(report, out_dir / f"{stem}.json")),
