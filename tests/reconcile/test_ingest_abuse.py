@@ -157,28 +157,28 @@ def test_json_nul_escape_is_rejected(db, tmp_path):
 def test_decimal_comma_numbers_and_thousands_grouping(text, expected, tmp_path):
     from decimal import Decimal
 
-    from stockpile.reconcile.custody.parse import LotRow, read_export
+    from stockpile.reconcile.custody.parse import CheckedRow, read_export
 
     path = write(tmp_path / "dc.csv", "# decimal_separator: ,\n" + HEADER.replace(",", ";") +
                  f"W1;A;NDPR-OXIDE;powder;99,5;99999999;{text};kg;S1;in_stock;{T}\n")
     _meta, it = read_export(path, CAT)
     (r,) = list(it)
     if expected is None:
-        assert not isinstance(r, LotRow) and r.code == "bad_number" and repr(text) in r.reason, r
+        assert not isinstance(r, CheckedRow) and r.code == "bad_number" and repr(text) in r.reason, r
     else:
-        assert isinstance(r, LotRow), r
-        assert r.quantity == int(Decimal(expected).scaleb(18))
+        assert isinstance(r, CheckedRow), r
+        assert int(r.quantity) == int(Decimal(expected).scaleb(18))
 
 
 def test_json_numbers_are_numbers_whatever_the_decimal_separator(tmp_path):
-    from stockpile.reconcile.custody.parse import LotRow, read_export
+    from stockpile.reconcile.custody.parse import CheckedRow, read_export
 
     path = tmp_path / "dc.json"
     path.write_text('{"decimal_separator": ",", "lots": [{"warehouse_id": "W1", "lot_id": "A", "product_code": '
                     '"NDPR-OXIDE", "purity": 99.5, "gross_quantity": "10,5", "net_quantity": 1.5, "unit": "kg", '
                     '"status": "in_stock", "as_of": "' + T + '"}]}')
     (r,) = list(read_export(path, CAT)[1])
-    assert isinstance(r, LotRow) and r.quantity == 15 * 10**17 and r.purity_ppm == 995_000
+    assert isinstance(r, CheckedRow) and int(r.quantity) == 15 * 10**17 and r.purity_ppm == 995_000
 
 
 # ---------------------------------------------------------------- #5: idempotency and parse options

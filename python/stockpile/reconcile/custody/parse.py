@@ -1,6 +1,6 @@
 """Read custody exports (CSV or JSON) and validate them row by row.
 
-Every data row ends up either as a :class:`LotRow` (kept) or a :class:`Reject` (with its line
+Every data row ends up either as a :class:`CheckedRow` (kept) or a :class:`Reject` (with its line
 number, a reason code and a readable reason); nothing is dropped silently.
 
 CSV files may start with metadata lines ``# key: value`` before the header, e.g.::
@@ -89,27 +89,6 @@ def printable(text: str) -> str:
             .replace("\x00", "\\x00"))
 
 
-@dataclass(slots=True)
-class LotRow:
-    line: int
-    warehouse_id: str
-    lot_id: str
-    product_code: str
-    form: str
-    purity_ppm: int
-    gross_quantity: str
-    net_quantity: str
-    unit: str
-    assay_ref: str
-    status: str
-    as_of: int  # unix seconds
-    quantity: int  # token base units
-    leaf: bytes  # OpenZeppelin StandardMerkleTree leaf of the lot
-
-    def lot_tuple(self) -> tuple:
-        return (self.warehouse_id, self.lot_id, self.product_code, self.form, self.purity_ppm, self.quantity, self.assay_ref)
-
-
 @dataclass
 class ExportMeta:
     path: Path
@@ -192,8 +171,10 @@ def file_hashes(path: str | Path) -> tuple[str, int, str]:
 
 
 class CheckedRow(NamedTuple):
-    """A good row as :meth:`Validator.check` returns it: a typed record that is still a plain tuple
-    (made with ``tuple.__new__`` at C speed, and written to the database as it is)."""
+    """A good row (:meth:`Validator.check`, :func:`read_export`): a typed record that is still a plain
+    tuple (made with ``tuple.__new__`` at C speed, and written to the database as it is). The one lot
+    record of the custody books: ``quantity`` is token base units as decimal text (as stored, and as
+    in the report), ``int(row.quantity)`` for arithmetic."""
 
     line: int
     warehouse_id: str
@@ -255,7 +236,7 @@ class Validator:
                 return "field_too_long", f"{name} is {len(val.strip())} characters long; at most {limit} allowed"
         return None
 
-    def validate(self, line: int, v: list[str], raw: str) -> LotRow | Reject:
+    def validate(self, line: int, v: list[str], raw: str) -> CheckedRow | Reject:
         """check() plus the duplicate-lot rule (the first occurrence in the export is kept)."""
         r = self.check(line, v, raw)
         if type(r) is not Reject:
@@ -264,7 +245,6 @@ class Validator:
             if first is not None:
                 return Reject(line, "duplicate_lot", duplicate_reason(r.lot_id, r.warehouse_id, first), raw)
             self.seen[key] = line
-            return LotRow(*r[:12], int(r.quantity), r.leaf)
         return r
 
     def check(self, line: int, v: list[str], raw: str) -> CheckedRow | Reject:
@@ -369,13 +349,13 @@ def read_export(
     delimiter: str | None = None,
     content_hash: tuple[str, int] | None = None,
     scan: FileScan | None = None,
-) -> tuple[ExportMeta, Iterator[LotRow | Reject]]:
+) -> tuple[ExportMeta, Iterator[CheckedRow | Reject]]:
     """Open an export: its metadata now, its rows (validated) as an iterator."""
     scan = scan or scan_file(path)
     meta, records = read_records(path, catalogue, decimal_comma, delimiter, content_hash, scan)
     validator = Validator(catalogue, meta.decimal_comma, meta.default_as_of, check_chars=meta_checks_chars(meta, scan))
 
-    def rows() -> Iterator[LotRow | Reject]:
+    def rows() -> Iterator[CheckedRow | Reject]:
         for rec in records:
             yield rec if type(rec) is Reject else validator.validate(*rec)
 
