@@ -168,8 +168,6 @@ def base_invocations(c, f, p) -> dict[tuple[str, ...], list]:
         ("oracle", "run-once"): ["--config", f.feeder, "--local-signers"],
         ("oracle", "run"): ["--config", f.feeder, "--max-runs", "1", "--local-signers"],
         ("oracle", "node"): ["--config", f.oracle_node],
-        ("oracle", "deploy"): [*rpc, "--account", "env:DEPLOYER_KEY", *[x for k in c.keys[5:9] for x in
-                               ("--signer", _address(k))], "--f", "1", "--feed", "X/USD:1000"],
         ("oracle", "prices"): [*rpc, "--price-feed", c.price_feed, "NDPR-OXIDE/USD"],
         ("portal", "serve"): ["--products", f.products, "--db", f.db, "--port", _free_port()],
         ("reconcile", "ingest"): [f.export, "--db", f.db, "--quiet"],

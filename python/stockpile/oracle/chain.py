@@ -1,4 +1,4 @@
-"""The PriceFeed contract from web3.py: deploy, add feeds, read, and send signed reports.
+"""The PriceFeed contract from web3.py: deploy, add feeds, read prices and the hub's state.
 
 No ape needed: artifacts come from ``stockpile.contracts.load``. Transactions go through the
 SDK's one ``Sender``; custom errors come back as the SDK's ``errors.ContractError`` subclass named
@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
+from functools import partial
 from typing import Any, cast
 
 from eth_utils import to_checksum_address
@@ -17,10 +19,11 @@ from web3 import Web3
 
 from stockpile.contracts import load
 from stockpile.oracle.report import SignerConfig, feed_id
+from stockpile.oracle.units import from_answer
 from stockpile.sdk import errors as sdk_errors
 from stockpile.sdk.errors import ContractError
 from stockpile.sdk.rpc import connect  # noqa: F401  (the feeder's and callers' way to a node)
-from stockpile.sdk.transactions import Sender
+from stockpile.sdk.transactions import Sender, call_translating
 
 
 def decode_error(data: str | bytes) -> ContractError | None:
@@ -33,6 +36,20 @@ def decode_error(data: str | bytes) -> ContractError | None:
 
 def hub_contract(w3: Web3, address: str):
     return w3.eth.contract(address=to_checksum_address(address), abi=load("PriceFeed").abi)
+
+
+def feed_symbols(hub) -> list[str]:
+    """The symbols of the hub's registered feeds, sorted."""
+    return sorted(bytes(i).rstrip(b"\0").decode("ascii", "replace") for i in hub.functions.feedIds().call())
+
+
+def latest_price(hub, symbol: str) -> Decimal:
+    """The latest on-chain price of feed ``symbol``, a Decimal in the feed's unit. Before the feed's
+    first round the hub reverts: the SDK's ``NoDataPresent`` error class (``errors.error_class``)."""
+    fid = feed_id(symbol)
+    decimals = hub.functions.feedConfig(fid).call()[0]
+    _, answer, _, _, _ = call_translating(partial(hub.functions.latestRoundData(fid).call), hub.abi)
+    return from_answer(answer, decimals)
 
 
 # ---------------------------------------------------------------------------------- deploying
