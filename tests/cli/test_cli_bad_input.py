@@ -175,7 +175,6 @@ def base_invocations(c, f, p) -> dict[tuple[str, ...], list]:
         ("reconcile", "watch"): ["--products", f.products, "--db", f.db, "--out", f.out, "--quiet", "--iterations",
                                  "1", "--metrics-port", _free_port()],
         ("reconcile", "generate"): [f.out / "gen.csv", "--lots", "3"],
-        ("reconcile", "demo"): ["--out", f.out / "demo"],
         ("reserve", "attestation"): [f.lots, "--as-of", "1700000000", "--report", f.report],
         ("reserve", "sign"): [f.att, "--chain-id", "31337", "--attestor", c.attestor, *rpc,
                               "--account", "env:DEPLOYER_KEY"],
