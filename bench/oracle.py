@@ -21,7 +21,8 @@ from eth_account import Account
 from eth_utils import keccak
 from web3 import Web3
 
-from stockpile.oracle.chain import add_feed, deploy_price_feed, hub_contract, signer_config
+from devkit.hub import add_feed, deploy_price_feed
+from stockpile.oracle.chain import hub_contract, signer_config
 from stockpile.oracle.report import FeedEntry, build_report, feed_id
 from stockpile.sdk.transactions import Sender
 from stockpile.toolchain import Anvil

@@ -32,7 +32,7 @@ ORACLE_KEYS = sorted(["0x" + keccak(text=f"stockpile basket oracle {i}").hex() f
 ORACLE_F = 1  # 4 signers tolerate 1 faulty one: a report needs 2f + 1 = 3 observations
 FEED_DECIMALS = 8
 HEARTBEAT = 86_400
-MAX_REPORT_AGE = 3_600  # the deploy engine's default (stockpile.oracle.chain.default_max_report_age)
+MAX_REPORT_AGE = 3_600  # the deploy engine's default (stockpile.deploy.config.FeedConfig.report_age)
 
 # (symbol, product code, decimals, units per share (basket decimals 0), price USD per whole token)
 COMPONENTS = [

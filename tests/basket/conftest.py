@@ -62,7 +62,7 @@ def sp(deployed, w3, anvil):
 
     from eth_account import Account
 
-    from stockpile.oracle.api import publish_simulated_prices
+    from devkit.oracle_demo import publish_simulated_prices
     from stockpile.sdk import Stockpile
 
     manifest = deployed.manifest.model_dump(mode="json")

@@ -168,8 +168,6 @@ def base_invocations(c, f, p) -> dict[tuple[str, ...], list]:
         ("oracle", "run-once"): ["--config", f.feeder, "--local-signers"],
         ("oracle", "run"): ["--config", f.feeder, "--max-runs", "1", "--local-signers"],
         ("oracle", "node"): ["--config", f.oracle_node],
-        ("oracle", "deploy"): [*rpc, "--account", "env:DEPLOYER_KEY", *[x for k in c.keys[5:9] for x in
-                               ("--signer", _address(k))], "--f", "1", "--feed", "X/USD:1000"],
         ("oracle", "prices"): [*rpc, "--price-feed", c.price_feed, "NDPR-OXIDE/USD"],
         ("portal", "serve"): ["--products", f.products, "--db", f.db, "--port", _free_port()],
         ("reconcile", "ingest"): [f.export, "--db", f.db, "--quiet"],
@@ -177,7 +175,6 @@ def base_invocations(c, f, p) -> dict[tuple[str, ...], list]:
         ("reconcile", "watch"): ["--products", f.products, "--db", f.db, "--out", f.out, "--quiet", "--iterations",
                                  "1", "--metrics-port", _free_port()],
         ("reconcile", "generate"): [f.out / "gen.csv", "--lots", "3"],
-        ("reconcile", "demo"): ["--out", f.out / "demo"],
         ("reserve", "attestation"): [f.lots, "--as-of", "1700000000", "--report", f.report],
         ("reserve", "sign"): [f.att, "--chain-id", "31337", "--attestor", c.attestor, *rpc,
                               "--account", "env:DEPLOYER_KEY"],

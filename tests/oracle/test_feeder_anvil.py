@@ -276,8 +276,7 @@ def test_anvil_stopped_mid_run_and_restarted(tmp_path, signer_keys, anvil_keys):
 def test_demo_step_publishes_and_reads_back(anvil, anvil_keys):
     from rich.console import Console
 
-    from stockpile.oracle.api import DEFAULT_SIM_PRICES
-    from devkit.oracle_demo import run_price_demo
+    from devkit.oracle_demo import DEFAULT_SIM_PRICES, run_price_demo
 
     console = Console(record=True, width=160)
     out = run_price_demo(anvil.url, anvil_keys[0], console=console)

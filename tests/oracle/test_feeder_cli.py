@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from decimal import Decimal
 from pathlib import Path
 
 import httpx
@@ -111,31 +112,31 @@ def test_daemon_serves_metrics_and_health_and_stops_on_sigterm(anvil, w3, deploy
             proc.wait()
 
 
-def test_deploy_and_prices_commands(anvil, w3, tmp_path, signer_keys, anvil_keys):
-    import json as _json
+def test_prices_command(anvil, w3, signer_keys, anvil_keys):
+    """`oracle prices` on a hub the deploy engine deployed: one line before any price exists (exit 2,
+    no traceback), an unknown feed named, then the prices the feeder published, as read back."""
+    from devkit import stack
+    from devkit.oracle_demo import publish_simulated_prices
 
-    from stockpile.oracle.api import publish_simulated_prices
+    deployed = stack.deploy_hub(w3, anvil_keys[0], [Account.from_key(k).address for k in signer_keys[:5]], 1,
+                                {code: stack.feed("1000000") for code in ("NDPR-OXIDE", "DY-METAL")})
 
-    env = dict(os.environ, STOCKPILE_DEPLOYER_KEY=anvil_keys[0])
-    signers = [a for k in signer_keys[:5] for a in ("--signer", Account.from_key(k).address)]
-    bad = subprocess.run([STOCKPILE, "oracle", "deploy", "--rpc-url", anvil.url, "--account", "env:STOCKPILE_DEPLOYER_KEY",
-                          *signers, "--f", "2"],
-                         env=env, capture_output=True, text=True, timeout=120)
-    assert bad.returncode == 2 and "more than 3f signers" in bad.stderr and "Traceback" not in bad.stderr
-    out = subprocess.run([STOCKPILE, "oracle", "deploy", "--rpc-url", anvil.url, "--account", "env:STOCKPILE_DEPLOYER_KEY",
-                          *signers, "--f", "1",
-                          "--feed", "NDPR-OXIDE/USD:100000000000000:3600", "--feed", "DY-METAL/USD:100000000000000"],
-                         env=env, capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr
-    deployed = _json.loads(out.stdout)
-    assert set(deployed["adapters"]) == {"NDPR-OXIDE/USD", "DY-METAL/USD"}
-    assert anvil_keys[0][2:] not in out.stdout + out.stderr
+    def prices(*symbols):
+        return subprocess.run([STOCKPILE, "oracle", "prices", "--rpc-url", anvil.url, "--price-feed", deployed["address"],
+                               *symbols], capture_output=True, text=True, timeout=60)
+
+    before = prices("NDPR-OXIDE/USD")
+    assert before.returncode == 2 and "no price published yet for NDPR-OXIDE/USD" in before.stderr
+    unknown = prices("XX/USD")
+    assert unknown.returncode == 2 and "unknown feed 'XX/USD'" in unknown.stderr and "DY-METAL/USD" in unknown.stderr
+    assert "Traceback" not in before.stderr + unknown.stderr
     published = publish_simulated_prices(anvil.url, deployed["address"], {"NDPR-OXIDE/USD": "62.5", "DY-METAL/USD": "310"},
                                          signer_keys[:3], anvil_keys[ANVIL_TRANSMITTER])
-    out = subprocess.run([STOCKPILE, "oracle", "prices", "--rpc-url", anvil.url, "--price-feed", deployed["address"],
-                          "NDPR-OXIDE/USD", "DY-METAL/USD"], capture_output=True, text=True, timeout=60)
+    out = prices("NDPR-OXIDE/USD", "DY-METAL/USD")
     assert out.returncode == 0, out.stderr
     assert out.stdout.splitlines() == [f"{s}\t{p}" for s, p in published]
+    assert [s for s, _ in published] == ["NDPR-OXIDE/USD", "DY-METAL/USD"]
+    assert all(abs(p - Decimal(start)) / Decimal(start) <= Decimal("0.005") for (_, p), start in zip(published, ("62.5", "310")))
 
 
 def test_single_process_mode_must_be_asked_for_by_name(anvil, tmp_path, signer_keys, anvil_keys):

@@ -40,11 +40,11 @@ def cert(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def net(anvil, w3, anvil_keys, signer_keys, tmp_path_factory, cert):
-    from stockpile.oracle.api import deploy_feeds
+    from devkit import stack
 
     five = signer_keys[:5]
-    hub = deploy_feeds(anvil.url, anvil_keys[0], [Account.from_key(k).address for k in five], 1,
-                       [{"symbol": s, "max_answer": 10**14, "heartbeat": 3600} for s in SYMBOLS])["address"]
+    hub = stack.deploy_hub(w3, anvil_keys[0], [Account.from_key(k).address for k in five], 1,
+                           {s.removesuffix("/USD"): stack.feed("1000000", heartbeat=3600) for s in SYMBOLS})["address"]
     root = tmp_path_factory.mktemp("nodes")
     nodes = [NodeProcess(f"op{i}", root / f"op{i}", k, anvil.url, hub, 31337, PRODUCTS, tls=cert if i == 0 else None)
              for i, k in enumerate(five)]

@@ -1,7 +1,7 @@
-"""The PriceFeed contract from web3.py: deploy, add feeds, read, and send signed reports.
+"""The PriceFeed contract from web3.py: read prices and the hub's state (the feeder, the nodes,
+``stockpile oracle prices``). The deploy engine deploys hubs and registers feeds (``stockpile.deploy``).
 
-No ape needed: artifacts come from ``stockpile.contracts.load``. Transactions go through the
-SDK's one ``Sender``; custom errors come back as the SDK's ``errors.ContractError`` subclass named
+No ape needed: artifacts come from ``stockpile.contracts.load``. Custom errors come back as the SDK's ``errors.ContractError`` subclass named
 after the Solidity error (``.name``, ``.args_dict``), also for the revert data a hub reports in an
 event (``FeedUpdateSkipped``, via ``decode_error``).
 """
@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
+from functools import partial
 from typing import Any, cast
 
 from eth_utils import to_checksum_address
@@ -17,10 +19,11 @@ from web3 import Web3
 
 from stockpile.contracts import load
 from stockpile.oracle.report import SignerConfig, feed_id
+from stockpile.oracle.units import from_answer
 from stockpile.sdk import errors as sdk_errors
 from stockpile.sdk.errors import ContractError
 from stockpile.sdk.rpc import connect  # noqa: F401  (the feeder's and callers' way to a node)
-from stockpile.sdk.transactions import Sender
+from stockpile.sdk.transactions import call_translating
 
 
 def decode_error(data: str | bytes) -> ContractError | None:
@@ -35,54 +38,18 @@ def hub_contract(w3: Web3, address: str):
     return w3.eth.contract(address=to_checksum_address(address), abi=load("PriceFeed").abi)
 
 
-# ---------------------------------------------------------------------------------- deploying
-
-def deploy_price_feed(
-    w3: Web3,
-    deployer_key: str,
-    signers: Sequence[str],
-    f: int,
-    admin: str | None = None,
-    admin_delay: int = 0,
-    config_admin: str | None = None,
-) -> str:
-    """Deploy a PriceFeed hub from its artifact. ``signers``: addresses (sorted here); ``f``: faulty
-    signers tolerated (reports need 2f + 1 observations; more than 3f signers). ``config_admin``
-    (default: the deployer) gets SIGNER_ADMIN_ROLE and FEED_ADMIN_ROLE; on a real network that is
-    the TimelockController. Returns the hub's address."""
-    art = load("PriceFeed")
-    sender = Sender(w3, deployer_key)
-    ordered = sorted((to_checksum_address(s) for s in signers), key=lambda a: int(a, 16))
-    receipt = sender.deploy(art.abi, art.bytecode, to_checksum_address(admin or sender.address), admin_delay,
-                            to_checksum_address(config_admin or sender.address), ordered, f)
-    return receipt["contractAddress"]
+def feed_symbols(hub) -> list[str]:
+    """The symbols of the hub's registered feeds, sorted."""
+    return sorted(bytes(i).rstrip(b"\0").decode("ascii", "replace") for i in hub.functions.feedIds().call())
 
 
-def add_feed(
-    w3: Web3,
-    admin_key: str,
-    hub_address: str,
-    symbol: str,
-    decimals: int,
-    description: str,
-    min_answer: int,
-    max_answer: int,
-    heartbeat: int,
-    max_report_age: int | None = None,
-) -> str:
-    """Register a feed (feed id = bytes32 of ``symbol``); returns its AggregatorV3 adapter address.
-    ``max_report_age`` (default: the heartbeat, at most an hour): oldest observation accepted."""
-    hub = hub_contract(w3, hub_address)
+def latest_price(hub, symbol: str) -> Decimal:
+    """The latest on-chain price of feed ``symbol``, a Decimal in the feed's unit. Before the feed's
+    first round the hub reverts: the SDK's ``NoDataPresent`` error class (``errors.error_class``)."""
     fid = feed_id(symbol)
-    age = default_max_report_age(heartbeat) if max_report_age is None else max_report_age
-    Sender(w3, admin_key).transact(hub.functions.addFeed(fid, decimals, description, min_answer, max_answer,
-                                                         heartbeat, age))
-    return hub.functions.adapterOf(fid).call()
-
-
-def default_max_report_age(heartbeat: int) -> int:
-    """Default maximum report age of a feed: its heartbeat, but at most one hour."""
-    return min(int(heartbeat), 3600)
+    decimals = hub.functions.feedConfig(fid).call()[0]
+    _, answer, _, _, _ = call_translating(partial(hub.functions.latestRoundData(fid).call), hub.abi)
+    return from_answer(answer, decimals)
 
 
 def signer_config(hub) -> SignerConfig:

@@ -1,4 +1,7 @@
-"""``stockpile oracle ...``: run the price feeder once or as a daemon, deploy feeds, read prices."""
+"""``stockpile oracle ...``: run the price feeder once or as a daemon, an operator's signer node, read prices.
+
+The PriceFeed hub and its feeds are deployed with the rest of the stack: ``stockpile deploy apply``
+(a deployment file's ``oracle`` section and each product's ``feed``)."""
 
 from __future__ import annotations
 
@@ -172,63 +175,23 @@ def node(config_path: str, verbose: bool) -> None:
     logging.getLogger(__name__).info("stopped")
 
 
-@oracle.command("deploy")
-@options.rpc_url_option()
-@options.account_option(required=True, help="deployer")
-@options.address_option("--signer", "oracle signer", multiple=True, dest="signers")
-@click.option("--f", "f", type=int, required=True,
-              help="faulty signers tolerated: reports need 2f+1 observations, more than 3f signers")
-@click.option("--feed", "feeds", multiple=True, metavar="SPEC", help="SYMBOL:MAX_ANSWER[:HEARTBEAT[:DECIMALS]] (repeat)")
-def deploy(rpc_url: str, account_spec: str, signers, f: int, feeds) -> None:
-    """Deploy a PriceFeed hub (and feeds) with web3.py; prints the addresses."""
-    import json
-
-    from stockpile.oracle.api import deploy_feeds
-
-    specs = []
-    for text in feeds:
-        parts = text.split(":")
-        try:
-            spec = {"symbol": parts[0], "max_answer": int(parts[1])}
-            if len(parts) > 2:
-                spec["heartbeat"] = int(parts[2])
-            if len(parts) > 3:
-                spec["decimals"] = int(parts[3])
-        except (IndexError, ValueError):
-            raise click.BadParameter(f"{text!r}: expected SYMBOL:MAX_ANSWER[:HEARTBEAT[:DECIMALS]] with integers",
-                                     param_hint="--feed") from None
-        specs.append(spec)
-    if f < 1 or len(signers) <= 3 * f:
-        raise click.UsageError(f"--f {f}: needs f >= 1 and more than 3f signers, got {len(signers)} signer(s)")
-    key = options.load_account(account_spec).key.hex()
-    options.connect_rpc(rpc_url)  # unreachable: one line before anything is sent
-    click.echo(json.dumps(deploy_feeds(rpc_url, key, list(signers), f, specs), indent=2))
-
-
 @oracle.command("prices")
 @options.network_options()
 @options.address_option("--price-feed", "the PriceFeed hub")
 @click.argument("symbols", nargs=-1, required=True)
 def prices(rpc_url: str, chain_id: int | None, allow_mainnet: bool, price_feed: str, symbols) -> None:
     """Print the latest on-chain price of each feed SYMBOL (e.g. NDPR-OXIDE/USD), in the feed's unit."""
-    from functools import partial
-
-    from stockpile.oracle.report import feed_id
-    from stockpile.oracle.units import from_answer
+    from stockpile.oracle.chain import feed_symbols, latest_price
     from stockpile.sdk import errors
 
     w3 = options.connect_rpc(rpc_url, chain_id, allow_mainnet).w3
     hub = options.expect_contract(w3, price_feed, "PriceFeed", "feedIds", "PriceFeed hub")
-    known = sorted(bytes(i).rstrip(b"\0").decode("ascii", "replace") for i in hub.functions.feedIds().call())
+    known = feed_symbols(hub)
     for sym in symbols:
         if sym not in known:
             raise CliError(f"unknown feed {sym!r} on the PriceFeed at {price_feed}; it has {', '.join(known) or 'none'}")
-        fid = feed_id(sym)
-        decimals = hub.functions.feedConfig(fid).call()[0]
         try:
-            from stockpile.sdk.transactions import call_translating
-
-            _, answer, _, _, _ = call_translating(partial(hub.functions.latestRoundData(fid).call), hub.abi)
+            price = latest_price(hub, sym)
         except errors.error_class("NoDataPresent"):
             raise CliError(f"no price published yet for {sym} on the PriceFeed at {price_feed}") from None
-        click.echo(f"{sym}\t{from_answer(answer, decimals)}")
+        click.echo(f"{sym}\t{price}")

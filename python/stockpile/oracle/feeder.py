@@ -394,3 +394,39 @@ class Feeder:
             if max_runs is not None and runs >= max_runs:
                 break
             self._stop.wait(self.config.interval_seconds)
+
+
+def simulated_round(
+    rpc_url: str,
+    feed_address: str,
+    start: dict[str, Decimal],
+    signer_keys: list[str],
+    transmitter_key: str,
+    *,
+    seed: int = 7,
+    decimals: int = 8,
+    state_db: str = "sqlite://",
+) -> RunResult:
+    """One feeder pass on a devnet over the simulated market (a seeded random walk from ``start``:
+    feed symbol -> USD/kg), every signer key held in this process (``--local-signers`` mode):
+    ``stockpile devnet`` publishes its first prices with it. The feeds must be registered on the hub.
+    Raises StockpileError when nothing was published and the pass reported errors."""
+    from eth_account import Account
+
+    from stockpile.oracle.config import ProductConfig, ProductSource
+
+    cfg = FeederConfig(
+        rpc_url=rpc_url,
+        feed_address=feed_address,
+        state_db=state_db,
+        sources={"sim": SimulatedSourceConfig(kind="simulated", start={k: Decimal(str(v)) for k, v in start.items()},
+                                              unit="USD/kg", seed=seed, step_bps=50)},
+        products=[ProductConfig(symbol=s, unit="USD/kg", decimals=decimals, sources=[ProductSource(source="sim", key=s)])
+                  for s in start],
+        metrics={"enabled": False},
+    )
+    result = Feeder(cfg, signers=[Account.from_key(k) for k in signer_keys],
+                    transmitter=Account.from_key(transmitter_key)).run_once()
+    if not result.published and result.errors:
+        raise StockpileError("nothing published: " + "; ".join(f"{k}: {v}" for k, v in result.errors.items()))
+    return result

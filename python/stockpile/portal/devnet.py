@@ -33,7 +33,7 @@ from stockpile.errors import StockpileError
 
 def prepare(url: str, work: str | Path, console: Console | None = None, price_rounds: int = 2) -> dict:
     from stockpile import demo
-    from stockpile.oracle.api import publish_simulated_prices
+    from stockpile.oracle.feeder import simulated_round
 
     console = console or Console(file=io.StringIO())
     work = Path(work)
@@ -44,9 +44,9 @@ def prepare(url: str, work: str | Path, console: Console | None = None, price_ro
     lots = demo._attest_reserves(sp, db, as_of, keys, console)
     prices = {f"{p.product_code}/USD": demo.START_PRICES[p.product_code] for p in sp.products() if p.feed}
     for seed in range(7, 7 + price_rounds):  # a few rounds so the price chart has a history
-        publish_simulated_prices(url, manifest.address("price-feed"), prices,
-                                 signer_keys=[keys[i] for i in demo.ORACLES], transmitter_key=keys[demo.TRANSMITTER],
-                                 seed=seed, state_db=f"sqlite:///{work / 'oracle.db'}")
+        simulated_round(url, manifest.address("price-feed"), prices,
+                        signer_keys=[keys[i] for i in demo.ORACLES], transmitter_key=keys[demo.TRANSMITTER],
+                        seed=seed, state_db=f"sqlite:///{work / 'oracle.db'}")
         sp.w3.provider.make_request("evm_increaseTime", [120])
         sp.w3.provider.make_request("evm_mine", [])
     demo._holder_journey(sp, keys, lots, console)
