@@ -32,7 +32,7 @@ def stockpile(hidden: str, *args: str) -> subprocess.CompletedProcess[str]:
     ("yaml,rich", ["deploy", "validate", "x.yaml"], "deploy"),
     ("yaml,rich", ["deploy", "--help"], "deploy"),
     ("rich", ["basket", "--help"], "deploy"),
-    ("yaml,sqlalchemy,httpx", ["oracle", "prices"], "oracle"),
+    ("yaml,sqlalchemy,httpx", ["oracle", "run-once", "--local-signers", "--config", __file__], "oracle"),
     ("sqlalchemy,alembic", ["reconcile", "ingest", "--db", "sqlite:///x.db", __file__], "reconcile"),
     ("solcx", ["build"], "dev"),
 ])

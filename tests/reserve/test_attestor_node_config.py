@@ -59,7 +59,7 @@ def test_attest_needs_exactly_one_mode(tmp_path):
     report.write_text("r")
     runner = CliRunner(mix_stderr=False)
     base = ["attest", str(lots), "--as-of", "1", "--report", str(report), "--rpc-url", "http://127.0.0.1:1",
-            "--attestor", "0x" + "ab" * 20]
+            "--attestor", "0x" + "ab" * 20, "--account", "env:STOCKPILE_TEST_RELAYER_KEY"]
     r = runner.invoke(reserve, base)
     assert r.exit_code == 2 and "--nodes" in r.stderr and "--local-signers" in r.stderr
     r = runner.invoke(reserve, [*base, "--nodes", str(report), "--local-signers", "env:X"])

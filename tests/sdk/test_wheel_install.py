@@ -130,7 +130,7 @@ def test_readme_quickstart_runs_from_the_wheel(fresh_venv, devnet, operator, tmp
     python, _ = fresh_venv
     url, _ = devnet
     before = prepare_quickstart(operator)
-    env = _clean_env(STOCKPILE_RPC=url, STOCKPILE_DIRECTORY=operator.directory, WALLET_KEY=HOLDER)
+    env = _clean_env(STOCKPILE_RPC_URL=url, STOCKPILE_DIRECTORY=operator.directory, WALLET_KEY=HOLDER)
     out = subprocess.run([str(python), "-c", quickstart_code()], capture_output=True, text=True, cwd=tmp_path, env=env)
     assert out.returncode == 0, out.stderr
     check_quickstart_output(out.stdout, before, operator)

@@ -14,6 +14,8 @@ from typing import Any
 
 import click
 
+from stockpile.errors import StockpileError
+
 EXIT_USAGE = 2
 
 # Errors of the package raised for the user's own input. (Most derive from StockpileError, the
@@ -38,7 +40,7 @@ _PACKAGE_USER_ERRORS = (
 )
 
 
-class CliError(click.ClickException):
+class CliError(StockpileError, click.ClickException):
     """A mistake the user can fix: printed as ``error: <message>`` on one line, exit code 2."""
 
     exit_code = EXIT_USAGE
