@@ -134,18 +134,7 @@ class FeederConfig(_Strict):
     def _refs(self) -> FeederConfig:
         if self.signers and self.nodes:
             raise ValueError("give either signers (--local-signers mode) or nodes, not both")
-        for p in self.products:
-            if not self.nodes and not p.sources:
-                raise ValueError(f"{p.symbol}: no sources")
-            for s in p.sources:
-                if s.source not in self.sources:
-                    raise ValueError(f"{p.symbol}: unknown source {s.source!r}")
-        for f in self.fx:
-            if f.source not in self.sources:
-                raise ValueError(f"fx {f.pair}: unknown source {f.source!r}")
-        symbols = [p.symbol for p in self.products]
-        if len(set(symbols)) != len(symbols):
-            raise ValueError("duplicate product symbols")
+        _check_references(self.products, self.sources, self.fx, sources_required=not self.nodes)
         return self
 
 
@@ -167,19 +156,25 @@ class NodeConfig(_Strict):
 
     @model_validator(mode="after")
     def _refs(self) -> NodeConfig:
-        for p in self.products:
-            if not p.sources:
-                raise ValueError(f"{p.symbol}: no sources")
-            for s in p.sources:
-                if s.source not in self.sources:
-                    raise ValueError(f"{p.symbol}: unknown source {s.source!r}")
-        for f in self.fx:
-            if f.source not in self.sources:
-                raise ValueError(f"fx {f.pair}: unknown source {f.source!r}")
-        symbols = [p.symbol for p in self.products]
-        if len(set(symbols)) != len(symbols):
-            raise ValueError("duplicate product symbols")
+        _check_references(self.products, self.sources, self.fx, sources_required=True)
         return self
+
+
+def _check_references(products: list[ProductConfig], sources: dict[str, SourceConfig], fx: list[FxConfig],
+                      sources_required: bool) -> None:
+    """Every product's and FX pair's source is declared; product symbols are unique (feeder and node)."""
+    for p in products:
+        if sources_required and not p.sources:
+            raise ValueError(f"{p.symbol}: no sources")
+        for s in p.sources:
+            if s.source not in sources:
+                raise ValueError(f"{p.symbol}: unknown source {s.source!r}")
+    for f in fx:
+        if f.source not in sources:
+            raise ValueError(f"fx {f.pair}: unknown source {f.source!r}")
+    symbols = [p.symbol for p in products]
+    if len(set(symbols)) != len(symbols):
+        raise ValueError("duplicate product symbols")
 
 
 def _resolve_paths(cfg: FeederConfig | NodeConfig, base: Path) -> None:
