@@ -32,6 +32,46 @@ from stockpile.toolchain.anvil import dev_keys, free_port
 ANVIL_KEYS = dev_keys()  # anvil's well-known development keys (test mnemonic): never use on a real network
 
 
+# ------------------------------------------------------------------ ape 0.8.51: two costs the suite does not need
+# (measured with cProfile on tests/token/test_token_access.py: together ~17% of an ape test file's CPU)
+# 1. After every transaction to a contract, ape traces it to print Solidity console.log lines; our
+#    contracts have none (`console.sol` is never imported: test_no_console_log_in_contracts), so
+#    the trace is pure cost. 2. Decoding a custom error builds a ContractInstance's error classes by
+#    comparing every ABI error with every class already made for that address (n x n signature
+#    computations, ~13 ms for a token's 127 errors, on every revert); the same classes, found by a
+#    dict lookup on the signature instead. Pinned ape: the checks below fail loudly if ape moves them.
+def _speed_up_ape() -> None:
+    import functools
+
+    import ape_ethereum.provider as ape_provider
+    from ape.contracts.base import ContractInstance
+
+    assert callable(getattr(ape_provider, "_post_send_transaction", None)), "ape moved _post_send_transaction"
+    assert isinstance(ContractInstance.__dict__.get("_errors_"), functools.cached_property), "ape moved _errors_"
+    ape_provider._post_send_transaction = lambda tx, receipt: None
+    # ape's own builder, kept where tests/test_ape_speedups.py can compare with it
+    ContractInstance._stockpile_ape_errors_ = staticmethod(ContractInstance.__dict__["_errors_"].func)
+
+    def _errors_(self):  # ape.contracts.base.ContractInstance._errors_, without the n x n scan
+        contracts = self.chain_manager.contracts
+        known = {cls.abi.signature: cls for cls in contracts._get_errors(self.address) if cls.abi}
+        errors: dict = {}
+        for abi in self.contract_type.errors:
+            signature = abi.signature
+            if (cls := known.get(signature)) is None:
+                cls = known[signature] = self._create_custom_error_type(abi, contract_address=self.address)
+                contracts._cache_error(self.address, cls)
+            errors.setdefault(abi.name, []).append(cls)
+        return errors
+
+    fast = functools.cached_property(_errors_)
+    fast.__set_name__(ContractInstance, "_errors_")
+    ContractInstance._errors_ = fast
+
+
+_speed_up_ape()
+
+
 # ------------------------------------------------------------------ scheduling (make test: xdist --dist loadfile)
 # Longest files first, so that no long file starts last and keeps one worker busy after the others
 # ran out of work (xdist's default reorder puts files with many tests first: the long one-test files,
