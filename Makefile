@@ -20,7 +20,7 @@ export PATH := $(CURDIR)/$(BIN):$(CURDIR)/node_modules/.bin:$(PATH)
 TOOLS := .venv-tools
 SLITHER_STAMP := .build/slither.stamp
 
-.PHONY: help setup browser demo test lint bench clean contracts-cache-link dist
+.PHONY: help setup setup-steps browser demo test lint bench clean contracts-cache-link dist
 
 help:
 	@echo "make demo   - set up what is missing, then run the main journey on a local anvil chain"
@@ -81,7 +81,13 @@ $(DEV_ARTIFACTS_STAMP): $(SOL_SOURCES) $(DEV_SOL_SOURCES) ape-config.yaml $(SHIM
 	$(BIN)/python -m devkit.contracts
 	@mkdir -p $(@D) && touch $@
 
-setup: $(BIN)/.installed node_modules/.installed $(SHIM_STAMP) $(APE_PKGS)/@openzeppelin_contracts/5_7_0 $(ARTIFACTS_STAMP) $(APE_BUILD_STAMP) $(DEV_ARTIFACTS_STAMP)
+# The steps' own prerequisites order them; -j3 runs the independent ones side by side (on a fresh
+# machine the two installs wait on the network, and the three compiles are single-threaded solc-js).
+setup:
+	@$(MAKE) --no-print-directory -j3 setup-steps
+
+setup-steps: $(BIN)/.installed node_modules/.installed $(SHIM_STAMP) $(APE_PKGS)/@openzeppelin_contracts/5_7_0 $(ARTIFACTS_STAMP) $(APE_BUILD_STAMP) $(DEV_ARTIFACTS_STAMP)
+	@true
 
 demo: setup
 	$(BIN)/stockpile demo
