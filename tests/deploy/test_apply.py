@@ -15,6 +15,7 @@ import yaml
 from eth_account import Account
 from web3 import Web3
 
+from devkit.cli import stockpile
 from stockpile.contracts import load
 from stockpile.deploy import SAMPLE_DEVNET, load_deployment
 from stockpile.sdk.accounts import write_keystore
@@ -32,7 +33,14 @@ N_DEPLOYS = 19  # timelock, directory, 3 implementations (token + its EIP-3009 c
 N_STEPS = 75  # per product: bind attestor to token, set it as the token's reserve attestor; basket: 3 deploys, roles, allowlisting, Directory entry
 
 
-def cli(*args, env_extra=None, timeout=300):
+def cli(*args, env_extra=None):
+    """`stockpile deploy ARGS` in-process (devkit.cli: the installed app's exit codes and stderr);
+    the tests that are about the process itself (killed mid-apply, the installed script's exit
+    code) start it with subprocess."""
+    return stockpile("deploy", *args, env=env_extra)
+
+
+def installed_cli(*args, env_extra=None, timeout=300):
     env = dict(os.environ, **(env_extra or {}))
     return subprocess.run([STOCKPILE, "deploy", *map(str, args)], capture_output=True, text=True, env=env, timeout=timeout)
 
@@ -142,8 +150,9 @@ def test_bad_deployment_file_is_refused_and_nothing_is_deployed(node, tmp_path):
 
 
 def test_mainnet_chain_id_is_refused_by_the_cli(tmp_path):
+    """By the installed `stockpile` script: its exit code and one-line stderr."""
     with Anvil(chain_id=1) as node:
-        out = cli("apply", SAMPLE_DEVNET, "--rpc-url", node.url, "--manifest-dir", tmp_path, "--account", "env:K",
+        out = installed_cli("apply", SAMPLE_DEVNET, "--rpc-url", node.url, "--manifest-dir", tmp_path, "--account", "env:K",
                   env_extra={"K": KEYS[0]})
         assert out.returncode == 2
         assert "chain id 1 is Ethereum mainnet: refusing without --allow-mainnet" in out.stderr
