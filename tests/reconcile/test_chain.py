@@ -101,6 +101,15 @@ def env(deployed, db, tmp_path):
         assert deployed.w3.provider.make_request("evm_revert", [snapshot])["result"] is True
 
 
+@pytest.fixture
+def no_backoff(monkeypatch):
+    """The RPC client's retries of an unreachable node without the back-off sleeps between them
+    (stockpile.sdk.rpc: the same attempts and the same failure, only the ~6 s of waiting go)."""
+    from stockpile.sdk import rpc
+
+    monkeypatch.setattr(rpc, "BACKOFF", 0.0)
+
+
 def kinds(report):
     return {(b["product"], b["kind"]) for b in report["breaks"]}
 
@@ -353,7 +362,7 @@ def test_processing_redemption_is_pending_until_it_is_closed(env):
     assert (p["pending_redemptions"], p["pending_amount"], p["total_escrowed"]) == (0, "0", "0")
 
 
-def test_cli_run_exit_codes(env, tmp_path):
+def test_cli_run_exit_codes(env, tmp_path, no_backoff):
     products = tmp_path / "products.json"
     products.write_text(json.dumps({"rpc_url": env.node.url, "products": {PRODUCT: {
         "token": env.stack.token.address, "attestor": env.stack.attestor.address, "start_block": env.stack.start_block}}}))
@@ -544,7 +553,7 @@ def test_yaml_unquoted_addresses_are_read_as_addresses(tmp_path):
     assert prod.token.lower() == "0x" + "0" * 38 + "a1" and prod.attestor is None
 
 
-def test_unreachable_rpc_and_no_rpc_url_write_the_failure_report(tmp_path):
+def test_unreachable_rpc_and_no_rpc_url_write_the_failure_report(tmp_path, no_backoff):
     """Issue 16 #10: exit 2 promised a JSON reason and wrote none (directory on an unreachable node)."""
     products = tmp_path / "dir.json"
     products.write_text(json.dumps({"rpc_url": "http://127.0.0.1:1", "directory": "0x" + "33" * 20}))
