@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -15,6 +16,7 @@ import yaml
 from eth_account import Account
 from web3 import Web3
 
+from devkit.cli import stockpile
 from stockpile.contracts import load
 from stockpile.deploy import SAMPLE_DEVNET, load_deployment
 from stockpile.sdk.accounts import write_keystore
@@ -32,7 +34,14 @@ N_DEPLOYS = 19  # timelock, directory, 3 implementations (token + its EIP-3009 c
 N_STEPS = 75  # per product: bind attestor to token, set it as the token's reserve attestor; basket: 3 deploys, roles, allowlisting, Directory entry
 
 
-def cli(*args, env_extra=None, timeout=300):
+def cli(*args, env_extra=None):
+    """`stockpile deploy ARGS` in-process (devkit.cli: the installed app's exit codes and stderr);
+    the tests that are about the process itself (killed mid-apply, the installed script's exit
+    code) start it with subprocess."""
+    return stockpile("deploy", *args, env=env_extra)
+
+
+def installed_cli(*args, env_extra=None, timeout=300):
     env = dict(os.environ, **(env_extra or {}))
     return subprocess.run([STOCKPILE, "deploy", *map(str, args)], capture_output=True, text=True, env=env, timeout=timeout)
 
@@ -41,6 +50,31 @@ def cli(*args, env_extra=None, timeout=300):
 def node():
     with Anvil() as n:
         yield n
+
+
+@pytest.fixture(scope="module")
+def applied(tmp_path_factory):
+    """A node on which `deploy apply` applied the sample file once (module scope), and its manifest folder."""
+    manifests = tmp_path_factory.mktemp("applied")
+    with Anvil() as n:
+        out = cli("apply", SAMPLE_DEVNET, "--rpc-url", n.url, "--manifest-dir", manifests)
+        assert out.returncode == 0, out.stderr
+        assert f"{N_STEPS} steps applied, 0 already done" in out.stdout
+        yield n, manifests
+
+
+@pytest.fixture
+def applied_node(applied, tmp_path):
+    """The module's applied node as `deploy apply` left it (chain and clock put back after the test:
+    evm_snapshot/evm_revert), its manifest copied into tmp_path (the test's --manifest-dir)."""
+    n, manifests = applied
+    w3 = Web3(Web3.HTTPProvider(n.url))
+    snapshot = w3.provider.make_request("evm_snapshot", [])["result"]
+    shutil.copytree(manifests, tmp_path, dirs_exist_ok=True)
+    try:
+        yield n
+    finally:
+        assert w3.provider.make_request("evm_revert", [snapshot])["result"] is True
 
 
 @pytest.fixture
@@ -142,8 +176,9 @@ def test_bad_deployment_file_is_refused_and_nothing_is_deployed(node, tmp_path):
 
 
 def test_mainnet_chain_id_is_refused_by_the_cli(tmp_path):
+    """By the installed `stockpile` script: its exit code and one-line stderr."""
     with Anvil(chain_id=1) as node:
-        out = cli("apply", SAMPLE_DEVNET, "--rpc-url", node.url, "--manifest-dir", tmp_path, "--account", "env:K",
+        out = installed_cli("apply", SAMPLE_DEVNET, "--rpc-url", node.url, "--manifest-dir", tmp_path, "--account", "env:K",
                   env_extra={"K": KEYS[0]})
         assert out.returncode == 2
         assert "chain id 1 is Ethereum mainnet: refusing without --allow-mainnet" in out.stderr
@@ -156,8 +191,8 @@ def test_remote_chain_needs_an_explicit_account(tmp_path):
         assert out.returncode == 2 and "give --account" in out.stderr
 
 
-def test_handover_moves_admin_two_step(node, tmp_path):
-    assert cli("apply", SAMPLE_DEVNET, "--rpc-url", node.url, "--manifest-dir", tmp_path).returncode == 0
+def test_handover_moves_admin_two_step(applied_node, tmp_path):
+    node = applied_node  # the sample applied by `deploy apply`
     out = cli("handover", SAMPLE_DEVNET, "--rpc-url", node.url, "--manifest-dir", tmp_path)
     assert out.returncode == 0, out.stderr
     assert "transfer begun" in out.stdout
@@ -202,10 +237,10 @@ def test_apply_on_the_in_process_network(tmp_path):
     assert (tmp_path / "131277322940537.json").exists()
 
 
-def test_governed_change_after_handover_goes_through_the_timelock(node, tmp_path):
+def test_governed_change_after_handover_goes_through_the_timelock(applied_node, tmp_path):
     """Once the deployer renounced GOVERNOR_ROLE (handover), adding a minter is scheduled on the timelock by a
     proposer, refused to run early, and executed by a later apply after the delay."""
-    assert cli("apply", SAMPLE_DEVNET, "--rpc-url", node.url, "--manifest-dir", tmp_path).returncode == 0
+    node = applied_node  # the sample applied by `deploy apply`
     out = cli("handover", SAMPLE_DEVNET, "--rpc-url", node.url, "--manifest-dir", tmp_path)
     assert out.returncode == 0 and "renounced (timelock keeps it)" in out.stdout, out.stdout + out.stderr
     w3 = Web3(Web3.HTTPProvider(node.url))

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import shutil
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -18,6 +20,7 @@ from devkit import devchain
 from stockpile.reconcile.chain.abi import attestor_abi, token_abi
 from stockpile.reconcile.chain.reader import ChainReader
 from stockpile.reconcile.cli import reconcile as reconcile_cli
+from stockpile.reconcile.db.store import Database
 from stockpile.reconcile.custody.generator import generate
 from devkit.reconcile_demo import DEV_KEYS, iso, reserve_of
 from stockpile.reconcile.service import RunConfig, reconcile
@@ -35,20 +38,45 @@ HOLDER_KEY = "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a
 STRANGER_KEY = "0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba"  # anvil key 5
 
 
+@dataclass
+class Deployed:
+    """The module's chain: one anvil, the product deployed, its custody export attested and half
+    the reserve minted (set up once; each test gets it back through evm_snapshot/evm_revert)."""
+
+    node: Anvil
+    w3: Web3
+    stack: devchain.ProductStack
+    as_of: int
+    custody: Path  # the export the attestation was made from
+    reserve: tuple[str, int, int]  # (root, total, count) of that export as of as_of
+
+
+@pytest.fixture(scope="module")
+def deployed(tmp_path_factory):
+    work = tmp_path_factory.mktemp("chain")
+    with Anvil() as node:
+        w3 = Web3(Web3.HTTPProvider(node.url, request_kwargs={"timeout": 30}))
+        stack = devchain.deploy_product(w3, ADMIN, ATTESTORS, PRODUCT)
+        as_of = w3.eth.get_block("latest")["timestamp"] - 60
+        custody = generate(30, seed=3, products=[PRODUCT], as_of=iso(as_of)).write_csv(work / "custody.csv")
+        books = Database(work / "books.db")
+        books.ingest(custody)
+        root, total, count = reserve = reserve_of(books, PRODUCT, as_of)
+        books.dispose()
+        devchain.attest(w3, stack, root, total, count, as_of)
+        devchain.mint(w3, stack, Account.from_key(HOLDER_KEY).address, total // 2, "first")
+        yield Deployed(node, w3, stack, as_of, custody, reserve)
+
+
 class Env:
-    def __init__(self, node, db, tmp_path):
-        self.node = node
-        self.w3 = Web3(Web3.HTTPProvider(node.url, request_kwargs={"timeout": 30}))
+    def __init__(self, deployed: Deployed, db, tmp_path):
+        self.node, self.w3, self.stack, self.as_of = deployed.node, deployed.w3, deployed.stack, deployed.as_of
         self.db = db
         self.tmp = tmp_path
         self.holder = Account.from_key(HOLDER_KEY).address
-        self.stack = devchain.deploy_product(self.w3, ADMIN, ATTESTORS, PRODUCT)
-        self.as_of = self.w3.eth.get_block("latest")["timestamp"] - 60
-        g = generate(30, seed=3, products=[PRODUCT], as_of=iso(self.as_of))
-        db.ingest(g.write_csv(tmp_path / "custody.csv"))
+        db.ingest(Path(shutil.copy(deployed.custody, tmp_path / "custody.csv")))
         self.root, self.total, self.count = reserve_of(db, PRODUCT, self.as_of)
-        devchain.attest(self.w3, self.stack, self.root, self.total, self.count, self.as_of)
-        devchain.mint(self.w3, self.stack, self.holder, self.total // 2, "first")
+        assert (self.root, self.total, self.count) == deployed.reserve  # the attested books, in this database too
 
     def cfg(self, **kw):
         kw.setdefault("confirmations", 0)
@@ -62,11 +90,24 @@ class Env:
 
 
 @pytest.fixture
-def env(db, tmp_path):
-    """A fresh anvil with one product (real contracts), its custody export ingested (SQLite or
-    PostgreSQL), the matching attestation and half the reserve minted."""
-    with Anvil() as node:
-        yield Env(node, db, tmp_path)
+def env(deployed, db, tmp_path):
+    """The module's anvil with one product (real contracts), as it was after set-up (chain and
+    clock: evm_snapshot/evm_revert around the test), the custody export ingested into a fresh
+    database (SQLite or PostgreSQL), the matching attestation and half the reserve minted."""
+    snapshot = deployed.w3.provider.make_request("evm_snapshot", [])["result"]
+    try:
+        yield Env(deployed, db, tmp_path)
+    finally:
+        assert deployed.w3.provider.make_request("evm_revert", [snapshot])["result"] is True
+
+
+@pytest.fixture
+def no_backoff(monkeypatch):
+    """The RPC client's retries of an unreachable node without the back-off sleeps between them
+    (stockpile.sdk.rpc: the same attempts and the same failure, only the ~6 s of waiting go)."""
+    from stockpile.sdk import rpc
+
+    monkeypatch.setattr(rpc, "BACKOFF", 0.0)
 
 
 def kinds(report):
@@ -220,8 +261,6 @@ class RefusingProxy:
 
 
 def test_node_refusing_large_log_ranges(env, tmp_path):
-    from stockpile.reconcile.db.store import Database
-
     for i in range(12):
         devchain.mint(env.w3, env.stack, env.holder, 10**18 + i, f"m{i}")
     direct_db = Database(tmp_path / "direct.db")
@@ -323,7 +362,7 @@ def test_processing_redemption_is_pending_until_it_is_closed(env):
     assert (p["pending_redemptions"], p["pending_amount"], p["total_escrowed"]) == (0, "0", "0")
 
 
-def test_cli_run_exit_codes(env, tmp_path):
+def test_cli_run_exit_codes(env, tmp_path, no_backoff):
     products = tmp_path / "products.json"
     products.write_text(json.dumps({"rpc_url": env.node.url, "products": {PRODUCT: {
         "token": env.stack.token.address, "attestor": env.stack.attestor.address, "start_block": env.stack.start_block}}}))
@@ -514,7 +553,7 @@ def test_yaml_unquoted_addresses_are_read_as_addresses(tmp_path):
     assert prod.token.lower() == "0x" + "0" * 38 + "a1" and prod.attestor is None
 
 
-def test_unreachable_rpc_and_no_rpc_url_write_the_failure_report(tmp_path):
+def test_unreachable_rpc_and_no_rpc_url_write_the_failure_report(tmp_path, no_backoff):
     """Issue 16 #10: exit 2 promised a JSON reason and wrote none (directory on an unreachable node)."""
     products = tmp_path / "dir.json"
     products.write_text(json.dumps({"rpc_url": "http://127.0.0.1:1", "directory": "0x" + "33" * 20}))

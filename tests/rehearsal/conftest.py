@@ -1,8 +1,10 @@
 """A rehearsal network that behaves like a public testnet.
 
-anvil answering Sepolia's chain id 11155111, mining a block every second (no automine), with
-EIP-1559 fees and a 12M block gas limit so that deployments move the base fee; a fresh deployer
-key that exists only as an encrypted keystore (made with `stockpile deploy new-keystore`) and is
+anvil answering Sepolia's chain id 11155111, mining a block every 0.25 s (no automine: a transaction
+waits for the next block as on a testnet, only not 12 s; block timestamps follow the wall clock, so
+a few blocks share a second and the admin delays are passed with evm_increaseTime), with EIP-1559
+fees and a 12M block gas limit so that deployments move the base fee; a fresh deployer key that
+exists only as an encrypted keystore (made with `stockpile deploy new-keystore`) and is
 funded from a faucet; the issuer's 2-of-3 Safe (owners' keys as keystores too) as admin; and in
 front of it all the flaky RPC proxy (rate limits, dropped requests).
 """
@@ -44,7 +46,7 @@ class Rehearsal:
 @pytest.fixture(scope="module")
 def rehearsal(tmp_path_factory):
     work = tmp_path_factory.mktemp("rehearsal")
-    with Anvil(chain_id=SEPOLIA, block_time=1, extra_args=["--gas-limit", "12000000", "--base-fee", "2000000000"]) as node, \
+    with Anvil(chain_id=SEPOLIA, block_time=0.25, extra_args=["--gas-limit", "12000000", "--base-fee", "2000000000"]) as node, \
             FlakyRpcProxy(node.url, seed=20261201, rate=12, burst=8, drop_rate=0.04) as proxy:
         w3 = Web3(Web3.HTTPProvider(node.url, request_kwargs={"timeout": 30}))
         deployer = Account.create()

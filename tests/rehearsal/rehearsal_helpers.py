@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 from pathlib import Path
 
 from eth_account import Account
 from web3 import Web3
 
+from devkit.cli import stockpile as run_cli
 from stockpile.toolchain.anvil import dev_keys
 
 SEPOLIA = 11155111
@@ -21,9 +20,10 @@ FAUCET = Account.from_key(dev_keys()[9])
 N_DEPLOYS = 8
 
 
-def stockpile(*args, env=None, timeout=600, **kw):
-    return subprocess.run([STOCKPILE, *map(str, args)], capture_output=True, text=True, timeout=timeout,
-                          env=dict(os.environ, **PASSPHRASE_ENV, **(env or {})), **kw)
+def stockpile(*args, env=None):
+    """`stockpile ARGS` in-process (devkit.cli: the installed app's exit codes and output) with the
+    keystores' passphrase set; the kill mid-apply starts the installed script (STOCKPILE) instead."""
+    return run_cli(*args, env={**PASSPHRASE_ENV, **(env or {})})
 
 
 def fund(w3: Web3, address: str, amount: int = 10**20) -> None:

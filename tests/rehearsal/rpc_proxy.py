@@ -42,6 +42,7 @@ class FlakyRpcProxy:
         self._server: asyncio.base_events.Server | None = None
         self._thread: threading.Thread | None = None
         self._client: httpx.AsyncClient | None = None
+        self._handlers: set[asyncio.Task] = set()  # open client connections (keep-alive)
 
     @property
     def url(self) -> str:
@@ -69,6 +70,8 @@ class FlakyRpcProxy:
 
     # -- HTTP --------------------------------------------------------------------------------
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        self._handlers.add(task)
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
@@ -101,9 +104,10 @@ class FlakyRpcProxy:
                 writer.write(f"HTTP/1.1 {answer.status_code} OK\r\nContent-Type: application/json\r\n"
                              f"Content-Length: {len(answer.content)}\r\n\r\n".encode() + answer.content)
                 await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
             pass
         finally:
+            self._handlers.discard(task)
             writer.close()
 
     def start(self) -> FlakyRpcProxy:
@@ -130,6 +134,12 @@ class FlakyRpcProxy:
         if self._loop and self._server:
             async def shutdown() -> None:
                 self._server.close()
+                # clients in this process (in-process CLI runs) keep their connections open: close them
+                # before the loop stops, or their handlers are torn down with the loop
+                handlers = list(self._handlers)
+                for task in handlers:
+                    task.cancel()
+                await asyncio.gather(*handlers, return_exceptions=True)
                 await self._server.wait_closed()
 
             asyncio.run_coroutine_threadsafe(shutdown(), self._loop).result(10)

@@ -5,10 +5,6 @@ upgrade scheduled and executed through the Safe."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import yaml
@@ -16,6 +12,7 @@ from eth_account import Account
 from web3 import Web3
 
 from safe_helpers import DEPLOYER, KEYS, OWNERS, STRANGER
+from devkit.cli import stockpile
 from devkit.contracts import load
 from stockpile.deploy import SAMPLE_DEVNET
 from stockpile.reserve.signing import submit_attestation
@@ -25,7 +22,6 @@ from stockpile.toolchain import Anvil
 
 pytestmark = [pytest.mark.anvil, pytest.mark.slow]
 
-STOCKPILE = str(Path(sys.executable).parent / "stockpile")
 ATTESTOR_KEYS = KEYS[2:5]
 ALICE = Account.from_key(KEYS[5]).address
 UNIT = 10**18
@@ -35,8 +31,9 @@ ENV = {f"OWNER{i}_KEY": o.key.to_0x_hex() for i, o in enumerate(OWNERS)} | {
 
 
 def run(*args, expect: int | None = 0):
-    out = subprocess.run([STOCKPILE, *map(str, args)], capture_output=True, text=True, env=dict(os.environ, **ENV),
-                         timeout=300)
+    """`stockpile ARGS` in-process (devkit.cli: the same click app, exit codes and stderr as the
+    installed command; the process itself is not what these tests are about)."""
+    out = stockpile(*args, env=ENV)
     if expect is not None:
         assert out.returncode == expect, f"{args}: exit {out.returncode}\n{out.stdout}\n{out.stderr}"
     assert "Traceback" not in out.stderr, out.stderr
