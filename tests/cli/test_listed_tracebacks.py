@@ -1,5 +1,7 @@
-"""The tracebacks issue 15 found, reproduced through the installed `stockpile` command (a real process):
-each is now one line on stderr naming the problem, exit 2. Before the fix these printed 50 to 163
+"""The tracebacks issue 15 found, reproduced through the `stockpile` command: each is now one line on
+stderr naming the problem, exit 2. The one-shot commands run in-process (devkit.cli: click's runner on
+the same app the installed script runs, its logging and any escaping traceback in the captured
+stderr); the reconcile watcher runs as a real process (it listens on a socket for its whole life). Before the fix these printed 50 to 163
 lines of traceback (`oracle prices` before any price: ContractCustomError('0x1cca32ec...'); `reserve
 status` with an unreachable RPC, a token's address, a malformed address; a malformed feeder YAML;
 the feeder and the reconcile watcher both on port 9464: OSError: Address already in use).
@@ -14,13 +16,13 @@ import sys
 import time
 from pathlib import Path
 
+from devkit.cli import run
+
 STOCKPILE = str(Path(sys.executable).parent / "stockpile")
 
 
-def stockpile(*args, timeout: float = 120, **env) -> subprocess.CompletedProcess:
-    full = {k: v for k, v in os.environ.items() if not k.startswith("STOCKPILE_")}
-    full.update(env)
-    return subprocess.run([STOCKPILE, *map(str, args)], capture_output=True, text=True, timeout=timeout, env=full)
+def stockpile(*args, **env) -> subprocess.CompletedProcess:
+    return run(*args, env={k: None for k in os.environ if k.startswith("STOCKPILE_")} | env)
 
 
 def one_line(out: subprocess.CompletedProcess, *names: str) -> str:

@@ -1,5 +1,6 @@
 """`stockpile oracle run-once` / `run` as an operator runs them: YAML config, keystore and env keys,
-metrics and health on 127.0.0.1, graceful SIGTERM."""
+metrics and health on 127.0.0.1, graceful SIGTERM. One-shot commands run in-process (devkit.cli:
+the same click app as the installed script); the daemon is a real process (metrics port, SIGTERM)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import pytest
 import yaml
 from eth_account import Account
 
+from devkit.cli import run
 from oracle_helpers import ANVIL_TRANSMITTER, advance
 from stockpile.sdk.accounts import write_keystore
 from stockpile.toolchain.anvil import free_port
@@ -61,21 +63,18 @@ def _config(tmp_path, anvil, hub, signer_keys, anvil_keys, metrics_port=None):
 def test_run_once_from_yaml_with_keystore_and_env_keys(anvil, w3, deployed_hub, tmp_path, signer_keys, anvil_keys):
     path, env = _config(tmp_path, anvil, deployed_hub["address"], signer_keys, anvil_keys)
     advance(w3, 5)
-    out = subprocess.run([STOCKPILE, "oracle", "run-once", "--local-signers", "--config", str(path)], env=env, capture_output=True,
-                         text=True, timeout=120)
+    out = run("oracle", "run-once", "--local-signers", "--config", path, env=env)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "published NDPR-OXIDE/USD round 1: 62.5" in out.stdout
     assert "published DY-METAL/USD round 1: 310.5" in out.stdout
     for key in [*signer_keys[:3], anvil_keys[ANVIL_TRANSMITTER], "correct horse"]:
         assert key[2:] not in out.stdout + out.stderr and key not in out.stdout + out.stderr
     # nothing moved: a second pass publishes nothing and says why
-    out = subprocess.run([STOCKPILE, "oracle", "run-once", "--local-signers", "--config", str(path)], env=env, capture_output=True,
-                         text=True, timeout=120)
+    out = run("oracle", "run-once", "--local-signers", "--config", path, env=env)
     assert out.returncode == 0 and "held NDPR-OXIDE/USD" in out.stdout and "published" not in out.stdout
     # a wrong keystore passphrase is a clear error naming the file, not the secret
     env["ORACLE_SIGNER0_PASS"] = "wrong"
-    out = subprocess.run([STOCKPILE, "oracle", "run-once", "--local-signers", "--config", str(path)], env=env, capture_output=True,
-                         text=True, timeout=120)
+    out = run("oracle", "run-once", "--local-signers", "--config", path, env=env)
     assert out.returncode != 0 and "wrong passphrase for keystore" in out.stderr and "signer0.json" in out.stderr
 
 
@@ -122,8 +121,7 @@ def test_prices_command(anvil, w3, signer_keys, anvil_keys):
                                 {code: stack.feed("1000000") for code in ("NDPR-OXIDE", "DY-METAL")})
 
     def prices(*symbols):
-        return subprocess.run([STOCKPILE, "oracle", "prices", "--rpc-url", anvil.url, "--price-feed", deployed["address"],
-                               *symbols], capture_output=True, text=True, timeout=60)
+        return run("oracle", "prices", "--rpc-url", anvil.url, "--price-feed", deployed["address"], *symbols)
 
     before = prices("NDPR-OXIDE/USD")
     assert before.returncode == 2 and "no price published yet for NDPR-OXIDE/USD" in before.stderr
@@ -142,6 +140,6 @@ def test_prices_command(anvil, w3, signer_keys, anvil_keys):
 def test_single_process_mode_must_be_asked_for_by_name(anvil, tmp_path, signer_keys, anvil_keys):
     """A config holding every signer key runs only with --local-signers (devnets); nothing is sent without it."""
     path, env = _config(tmp_path, anvil, "0x" + "11" * 20, signer_keys, anvil_keys)
-    out = subprocess.run([STOCKPILE, "oracle", "run-once", "--config", str(path)], env=env, capture_output=True, text=True, timeout=60)
+    out = run("oracle", "run-once", "--config", path, env=env)
     assert out.returncode == 2 and "--local-signers" in out.stderr and "unsafe for production" in out.stderr
     assert "Traceback" not in out.stderr

@@ -1,13 +1,12 @@
-"""`stockpile oracle node` refuses an operator's own mistakes in one line (exit 2, no traceback), before serving."""
+"""`stockpile oracle node` refuses an operator's own mistakes in one line (exit 2, no traceback), before serving.
+Run in-process (devkit.cli: the same click app as the installed script); no case here serves."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import pytest
 import yaml
+
+from devkit.cli import run
 
 BASE = {"chain_id": 31337, "rpc_url": "http://127.0.0.1:9", "feed_address": "0x" + "11" * 20, "key": {"key_env": "NODE_KEY_FOR_TEST"},
         "sources": {"drop": {"kind": "file", "path": "prices.json"}},
@@ -17,9 +16,7 @@ BASE = {"chain_id": 31337, "rpc_url": "http://127.0.0.1:9", "feed_address": "0x"
 def _run(tmp_path, cfg, env=None):
     path = tmp_path / "node.yaml"
     path.write_text(yaml.safe_dump(cfg))
-    e = {k: v for k, v in os.environ.items() if k != "NODE_KEY_FOR_TEST"} | (env or {})
-    return subprocess.run([sys.executable, "-m", "stockpile", "oracle", "node", "--config", str(path)], env=e,
-                          capture_output=True, text=True, timeout=60)
+    return run("oracle", "node", "--config", path, env={"NODE_KEY_FOR_TEST": None} | (env or {}))
 
 
 @pytest.mark.parametrize("change, env, expected", [
@@ -43,11 +40,9 @@ def test_transmitter_without_a_node_token_refuses_in_one_line(tmp_path):
            "products": [{"symbol": "NDPR-OXIDE/USD", "sources": []}], "metrics": {"enabled": False}}
     path = tmp_path / "transmitter.yaml"
     path.write_text(yaml.safe_dump(cfg))
-    env = {k: v for k, v in os.environ.items() if k != "OP_A_TOKEN_FOR_TEST"} | {"TX_KEY_FOR_TEST": "0x" + "42" * 32}
-    out = subprocess.run([sys.executable, "-m", "stockpile", "oracle", "run-once", "--config", str(path)], env=env,
-                         capture_output=True, text=True, timeout=60)
+    env = {"OP_A_TOKEN_FOR_TEST": None, "TX_KEY_FOR_TEST": "0x" + "42" * 32}
+    out = run("oracle", "run-once", "--config", path, env=env)
     assert out.returncode != 0 and "OP_A_TOKEN_FOR_TEST" in out.stderr and "Traceback" not in out.stderr
     # and the single-process flag is refused for a node-mode config
-    out = subprocess.run([sys.executable, "-m", "stockpile", "oracle", "run-once", "--local-signers", "--config", str(path)],
-                         env=env, capture_output=True, text=True, timeout=60)
+    out = run("oracle", "run-once", "--local-signers", "--config", path, env=env)
     assert out.returncode == 2 and "drop --local-signers" in out.stderr

@@ -374,11 +374,11 @@ def test_transmitter_killed_mid_broadcast_never_submits_a_round_twice(net, w3, a
 
 
 def test_transmitter_cli_collects_from_the_nodes(net, w3, anvil_keys, tmp_path):
-    """`stockpile oracle run-once --config transmitter.yaml` (nodes:, tokens and the transmitter key from the environment)."""
-    import os
-    import sys
-
+    """`stockpile oracle run-once --config transmitter.yaml` (nodes:, tokens and the transmitter key from the environment).
+    The nodes are processes; the one-shot transmitter command runs in-process (devkit.cli)."""
     import yaml
+
+    from devkit.cli import run
 
     nodes = net["nodes"]
     for i, n in enumerate(nodes):
@@ -391,9 +391,7 @@ def test_transmitter_cli_collects_from_the_nodes(net, w3, anvil_keys, tmp_path):
     path.write_text(yaml.safe_dump(cfg))
     before = _onchain(w3, net["hub"], SYMBOLS[0])[0]
     advance(w3, 2)
-    env = dict(os.environ, ORACLE_TX_KEY=anvil_keys[ANVIL_TRANSMITTER], **{TOKEN_ENV: TOKEN})
-    out = subprocess.run([sys.executable, "-m", "stockpile", "oracle", "run-once", "--config", str(path)], env=env,
-                         capture_output=True, text=True, timeout=120)
+    out = run("oracle", "run-once", "--config", path, env={"ORACLE_TX_KEY": anvil_keys[ANVIL_TRANSMITTER], TOKEN_ENV: TOKEN})
     assert out.returncode == 0, out.stdout + out.stderr
     assert f"published {SYMBOLS[0]} round {before + 1}" in out.stdout
     assert "signed by " in out.stdout and all(n.name in out.stdout for n in nodes if n is not nodes[1])

@@ -29,15 +29,18 @@ def deployment(tmp_path_factory):
         yield info
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def portal(deployment):
+    """A portal process per module (on the session's deployment and database): refreshing every 2 s,
+    it costs CPU for as long as it runs, so it stops with the module instead of idling, polling the
+    node, until the test worker's session ends."""
     proc, url = start_portal(deployment, "--refresh", "2")
     yield url
     proc.terminate()
     proc.wait(timeout=20)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def api(portal):
     with httpx.Client(base_url=portal, timeout=30) as client:
         yield client

@@ -14,6 +14,7 @@ declare is missing in the venv and the import fails.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -108,6 +109,30 @@ def test_base_install_imports_no_heavy_module(fresh_venv, tmp_path):
     assert out.stdout.strip() == "[]"
 
 
+# Each group's `--help` through the installed app, in ONE process of the fresh venv (a process per
+# group cost ~1.5 s CPU each): the top-level `--help` and `build` stay runs of the installed
+# `stockpile` script. Whatever a group writes goes to its own captured stdout/stderr; an exception
+# escaping the app is printed there as a traceback, as the script would print it.
+EVERY_GROUP_HELP = """
+import contextlib, io, json, sys, traceback
+from stockpile.cli import main
+seen = {}
+for group in sys.argv[1:]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            main([group, "--help"], prog_name="stockpile")
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        except BaseException:
+            traceback.print_exc()
+            code = 1
+    seen[group] = [code, out.getvalue(), err.getvalue()]
+print(json.dumps(seen))
+"""
+
+
 def test_every_command_group_answers_or_names_its_extra(fresh_venv, tmp_path):
     python, _ = fresh_venv
     stockpile = python.parent / "stockpile"
@@ -115,13 +140,17 @@ def test_every_command_group_answers_or_names_its_extra(fresh_venv, tmp_path):
     assert out.returncode == 0, out.stderr
     groups = [l.split()[0] for l in out.stdout.split("Commands:", 1)[1].splitlines() if l.strip()]
     assert {"deploy", "reserve", "oracle", "reconcile", "build"} <= set(groups)
-    for group in groups:
-        out = subprocess.run([str(stockpile), group, "--help"], capture_output=True, text=True, cwd=tmp_path, env=_clean_env())
-        assert "Traceback" not in out.stderr, (group, out.stderr)
-        if out.returncode == 2:
-            assert len(out.stderr.strip().splitlines()) == 1 and "extra" in out.stderr, (group, out.stderr)
+    out = subprocess.run([str(python), "-c", EVERY_GROUP_HELP, *groups], capture_output=True, text=True, cwd=tmp_path,
+                         env=_clean_env())
+    assert out.returncode == 0, out.stderr
+    seen = json.loads(out.stdout.strip().splitlines()[-1])
+    assert list(seen) == groups
+    for group, (code, stdout, stderr) in seen.items():
+        assert "Traceback" not in stderr, (group, stderr)
+        if code == 2:
+            assert len(stderr.strip().splitlines()) == 1 and "extra" in stderr, (group, stderr)
         else:
-            assert out.returncode == 0 and "Usage:" in out.stdout, (group, out.stderr)
+            assert code == 0 and "Usage:" in stdout, (group, stderr)
     out = subprocess.run([str(stockpile), "build"], capture_output=True, text=True, cwd=tmp_path, env=_clean_env())
     assert out.returncode == 2 and "pip install 'stockpile[dev]'" in out.stderr, out.stderr
 
@@ -150,12 +179,15 @@ def test_installed_sdk_is_typed_for_a_strict_consumer(fresh_venv, tmp_path):
         "def connect(url: str) -> Stockpile:\n"
         "    return Stockpile.connect(url, directory='0x0000000000000000000000000000000000000001')\n"
     )
+    # and a wrong use is found: the package's types reach the consumer. Both files in one mypy run
+    # (~5 s CPU each): every error must be the wrong use's, none the consumer's.
+    wrong = tmp_path / "wrong.py"
+    wrong.write_text("from stockpile.sdk import to_units\n\nx: str = to_units(1, 18)\n")
     mypy = Path(sys.executable).parent / "mypy"
-    out = subprocess.run([str(mypy), "--strict", "--no-incremental", "--python-executable", str(python), str(consumer)],
-                         capture_output=True, text=True, cwd=tmp_path, env=_clean_env())
-    assert out.returncode == 0, out.stdout + out.stderr
-    # and a wrong use is found: the package's types reach the consumer
-    consumer.write_text("from stockpile.sdk import to_units\n\nx: str = to_units(1, 18)\n")
-    out = subprocess.run([str(mypy), "--strict", "--no-incremental", "--python-executable", str(python), str(consumer)],
-                         capture_output=True, text=True, cwd=tmp_path, env=_clean_env())
-    assert out.returncode == 1 and "Incompatible types in assignment" in out.stdout, out.stdout
+    out = subprocess.run([str(mypy), "--strict", "--no-incremental", "--python-executable", str(python), "consumer.py",
+                          "wrong.py"], capture_output=True, text=True, cwd=tmp_path, env=_clean_env())
+    assert out.returncode == 1, out.stdout + out.stderr
+    lines = [l for l in out.stdout.splitlines() if l.strip()]
+    assert not [l for l in lines if l.startswith("consumer.py")], out.stdout
+    assert "wrong.py:3: error: Incompatible types in assignment" in out.stdout, out.stdout
+    assert lines[-1].startswith("Found 1 error in 1 file (checked 2 source files)"), out.stdout
