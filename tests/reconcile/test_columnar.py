@@ -161,26 +161,54 @@ def test_migration_0005_fills_reserve_leaves_of_existing_snapshots(tmp_path):
 
 
 def test_two_core_hashing_gives_the_one_core_digests():
-    """The forked halves (LeafHasher for leaves, digests_in_two for tree levels) return exactly
-    what hashing everything in this process returns, in order."""
+    """The forked children (ChunkWorkers for the leaves of an ingestion, digests_in_two for tree
+    levels) return exactly what hashing everything in this process returns, in order."""
     import os
 
     from sha3 import keccak_256
 
     from stockpile.reconcile.breaks.classify import merkle_root
-    from stockpile.reconcile.parallel import MIN_SPLIT, LeafHasher
+    from stockpile.reconcile.parallel import MIN_SPLIT, ChunkWorkers
     from stockpile.merkle import StandardMerkleTree
 
     size, n = 96, MIN_SPLIT + 1234
     buf = os.urandom(size * n)
     want = [keccak_256(keccak_256(buf[i * size:(i + 1) * size]).digest()).digest() for i in range(n)]
-    with LeafHasher() as h:
-        assert h.hash_rows(buf, size) == want
-        assert h.hash_rows(buf[: size * 10], size) == want[:10]  # small batches stay in this process
-        assert h.hash_rows(buf, size) == want  # the child serves batch after batch
+    bounds = [(lo, min(lo + 7000, n)) for lo in range(0, n, 7000)]
+
+    def chunk(i):
+        lo, hi = bounds[i]
+        return b"".join(keccak_256(keccak_256(buf[j * size:(j + 1) * size]).digest()).digest() for j in range(lo, hi))
+
+    for workers in (2, 1, 0):
+        with ChunkWorkers(chunk, [hi - lo for lo, hi in bounds], workers) as h:
+            assert (h.workers > 0) == (workers > 0 and (os.cpu_count() or 1) > 1)
+            got = b"".join(h.get(i) for i in range(len(bounds)))
+        assert [got[i:i + 32] for i in range(0, len(got), 32)] == want
+    with ChunkWorkers(lambda i: b"".join(want[:10]), [10], 2) as h:  # small work stays in this process
+        assert h.workers == 0 and h.get(0) == b"".join(want[:10])
     leaves = want[: 2 * MIN_SPLIT + 7]
     tree = StandardMerkleTree(["bytes32"], [None] * len(leaves), leaves)  # type: ignore[list-item]
     assert merkle_root(leaves) == "0x" + tree.root.hex()
+
+
+def test_a_hashing_child_that_fails_makes_the_ingestion_fail_not_store_wrong_leaves():
+    import os
+
+    from stockpile.reconcile.parallel import MIN_SPLIT, ChunkWorkers
+
+    if (os.cpu_count() or 1) < 2:
+        pytest.skip("one core: no child processes")
+    parent = os.getpid()
+
+    def chunk(i):
+        if i == 3 and os.getpid() != parent:
+            raise ValueError("boom")
+        return bytes(32 * MIN_SPLIT)
+
+    with pytest.raises(RuntimeError, match="chunk 3"), ChunkWorkers(chunk, [MIN_SPLIT] * 6, 2) as h:
+        for i in range(6):
+            assert h.get(i) == bytes(32 * MIN_SPLIT)
 
 
 def test_a_snapshot_without_repeated_lot_ids_needs_no_duplicate_scan(db, tmp_path):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import queue
+import threading
 import time
 from collections import deque
 from collections import defaultdict
@@ -22,7 +24,6 @@ from stockpile.reconcile.custody.parse import (
 )
 from stockpile.reconcile.custody.schema import RESERVE_STATUSES, Catalogue
 from stockpile.reconcile.db.engine import make_engine, migrate
-from stockpile.reconcile.parallel import LeafHasher
 from stockpile.reconcile.progress import gc_paused, progress
 from stockpile.reconcile.report.model import HistoryPoint, ProductSummary
 
@@ -149,6 +150,7 @@ class Database:
         rejected_in: dict[str, Reject] = {}  # warehouse -> its first rejected row
         accepted = 0
         pool = _pool(catalogue, meta, workers, check_chars) if workers > 1 else None
+        background: _BackgroundWriter | None = None
         try:
             with self.engine.begin() as conn:
                 sid = conn.execute(
@@ -158,7 +160,7 @@ class Database:
                     {"kind": kind, "h": digest, "rh": report_hash, "src": str(path), "fmt": meta.format,
                      "now": int(time.time()), "size": size, "meta": json.dumps(meta.meta), "opt": meta.parse_options()},
                 ).scalar_one()
-                writer = _writer(conn, self.dialect, sid)
+                writer = background = _BackgroundWriter(_writer(conn, self.dialect, sid))
                 bar = progress(desc=f"ingest {path.name}", unit=" rows", total=None, enabled=show_progress)
                 local = None if pool else Validator(catalogue, meta.decimal_comma, meta.default_as_of, check_chars)
                 fast = None
@@ -206,6 +208,7 @@ class Database:
                             accepted += len(batch)
                             bar.update(len(batch))
                     distinct = len({k.split("\x00", 1)[1] for k in seen})
+                background.close()  # every lot row written (or the writer's error raised) before the rest
                 bar.close()
                 export_as_of = meta.as_of is not None
                 snap_as_of = meta.as_of if export_as_of else max(wh_as_of.values(), default=0)
@@ -239,6 +242,8 @@ class Database:
                                      {"s": sid, "p": product, "r": merkle_root(leaves, presorted=True), "t": str(total),
                                       "n": len(leaves)})
         finally:
+            if background is not None:
+                background.close(raise_error=False)  # stopped before the transaction rolls back
             if pool is not None:
                 pool.terminate()
         counts: dict[str, int] = defaultdict(int)
@@ -433,32 +438,37 @@ _row_line = itemgetter(0)  # CheckedRow.line
 
 class _Reserve:
     """What an ingestion adds to ``reserve_leaves``: per (warehouse, product) the reserve lots'
-    leaves and total base units."""
+    leaves (as blobs of concatenated 32-byte leaves) and total base units."""
 
     def __init__(self) -> None:
         self.leaves: dict[tuple[str, str], list[bytes]] = defaultdict(list)
         self.totals: dict[tuple[str, str], int] = defaultdict(int)
 
-    def add(self, wh: str, product: str, leaf: bytes, quantity: str) -> None:
+    def add(self, wh: str, product: str, leaf: bytes, quantity: str | int) -> None:
+        """One lot's leaf, or several lots' leaves concatenated with their summed quantity."""
         k = (wh, product)
         self.leaves[k].append(leaf)
         self.totals[k] += int(quantity)
 
-    def store(self, conn, sid: int) -> None:
+    def _sorted(self, k) -> bytes:
         import numpy as np
 
-        for (wh, product), leaves in self.leaves.items():
-            blob = np.sort(np.frombuffer(b"".join(leaves), dtype="S32")).tobytes()  # sorted as bytes compare
+        return np.sort(np.frombuffer(b"".join(self.leaves[k]), dtype="S32")).tobytes()  # sorted as bytes compare
+
+    def store(self, conn, sid: int) -> None:
+        for (wh, product) in self.leaves:
+            blob = self._sorted((wh, product))
             conn.execute(text("INSERT INTO reserve_leaves (snapshot_id, warehouse_id, product_code, lots, total, leaves) "
                               "VALUES (:s, :w, :p, :n, :t, :l)"),
-                         {"s": sid, "w": wh, "p": product, "n": len(leaves), "t": str(self.totals[(wh, product)]),
+                         {"s": sid, "w": wh, "p": product, "n": len(blob) // 32, "t": str(self.totals[(wh, product)]),
                           "l": blob})
 
     def by_product(self) -> dict[str, tuple[list[bytes], int]]:
         out: dict[str, tuple[list[bytes], int]] = {}
-        for (_wh, product), leaves in self.leaves.items():
-            got, total = out.get(product, ([], 0))
-            out[product] = (got + leaves, total + self.totals[(_wh, product)])
+        for k in self.leaves:
+            blob = self._sorted(k)
+            got, total = out.get(k[1], ([], 0))
+            out[k[1]] = (got + [blob[i:i + 32] for i in range(0, len(blob), 32)], total + self.totals[k])
         return {p: (sorted(leaves), total) for p, (leaves, total) in out.items()}
 
 
@@ -529,42 +539,51 @@ def _ingest_columns(cols, validator: Validator, writer, bar, rejects, rejected_i
     stored = 0
     pending = iter(slow_good)
     nxt = next(pending, None)
-    with LeafHasher() as hasher:
-        stored += _store_chunks(cols.rows(hasher=hasher), pending, nxt, writer, bar, wh_count, wh_as_of, reserve)
+    stored += _store_chunks(cols.rows(), pending, nxt, writer, bar, wh_count, wh_as_of, reserve)
     return stored, distinct
 
 
 def _store_chunks(chunks, pending, nxt, writer, bar, wh_count, wh_as_of, reserve) -> int:
-    """Write the fast rows chunk by chunk, with the exact-path rows of each stretch merged in by line."""
+    """Write the fast rows chunk by chunk (each with its column-wise tally: lots and latest as-of
+    per warehouse, reserve leaves and total per warehouse and product), with the exact-path rows of
+    each stretch of the file merged in by line."""
     stored = 0
-    for chunk in chunks:
+    for chunk, tally in chunks:
+        counts, as_ofs, res = tally
+        for wh, n in counts.items():
+            wh_count[wh] += n
+        for wh, t in as_ofs.items():
+            if t > wh_as_of.get(wh, -1):
+                wh_as_of[wh] = t
+        for (wh, product), (blob, total) in res.items():
+            reserve.add(wh, product, blob, total)
         if nxt is not None and nxt[0] < chunk[-1][0]:  # exact-path rows of this stretch of the file, in order
             extra = []
             while nxt is not None and nxt[0] < chunk[-1][0]:
                 extra.append(nxt)
                 nxt = next(pending, None)
+            _tally(extra, wh_count, wh_as_of, reserve)
             chunk = list(merge(chunk, extra, key=_row_line))
-        stored += _tally(chunk, writer, bar, wh_count, wh_as_of, reserve)
+        writer(chunk)
+        bar.update(len(chunk))
+        stored += len(chunk)
     rest = ([nxt] if nxt is not None else []) + list(pending)
     if rest:
-        stored += _tally(rest, writer, bar, wh_count, wh_as_of, reserve)
+        _tally(rest, wh_count, wh_as_of, reserve)
+        writer(rest)
+        bar.update(len(rest))
+        stored += len(rest)
     return stored
 
 
-def _tally(rows: list[CheckedRow], writer, bar, wh_count, wh_as_of, reserve) -> int:
-    leaves, totals = reserve.leaves, reserve.totals
+def _tally(rows: list[CheckedRow], wh_count, wh_as_of, reserve) -> None:
     for r in rows:
         wh = r.warehouse_id
         wh_count[wh] += 1
         if r.as_of > wh_as_of.get(wh, -1):
             wh_as_of[wh] = r.as_of
         if r.status in RESERVE_STATUSES:
-            k = (wh, r.product_code)
-            leaves[k].append(r.leaf)
-            totals[k] += int(r.quantity)
-    writer(rows)
-    bar.update(len(rows))
-    return len(rows)
+            reserve.add(wh, r.product_code, r.leaf, r.quantity)
 
 
 def _pool(catalogue, meta, workers, check_chars=True):
@@ -622,6 +641,42 @@ def _checked_chunks(records, pool, validator, workers):
     while pending:
         c, fut = pending.popleft()
         yield c, fut.get()
+
+
+class _BackgroundWriter:
+    """Calls ``write(batch)`` in one thread while the caller makes the next batch: the database
+    drivers release the GIL while SQLite inserts or libpq sends, so building rows and storing them
+    overlap. At most two batches wait. :meth:`close` waits for every batch and raises the writer's
+    error; the connection is the writer's alone until then (same transaction: nothing is committed
+    unless every batch was written)."""
+
+    def __init__(self, write) -> None:
+        self.write = write
+        self._q: queue.Queue = queue.Queue(maxsize=2)
+        self._err: BaseException | None = None
+        self._t: threading.Thread | None = threading.Thread(target=self._run, name="lot-writer", daemon=True)
+        self._t.start()
+
+    def _run(self) -> None:
+        while (batch := self._q.get()) is not None:
+            if self._err is None:
+                try:
+                    self.write(batch)
+                except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+                    self._err = exc
+
+    def __call__(self, batch: list[tuple]) -> None:
+        if self._err is not None:
+            raise self._err
+        self._q.put(batch)
+
+    def close(self, raise_error: bool = True) -> None:
+        if self._t is not None:
+            self._q.put(None)
+            self._t.join()
+            self._t = None
+        if raise_error and self._err is not None:
+            raise self._err
 
 
 _ROWS_PER_INSERT = 100  # 13 parameters each: far below SQLite's 32766
