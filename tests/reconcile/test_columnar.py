@@ -71,11 +71,15 @@ def _stored(db: Database) -> tuple:
     return [tuple(r[:-1]) + (bytes(r[-1]),) for r in lots], [tuple(r) for r in rejects], whs, snap
 
 
-@pytest.mark.parametrize("kind", ["custody", "attested"])
-def test_columnar_and_exact_paths_store_the_same(db, tmp_path, kind):
+@pytest.mark.parametrize("kind, children", [("custody", False), ("attested", False), ("custody", True)])
+def test_columnar_and_exact_paths_store_the_same(db, tmp_path, kind, children, monkeypatch):
+    from stockpile.reconcile import parallel
     from stockpile.reconcile.custody import columnar
     from stockpile.reconcile.custody.schema import Catalogue
 
+    if children:  # many small chunks, hashed by the forked children, exact-path rows merged into several
+        monkeypatch.setattr(columnar, "CHUNK", 300)
+        monkeypatch.setattr(parallel, "MIN_SPLIT", 1)
     path = _export(tmp_path)
     cols = columnar.read_columns(path, 2, HEADER.split(","), ",", Catalogue.load(), T, None)
     assert cols is not None and len(cols) > 3000 and len(cols.slow) > 30  # the fast path ran, and left rows to the exact one
@@ -99,6 +103,40 @@ def test_columnar_and_exact_paths_store_the_same(db, tmp_path, kind):
     # the leaves are OpenZeppelin's: recomputed from the stored fields with the reference encoder
     for r in got[0][::97]:
         assert r[13] == lot_leaf((r[1], r[2], r[3], r[4], r[5], int(r[12]), r[9]))
+
+
+def test_a_failing_write_mid_ingest_stores_nothing_and_the_export_can_be_ingested_again(db, tmp_path, monkeypatch):
+    """The lot rows are written by a background thread, in the ingestion's one transaction: a
+    write that fails half-way (disk full, lost connection) raises in the caller and leaves no
+    snapshot, lot, leaf set or reject behind; the same export then ingests normally."""
+    from stockpile.reconcile import parallel
+    from stockpile.reconcile.custody import columnar
+    from stockpile.reconcile.db import store
+
+    monkeypatch.setattr(columnar, "CHUNK", 300)
+    monkeypatch.setattr(parallel, "MIN_SPLIT", 1)
+    real = store._writer
+
+    def failing(conn, dialect, sid):
+        write, calls = real(conn, dialect, sid), []
+
+        def w(batch):
+            calls.append(len(batch))
+            if len(calls) == 4:
+                raise OSError("disk full")
+            write(batch)
+        return w
+
+    monkeypatch.setattr(store, "_writer", failing)
+    path = _export(tmp_path)
+    with pytest.raises(OSError, match="disk full"):
+        db.ingest(path, rejects_dir=tmp_path, columnar=True)
+    tables = ("snapshots", "lots", "reserve_leaves", "rejects", "snapshot_warehouses")
+    with db.engine.connect() as c:
+        assert {t: c.execute(text(f"SELECT count(*) FROM {t}")).scalar() for t in tables} == dict.fromkeys(tables, 0)
+    monkeypatch.setattr(store, "_writer", real)
+    res = db.ingest(path, rejects_dir=tmp_path, columnar=True)
+    assert not res.duplicate and res.accepted > 3000 and db.count("lots") == res.accepted
 
 
 @pytest.mark.parametrize("body, why", [

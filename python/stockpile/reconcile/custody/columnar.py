@@ -82,8 +82,8 @@ class Columns:
         i = int(self.fast[position])
         return self._delimiter.join(self._cols[h][i].as_py() for h in self._header)
 
-    def rows(self, size: int = CHUNK, workers: int = 2) -> Iterator[tuple[list[tuple], Tally]]:
-        """The fast rows, in file order, ``size`` at a time: tuples in :class:`CheckedRow` field
+    def rows(self, size: int | None = None, workers: int = 2) -> Iterator[tuple[list[tuple], Tally]]:
+        """The fast rows, in file order, ``size`` (default :data:`CHUNK`) at a time: tuples in :class:`CheckedRow` field
         order (what the database writers take), each chunk with its :data:`Tally`. Their leaves
         are encoded and hashed by ``workers`` forked children
         (:class:`~stockpile.reconcile.parallel.ChunkWorkers`) ahead of the caller, which meanwhile
@@ -95,6 +95,7 @@ class Columns:
         from stockpile.reconcile.parallel import ChunkWorkers
 
         cols, enc = self._cols, self._enc
+        size = size or CHUNK
         bounds = [(lo, min(lo + size, len(self.fast))) for lo in range(0, len(self.fast), size)]
         wh_values, wh_idx = enc["warehouse_id"]
         prod_values, prod_idx = enc["product_code"]
