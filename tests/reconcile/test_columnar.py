@@ -5,6 +5,7 @@ line by line."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -120,12 +121,20 @@ def test_a_failing_write_mid_ingest_stores_nothing_and_the_export_can_be_ingeste
     def failing(conn, dialect, sid):
         write, calls = real(conn, dialect, sid), []
 
-        def w(batch):
-            calls.append(len(batch))
+        def fail_at_four():
+            calls.append(1)
             if len(calls) == 4:
                 raise OSError("disk full")
-            write(batch)
-        return w
+
+        def rows(batch):
+            fail_at_four()
+            write.rows(batch)
+
+        def chunk(c):
+            fail_at_four()
+            assert write.chunk is not None
+            write.chunk(c)
+        return store._Writer(rows, chunk if write.chunk is not None else None)
 
     monkeypatch.setattr(store, "_writer", failing)
     path = _export(tmp_path)
@@ -260,3 +269,48 @@ def test_a_snapshot_without_repeated_lot_ids_needs_no_duplicate_scan(db, tmp_pat
     (tmp_path / "other.csv").write_text(HEADER + "\n" + ",".join(["WH-OTHER", first[1], *first[2:10], T]) + "\n")
     db.ingest(tmp_path / "other.csv")
     assert db.has_duplicate_lot_ids(db.view_sources())
+
+
+def test_reserve_roots_are_reused_for_the_same_view_and_recomputed_for_a_newer_snapshot(db, tmp_path, monkeypatch):
+    """The Merkle stage's roots (reserve_roots) serve the reconciliation of the same custody view
+    without reading a leaf again; a newer snapshot of a warehouse is another view, whose roots are
+    computed from its own leaves."""
+    from stockpile.reconcile.breaks.classify import merkle_root
+    from stockpile.reconcile.custody.schema import RESERVE_STATUSES
+
+    def from_rows(as_of=None):
+        out: dict = {}
+        for x in db.custody_view(as_of):
+            if x.status in RESERVE_STATUSES:
+                out.setdefault(x.product_code, []).append(x)
+        return {p: (merkle_root([x.leaf for x in v]), sum(x.quantity for x in v), len(v)) for p, v in out.items()}
+
+    g = generate(2000, seed=5, as_of="2026-11-20T00:00:00Z")
+    db.ingest(g.write_csv(tmp_path / "old.csv"), rejects_dir=tmp_path)
+    first = db.reserve_roots()
+    assert first == from_rows() and len(first) >= 3
+    sources = db.view_sources()
+
+    def no_leaves(*a, **k):
+        raise AssertionError("the leaves were read again")
+
+    with monkeypatch.context() as m:
+        m.setattr(db, "view_reserve", no_leaves)
+        assert db.reserve_roots() == first
+        for p, got in first.items():
+            assert db.view_root(sources, p) == got
+    # a newer export of the same warehouses: one lot released, one quantity changed
+    lines = (tmp_path / "old.csv").read_text().splitlines()
+    body = [i for i, x in enumerate(lines) if x and not x.startswith("#") and ",in_stock," in x]
+    released, changed = body[3], body[10]
+    lines[released] = lines[released].replace(",in_stock,", ",released,")
+    f = lines[changed].split(",")
+    f[6] = str(Decimal(f[6]) - 1)
+    lines[changed] = ",".join(f)
+    new = "\n".join(x.replace("2026-11-20T00:00:00Z", "2026-11-21T00:00:00Z") for x in lines) + "\n"
+    (tmp_path / "new.csv").write_text(new)
+    db.ingest(tmp_path / "new.csv", rejects_dir=tmp_path)
+    assert db.view_sources() != sources
+    second = db.reserve_roots()
+    assert second == from_rows() and second != first
+    assert db.reserve_roots(as_of=int(sources[next(iter(sources))][1])) == first  # the older view: still its own

@@ -82,24 +82,23 @@ class Columns:
         i = int(self.fast[position])
         return self._delimiter.join(self._cols[h][i].as_py() for h in self._header)
 
-    def rows(self, size: int | None = None, workers: int = 2) -> Iterator[tuple[list[tuple], Tally]]:
-        """The fast rows, in file order, ``size`` (default :data:`CHUNK`) at a time: tuples in :class:`CheckedRow` field
-        order (what the database writers take), each chunk with its :data:`Tally`. Their leaves
-        are encoded and hashed by ``workers`` forked children
-        (:class:`~stockpile.reconcile.parallel.ChunkWorkers`) ahead of the caller, which meanwhile
-        builds and stores the rows; 0 hashes here."""
+    def rows(self, size: int | None = None, workers: int = 2) -> Iterator[FastChunk]:
+        """The fast rows, in file order, ``size`` (default :data:`CHUNK`) at a time, as
+        :class:`FastChunk`s (each with its :data:`Tally`). Their leaves are encoded and hashed by
+        ``workers`` forked children (:class:`~stockpile.reconcile.parallel.ChunkWorkers`) ahead of
+        the caller, which meanwhile builds and stores the rows; 0 hashes here."""
         import numpy as np
         import pyarrow as pa
 
         from stockpile.reconcile.custody.schema import RESERVE_STATUSES
         from stockpile.reconcile.parallel import ChunkWorkers
 
-        cols, enc = self._cols, self._enc
+        cols = self._cols
         size = size or CHUNK
         bounds = [(lo, min(lo + size, len(self.fast))) for lo in range(0, len(self.fast), size)]
-        wh_values, wh_idx = enc["warehouse_id"]
-        prod_values, prod_idx = enc["product_code"]
-        st_values, st_idx = enc["status"]
+        wh_values, wh_idx = self._enc["warehouse_id"]
+        prod_values, prod_idx = self._enc["product_code"]
+        st_values, st_idx = self._enc["status"]
         reserve_code = np.array([v in RESERVE_STATUSES for v in st_values] or [False])
         n_prod = max(1, len(prod_values))
 
@@ -112,38 +111,70 @@ class Columns:
         with ChunkWorkers(chunk_leaves, [hi - lo for lo, hi in bounds], workers) as hashers:
             for i, (lo, hi) in enumerate(bounds):
                 fast = self.fast[lo:hi]
-                take = pa.array(fast)
-
-                def text(name: str, fast=fast, take=take) -> list[str]:
-                    if name in enc:
-                        values, idx = enc[name]
-                        return [values[i] for i in idx[fast].tolist()]
-                    return cols[name].take(take).to_numpy(zero_copy_only=False).tolist()
-
-                quantity = self._qty.take(take).to_numpy(zero_copy_only=False).tolist()
-                ts = self._ts[fast]
-                block = hashers.get(i)
-                leaf = [block[j:j + 32] for j in range(0, len(block), 32)]
-                rows = list(zip(self._lines[fast].tolist(), text("warehouse_id"), text("lot_id"), text("product_code"),
-                                text("form"), self._ppm[fast].tolist(), text("gross_quantity"), text("net_quantity"),
-                                text("unit"), text("assay_ref"), text("status"), ts.tolist(), quantity, leaf))
+                chunk = FastChunk(self, fast, hashers.get(i))
                 # the tally, column-wise: lots and latest as-of per warehouse, reserve per warehouse and product
                 w = wh_idx[fast]
                 counts = np.bincount(w, minlength=len(wh_values))
                 latest = np.full(len(wh_values), -1, dtype=np.int64)
-                np.maximum.at(latest, w, ts)
+                np.maximum.at(latest, w, self._ts[fast])
                 present = np.flatnonzero(counts)
-                tally_counts = {wh_values[j]: int(counts[j]) for j in present}
-                tally_as_of = {wh_values[j]: int(latest[j]) for j in present}
                 in_reserve = np.flatnonzero(reserve_code[st_idx[fast]])
                 group = w[in_reserve] * n_prod + prod_idx[fast][in_reserve]
-                leaves = np.frombuffer(block, dtype="S32")
+                leaves = np.frombuffer(chunk.leaves, dtype="S32")
+                quantity = chunk.quantity
                 reserve: dict[tuple[str, str], tuple[bytes, int]] = {}
                 for g in np.unique(group).tolist():
                     pos = in_reserve[group == g]
                     reserve[(wh_values[g // n_prod], prod_values[g % n_prod])] = (
                         leaves[pos].tobytes(), sum(map(int, (quantity[p] for p in pos.tolist()))))
-                yield rows, (tally_counts, tally_as_of, reserve)
+                chunk.tally = ({wh_values[j]: int(counts[j]) for j in present},
+                               {wh_values[j]: int(latest[j]) for j in present}, reserve)
+                yield chunk
+
+
+class FastChunk:
+    """A stretch of fast rows (file order) with their leaves: as Python tuples in
+    :class:`CheckedRow` field order (:meth:`rows`, for drivers that take rows) or as Arrow
+    columns (:meth:`arrow`, for bulk loaders), and the :data:`Tally` of what they add up to."""
+
+    def __init__(self, cols: Columns, fast, leaves: bytes) -> None:
+        import pyarrow as pa
+
+        self._c, self.fast, self.leaves = cols, fast, leaves
+        self._take = pa.array(fast)
+        self.first_line, self.last_line = int(cols._lines[fast[0]]), int(cols._lines[fast[-1]])
+        self.quantity: list[str] = cols._qty.take(self._take).to_numpy(zero_copy_only=False).tolist()
+        self.tally: Tally = ({}, {}, {})
+
+    def __len__(self) -> int:
+        return len(self.fast)
+
+    def rows(self) -> list[tuple]:
+        c, fast, take = self._c, self.fast, self._take
+
+        def text(name: str) -> list[str]:
+            if name in c._enc:
+                values, idx = c._enc[name]
+                return [values[i] for i in idx[fast].tolist()]
+            return c._cols[name].take(take).to_numpy(zero_copy_only=False).tolist()
+
+        block = self.leaves
+        leaf = [block[j:j + 32] for j in range(0, len(block), 32)]
+        return list(zip(c._lines[fast].tolist(), text("warehouse_id"), text("lot_id"), text("product_code"),
+                        text("form"), c._ppm[fast].tolist(), text("gross_quantity"), text("net_quantity"), text("unit"),
+                        text("assay_ref"), text("status"), c._ts[fast].tolist(), self.quantity, leaf))
+
+    def arrow(self):
+        """The rows as an Arrow table, columns in :class:`CheckedRow` order (``leaf``: 32-byte binary)."""
+        import pyarrow as pa
+
+        c, fast, take = self._c, self.fast, self._take
+        leaf = pa.FixedSizeBinaryArray.from_buffers(pa.binary(32), len(fast), [None, pa.py_buffer(self.leaves)])
+        names = ("line", "warehouse_id", "lot_id", "product_code", "form", "purity_ppm", "gross_quantity",
+                 "net_quantity", "unit", "assay_ref", "status", "as_of", "quantity", "leaf")
+        arrays = [pa.array(c._lines[fast]), *(c._cols[n].take(take) for n in names[1:5]), pa.array(c._ppm[fast]),
+                  *(c._cols[n].take(take) for n in names[6:11]), pa.array(c._ts[fast]), c._qty.take(take), leaf]
+        return pa.table(arrays, names=list(names))
 
 
 def available() -> bool:

@@ -14,6 +14,7 @@ from pathlib import Path
 from heapq import merge
 from itertools import chain
 from operator import attrgetter, itemgetter
+from collections.abc import Callable
 from typing import NamedTuple, cast
 
 from sqlalchemy import Engine, text
@@ -77,6 +78,8 @@ class Database:
     def __init__(self, url: str | Path | None = None, engine: Engine | None = None):
         self.engine = engine or make_engine(url)
         self.revision = migrate(self.engine)
+        # (view, product) -> (root, total, lots): see view_root
+        self._roots: dict[tuple[frozenset, str], tuple[str | None, int, int]] = {}
 
     @property
     def dialect(self) -> str:
@@ -290,6 +293,54 @@ class Database:
         view as of a time (what an attestor signs), from ``reserve_leaves``."""
         return {p: (leaves, total) for p, (leaves, total, _n) in self.view_reserve(self.view_sources(as_of)).items()}
 
+    def reserve_roots(self, as_of: int | None = None) -> dict[str, tuple[str | None, int, int]]:
+        """Per product, the Merkle root, total base units and lot count of the reserve in the
+        custody view as of a time (what an attestor signs); memoised like :meth:`view_root`, so the
+        reconciliation of the same view reuses them."""
+        sources = self.view_sources(as_of)
+        key = _view_key(sources)
+        products = self.view_totals(sources)
+        if any((key, p) not in self._roots for p in products):
+            from stockpile.reconcile.breaks.classify import merkle_root
+
+            for p, (leaves, total, n) in self.view_reserve(sources).items():
+                if (key, p) not in self._roots:
+                    self._roots[(key, p)] = (merkle_root(leaves, presorted=True), total, n)
+        return {p: self._roots[(key, p)] for p in products}
+
+    def view_root(self, sources: dict[str, tuple[int, int]], product: str) -> tuple[str | None, int, int]:
+        """(Merkle root, total base units, lot count) of a product's reserve in a custody view
+        (warehouse -> (snapshot id, as-of)), memoised per view. A view is named by its snapshots,
+        and a stored snapshot never changes (its lots and leaf sets are written once, in the
+        transaction of its ingestion, and never updated or deleted), so a root computed once (the
+        Merkle stage, :meth:`reserve_roots`) serves every later use of the same view in this
+        process; a newer snapshot of any warehouse makes another view, computed afresh."""
+        key = (_view_key(sources), product)
+        got = self._roots.get(key)
+        if got is None:
+            from stockpile.reconcile.breaks.classify import merkle_root
+
+            leaves, total, n = self.view_reserve(sources, product).get(product, ([], 0, 0))
+            got = self._roots[key] = (merkle_root(leaves, presorted=True), total, n)
+        return got
+
+    def view_totals(self, sources: dict[str, tuple[int, int]]) -> dict[str, tuple[int, int]]:
+        """Per product, the reserve's total base units and lot count in a custody view, from the
+        leaf sets' counts (no leaf is read)."""
+        out: dict[str, tuple[int, int]] = {}
+        if not sources:
+            return out
+        with self.engine.connect() as conn:
+            for sid in sorted({sid for sid, _a in sources.values()}):
+                for wh, prod, n, total in conn.execute(text(
+                        "SELECT warehouse_id, product_code, lots, total FROM reserve_leaves WHERE snapshot_id = :s"),
+                        {"s": sid}):
+                    if sources.get(wh, (None,))[0] != sid:
+                        continue  # that warehouse's view comes from another snapshot
+                    t, k = out.get(prod, (0, 0))
+                    out[prod] = (t + int(total), k + n)
+        return out
+
     def view_reserve(self, sources: dict[str, tuple[int, int]],
                      product: str | None = None) -> dict[str, tuple[list[bytes], int, int]]:
         """Per product (or only ``product``), the reserve of a custody view (warehouse -> (snapshot
@@ -432,6 +483,11 @@ class Database:
             return conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
 
 
+def _view_key(sources: dict[str, tuple[int, int]]) -> frozenset:
+    """A custody view's name: its (warehouse, snapshot id) pairs."""
+    return frozenset((w, sid) for w, (sid, _a) in sources.items())
+
+
 _line = attrgetter("line")
 _row_line = itemgetter(0)  # CheckedRow.line
 
@@ -544,12 +600,12 @@ def _ingest_columns(cols, validator: Validator, writer, bar, rejects, rejected_i
 
 
 def _store_chunks(chunks, pending, nxt, writer, bar, wh_count, wh_as_of, reserve) -> int:
-    """Write the fast rows chunk by chunk (each with its column-wise tally: lots and latest as-of
-    per warehouse, reserve leaves and total per warehouse and product), with the exact-path rows of
-    each stretch of the file merged in by line."""
+    """Write the fast rows chunk by chunk (custody.columnar.FastChunk, each with its column-wise
+    tally: lots and latest as-of per warehouse, reserve leaves and total per warehouse and product),
+    with the exact-path rows of each stretch of the file merged in by line."""
     stored = 0
-    for chunk, tally in chunks:
-        counts, as_ofs, res = tally
+    for chunk in chunks:
+        counts, as_ofs, res = chunk.tally
         for wh, n in counts.items():
             wh_count[wh] += n
         for wh, t in as_ofs.items():
@@ -557,14 +613,16 @@ def _store_chunks(chunks, pending, nxt, writer, bar, wh_count, wh_as_of, reserve
                 wh_as_of[wh] = t
         for (wh, product), (blob, total) in res.items():
             reserve.add(wh, product, blob, total)
-        if nxt is not None and nxt[0] < chunk[-1][0]:  # exact-path rows of this stretch of the file, in order
+        if nxt is not None and nxt[0] < chunk.last_line:  # exact-path rows of this stretch of the file, in order
             extra = []
-            while nxt is not None and nxt[0] < chunk[-1][0]:
+            while nxt is not None and nxt[0] < chunk.last_line:
                 extra.append(nxt)
                 nxt = next(pending, None)
             _tally(extra, wh_count, wh_as_of, reserve)
-            chunk = list(merge(chunk, extra, key=_row_line))
-        writer(chunk)
+            writer(list(merge(chunk.rows(), extra, key=_row_line)))
+            stored += len(extra)
+        else:
+            writer.chunk(chunk)
         bar.update(len(chunk))
         stored += len(chunk)
     rest = ([nxt] if nxt is not None else []) + list(pending)
@@ -644,31 +702,42 @@ def _checked_chunks(records, pool, validator, workers):
 
 
 class _BackgroundWriter:
-    """Calls ``write(batch)`` in one thread while the caller makes the next batch: the database
-    drivers release the GIL while SQLite inserts or libpq sends, so building rows and storing them
-    overlap. At most two batches wait. :meth:`close` waits for every batch and raises the writer's
-    error; the connection is the writer's alone until then (same transaction: nothing is committed
-    unless every batch was written)."""
+    """Writes batches of lot rows in one thread while the caller makes the next batch: the
+    database drivers release the GIL while SQLite inserts or libpq sends, so building rows and
+    storing them overlap. At most two batches wait. :meth:`close` waits for every batch and raises
+    the writer's error; the connection is the writer's alone until then (same transaction: nothing
+    is committed unless every batch was written)."""
 
-    def __init__(self, write) -> None:
-        self.write = write
+    def __init__(self, writer: _Writer) -> None:
+        self.writer = writer
         self._q: queue.Queue = queue.Queue(maxsize=2)
         self._err: BaseException | None = None
         self._t: threading.Thread | None = threading.Thread(target=self._run, name="lot-writer", daemon=True)
         self._t.start()
 
     def _run(self) -> None:
-        while (batch := self._q.get()) is not None:
+        while (item := self._q.get()) is not None:
             if self._err is None:
                 try:
-                    self.write(batch)
+                    if isinstance(item, list):
+                        self.writer.rows(item)
+                    elif self.writer.chunk is not None:
+                        self.writer.chunk(item)
                 except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
                     self._err = exc
 
     def __call__(self, batch: list[tuple]) -> None:
+        """Write rows (tuples in CheckedRow field order)."""
         if self._err is not None:
             raise self._err
         self._q.put(batch)
+
+    def chunk(self, chunk) -> None:
+        """Write a columnar FastChunk: in bulk from its columns when the writer can, else its rows
+        (made here, in the caller's thread, so the writer's thread keeps to the database)."""
+        if self._err is not None:
+            raise self._err
+        self._q.put(chunk if self.writer.chunk is not None else chunk.rows())
 
     def close(self, raise_error: bool = True) -> None:
         if self._t is not None:
@@ -679,10 +748,16 @@ class _BackgroundWriter:
             raise self._err
 
 
+@dataclass
+class _Writer:
+    rows: Callable[[list[tuple]], None]
+    chunk: Callable[[object], None] | None = None  # a columnar FastChunk in bulk
+
+
 _ROWS_PER_INSERT = 100  # 13 parameters each: far below SQLite's 32766
 
 
-def _writer(conn, dialect: str, sid: int):
+def _writer(conn, dialect: str, sid: int) -> _Writer:
     """Bulk writer of checked rows (line, warehouse, ..., leaf) for snapshot ``sid``."""
     cols = ", ".join(LOT_COLUMNS)
     sid = int(sid)
@@ -694,7 +769,13 @@ def _writer(conn, dialect: str, sid: int):
                 for row in batch:
                     cp.write_row((sid, *row))
 
-        return write
+        def write_chunk(chunk) -> None:
+            # CSV made by Arrow from the columns, no Python object per row (fast rows are printable
+            # ASCII; every string is quoted, so an empty one is not NULL)
+            with raw.cursor() as cur, cur.copy(f"COPY lots ({cols}) FROM STDIN (FORMAT csv)") as cp:
+                cp.write(_copy_csv(sid, chunk.arrow()))
+
+        return _Writer(write, write_chunk)
     if dialect == "sqlite":
         one = f"({sid}, {', '.join('?' * (len(LOT_COLUMNS) - 1))})"
         sql = f"INSERT INTO lots ({cols}) VALUES {one}"
@@ -712,10 +793,35 @@ def _writer(conn, dialect: str, sid: int):
                 cur.executemany(sql, batch[whole:])
             cur.close()
 
-        return write_sqlite
+        return _Writer(write_sqlite)
     ins = text(f"INSERT INTO lots ({cols}) VALUES ({', '.join(':' + c for c in LOT_COLUMNS)})")
 
     def write_generic(batch: list[tuple]) -> None:
         conn.execute(ins, [dict(zip(LOT_COLUMNS, (sid, *r))) for r in batch])
 
-    return write_generic
+    return _Writer(write_generic)
+
+
+def _copy_csv(sid: int, table) -> bytes:
+    """COPY ... (FORMAT csv) data of lot rows (an Arrow table in CheckedRow order, ``leaf`` 32-byte
+    binary) for snapshot ``sid``: the leaf as bytea hex text (``\\x`` and 64 hex digits)."""
+    import io
+
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    n = table.num_rows
+    leaf = table.column("leaf").combine_chunks()
+    raw = np.frombuffer(leaf.buffers()[1], dtype=np.uint8)[leaf.offset * 32:(leaf.offset + n) * 32].reshape(n, 32)
+    digits = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+    hexed = np.empty((n, 66), dtype=np.uint8)
+    hexed[:, 0], hexed[:, 1] = ord("\\"), ord("x")
+    hexed[:, 2::2], hexed[:, 3::2] = digits[raw >> 4], digits[raw & 15]
+    offsets = pa.py_buffer(np.arange(0, 66 * (n + 1), 66, dtype=np.int32).tobytes())
+    leaf_text = pa.StringArray.from_buffers(n, offsets, pa.py_buffer(hexed.tobytes()))
+    out = table.set_column(table.schema.get_field_index("leaf"), "leaf", leaf_text)
+    out = out.add_column(0, "snapshot_id", pa.array(np.full(n, sid, dtype=np.int64)))
+    buf = io.BytesIO()
+    pacsv.write_csv(out, buf, pacsv.WriteOptions(include_header=False))
+    return buf.getvalue()
