@@ -49,9 +49,21 @@ class Columns:
         self._ppm, self._ts, self._qty = ppm, ts, qty
         self._header, self._delimiter = header, delimiter
         self.slow = slow
+        self._obj: dict[str, Any] = {}
 
     def __len__(self) -> int:
         return len(self.fast)
+
+    def _objects(self, name: str):
+        """The distinct values of a dictionary-encoded column as a numpy object array (a take from
+        it makes the column's Python list at C speed)."""
+        import numpy as np
+
+        got = self._obj.get(name)
+        if got is None:
+            values = self._enc[name][0]
+            got = self._obj[name] = np.array(values, dtype=object)
+        return got
 
     def keys(self):
         """``warehouse \x00 lot`` of every fast row (an Arrow array), for the duplicate rule."""
@@ -121,12 +133,12 @@ class Columns:
                 in_reserve = np.flatnonzero(reserve_code[st_idx[fast]])
                 group = w[in_reserve] * n_prod + prod_idx[fast][in_reserve]
                 leaves = np.frombuffer(chunk.leaves, dtype="S32")
-                quantity = chunk.quantity
+                digits = chunk.quantity_digits()
                 reserve: dict[tuple[str, str], tuple[bytes, int]] = {}
                 for g in np.unique(group).tolist():
                     pos = in_reserve[group == g]
-                    reserve[(wh_values[g // n_prod], prod_values[g % n_prod])] = (
-                        leaves[pos].tobytes(), sum(map(int, (quantity[p] for p in pos.tolist()))))
+                    reserve[(wh_values[g // n_prod], prod_values[g % n_prod])] = (leaves[pos].tobytes(),
+                                                                                 _sum_digits(digits[pos]))
                 chunk.tally = ({wh_values[j]: int(counts[j]) for j in present},
                                {wh_values[j]: int(latest[j]) for j in present}, reserve)
                 yield chunk
@@ -149,13 +161,27 @@ class FastChunk:
     def __len__(self) -> int:
         return len(self.fast)
 
+    def quantity_digits(self):
+        """The base-unit quantities as a (rows, 78) array of decimal digits (uint8, left-padded
+        with zeros: every fast quantity is below 10**77)."""
+        import numpy as np
+        import pyarrow.compute as pc
+
+        n = len(self.fast)
+        padded = pc.utf8_lpad(self._c._qty.take(self._take), width=_QTY_DIGITS, padding="0")
+        offsets = np.frombuffer(padded.buffers()[1], dtype=np.int32)[padded.offset:padded.offset + n + 1]
+        if int(offsets[-1] - offsets[0]) != _QTY_DIGITS * n:
+            raise AssertionError("a fast quantity longer than 77 digits")  # read_columns leaves those to the exact path
+        raw = np.frombuffer(padded.buffers()[2], dtype=np.uint8)
+        return raw[int(offsets[0]):int(offsets[-1])].reshape(n, _QTY_DIGITS) - ord("0")
+
     def rows(self) -> list[tuple]:
         c, fast, take = self._c, self.fast, self._take
 
         def text(name: str) -> list[str]:
             if name in c._enc:
                 values, idx = c._enc[name]
-                return [values[i] for i in idx[fast].tolist()]
+                return c._objects(name)[idx[fast]].tolist()
             return c._cols[name].take(take).to_numpy(zero_copy_only=False).tolist()
 
         block = self.leaves
@@ -339,6 +365,27 @@ def read_columns(path: Path, header_line: int, header: list[str], delimiter: str
     if qty is None:
         qty = pa.array([""] * n, pa.string())
     return Columns(cols, enc, lines, fast, ppm, ts, qty, header, delimiter, slow)
+
+
+_QTY_DIGITS = 78  # a fast row's quantity has at most 77 digits
+_LIMB = 13  # digits summed per int64 limb: 16,384 rows x 10**13 stays below 2**63
+
+
+def _sum_digits(digits) -> int:
+    """The exact sum of quantities given as rows of decimal digits (quantity_digits), summed
+    13 digits at a time in int64 and carried in Python ints."""
+    import numpy as np
+
+    if not len(digits):
+        return 0
+    if len(digits) * 10 ** _LIMB >= 2 ** 63:  # pragma: no cover - chunks are far smaller
+        return sum(_sum_digits(digits[i:i + 100_000]) for i in range(0, len(digits), 100_000))
+    weights = 10 ** np.arange(_LIMB - 1, -1, -1, dtype=np.int64)
+    total = 0
+    for lo in range(0, _QTY_DIGITS, _LIMB):  # most significant limb first
+        limb = digits[:, lo:lo + _LIMB].astype(np.int64) @ weights[-min(_LIMB, _QTY_DIGITS - lo):]
+        total = total * 10 ** min(_LIMB, _QTY_DIGITS - lo) + int(limb.sum())
+    return total
 
 
 def leaf_block(cols: dict[str, Any], take, ppm, quantity: list[str]) -> bytes:
