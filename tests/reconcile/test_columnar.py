@@ -134,7 +134,7 @@ def test_a_failing_write_mid_ingest_stores_nothing_and_the_export_can_be_ingeste
             fail_at_four()
             assert write.chunk is not None
             write.chunk(c)
-        return store._Writer(rows, chunk if write.chunk is not None else None)
+        return store._Writer(rows, chunk if write.chunk is not None else None, write.finish)
 
     monkeypatch.setattr(store, "_writer", failing)
     path = _export(tmp_path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import multiprocessing
 import queue
@@ -153,9 +154,9 @@ class Database:
         rejected_in: dict[str, Reject] = {}  # warehouse -> its first rejected row
         accepted = 0
         pool = _pool(catalogue, meta, workers, check_chars) if workers > 1 else None
-        background: _BackgroundWriter | None = None
         try:
-            with self.engine.begin() as conn:
+            # the writer (a thread, maybe an open COPY) is stopped before the transaction ends either way
+            with self.engine.begin() as conn, contextlib.ExitStack() as stop_writer:
                 sid = conn.execute(
                     text("INSERT INTO snapshots (kind, content_hash, report_hash, source, format, as_of, ingested_at, "
                          "accepted, rejected, size_bytes, meta, parse_options) VALUES (:kind, :h, :rh, :src, :fmt, 0, "
@@ -164,6 +165,7 @@ class Database:
                      "now": int(time.time()), "size": size, "meta": json.dumps(meta.meta), "opt": meta.parse_options()},
                 ).scalar_one()
                 writer = background = _BackgroundWriter(_writer(conn, self.dialect, sid))
+                stop_writer.callback(background.close, raise_error=False)
                 bar = progress(desc=f"ingest {path.name}", unit=" rows", total=None, enabled=show_progress)
                 local = None if pool else Validator(catalogue, meta.decimal_comma, meta.default_as_of, check_chars)
                 fast = None
@@ -245,8 +247,6 @@ class Database:
                                      {"s": sid, "p": product, "r": merkle_root(leaves, presorted=True), "t": str(total),
                                       "n": len(leaves)})
         finally:
-            if background is not None:
-                background.close(raise_error=False)  # stopped before the transaction rolls back
             if pool is not None:
                 pool.terminate()
         counts: dict[str, int] = defaultdict(int)
@@ -740,10 +740,17 @@ class _BackgroundWriter:
         self._q.put(chunk if self.writer.chunk is not None else chunk.rows())
 
     def close(self, raise_error: bool = True) -> None:
+        """Wait for every batch, finish the writer (a PostgreSQL COPY: the server's verdict), and
+        raise the first error; ``raise_error=False`` (the ingestion already failed): abort quietly."""
         if self._t is not None:
             self._q.put(None)
             self._t.join()
             self._t = None
+            if self.writer.finish is not None:
+                try:
+                    self.writer.finish(self._err is None and raise_error)
+                except BaseException as exc:  # noqa: BLE001 - the first error is the one raised
+                    self._err = self._err or exc
         if raise_error and self._err is not None:
             raise self._err
 
@@ -752,6 +759,7 @@ class _BackgroundWriter:
 class _Writer:
     rows: Callable[[list[tuple]], None]
     chunk: Callable[[object], None] | None = None  # a columnar FastChunk in bulk
+    finish: Callable[[bool], None] | None = None  # after the last batch: complete (True) or abort (False)
 
 
 _ROWS_PER_INSERT = 500  # 14 parameters each (SQLite >= 3.32 allows 32766 per statement; fewer where it allows fewer)
@@ -762,20 +770,7 @@ def _writer(conn, dialect: str, sid: int) -> _Writer:
     cols = ", ".join(LOT_COLUMNS)
     sid = int(sid)
     if dialect == "postgresql":
-        raw = conn.connection.driver_connection
-
-        def write(batch: list[tuple]) -> None:
-            with raw.cursor() as cur, cur.copy(f"COPY lots ({cols}) FROM STDIN") as cp:
-                for row in batch:
-                    cp.write_row((sid, *row))
-
-        def write_chunk(chunk) -> None:
-            # CSV made by Arrow from the columns, no Python object per row (fast rows are printable
-            # ASCII; every string is quoted, so an empty one is not NULL)
-            with raw.cursor() as cur, cur.copy(f"COPY lots ({cols}) FROM STDIN (FORMAT csv)") as cp:
-                cp.write(_copy_csv(sid, chunk.arrow()))
-
-        return _Writer(write, write_chunk)
+        return _pg_writer(conn.connection.driver_connection, cols, sid)
     if dialect == "sqlite":
         import sqlite3
 
@@ -804,6 +799,43 @@ def _writer(conn, dialect: str, sid: int) -> _Writer:
         conn.execute(ins, [dict(zip(LOT_COLUMNS, (sid, *r))) for r in batch])
 
     return _Writer(write_generic)
+
+
+def _pg_writer(raw, cols: str, sid: int) -> _Writer:
+    """One COPY kept open across batches (the server loads rows while the next batch is made;
+    a COPY per batch would wait for the server each time): rows by ``write_row`` in text format,
+    columnar chunks as CSV made by Arrow (no Python object per row; fast rows are printable ASCII
+    and every string is quoted, so an empty one is not NULL). A switch of format starts a new COPY."""
+    state: dict = {"fmt": None, "stack": None, "cp": None}
+
+    def open_copy(fmt: str):
+        if state["fmt"] != fmt:
+            end(True)
+            stack = contextlib.ExitStack()
+            cur = stack.enter_context(raw.cursor())
+            options = " (FORMAT csv)" if fmt == "csv" else ""
+            state.update(fmt=fmt, stack=stack, cp=stack.enter_context(cur.copy(f"COPY lots ({cols}) FROM STDIN{options}")))
+        return state["cp"]
+
+    def end(ok: bool) -> None:
+        stack = state["stack"]
+        state.update(fmt=None, stack=None, cp=None)
+        if stack is not None:
+            if ok:
+                stack.close()  # ends the COPY: the server's error, if any, is raised here
+            else:
+                err = RuntimeError("ingestion failed")
+                stack.__exit__(RuntimeError, err, None)  # CopyFail: the server drops the rows
+
+    def write(batch: list[tuple]) -> None:
+        cp = open_copy("text")
+        for row in batch:
+            cp.write_row((sid, *row))
+
+    def write_chunk(chunk) -> None:
+        open_copy("csv").write(_copy_csv(sid, chunk.arrow()))
+
+    return _Writer(write, write_chunk, end)
 
 
 def _copy_csv(sid: int, table) -> bytes:
