@@ -35,6 +35,16 @@ def db(request, tmp_path):
 
 
 @pytest.fixture
+def empty_db_url(request, tmp_path):
+    """make(backend, name): the URL (SQLite: path) of a new, empty, unmigrated database."""
+    def make(backend: str, name: str):
+        if backend == "sqlite":
+            return tmp_path / f"{name}.db"
+        return fresh_pg_db(request.getfixturevalue("postgres_url"))
+    return make
+
+
+@pytest.fixture
 def sqlite_db(tmp_path):
     d = Database(tmp_path / "reconcile.db")
     yield d

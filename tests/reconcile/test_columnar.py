@@ -5,6 +5,7 @@ line by line."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -71,11 +72,15 @@ def _stored(db: Database) -> tuple:
     return [tuple(r[:-1]) + (bytes(r[-1]),) for r in lots], [tuple(r) for r in rejects], whs, snap
 
 
-@pytest.mark.parametrize("kind", ["custody", "attested"])
-def test_columnar_and_exact_paths_store_the_same(db, tmp_path, kind):
+@pytest.mark.parametrize("kind, children", [("custody", False), ("attested", False), ("custody", True)])
+def test_columnar_and_exact_paths_store_the_same(db, tmp_path, kind, children, monkeypatch):
+    from stockpile.reconcile import parallel
     from stockpile.reconcile.custody import columnar
     from stockpile.reconcile.custody.schema import Catalogue
 
+    if children:  # many small chunks, hashed by the forked children, exact-path rows merged into several
+        monkeypatch.setattr(columnar, "CHUNK", 300)
+        monkeypatch.setattr(parallel, "MIN_SPLIT", 1)
     path = _export(tmp_path)
     cols = columnar.read_columns(path, 2, HEADER.split(","), ",", Catalogue.load(), T, None)
     assert cols is not None and len(cols) > 3000 and len(cols.slow) > 30  # the fast path ran, and left rows to the exact one
@@ -99,6 +104,48 @@ def test_columnar_and_exact_paths_store_the_same(db, tmp_path, kind):
     # the leaves are OpenZeppelin's: recomputed from the stored fields with the reference encoder
     for r in got[0][::97]:
         assert r[13] == lot_leaf((r[1], r[2], r[3], r[4], r[5], int(r[12]), r[9]))
+
+
+def test_a_failing_write_mid_ingest_stores_nothing_and_the_export_can_be_ingested_again(db, tmp_path, monkeypatch):
+    """The lot rows are written by a background thread, in the ingestion's one transaction: a
+    write that fails half-way (disk full, lost connection) raises in the caller and leaves no
+    snapshot, lot, leaf set or reject behind; the same export then ingests normally."""
+    from stockpile.reconcile import parallel
+    from stockpile.reconcile.custody import columnar
+    from stockpile.reconcile.db import store
+
+    monkeypatch.setattr(columnar, "CHUNK", 300)
+    monkeypatch.setattr(parallel, "MIN_SPLIT", 1)
+    real = store._writer
+
+    def failing(conn, dialect, sid):
+        write, calls = real(conn, dialect, sid), []
+
+        def fail_at_four():
+            calls.append(1)
+            if len(calls) == 4:
+                raise OSError("disk full")
+
+        def rows(batch):
+            fail_at_four()
+            write.rows(batch)
+
+        def chunk(c):
+            fail_at_four()
+            assert write.chunk is not None
+            write.chunk(c)
+        return store._Writer(rows, chunk if write.chunk is not None else None, write.finish)
+
+    monkeypatch.setattr(store, "_writer", failing)
+    path = _export(tmp_path)
+    with pytest.raises(OSError, match="disk full"):
+        db.ingest(path, rejects_dir=tmp_path, columnar=True)
+    tables = ("snapshots", "lots", "reserve_leaves", "rejects", "snapshot_warehouses")
+    with db.engine.connect() as c:
+        assert {t: c.execute(text(f"SELECT count(*) FROM {t}")).scalar() for t in tables} == dict.fromkeys(tables, 0)
+    monkeypatch.setattr(store, "_writer", real)
+    res = db.ingest(path, rejects_dir=tmp_path, columnar=True)
+    assert not res.duplicate and res.accepted > 3000 and db.count("lots") == res.accepted
 
 
 @pytest.mark.parametrize("body, why", [
@@ -161,26 +208,54 @@ def test_migration_0005_fills_reserve_leaves_of_existing_snapshots(tmp_path):
 
 
 def test_two_core_hashing_gives_the_one_core_digests():
-    """The forked halves (LeafHasher for leaves, digests_in_two for tree levels) return exactly
-    what hashing everything in this process returns, in order."""
+    """The forked children (ChunkWorkers for the leaves of an ingestion, digests_in_two for tree
+    levels) return exactly what hashing everything in this process returns, in order."""
     import os
 
     from sha3 import keccak_256
 
     from stockpile.reconcile.breaks.classify import merkle_root
-    from stockpile.reconcile.parallel import MIN_SPLIT, LeafHasher
+    from stockpile.reconcile.parallel import MIN_SPLIT, ChunkWorkers
     from stockpile.merkle import StandardMerkleTree
 
     size, n = 96, MIN_SPLIT + 1234
     buf = os.urandom(size * n)
     want = [keccak_256(keccak_256(buf[i * size:(i + 1) * size]).digest()).digest() for i in range(n)]
-    with LeafHasher() as h:
-        assert h.hash_rows(buf, size) == want
-        assert h.hash_rows(buf[: size * 10], size) == want[:10]  # small batches stay in this process
-        assert h.hash_rows(buf, size) == want  # the child serves batch after batch
+    bounds = [(lo, min(lo + 7000, n)) for lo in range(0, n, 7000)]
+
+    def chunk(i):
+        lo, hi = bounds[i]
+        return b"".join(keccak_256(keccak_256(buf[j * size:(j + 1) * size]).digest()).digest() for j in range(lo, hi))
+
+    for workers in (2, 1, 0):
+        with ChunkWorkers(chunk, [hi - lo for lo, hi in bounds], workers) as h:
+            assert (h.workers > 0) == (workers > 0 and (os.cpu_count() or 1) > 1)
+            got = b"".join(h.get(i) for i in range(len(bounds)))
+        assert [got[i:i + 32] for i in range(0, len(got), 32)] == want
+    with ChunkWorkers(lambda i: b"".join(want[:10]), [10], 2) as h:  # small work stays in this process
+        assert h.workers == 0 and h.get(0) == b"".join(want[:10])
     leaves = want[: 2 * MIN_SPLIT + 7]
     tree = StandardMerkleTree(["bytes32"], [None] * len(leaves), leaves)  # type: ignore[list-item]
     assert merkle_root(leaves) == "0x" + tree.root.hex()
+
+
+def test_a_hashing_child_that_fails_makes_the_ingestion_fail_not_store_wrong_leaves():
+    import os
+
+    from stockpile.reconcile.parallel import MIN_SPLIT, ChunkWorkers
+
+    if (os.cpu_count() or 1) < 2:
+        pytest.skip("one core: no child processes")
+    parent = os.getpid()
+
+    def chunk(i):
+        if i == 3 and os.getpid() != parent:
+            raise ValueError("boom")
+        return bytes(32 * MIN_SPLIT)
+
+    with pytest.raises(RuntimeError, match="chunk 3"), ChunkWorkers(chunk, [MIN_SPLIT] * 6, 2) as h:
+        for i in range(6):
+            assert h.get(i) == bytes(32 * MIN_SPLIT)
 
 
 def test_a_snapshot_without_repeated_lot_ids_needs_no_duplicate_scan(db, tmp_path):
@@ -194,3 +269,48 @@ def test_a_snapshot_without_repeated_lot_ids_needs_no_duplicate_scan(db, tmp_pat
     (tmp_path / "other.csv").write_text(HEADER + "\n" + ",".join(["WH-OTHER", first[1], *first[2:10], T]) + "\n")
     db.ingest(tmp_path / "other.csv")
     assert db.has_duplicate_lot_ids(db.view_sources())
+
+
+def test_reserve_roots_are_reused_for_the_same_view_and_recomputed_for_a_newer_snapshot(db, tmp_path, monkeypatch):
+    """The Merkle stage's roots (reserve_roots) serve the reconciliation of the same custody view
+    without reading a leaf again; a newer snapshot of a warehouse is another view, whose roots are
+    computed from its own leaves."""
+    from stockpile.reconcile.breaks.classify import merkle_root
+    from stockpile.reconcile.custody.schema import RESERVE_STATUSES
+
+    def from_rows(as_of=None):
+        out: dict = {}
+        for x in db.custody_view(as_of):
+            if x.status in RESERVE_STATUSES:
+                out.setdefault(x.product_code, []).append(x)
+        return {p: (merkle_root([x.leaf for x in v]), sum(x.quantity for x in v), len(v)) for p, v in out.items()}
+
+    g = generate(2000, seed=5, as_of="2026-11-20T00:00:00Z")
+    db.ingest(g.write_csv(tmp_path / "old.csv"), rejects_dir=tmp_path)
+    first = db.reserve_roots()
+    assert first == from_rows() and len(first) >= 3
+    sources = db.view_sources()
+
+    def no_leaves(*a, **k):
+        raise AssertionError("the leaves were read again")
+
+    with monkeypatch.context() as m:
+        m.setattr(db, "view_reserve", no_leaves)
+        assert db.reserve_roots() == first
+        for p, got in first.items():
+            assert db.view_root(sources, p) == got
+    # a newer export of the same warehouses: one lot released, one quantity changed
+    lines = (tmp_path / "old.csv").read_text().splitlines()
+    body = [i for i, x in enumerate(lines) if x and not x.startswith("#") and ",in_stock," in x]
+    released, changed = body[3], body[10]
+    lines[released] = lines[released].replace(",in_stock,", ",released,")
+    f = lines[changed].split(",")
+    f[6] = str(Decimal(f[6]) - 1)
+    lines[changed] = ",".join(f)
+    new = "\n".join(x.replace("2026-11-20T00:00:00Z", "2026-11-21T00:00:00Z") for x in lines) + "\n"
+    (tmp_path / "new.csv").write_text(new)
+    db.ingest(tmp_path / "new.csv", rejects_dir=tmp_path)
+    assert db.view_sources() != sources
+    second = db.reserve_roots()
+    assert second == from_rows() and second != first
+    assert db.reserve_roots(as_of=int(sources[next(iter(sources))][1])) == first  # the older view: still its own

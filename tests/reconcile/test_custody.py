@@ -262,3 +262,70 @@ def test_existing_database_is_upgraded_on_start_keeping_its_data(tmp_path):
     assert db.revision == head_revision() != "0001"
     assert [s["source"] for s in db.snapshots()] == ["old.csv"]
     db.dispose()
+
+
+# the tables and columns a database made at 0001 / 0002 has (snapshots.report_hash came with 0002)
+_OLD_SCHEMA = {
+    "snapshots": "id, kind, content_hash, source, format, as_of, ingested_at, accepted, rejected, size_bytes, meta, "
+                 "rejects_path",
+    "snapshot_warehouses": "snapshot_id, warehouse_id, as_of, lots",
+    "lots": "id, snapshot_id, line, warehouse_id, lot_id, product_code, form, purity_ppm, gross_quantity, "
+            "net_quantity, unit, assay_ref, status, as_of, quantity, leaf",
+    "rejects": "id, snapshot_id, line, code, reason, raw",
+    "attested_roots": "id, snapshot_id, product_code, root, total, lot_count",
+}
+
+
+@pytest.mark.parametrize("start", ["0001", "0002"])
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_upgrading_a_database_that_holds_lots_keeps_every_lot(start, backend, tmp_path, empty_db_url):
+    """Reproduced: 0002 and 0003 alter `snapshots` in batch mode, which on SQLite copies the table
+    and drops the old one; with foreign keys on, that drop cascade-deleted every lot, reject,
+    warehouse row and attested root of an existing database. Every row must survive the upgrade."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from stockpile.reconcile.db.engine import alembic_config, make_engine
+    from stockpile.reconcile.db.store import Database
+
+    def url(name):
+        return empty_db_url(backend, name)
+
+    g = generate(300, seed=41, bad_rows={"bad_number": 2, "unknown_status": 1})
+    custody = g.write_csv(tmp_path / "wh.csv")
+    attested = g.write_csv(tmp_path / "attested.csv")  # a second snapshot, of the attested kind
+    new = Database(url("new"))
+    res = new.ingest(custody, rejects_dir=tmp_path, columnar=False)
+    new.ingest(attested, kind="attested", rejects_dir=tmp_path, columnar=False)
+    assert res.accepted == 300 and res.rejected == 3
+    want = {t: new.count(t) for t in _OLD_SCHEMA}
+    assert want["lots"] == 600 and want["rejects"] == 6 and want["attested_roots"] > 0
+    want_view, want_leaves, want_rejects = new.custody_view(), new.reserve_leaves(), new.rejects(res.snapshot_id)
+
+    old_url = url("old")
+    engine = make_engine(old_url)
+    cfg = alembic_config()
+    with new.engine.connect() as src, engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, start)
+        for table, cols in _OLD_SCHEMA.items():
+            if table == "snapshots" and start >= "0002":
+                cols += ", report_hash"
+            rows = [dict(r._mapping) for r in src.execute(text(f"SELECT {cols} FROM {table} ORDER BY 1"))]
+            names = [c.strip() for c in cols.split(",")]
+            conn.execute(text(f"INSERT INTO {table} ({cols}) VALUES ({', '.join(':' + c for c in names)})"), rows)
+    engine.dispose()
+    new.dispose()
+
+    old = Database(old_url)  # migrated on open, from `start` to head
+    try:
+        assert old.revision == head_revision()
+        assert {t: old.count(t) for t in _OLD_SCHEMA} == want
+        assert old.custody_view() == want_view
+        assert old.reserve_leaves() == want_leaves  # 0005 filled the leaf sets from the surviving lots
+        assert old.rejects(res.snapshot_id) == want_rejects
+        if backend == "sqlite":  # foreign keys are on again for everything after the migrations
+            with old.engine.connect() as conn:
+                assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    finally:
+        old.dispose()

@@ -1,14 +1,21 @@
-"""Two cores for the hashing of a million lots: half of a range is computed in a forked child.
+"""Two cores for the hashing of a million lots, in forked children.
 
-The work is pure keccak over bytes already in memory (leaves, pair hashes), so a fork shares it
-copy-on-write and sends back only 32-byte digests through a pipe; nothing is pickled. On one
-core, without ``fork``, or for small ranges, everything runs in this process.
+The work is keccak over data already in memory (columns of an export, leaves, pair hashes), so a
+fork shares it copy-on-write and only 32-byte digests come back (a pipe, or shared memory);
+nothing is pickled. On one core, without ``fork``, or for small ranges, everything runs in this
+process.
+
+- :func:`digests_in_two`: the upper half of a range of tree nodes in a child, the lower half here;
+- :class:`ChunkWorkers`: the leaves of an ingestion, chunk by chunk, computed in children ahead
+  of the process that writes the rows.
 """
 
 from __future__ import annotations
 
 import contextlib
+import mmap
 import os
+import signal
 from collections.abc import Callable
 
 MIN_SPLIT = 50_000  # below this, a fork costs more than it saves
@@ -49,75 +56,77 @@ def digests_in_two(fn: Callable[[int, int], list[bytes]], lo: int, hi: int) -> l
     return first
 
 
-class LeafHasher:
-    """A child forked once (while this process is still small) that hashes half of every large
-    batch of leaf encodings sent to it through a pipe; ``hash_rows`` hashes the other half here.
-    Used as a context manager around an ingestion; without fork or a second core it hashes
-    everything in this process."""
+class ChunkWorkers:
+    """Forked children that compute ``fn(i)`` (``sizes[i]`` 32-byte digests, concatenated) for the
+    chunks i = 0, 1, ... ahead of this process, chunk i in child ``i % workers``, into one shared
+    memory block; ``get(i)`` waits for chunk i. The children are forked once the data ``fn`` reads
+    exists, so they read it copy-on-write and nothing is pickled; this process meanwhile does its
+    own work (building rows, writing them). Without fork or a second core, ``get`` computes in this
+    process. Used as a context manager; a child that fails makes ``get`` raise."""
 
-    def __init__(self) -> None:
-        self.pid = 0
-        self._to = self._from = -1
+    def __init__(self, fn: Callable[[int], bytes], sizes: list[int], workers: int = 2) -> None:
+        self.fn, self.sizes = fn, list(sizes)
+        self.offsets = [0]
+        for n in self.sizes:
+            self.offsets.append(self.offsets[-1] + 32 * n)
+        self.workers = max(0, min(workers, len(self.sizes))) if (os.cpu_count() or 1) > 1 and hasattr(os, "fork") else 0
+        self._pids: list[int] = []
+        self._pipes: list[int] = []
+        self._mem: mmap.mmap | None = None
 
-    def __enter__(self) -> LeafHasher:
-        if (os.cpu_count() or 1) < 2 or not hasattr(os, "fork"):
+    def __enter__(self) -> ChunkWorkers:
+        if not self.workers or sum(self.sizes) < MIN_SPLIT:
+            self.workers = 0
             return self
-        a_r, a_w = os.pipe()
-        b_r, b_w = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # child
-            code = 0
-            try:
-                os.close(a_w)
-                os.close(b_r)
-                _serve(a_r, b_w)
-            except BaseException:  # noqa: BLE001 - the parent sees a short answer and raises
-                code = 1
-            finally:
-                os._exit(code)
-        os.close(a_r)
-        os.close(b_w)
-        self.pid, self._to, self._from = pid, a_w, b_r
+        self._mem = mmap.mmap(-1, max(1, self.offsets[-1]))  # anonymous and shared with the children
+        for w in range(self.workers):
+            r, wr = os.pipe()
+            pid = os.fork()
+            if pid == 0:  # child: its chunks, in order, each announced when written
+                code = 0
+                try:
+                    os.close(r)
+                    for i in range(w, len(self.sizes), self.workers):
+                        block = self.fn(i)
+                        if len(block) != self.offsets[i + 1] - self.offsets[i]:
+                            raise RuntimeError("wrong digest count")
+                        self._mem[self.offsets[i]:self.offsets[i + 1]] = block
+                        _write_all(wr, i.to_bytes(8, "big"))
+                except BaseException:  # noqa: BLE001 - the parent sees the pipe close early and raises
+                    code = 1
+                finally:
+                    os._exit(code)
+            os.close(wr)
+            self._pids.append(pid)
+            self._pipes.append(r)
         return self
 
+    def get(self, i: int) -> bytes:
+        """The digests of chunk i (call for i = 0, 1, ... in order)."""
+        if not self.workers:
+            return self.fn(i)
+        w = i % self.workers
+        try:
+            got = int.from_bytes(_read_exact(self._pipes[w], 8), "big")
+        except RuntimeError:
+            raise RuntimeError(f"the hashing child process stopped before chunk {i}") from None
+        if got != i:
+            raise RuntimeError(f"hashing child process sent chunk {got}, expected {i}")
+        assert self._mem is not None
+        return self._mem[self.offsets[i]:self.offsets[i + 1]]
+
     def __exit__(self, *exc) -> None:
-        if self.pid:
-            with contextlib.suppress(OSError):
-                os.write(self._to, bytes(16))  # n = 0: stop
-            os.close(self._to)
-            os.close(self._from)
-            os.waitpid(self.pid, 0)
-            self.pid = 0
-
-    def hash_rows(self, buf: bytes | memoryview, size: int) -> list[bytes]:
-        """keccak256(keccak256(row)) of each ``size``-byte row of ``buf``."""
-        mv = memoryview(buf).cast("B") if not isinstance(buf, bytes) else memoryview(buf)
-        n = len(mv) // size
-        if not self.pid or n < MIN_SPLIT:
-            return _double(mv, size, 0, n)
-        mid = n // 2
-        _write_all(self._to, (n - mid).to_bytes(8, "big") + size.to_bytes(8, "big"))
-        _write_all(self._to, mv[mid * size:n * size])
-        first = _double(mv, size, 0, mid)
-        rest = _read_exact(self._from, 32 * (n - mid))
-        first.extend([rest[i:i + 32] for i in range(0, len(rest), 32)])
-        return first
-
-
-def _double(mv: memoryview, size: int, lo: int, hi: int) -> list[bytes]:
-    from sha3 import keccak_256 as k
-
-    return [k(k(mv[i * size:(i + 1) * size]).digest()).digest() for i in range(lo, hi)]
-
-
-def _serve(r: int, w: int) -> None:
-    while True:
-        head = _read_exact(r, 16)
-        n, size = int.from_bytes(head[:8], "big"), int.from_bytes(head[8:], "big")
-        if n == 0:
-            return
-        data = memoryview(_read_exact(r, n * size))
-        _write_all(w, b"".join(_double(data, size, 0, n)))
+        for fd in self._pipes:
+            os.close(fd)
+        for pid in self._pids:  # ours: stop a child still hashing (this process failed) and reap it
+            with contextlib.suppress(ProcessLookupError):
+                if exc[0] is not None:
+                    os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        self._pids, self._pipes = [], []
+        if self._mem is not None:
+            self._mem.close()
+            self._mem = None
 
 
 def _write_all(fd: int, data: bytes | memoryview) -> None:

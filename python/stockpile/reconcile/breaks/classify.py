@@ -97,7 +97,7 @@ class Classifier:
         self._views: dict[frozenset, list[ViewLot]] = {}
         self._roots: dict[tuple, str | None] = {}
         self._by_product: dict[int, dict[str, list[ViewLot]]] = {}
-        self._reserves: dict[tuple, tuple[list[bytes], int, int]] = {}
+        self._totals: dict[frozenset, dict[str, tuple[int, int]]] = {}
 
     # ---------------------------------------------------------------- helpers
     def view(self, sources: dict[str, tuple[int, int]]) -> list[ViewLot]:
@@ -129,12 +129,12 @@ class Classifier:
             bar.close()
         return self._roots[key]
 
-    def reserve_of(self, sources: dict[str, tuple[int, int]], product: str) -> tuple[list[bytes], int, int]:
-        """(leaves ascending, total base units, lot count) of a product's reserve in a view."""
-        key = (frozenset((w, s) for w, (s, _a) in sources.items()), product)
-        got = self._reserves.get(key)
+    def totals_of(self, sources: dict[str, tuple[int, int]]) -> dict[str, tuple[int, int]]:
+        """Per product, (total base units, lot count) of the reserve in a view."""
+        key = frozenset((w, s) for w, (s, _a) in sources.items())
+        got = self._totals.get(key)
         if got is None:
-            got = self._reserves[key] = self.db.view_reserve(sources, product).get(product, ([], 0, 0))
+            got = self._totals[key] = self.db.view_totals(sources)
         return got
 
     def sources_used(self, sources: dict[str, tuple[int, int]]) -> list[SourceUsed]:
@@ -198,7 +198,7 @@ class Classifier:
         breaks: list[Break] = []
         prod = self.catalogue.get(product)
         att = st.attestation
-        _leaves, cur_total, cur_lots = self.reserve_of(current_sources, product)
+        cur_total, cur_lots = self.totals_of(current_sources).get(product, (0, 0))
         summary: ProductSummary = {
             "product": product, "token": st.token, "attestor": st.attestor, "block_number": st.block_number,
             "block_timestamp": st.block_timestamp,
@@ -289,9 +289,8 @@ class Classifier:
                                message=f"no custody snapshot at or before the attestation's as-of {format_time(att.as_of)}",
                                evidence={"as_of": format_time(att.as_of)}))
             return ProductResult(product, summary, breaks)
-        asof_leaves, asof_total, asof_lots = self.reserve_of(asof_sources, product)
-        key = (frozenset((w, s) for w, (s, _a) in asof_sources.items()), product)
-        custody_root = self.root_of(key, asof_leaves, presorted=True)
+        # memoised by the database per view: the Merkle stage's root of the same snapshots is reused
+        custody_root, asof_total, asof_lots = self.db.view_root(asof_sources, product)
         summary["custody_root_at_as_of"] = custody_root
         summary["custody_snapshots_at_as_of"] = sorted({s for s, _a in asof_sources.values()})
         summary["custody_at_as_of"] = self.sources_used(asof_sources)

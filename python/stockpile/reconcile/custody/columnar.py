@@ -25,15 +25,18 @@ from typing import TYPE_CHECKING, Any
 from stockpile.reconcile.custody.schema import FIELD_LIMITS, FIELDS, STATUSES, UNITS, Catalogue
 
 if TYPE_CHECKING:
-    from stockpile.reconcile.custody.parse import CheckedRow
-    from stockpile.reconcile.parallel import LeafHasher
+    from stockpile.reconcile.custody.parse import CheckedRow  # noqa: F401 - named in docstrings
 
 MIN_BYTES = 256 * 1024  # smaller exports: the exact path is as fast (and pyarrow need not load)
 _ASCII_SPACE = "".join(chr(i) for i in range(128) if chr(i).isspace())  # what str.strip removes in ASCII
 _HEAD = 7 * 32
 
 
-CHUNK = 65_536  # fast rows turned into Python rows at a time (memory stays flat at a million lots)
+# what a chunk of fast rows adds up to: lots per warehouse, latest as-of per warehouse, and per
+# (warehouse, product) the reserve lots' leaves (concatenated) and total base units
+Tally = tuple[dict[str, int], dict[str, int], dict[tuple[str, str], tuple[bytes, int]]]
+
+CHUNK = 16_384  # fast rows turned into Python rows at a time (small: the hashing children start the pipeline sooner)
 
 
 class Columns:
@@ -46,9 +49,21 @@ class Columns:
         self._ppm, self._ts, self._qty = ppm, ts, qty
         self._header, self._delimiter = header, delimiter
         self.slow = slow
+        self._obj: dict[str, Any] = {}
 
     def __len__(self) -> int:
         return len(self.fast)
+
+    def _objects(self, name: str):
+        """The distinct values of a dictionary-encoded column as a numpy object array (a take from
+        it makes the column's Python list at C speed)."""
+        import numpy as np
+
+        got = self._obj.get(name)
+        if got is None:
+            values = self._enc[name][0]
+            got = self._obj[name] = np.array(values, dtype=object)
+        return got
 
     def keys(self):
         """``warehouse \x00 lot`` of every fast row (an Arrow array), for the duplicate rule."""
@@ -79,29 +94,113 @@ class Columns:
         i = int(self.fast[position])
         return self._delimiter.join(self._cols[h][i].as_py() for h in self._header)
 
-    def rows(self, size: int = CHUNK, hasher: LeafHasher | None = None) -> Iterator[list[CheckedRow]]:
-        """The fast rows as the exact validator returns good rows (:class:`CheckedRow`), in file
-        order, ``size`` at a time."""
+    def rows(self, size: int | None = None, workers: int = 2) -> Iterator[FastChunk]:
+        """The fast rows, in file order, ``size`` (default :data:`CHUNK`) at a time, as
+        :class:`FastChunk`s (each with its :data:`Tally`). Their leaves are encoded and hashed by
+        ``workers`` forked children (:class:`~stockpile.reconcile.parallel.ChunkWorkers`) ahead of
+        the caller, which meanwhile builds and stores the rows; 0 hashes here."""
+        import numpy as np
         import pyarrow as pa
 
-        from stockpile.reconcile.custody.parse import checked_row
+        from stockpile.reconcile.custody.schema import RESERVE_STATUSES
+        from stockpile.reconcile.parallel import ChunkWorkers
 
-        cols, enc = self._cols, self._enc
-        for lo in range(0, len(self.fast), size):
-            fast = self.fast[lo:lo + size]
-            take = pa.array(fast)
+        cols = self._cols
+        size = size or CHUNK
+        bounds = [(lo, min(lo + size, len(self.fast))) for lo in range(0, len(self.fast), size)]
+        wh_values, wh_idx = self._enc["warehouse_id"]
+        prod_values, prod_idx = self._enc["product_code"]
+        st_values, st_idx = self._enc["status"]
+        reserve_code = np.array([v in RESERVE_STATUSES for v in st_values] or [False])
+        n_prod = max(1, len(prod_values))
 
-            def text(name: str, fast=fast, take=take) -> list[str]:
-                if name in enc:
-                    values, idx = enc[name]
-                    return [values[i] for i in idx[fast].tolist()]
-                return cols[name].take(take).to_numpy(zero_copy_only=False).tolist()
-
+        def chunk_leaves(i: int) -> bytes:
+            lo, hi = bounds[i]
+            take = pa.array(self.fast[lo:hi])
             quantity = self._qty.take(take).to_numpy(zero_copy_only=False).tolist()
-            leaf = leaves(cols, take, self._ppm[fast], quantity, hasher)
-            yield list(map(checked_row, zip(self._lines[fast].tolist(), text("warehouse_id"), text("lot_id"), text("product_code"),
-                           text("form"), self._ppm[fast].tolist(), text("gross_quantity"), text("net_quantity"),
-                           text("unit"), text("assay_ref"), text("status"), self._ts[fast].tolist(), quantity, leaf)))
+            return leaf_block(cols, take, self._ppm[self.fast[lo:hi]], quantity)
+
+        with ChunkWorkers(chunk_leaves, [hi - lo for lo, hi in bounds], workers) as hashers:
+            for i, (lo, hi) in enumerate(bounds):
+                fast = self.fast[lo:hi]
+                chunk = FastChunk(self, fast, hashers.get(i))
+                # the tally, column-wise: lots and latest as-of per warehouse, reserve per warehouse and product
+                w = wh_idx[fast]
+                counts = np.bincount(w, minlength=len(wh_values))
+                latest = np.full(len(wh_values), -1, dtype=np.int64)
+                np.maximum.at(latest, w, self._ts[fast])
+                present = np.flatnonzero(counts)
+                in_reserve = np.flatnonzero(reserve_code[st_idx[fast]])
+                group = w[in_reserve] * n_prod + prod_idx[fast][in_reserve]
+                leaves = np.frombuffer(chunk.leaves, dtype="S32")
+                digits = chunk.quantity_digits()
+                reserve: dict[tuple[str, str], tuple[bytes, int]] = {}
+                for g in np.unique(group).tolist():
+                    pos = in_reserve[group == g]
+                    reserve[(wh_values[g // n_prod], prod_values[g % n_prod])] = (leaves[pos].tobytes(),
+                                                                                 _sum_digits(digits[pos]))
+                chunk.tally = ({wh_values[j]: int(counts[j]) for j in present},
+                               {wh_values[j]: int(latest[j]) for j in present}, reserve)
+                yield chunk
+
+
+class FastChunk:
+    """A stretch of fast rows (file order) with their leaves: as Python tuples in
+    :class:`CheckedRow` field order (:meth:`rows`, for drivers that take rows) or as Arrow
+    columns (:meth:`arrow`, for bulk loaders), and the :data:`Tally` of what they add up to."""
+
+    def __init__(self, cols: Columns, fast, leaves: bytes) -> None:
+        import pyarrow as pa
+
+        self._c, self.fast, self.leaves = cols, fast, leaves
+        self._take = pa.array(fast)
+        self.first_line, self.last_line = int(cols._lines[fast[0]]), int(cols._lines[fast[-1]])
+        self.quantity: list[str] = cols._qty.take(self._take).to_numpy(zero_copy_only=False).tolist()
+        self.tally: Tally = ({}, {}, {})
+
+    def __len__(self) -> int:
+        return len(self.fast)
+
+    def quantity_digits(self):
+        """The base-unit quantities as a (rows, 78) array of decimal digits (uint8, left-padded
+        with zeros: every fast quantity is below 10**77)."""
+        import numpy as np
+        import pyarrow.compute as pc
+
+        n = len(self.fast)
+        padded = pc.utf8_lpad(self._c._qty.take(self._take), width=_QTY_DIGITS, padding="0")
+        offsets = np.frombuffer(padded.buffers()[1], dtype=np.int32)[padded.offset:padded.offset + n + 1]
+        if int(offsets[-1] - offsets[0]) != _QTY_DIGITS * n:
+            raise AssertionError("a fast quantity longer than 77 digits")  # read_columns leaves those to the exact path
+        raw = np.frombuffer(padded.buffers()[2], dtype=np.uint8)
+        return raw[int(offsets[0]):int(offsets[-1])].reshape(n, _QTY_DIGITS) - ord("0")
+
+    def rows(self) -> list[tuple]:
+        c, fast, take = self._c, self.fast, self._take
+
+        def text(name: str) -> list[str]:
+            if name in c._enc:
+                values, idx = c._enc[name]
+                return c._objects(name)[idx[fast]].tolist()
+            return c._cols[name].take(take).to_numpy(zero_copy_only=False).tolist()
+
+        block = self.leaves
+        leaf = [block[j:j + 32] for j in range(0, len(block), 32)]
+        return list(zip(c._lines[fast].tolist(), text("warehouse_id"), text("lot_id"), text("product_code"),
+                        text("form"), c._ppm[fast].tolist(), text("gross_quantity"), text("net_quantity"), text("unit"),
+                        text("assay_ref"), text("status"), c._ts[fast].tolist(), self.quantity, leaf))
+
+    def arrow(self):
+        """The rows as an Arrow table, columns in :class:`CheckedRow` order (``leaf``: 32-byte binary)."""
+        import pyarrow as pa
+
+        c, fast, take = self._c, self.fast, self._take
+        leaf = pa.FixedSizeBinaryArray.from_buffers(pa.binary(32), len(fast), [None, pa.py_buffer(self.leaves)])
+        names = ("line", "warehouse_id", "lot_id", "product_code", "form", "purity_ppm", "gross_quantity",
+                 "net_quantity", "unit", "assay_ref", "status", "as_of", "quantity", "leaf")
+        arrays = [pa.array(c._lines[fast]), *(c._cols[n].take(take) for n in names[1:5]), pa.array(c._ppm[fast]),
+                  *(c._cols[n].take(take) for n in names[6:11]), pa.array(c._ts[fast]), c._qty.take(take), leaf]
+        return pa.table(arrays, names=list(names))
 
 
 def available() -> bool:
@@ -268,16 +367,39 @@ def read_columns(path: Path, header_line: int, header: list[str], delimiter: str
     return Columns(cols, enc, lines, fast, ppm, ts, qty, header, delimiter, slow)
 
 
-def leaves(cols: dict[str, Any], take, ppm, quantity: list[str], hasher: LeafHasher | None = None) -> list[bytes]:
-    """Merkle leaves of the fast rows: abi.encode(string, string, string, string, uint32, uint256, string)
+_QTY_DIGITS = 78  # a fast row's quantity has at most 77 digits
+_LIMB = 13  # digits summed per int64 limb: 16,384 rows x 10**13 stays below 2**63
+
+
+def _sum_digits(digits) -> int:
+    """The exact sum of quantities given as rows of decimal digits (quantity_digits), summed
+    13 digits at a time in int64 and carried in Python ints."""
+    import numpy as np
+
+    if not len(digits):
+        return 0
+    if len(digits) * 10 ** _LIMB >= 2 ** 63:  # pragma: no cover - chunks are far smaller
+        return sum(_sum_digits(digits[i:i + 100_000]) for i in range(0, len(digits), 100_000))
+    weights = 10 ** np.arange(_LIMB - 1, -1, -1, dtype=np.int64)
+    total = 0
+    for lo in range(0, _QTY_DIGITS, _LIMB):  # most significant limb first
+        limb = digits[:, lo:lo + _LIMB].astype(np.int64) @ weights[-min(_LIMB, _QTY_DIGITS - lo):]
+        total = total * 10 ** min(_LIMB, _QTY_DIGITS - lo) + int(limb.sum())
+    return total
+
+
+def leaf_block(cols: dict[str, Any], take, ppm, quantity: list[str]) -> bytes:
+    """Merkle leaves of the fast rows ``take``, concatenated (32 bytes each, in row order):
+    keccak256(keccak256(abi.encode(string, string, string, string, uint32, uint256, string))) built
     as fixed-layout bytes per group of rows whose strings take the same number of 32-byte words."""
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
+    from sha3 import keccak_256 as k
 
     n = len(quantity)
     if not n:
-        return []
+        return b""
     names = ("warehouse_id", "lot_id", "product_code", "form", "assay_ref")
     strs = [cols[c].take(take) for c in names]
     lens = [np.asarray(pc.binary_length(s), dtype=np.int64) for s in strs]
@@ -287,54 +409,40 @@ def leaves(cols: dict[str, Any], take, ppm, quantity: list[str], hasher: LeafHas
         sig = sig * 16 + wk
     q = np.frombuffer(b"".join([int(x).to_bytes(32, "big") for x in quantity]), dtype=np.uint8).reshape(n, 32)
     ppm_be = ppm.astype(">u4").view(np.uint8).reshape(n, 4)
-    out: list[bytes] = [b""] * n
     groups, inverse = np.unique(sig, return_inverse=True)
+    out = np.empty(n, dtype="S32") if len(groups) > 1 else None
     for gi in range(len(groups)):
         idx = np.flatnonzero(inverse == gi) if len(groups) > 1 else np.arange(n)
         i0 = int(idx[0])
         nwords = [int(x[i0]) for x in words]
-        tails = [32 + 32 * k for k in nwords]
+        tails = [32 + 32 * w for w in nwords]
         size = _HEAD + sum(tails)
         m = np.zeros((len(idx), size), dtype=np.uint8)
         offs = [_HEAD]
         for t in tails[:-1]:
             offs.append(offs[-1] + t)
-        for k, o in zip((0, 1, 2, 3, 6), offs):  # head words: offsets of the five strings
-            m[:, k * 32 + 28:k * 32 + 32] = np.frombuffer(o.to_bytes(4, "big"), dtype=np.uint8)
+        for h, o in zip((0, 1, 2, 3, 6), offs):  # head words: offsets of the five strings
+            m[:, h * 32 + 28:h * 32 + 32] = np.frombuffer(o.to_bytes(4, "big"), dtype=np.uint8)
         m[:, 4 * 32 + 28:5 * 32] = ppm_be[idx]
         m[:, 5 * 32:6 * 32] = q[idx]
         sub = pa.array(idx) if len(groups) > 1 else None
-        for s, ln, k, o in zip(strs, lens, nwords, offs):
+        for s, ln, w, o in zip(strs, lens, nwords, offs):
             lg = ln[idx]
             m[:, o + 30] = lg >> 8
             m[:, o + 31] = lg & 0xFF
-            if k:
+            if w:
                 col = s.take(sub) if sub is not None else s
-                padded = pc.utf8_rpad(col, width=32 * k, padding="\x00")
+                padded = pc.utf8_rpad(col, width=32 * w, padding="\x00")
                 buf = padded.buffers()[2]
                 start = padded.offset
                 offsets = np.frombuffer(padded.buffers()[1], dtype=np.int32)
                 a, b = int(offsets[start]), int(offsets[start + len(idx)])
-                m[:, o + 32:o + 32 + 32 * k] = np.frombuffer(buf, dtype=np.uint8)[a:b].reshape(len(idx), 32 * k)
-        flat = m.data.cast("B")  # the rows without a copy
-        hashed = hasher.hash_rows(flat, size) if hasher else hash_rows(flat, size)
-        if len(groups) == 1:
+                m[:, o + 32:o + 32 + 32 * w] = np.frombuffer(buf, dtype=np.uint8)[a:b].reshape(len(idx), 32 * w)
+        mv = m.data.cast("B")  # the rows without a copy
+        hashed = b"".join([k(k(mv[i * size:(i + 1) * size]).digest()).digest() for i in range(len(idx))])
+        if out is None:
             return hashed
-        for j, i in enumerate(idx.tolist()):
-            out[i] = hashed[j]
-    return out
+        out[idx] = np.frombuffer(hashed, dtype="S32")
+    assert out is not None
+    return out.tobytes()
 
-
-def hash_rows(buf: bytes | memoryview, size: int) -> list[bytes]:
-    """keccak256(keccak256(row)) of each ``size``-byte row of ``buf`` (OpenZeppelin's leaf hash),
-    on two cores when there are two."""
-    from sha3 import keccak_256 as k
-
-    from stockpile.reconcile.parallel import digests_in_two
-
-    mv = memoryview(buf)
-
-    def run(lo: int, hi: int) -> list[bytes]:
-        return [k(k(mv[i * size:(i + 1) * size]).digest()).digest() for i in range(lo, hi)]
-
-    return digests_in_two(run, 0, len(buf) // size)

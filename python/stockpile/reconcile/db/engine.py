@@ -54,13 +54,40 @@ def make_engine(url: str | Path | None = None) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
+class MigrationError(RuntimeError):
+    """A migration left rows whose foreign key points nowhere (nothing is committed)."""
+
+
 def migrate(engine: Engine) -> str:
-    """Upgrade the schema to the newest migration; returns the revision."""
+    """Upgrade the schema to the newest migration; returns the revision.
+
+    On SQLite, foreign keys are off while the migrations run: alembic's batch mode alters a table
+    by copying it, dropping the old one and renaming the copy, and with foreign keys on, dropping
+    ``snapshots`` would cascade-delete every lot, reject and leaf set pointing at it. SQLite's own
+    recipe for such a rebuild (https://www.sqlite.org/lang_altertable.html#otheralter): foreign keys
+    off outside the transaction, ``PRAGMA foreign_key_check`` before the commit, then back on."""
     cfg = alembic_config()
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
     with engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:
+            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")  # a no-op inside a transaction: so before BEGIN
+            conn.commit()
+            if conn.exec_driver_sql("PRAGMA foreign_keys").scalar() != 0:
+                raise MigrationError("cannot turn SQLite foreign keys off for the migrations")
+            conn.commit()
+        try:
+            with conn.begin():
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
+                if sqlite:
+                    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise MigrationError(f"migration left {len(broken)} rows with a dangling foreign key, "
+                                             f"first: {tuple(broken[0])}; nothing was changed")
+        finally:
+            if sqlite:
+                conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+                conn.commit()
         return MigrationContext.configure(conn).get_current_revision() or ""
 
 

@@ -16,8 +16,9 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
-# plain ALTER TABLE (SQLite >= 3.35 adds and drops columns itself): a batch copy of snapshots would
-# cascade-delete its lots while foreign keys are on
+# plain ALTER TABLE (SQLite >= 3.35 adds and drops columns itself). A batch copy of snapshots would
+# also be safe now: migrate() runs every migration with SQLite's foreign keys off (a copy-and-drop of
+# snapshots with them on cascade-deleted its lots, rejects and leaf sets)
 
 
 def upgrade() -> None:
