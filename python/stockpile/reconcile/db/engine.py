@@ -10,6 +10,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 
+from stockpile.errors import StockpileError
+
 MIGRATIONS = Path(__file__).with_name("migrations")
 DEFAULT_URL = "sqlite:///stockpile-reconcile.db"
 
@@ -54,7 +56,7 @@ def make_engine(url: str | Path | None = None) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
-class MigrationError(RuntimeError):
+class MigrationError(StockpileError, RuntimeError):
     """A migration left rows whose foreign key points nowhere (nothing is committed)."""
 
 
