@@ -472,22 +472,40 @@ def test_reconcile_an_existing_deployment_from_export_files(tmp_path):
         assert {b["kind"] for b in report["breaks"]} >= {"supply_above_reserve", "attestation_total_mismatch"}
 
 
-def _second_product(env, product="DY-METAL"):
-    """A second product on the same chain, its own custody export, attested and half minted."""
-    stack = devchain.deploy_product(env.w3, ADMIN, ATTESTORS, product)
-    g = generate(12, seed=9, products=[product], warehouses=["WH-TWO"], lot_prefix="TWO-", as_of=iso(env.as_of))
-    env.db.ingest(g.write_csv(env.tmp / f"custody-{product}.csv"))
-    root, total, count = reserve_of(env.db, product, env.as_of)
-    devchain.attest(env.w3, stack, root, total, count, env.as_of)
-    devchain.mint(env.w3, stack, env.holder, total // 2, "first")
-    return stack, total
+SECOND = "DY-METAL"
 
 
-def test_reorg_with_two_products_rolls_back_both(env):
+@pytest.fixture(scope="module")
+def second(deployed, tmp_path_factory):
+    """A second product on the module's chain (deployed once, before the test's snapshot, for the
+    tests that need two): its own custody export, attested and half minted."""
+    work = tmp_path_factory.mktemp("second")
+    w3, as_of = deployed.w3, deployed.as_of
+    stack = devchain.deploy_product(w3, ADMIN, ATTESTORS, SECOND)
+    g = generate(12, seed=9, products=[SECOND], warehouses=["WH-TWO"], lot_prefix="TWO-", as_of=iso(as_of))
+    custody = g.write_csv(work / f"custody-{SECOND}.csv")
+    books = Database(work / "books.db")
+    books.ingest(custody)
+    reserve = root, total, count = reserve_of(books, SECOND, as_of)
+    books.dispose()
+    devchain.attest(w3, stack, root, total, count, as_of)
+    devchain.mint(w3, stack, Account.from_key(HOLDER_KEY).address, total // 2, "first")
+    return stack, custody, reserve
+
+
+def _second_product(env, second):
+    """The second product's custody export ingested into the test's database; (its stack, its reserve)."""
+    stack, custody, reserve = second
+    env.db.ingest(Path(shutil.copy(custody, env.tmp / custody.name)))
+    assert reserve_of(env.db, SECOND, env.as_of) == reserve
+    return stack, reserve[1]
+
+
+def test_reorg_with_two_products_rolls_back_both(second, env):
     """Issue 16 #1: a reorg deeper than the confirmations with two products: the second product
     rolled back only to a block the first one's re-sync had just stored, kept its orphaned mint and
     never synced its new one (a false supply_event_mismatch on every later run)."""
-    stack2, total2 = _second_product(env)
+    stack2, total2 = _second_product(env, second)
     products = [env.stack.contracts(), stack2.contracts()]
     cfg = RunConfig(products=products, confirmations=0)
     assert reconcile(env.db, env.w3, cfg)["status"] == "clean"
@@ -621,10 +639,10 @@ def test_the_report_says_which_block_was_read_and_what_is_not_yet_confirmed(env,
     assert f"2 behind head {head}" in res.output and "not yet confirmed" in res.output, res.output
 
 
-def test_html_report_in_a_real_browser_names_the_broken_product_first(env, tmp_path, browser):
+def test_html_report_in_a_real_browser_names_the_broken_product_first(second, env, tmp_path, browser):
     """The auditor's report, rendered by Chromium: the summary names the broken product first and
     above the fold; its card comes first; the history chart is drawn; signers are named."""
-    stack2, total2 = _second_product(env)  # DY-METAL, sorted after NDPR-OXIDE
+    stack2, total2 = _second_product(env, second)  # DY-METAL, sorted after NDPR-OXIDE
     cfg = RunConfig(products=[env.stack.contracts(), stack2.contracts()], confirmations=0, out_dir=tmp_path / "r0")
     first = reconcile(env.db, env.w3, cfg)
     assert first["status"] == "clean", first["breaks"]

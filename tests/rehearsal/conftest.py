@@ -47,7 +47,7 @@ class Rehearsal:
 def rehearsal(tmp_path_factory):
     work = tmp_path_factory.mktemp("rehearsal")
     with Anvil(chain_id=SEPOLIA, block_time=0.25, extra_args=["--gas-limit", "12000000", "--base-fee", "2000000000"]) as node, \
-            FlakyRpcProxy(node.url, seed=20261201, rate=12, burst=8, drop_rate=0.04) as proxy:
+            FlakyRpcProxy(node.url, seed=20261201, rate=25, burst=8, drop_rate=0.04) as proxy:
         w3 = Web3(Web3.HTTPProvider(node.url, request_kwargs={"timeout": 30}))
         deployer = Account.create()
         fund(w3, deployer.address)

@@ -5,6 +5,7 @@ deploying anything twice, and `deploy verify` passes."""
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import subprocess
 import time
@@ -110,16 +111,25 @@ def test_verification_bundles_are_full_matches_for_sourcify(rehearsal, deployed,
     assert {x["key"] for x in lines} == set(manifest["contracts"])
     assert all(x["runtimeMatch"] == "perfect" and x["creationMatch"] == "perfect" for x in lines), lines
 
-    # a bundle whose source was changed is not a match
-    src = bundle / "timelock" / "input.json"
+    # a bundle whose source was changed is not a match, and fails the run though the others match: a
+    # copy of the bundle with the changed timelock and one unchanged contract (every contract's full
+    # match was shown just above; recompiling the other six again would only repeat that)
+    tampered = tmp_path / "tampered"
+    shutil.copytree(bundle, tampered)
+    index["contracts"] = {k: v for k, v in index["contracts"].items() if k in ("timelock", "directory")}
+    (tampered / "bundle.json").write_text(json.dumps(index))
+    src = tampered / "timelock" / "input.json"
     data = json.loads(src.read_text())
     path = "contracts/governance/StockpileTimelock.sol"
     data["sources"][path]["content"] = data["sources"][path]["content"].replace("unchanged", "changed")
     src.write_text(json.dumps(data))
-    result, lines = _sourcify(bundle, r.node.url)
+    result, lines = _sourcify(tampered, r.node.url)
     assert result.returncode == 1
+    assert {x["key"] for x in lines} == {"timelock", "directory"}
     bad = next(x for x in lines if x["key"] == "timelock")
     assert bad.get("runtimeMatch") != "perfect" and "error" in bad
+    good = next(x for x in lines if x["key"] == "directory")
+    assert good["runtimeMatch"] == "perfect" and good["creationMatch"] == "perfect", good
 
 
 def test_operators_with_keystores_take_over_admin_through_the_safe(rehearsal, deployed):
