@@ -40,5 +40,3 @@ def run(*args: object, env: Mapping[str, str | None] | None = None) -> subproces
         stderr += "".join(traceback.format_exception(r.exception))
     return subprocess.CompletedProcess(["stockpile", *argv], r.exit_code, r.stdout, stderr)
 
-
-stockpile = run  # the name the deploy and Safe tests call it by: `stockpile("deploy", "apply", ...)`

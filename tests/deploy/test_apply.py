@@ -16,7 +16,7 @@ import yaml
 from eth_account import Account
 from web3 import Web3
 
-from devkit.cli import stockpile
+from devkit.cli import run as stockpile  # in-process (devkit/cli.py)
 from stockpile.contracts import load
 from stockpile.deploy import SAMPLE_DEVNET, load_deployment
 from stockpile.sdk.accounts import write_keystore

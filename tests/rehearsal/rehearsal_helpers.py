@@ -8,7 +8,7 @@ from pathlib import Path
 from eth_account import Account
 from web3 import Web3
 
-from devkit.cli import stockpile as run_cli
+from devkit.cli import run as run_cli
 from stockpile.toolchain.anvil import dev_keys
 
 SEPOLIA = 11155111

@@ -12,7 +12,7 @@ from eth_account import Account
 from web3 import Web3
 
 from safe_helpers import DEPLOYER, KEYS, OWNERS, STRANGER
-from devkit.cli import stockpile
+from devkit.cli import run as stockpile  # in-process (devkit/cli.py)
 from devkit.contracts import load
 from stockpile.deploy import SAMPLE_DEVNET
 from stockpile.reserve.signing import submit_attestation
