@@ -31,18 +31,28 @@ PRIVILEGED = [
 ]
 
 
-@pytest.mark.parametrize("fn,role,args", PRIVILEGED, ids=[p[0] for p in PRIVILEGED])
-def test_privileged_function_refused_without_role(stack, fn, role, args):
-    s, b = stack, stack.basket
-    fund(s, s.alice, 2)
-    b.create(2, s.alice, sender=s.alice)
-    needed = getattr(b, role)() if role else DEFAULT_ADMIN
-    callers = [s.stranger, s.alice] + [a for a in (s.admin, s.pauser, s.protector, s.compliance)
-                                       if not b.hasRole(needed, a)]
-    for caller in callers:
-        with ape.reverts(b.AccessControlUnauthorizedAccount, account=caller.address, neededRole=needed):
-            getattr(b, fn)(*args(s), sender=caller)
-    assert b.totalSupply() == 2 and b.balanceOf(s.alice) == 2 and b.successor() == "0x" + "00" * 20
+class TestRefusedWithoutRole:
+    """Every privileged function, against alice's 2 shares: created once for the class (11 transactions), and
+    ape's isolation gives every test the chain as it was right after (and the tests after the class a chain
+    without them)."""
+
+    @pytest.fixture(scope="class")
+    def two_shares(self, stack):
+        fund(stack, stack.alice, 2)
+        stack.basket.create(2, stack.alice, sender=stack.alice)
+        return stack
+
+    @pytest.mark.parametrize("fn,role,args", PRIVILEGED, ids=[p[0] for p in PRIVILEGED])
+    def test_privileged_function_refused_without_role(self, two_shares, fn, role, args):
+        s, b = two_shares, two_shares.basket
+        assert b.totalSupply() == 2 and b.balanceOf(s.alice) == 2
+        needed = getattr(b, role)() if role else DEFAULT_ADMIN
+        callers = [s.stranger, s.alice] + [a for a in (s.admin, s.pauser, s.protector, s.compliance)
+                                           if not b.hasRole(needed, a)]
+        for caller in callers:
+            with ape.reverts(b.AccessControlUnauthorizedAccount, account=caller.address, neededRole=needed):
+                getattr(b, fn)(*args(s), sender=caller)
+        assert b.totalSupply() == 2 and b.balanceOf(s.alice) == 2 and b.successor() == "0x" + "00" * 20
 
 
 def test_upgrader_role_is_the_timelocks_and_administered_by_itself(stack):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import ape
 import pytest
 
-from devkit.ape_stack import UNIT, mint_id
+from devkit.ape_stack import UNIT, Views, mint_id
 
 DEFAULT_ADMIN = b"\0" * 32
 
@@ -50,23 +50,33 @@ PRIVILEGED = [
 ]
 
 
-@pytest.mark.parametrize("fn,role,args", PRIVILEGED, ids=[f"{p[0]}-{p[1]}" for p in PRIVILEGED])
-def test_privileged_function_refused_without_role(stack, funded, fn, role, args):
-    token = stack.token
-    safer, fn = fn.startswith("lower:"), fn.removeprefix("lower:")
-    needed = getattr(token, role)() if role else DEFAULT_ADMIN
-    callers = [stack.stranger, stack.alice]
-    # Holders of the other roles are refused too (roles do not overlap); the admin multisig is refused
-    # everything that needs the timelock, except changes that only make things safer.
-    holders = [stack.minter, stack.operator, stack.protector, stack.pauser, stack.compliance]
-    if not safer:
-        holders.append(stack.admin)
-    callers += [a for a in holders if not token.hasRole(needed, a)]
-    supply, alice = token.totalSupply(), token.balanceOf(stack.alice)
-    for caller in callers:
-        with ape.reverts(token.AccessControlUnauthorizedAccount, account=caller.address, neededRole=needed):
-            getattr(token, fn)(*args(stack), sender=caller)
-    assert token.totalSupply() == supply and token.balanceOf(stack.alice) == alice
+class TestRefusedWithoutRole:
+    """Every privileged function. The views each test reads (who holds the role, supply and balance before and
+    after) are batched into one eth_call each time (devkit.ape_stack.Views, deployed once for the class; ape's
+    class isolation takes it away after)."""
+
+    @pytest.fixture(scope="class")
+    def views(self, stack, chain):
+        return Views(stack.admin, chain)
+
+    @pytest.mark.parametrize("fn,role,args", PRIVILEGED, ids=[f"{p[0]}-{p[1]}" for p in PRIVILEGED])
+    def test_privileged_function_refused_without_role(self, stack, views, funded, fn, role, args):
+        token = stack.token
+        safer, fn = fn.startswith("lower:"), fn.removeprefix("lower:")
+        needed = getattr(token, role)() if role else DEFAULT_ADMIN
+        callers = [stack.stranger, stack.alice]
+        # Holders of the other roles are refused too (roles do not overlap); the admin multisig is refused
+        # everything that needs the timelock, except changes that only make things safer.
+        holders = [stack.minter, stack.operator, stack.protector, stack.pauser, stack.compliance]
+        if not safer:
+            holders.append(stack.admin)
+        supply_and_alice = [(token.totalSupply,), (token.balanceOf, stack.alice)]
+        *has_role, supply, alice = views([*[(token.hasRole, needed, a) for a in holders], *supply_and_alice])
+        callers += [a for a, has in zip(holders, has_role, strict=True) if not has]
+        for caller in callers:
+            with ape.reverts(token.AccessControlUnauthorizedAccount, account=caller.address, neededRole=needed):
+                getattr(token, fn)(*args(stack), sender=caller)
+        assert views(supply_and_alice) == [supply, alice]
 
 
 def test_roles_are_held_as_configured(stack):
