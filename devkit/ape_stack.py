@@ -144,22 +144,6 @@ class Timelocked:
         return self.execute(target, data, salt)
 
 
-def skip_debug_log_replay(monkeypatch) -> None:
-    """Stop ape from re-executing every transaction it sent, as an ``eth_call`` at the same block, to look for
-    ``console.log`` output (ape_ethereum.provider._post_send_transaction -> receipt.show_debug_logs). On ape's
-    in-process network the call tree is built by that replay (trace approach BASIC: the top call only, no
-    sub-calls), so a console.log, a call to the console address from inside a contract, can never be found; the
-    contracts have none either. The replay is 7-12% of the CPU of a transaction-heavy test file. ape's log line of
-    each confirmed transaction stays. ``monkeypatch``: pytest's (the patch ends with its fixture)."""
-    import ape_ethereum.provider
-    from ape.logging import logger
-
-    def confirmed(tx, receipt) -> None:
-        logger.info(f"Confirmed {receipt.txn_hash} (total fees paid = {receipt.total_fees_paid})")
-
-    monkeypatch.setattr(ape_ethereum.provider, "_post_send_transaction", confirmed)
-
-
 def _tell_ape(project, chain, live) -> None:
     """Record what the engine deployed (through web3, not through ape) in ape's contract cache: ape
     caches types and proxy targets per address, and a chain reverted by its test isolation reuses

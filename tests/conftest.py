@@ -48,7 +48,12 @@ def _speed_up_ape() -> None:
 
     assert callable(getattr(ape_provider, "_post_send_transaction", None)), "ape moved _post_send_transaction"
     assert isinstance(ContractInstance.__dict__.get("_errors_"), functools.cached_property), "ape moved _errors_"
-    ape_provider._post_send_transaction = lambda tx, receipt: None
+    from ape.logging import logger
+
+    def _confirmed(tx, receipt) -> None:  # what ape logs after the console.log trace, kept
+        logger.info(f"Confirmed {receipt.txn_hash} (total fees paid = {receipt.total_fees_paid})")
+
+    ape_provider._post_send_transaction = _confirmed
     # ape's own builder, kept where tests/test_ape_speedups.py can compare with it
     ContractInstance._stockpile_ape_errors_ = staticmethod(ContractInstance.__dict__["_errors_"].func)
 

@@ -7,15 +7,7 @@ import pytest
 
 from basket_helpers import ATTESTORS, COMPONENTS, DEPLOYER, HOLDER, KEYS, ORACLES, START, TRANSMITTER, answer_of, \
     build_basket_stack
-from devkit.ape_stack import skip_debug_log_replay
 
-
-@pytest.fixture(scope="module", autouse=True)
-def _no_debug_log_replay():
-    """ape does not replay each transaction to look for console.log output (devkit.ape_stack.skip_debug_log_replay)."""
-    with pytest.MonkeyPatch.context() as mp:
-        skip_debug_log_replay(mp)
-        yield
 
 
 @pytest.fixture(scope="module")

@@ -9,15 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from devkit.ape_stack import UNIT, Attest, Timelocked, build_stack, mint_id, skip_debug_log_replay
+from devkit.ape_stack import UNIT, Attest, Timelocked, build_stack, mint_id
 
-
-@pytest.fixture(scope="module", autouse=True)
-def _no_debug_log_replay():
-    """ape does not replay each transaction to look for console.log output (devkit.ape_stack.skip_debug_log_replay)."""
-    with pytest.MonkeyPatch.context() as mp:
-        skip_debug_log_replay(mp)
-        yield
 
 
 @pytest.fixture(scope="module")
