@@ -19,27 +19,27 @@ def proxy_container():
     return ape_container(proxy_artifact())
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def admin(accounts):
     return accounts[0]
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def relayer(accounts):
     return accounts[1]
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def outsider(accounts):
     return accounts[2]
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def upgrader(accounts):
     return accounts[3]
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def deploy_attestor(project, admin, upgrader, proxy_container):
     """Factory: a ReserveAttestor behind an ERC1967Proxy on ape's network."""
 
@@ -54,8 +54,10 @@ def deploy_attestor(project, admin, upgrader, proxy_container):
     return deploy
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def attestor(deploy_attestor):
+    """Deployed once per module (implementation + proxy: two deployments); ape puts the chain back
+    after every test, so each test starts from this same freshly deployed attestor."""
     return deploy_attestor()
 
 
