@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from heapq import merge
 from itertools import chain
-from operator import attrgetter, itemgetter
+from operator import attrgetter, itemgetter, methodcaller
 from collections.abc import Callable
 from typing import NamedTuple, cast
 
@@ -558,7 +558,18 @@ def _ingest_columns(cols, validator: Validator, writer, bar, rejects, rejected_i
                 rejected_in[wh] = r
         else:
             slow_good.append(r)
-    # duplicates (same warehouse + lot id): counted column-wise, resolved in Python for the few involved
+
+    def distinct_lot_ids() -> int:
+        return len(pc.unique(pa.concat_arrays([cols.lot_ids().cast(pa.string()),
+                                               pa.array([r.lot_id for r in slow_good], pa.string())])))
+
+    # duplicates (same warehouse + lot id): none when every lot id is distinct (one hash pass, needed
+    # anyway); else counted column-wise, resolved in Python for the few involved
+    distinct = distinct_lot_ids()
+    if distinct == len(cols) + len(slow_good):
+        stored = _store_chunks(cols.rows(), iter(slow_good[1:]), slow_good[0] if slow_good else None, writer, bar,
+                               wh_count, wh_as_of, reserve)
+        return stored, distinct
     fast_keys = cols.keys()
     slow_keys = pa.array([r.warehouse_id + "\x00" + r.lot_id for r in slow_good], pa.string())
     all_keys = pa.concat_arrays([fast_keys.cast(pa.string()), slow_keys])
@@ -590,13 +601,10 @@ def _ingest_columns(cols, validator: Validator, writer, bar, rejects, rejected_i
             cols.drop(drop_fast)
         slow_good = [r for i, r in enumerate(slow_good) if i not in drop_slow]
     del fast_keys, slow_keys, all_keys, counts
-    distinct = pc.count_distinct(pa.concat_arrays([cols.lot_ids().cast(pa.string()),
-                                                   pa.array([r.lot_id for r in slow_good], pa.string())])).as_py()
-    stored = 0
+    distinct = distinct_lot_ids()
     pending = iter(slow_good)
     nxt = next(pending, None)
-    stored += _store_chunks(cols.rows(), pending, nxt, writer, bar, wh_count, wh_as_of, reserve)
-    return stored, distinct
+    return _store_chunks(cols.rows(), pending, nxt, writer, bar, wh_count, wh_as_of, reserve), distinct
 
 
 def _store_chunks(chunks, pending, nxt, writer, bar, wh_count, wh_as_of, reserve) -> int:
@@ -814,7 +822,7 @@ def _writer(conn, dialect: str, sid: int) -> _Writer:
                 cur.execute(f"INSERT INTO lots ({cols}) VALUES {', '.join([one] * (n - whole))}", params[whole * width:])
             cur.close()
 
-        return _Writer(write_sqlite, write_chunk, prepare=lambda chunk: chunk.params())
+        return _Writer(write_sqlite, write_chunk, prepare=methodcaller("params"))
     ins = text(f"INSERT INTO lots ({cols}) VALUES ({', '.join(':' + c for c in LOT_COLUMNS)})")
 
     def write_generic(batch: list[tuple]) -> None:
