@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from heapq import merge
 from itertools import chain
-from operator import attrgetter, itemgetter
+from operator import attrgetter, itemgetter, methodcaller
 from collections.abc import Callable
 from typing import NamedTuple, cast
 
@@ -558,7 +558,18 @@ def _ingest_columns(cols, validator: Validator, writer, bar, rejects, rejected_i
                 rejected_in[wh] = r
         else:
             slow_good.append(r)
-    # duplicates (same warehouse + lot id): counted column-wise, resolved in Python for the few involved
+
+    def distinct_lot_ids() -> int:
+        return len(pc.unique(pa.concat_arrays([cols.lot_ids().cast(pa.string()),
+                                               pa.array([r.lot_id for r in slow_good], pa.string())])))
+
+    # duplicates (same warehouse + lot id): none when every lot id is distinct (one hash pass, needed
+    # anyway); else counted column-wise, resolved in Python for the few involved
+    distinct = distinct_lot_ids()
+    if distinct == len(cols) + len(slow_good):
+        stored = _store_chunks(cols.rows(), iter(slow_good[1:]), slow_good[0] if slow_good else None, writer, bar,
+                               wh_count, wh_as_of, reserve)
+        return stored, distinct
     fast_keys = cols.keys()
     slow_keys = pa.array([r.warehouse_id + "\x00" + r.lot_id for r in slow_good], pa.string())
     all_keys = pa.concat_arrays([fast_keys.cast(pa.string()), slow_keys])
@@ -590,13 +601,10 @@ def _ingest_columns(cols, validator: Validator, writer, bar, rejects, rejected_i
             cols.drop(drop_fast)
         slow_good = [r for i, r in enumerate(slow_good) if i not in drop_slow]
     del fast_keys, slow_keys, all_keys, counts
-    distinct = pc.count_distinct(pa.concat_arrays([cols.lot_ids().cast(pa.string()),
-                                                   pa.array([r.lot_id for r in slow_good], pa.string())])).as_py()
-    stored = 0
+    distinct = distinct_lot_ids()
     pending = iter(slow_good)
     nxt = next(pending, None)
-    stored += _store_chunks(cols.rows(), pending, nxt, writer, bar, wh_count, wh_as_of, reserve)
-    return stored, distinct
+    return _store_chunks(cols.rows(), pending, nxt, writer, bar, wh_count, wh_as_of, reserve), distinct
 
 
 def _store_chunks(chunks, pending, nxt, writer, bar, wh_count, wh_as_of, reserve) -> int:
@@ -737,7 +745,12 @@ class _BackgroundWriter:
         (made here, in the caller's thread, so the writer's thread keeps to the database)."""
         if self._err is not None:
             raise self._err
-        self._q.put(chunk if self.writer.chunk is not None else chunk.rows())
+        if self.writer.chunk is None:
+            self._q.put(chunk.rows())
+            return
+        if self.writer.prepare is not None:
+            self.writer.prepare(chunk)
+        self._q.put(chunk)
 
     def close(self, raise_error: bool = True) -> None:
         """Wait for every batch, finish the writer (a PostgreSQL COPY: the server's verdict), and
@@ -760,6 +773,7 @@ class _Writer:
     rows: Callable[[list[tuple]], None]
     chunk: Callable[[object], None] | None = None  # a columnar FastChunk in bulk
     finish: Callable[[bool], None] | None = None  # after the last batch: complete (True) or abort (False)
+    prepare: Callable[[object], object] | None = None  # run on a FastChunk in the caller's thread before ``chunk``
 
 
 _ROWS_PER_INSERT = 500  # 14 parameters each (SQLite >= 3.32 allows 32766 per statement; fewer where it allows fewer)
@@ -781,6 +795,8 @@ def _writer(conn, dialect: str, sid: int) -> _Writer:
         many = f"INSERT INTO lots ({cols}) VALUES {', '.join([one] * per)}"
         flat = chain.from_iterable
 
+        width = len(LOT_COLUMNS) - 1
+
         def write_sqlite(batch: list[tuple]) -> None:
             # 500 rows per statement: measured 3x faster than one statement per row, a third faster
             # than 100 (and fewer hand-overs of the GIL between this writer thread and the caller)
@@ -792,7 +808,21 @@ def _writer(conn, dialect: str, sid: int) -> _Writer:
                 cur.executemany(sql, batch[whole:])
             cur.close()
 
-        return _Writer(write_sqlite)
+        def write_chunk(chunk) -> None:
+            # a columnar chunk's values already flat (FastChunk.params, made column-wise in the
+            # caller's thread): each statement binds a slice, no tuple per row (measured: rows and
+            # their flattening 2.2 us per row, the flat list 0.95 us)
+            params = chunk.params()
+            n = len(params) // width
+            whole = n - n % per
+            cur = raw.cursor()
+            for i in range(0, whole, per):
+                cur.execute(many, params[i * width:(i + per) * width])
+            if whole < n:
+                cur.execute(f"INSERT INTO lots ({cols}) VALUES {', '.join([one] * (n - whole))}", params[whole * width:])
+            cur.close()
+
+        return _Writer(write_sqlite, write_chunk, prepare=methodcaller("params"))
     ins = text(f"INSERT INTO lots ({cols}) VALUES ({', '.join(':' + c for c in LOT_COLUMNS)})")
 
     def write_generic(batch: list[tuple]) -> None:
