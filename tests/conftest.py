@@ -102,6 +102,52 @@ def pytest_collection_modifyitems(config, items) -> None:
     items.sort(key=lambda item: (-float(seconds.get(_file_of(item.nodeid), 0)), -counts[_file_of(item.nodeid)]))
 
 
+# CPU per file: STOCKPILE_TEST_CPU=FILE.json writes, per test file, the seconds of CPU of the worker
+# running it and of the subprocesses it waited for (anvil, CLI processes, solc, pip...), with its wall
+# seconds; what a 2-core machine's wall time is bound by (the suite's CPU / 2). Each worker writes
+# FILE.json.<worker>; the controller merges them into FILE.json.
+_file_cpu: dict[str, list[float]] = {}
+
+
+def _cpu_now() -> tuple[float, float, float]:
+    import resource
+    import time
+
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.perf_counter(), time.process_time(), children.ru_utime + children.ru_stime
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    if not os.environ.get("STOCKPILE_TEST_CPU"):
+        yield
+        return
+    start = _cpu_now()
+    yield
+    end = _cpu_now()
+    row = _file_cpu.setdefault(_file_of(item.nodeid), [0.0, 0.0, 0.0])
+    for i in range(3):
+        row[i] += end[i] - start[i]
+
+
+def _write_cpu(session) -> None:
+    target = os.environ.get("STOCKPILE_TEST_CPU")
+    if not target:
+        return
+    worker = getattr(session.config, "workerinput", {}).get("workerid")
+    if worker is not None:
+        Path(f"{target}.{worker}").write_text(json.dumps(_file_cpu))
+        return
+    merged = dict(_file_cpu)
+    for part in Path(target).parent.glob(Path(target).name + ".gw*"):
+        merged.update(json.loads(part.read_text()))
+        part.unlink()
+    rows = sorted(((f, {"cpu": round(own + kids, 1), "own": round(own, 1), "subprocesses": round(kids, 1),
+                        "wall": round(wall, 1)}) for f, (wall, own, kids) in merged.items()), key=lambda kv: -kv[1]["cpu"])
+    Path(target).write_text(json.dumps({"total_cpu": round(sum(r["cpu"] for _, r in rows), 1), "files": dict(rows)},
+                                       indent=1) + "\n")
+
+
 _file_seconds: dict[str, float] = {}
 
 
@@ -111,6 +157,7 @@ def pytest_runtest_logreport(report) -> None:
 
 
 def pytest_sessionfinish(session) -> None:
+    _write_cpu(session)
     target = os.environ.get("STOCKPILE_TEST_DURATIONS")
     if target and _file_seconds and not hasattr(session.config, "workerinput"):  # the controller (or a plain run)
         ranked = dict(sorted(((f, round(t, 1)) for f, t in _file_seconds.items()), key=lambda kv: -kv[1]))
