@@ -70,6 +70,10 @@ def migrate(engine: Engine) -> str:
     off outside the transaction, ``PRAGMA foreign_key_check`` before the commit, then back on."""
     cfg = alembic_config()
     with engine.connect() as conn:
+        current = MigrationContext.configure(conn).get_current_revision() or ""
+        conn.rollback()
+        if current and current == head_revision():
+            return current  # nothing to upgrade: no foreign-key switch, no full-table foreign_key_check at start-up
         sqlite = conn.dialect.name == "sqlite"
         if sqlite:
             conn.exec_driver_sql("PRAGMA foreign_keys=OFF")  # a no-op inside a transaction: so before BEGIN
