@@ -102,14 +102,19 @@ def pytest_collection_modifyitems(config, items) -> None:
     items.sort(key=lambda item: (-float(seconds.get(_file_of(item.nodeid), 0)), -counts[_file_of(item.nodeid)]))
 
 
-# CPU per file: STOCKPILE_TEST_CPU=FILE.json writes, per test file, the seconds of CPU of the worker
-# running it and of the subprocesses it waited for (anvil, CLI processes, solc, pip...), with its wall
-# seconds; what a 2-core machine's wall time is bound by (the suite's CPU / 2). Each worker writes
-# FILE.json.<worker>; the controller merges them into FILE.json.
-_file_cpu: dict[str, list[float]] = {}
+# Per-file figures, one recorder for both: STOCKPILE_TEST_DURATIONS=FILE.json writes the wall seconds
+# per test file (the ordering above reads them); STOCKPILE_TEST_CPU=FILE.json writes, per test file,
+# the CPU seconds of the worker running it and of the subprocesses it waited for (anvil, CLI
+# processes, solc, pip...) with its wall seconds: what a 2-core machine's wall time is bound by (the
+# suite's CPU / 2). Each xdist worker hands its figures to the controller in FILE.json.<worker>.
+_file_figures: dict[str, list[float]] = {}  # file -> [wall, own CPU, subprocess CPU]
 
 
-def _cpu_now() -> tuple[float, float, float]:
+def _figure_targets() -> tuple[str | None, str | None]:
+    return os.environ.get("STOCKPILE_TEST_DURATIONS"), os.environ.get("STOCKPILE_TEST_CPU")
+
+
+def _clock() -> tuple[float, float, float]:
     import resource
     import time
 
@@ -119,49 +124,41 @@ def _cpu_now() -> tuple[float, float, float]:
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_protocol(item, nextitem):
-    if not os.environ.get("STOCKPILE_TEST_CPU"):
+    if not any(_figure_targets()):
         yield
         return
-    start = _cpu_now()
+    start = _clock()
     yield
-    end = _cpu_now()
-    row = _file_cpu.setdefault(_file_of(item.nodeid), [0.0, 0.0, 0.0])
+    end = _clock()
+    row = _file_figures.setdefault(_file_of(item.nodeid), [0.0, 0.0, 0.0])
     for i in range(3):
         row[i] += end[i] - start[i]
 
 
-def _write_cpu(session) -> None:
-    target = os.environ.get("STOCKPILE_TEST_CPU")
-    if not target:
+def pytest_sessionfinish(session) -> None:
+    durations, cpu = _figure_targets()
+    if not (durations or cpu):
         return
+    handover = Path(durations or cpu)
     worker = getattr(session.config, "workerinput", {}).get("workerid")
     if worker is not None:
-        Path(f"{target}.{worker}").write_text(json.dumps(_file_cpu))
+        Path(f"{handover}.{worker}").write_text(json.dumps(_file_figures))
         return
-    merged = dict(_file_cpu)
-    for part in Path(target).parent.glob(Path(target).name + ".gw*"):
+    merged = dict(_file_figures)  # the controller (or a plain run)
+    for part in handover.parent.glob(handover.name + ".gw*"):
         merged.update(json.loads(part.read_text()))
         part.unlink()
-    rows = sorted(((f, {"cpu": round(own + kids, 1), "own": round(own, 1), "subprocesses": round(kids, 1),
-                        "wall": round(wall, 1)}) for f, (wall, own, kids) in merged.items()), key=lambda kv: -kv[1]["cpu"])
-    Path(target).write_text(json.dumps({"total_cpu": round(sum(r["cpu"] for _, r in rows), 1), "files": dict(rows)},
-                                       indent=1) + "\n")
-
-
-_file_seconds: dict[str, float] = {}
-
-
-def pytest_runtest_logreport(report) -> None:
-    if os.environ.get("STOCKPILE_TEST_DURATIONS"):
-        _file_seconds[_file_of(report.nodeid)] = _file_seconds.get(_file_of(report.nodeid), 0.0) + report.duration
-
-
-def pytest_sessionfinish(session) -> None:
-    _write_cpu(session)
-    target = os.environ.get("STOCKPILE_TEST_DURATIONS")
-    if target and _file_seconds and not hasattr(session.config, "workerinput"):  # the controller (or a plain run)
-        ranked = dict(sorted(((f, round(t, 1)) for f, t in _file_seconds.items()), key=lambda kv: -kv[1]))
-        Path(target).write_text(json.dumps(ranked, indent=1) + "\n")
+    if not merged:
+        return
+    if durations:
+        ranked = sorted(((f, round(wall, 1)) for f, (wall, _, _) in merged.items()), key=lambda kv: -kv[1])
+        Path(durations).write_text(json.dumps(dict(ranked), indent=1) + "\n")
+    if cpu:
+        rows = sorted(((f, {"cpu": round(own + kids, 1), "own": round(own, 1), "subprocesses": round(kids, 1),
+                            "wall": round(wall, 1)}) for f, (wall, own, kids) in merged.items()),
+                      key=lambda kv: -kv[1]["cpu"])
+        Path(cpu).write_text(json.dumps({"total_cpu": round(sum(r["cpu"] for _, r in rows), 1),
+                                         "files": dict(rows)}, indent=1) + "\n")
 
 
 @pytest.fixture(scope="module")
