@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import ape
+import pytest
 from ape.contracts.base import ContractInstance
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,3 +42,36 @@ def test_error_classes_are_the_ones_ape_builds(project, accounts):
         {k: [c.abi.signature for c in v] for k, v in fast.items()}
     with ape.reverts(directory.AccessControlUnauthorizedAccount, account=accounts[1].address):
         directory.registerBasket("SMB", admin, admin, sender=accounts[1])
+
+
+def test_two_run_gas_estimate_succeeds_and_is_close_to_py_evms_search(project, accounts, chain):
+    """tests/conftest.py's estimator against py-evm's own binary search on the same transactions: a
+    contract deployment (large intrinsic gas), a call that writes storage through nested calls, and a
+    reverting call (raised by both)."""
+    import eth.chains.base as py_evm_chain
+    from eth.estimators.gas import binary_gas_search_exact
+    from web3 import Web3
+
+    estimate_gas_in_two_runs = py_evm_chain.get_gas_estimator()
+    assert estimate_gas_in_two_runs.__name__ == "estimate_gas_in_two_runs"  # the patch is on
+    admin, other = accounts[0], accounts[1]
+    w3: Web3 = chain.provider.web3
+    py_evm = chain.provider.evm_backend.chain
+    directory = admin.deploy(project.Directory, admin)
+    deploy_tx = {"from": admin.address, "data": project.Directory.constructor.serialize_transaction(admin).data.hex()}
+    register = directory.grantRole.as_transaction(directory.REGISTRAR_ROLE(), other, sender=admin)
+    calls = [deploy_tx, {"from": admin.address, "to": directory.address, "data": "0x" + bytes(register.data).hex()}]
+    for tx in calls:
+        fast = w3.eth.estimate_gas(tx)
+        try:
+            py_evm_chain.get_gas_estimator = lambda: binary_gas_search_exact
+            py_evm.gas_estimator = binary_gas_search_exact
+            exact = w3.eth.estimate_gas(tx)
+        finally:
+            py_evm_chain.get_gas_estimator = lambda: estimate_gas_in_two_runs
+            py_evm.gas_estimator = estimate_gas_in_two_runs
+        assert exact <= fast <= exact * 64 // 63 + 10_000, (exact, fast)
+    # a call that reverts is refused by the estimate, as with py-evm's own
+    with pytest.raises(Exception) as refused:
+        w3.eth.estimate_gas({"from": other.address, "to": directory.address, "data": "0x" + bytes(register.data).hex()})
+    assert refused.type.__name__ in ("ContractLogicError", "TransactionFailed"), refused.value
