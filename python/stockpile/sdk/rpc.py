@@ -13,6 +13,9 @@ recognises by looking the transaction hash up).
 
 from __future__ import annotations
 
+import threading
+from typing import Any
+
 import requests
 from web3 import HTTPProvider, Web3
 from web3.middleware import ExtraDataToPOAMiddleware
@@ -36,8 +39,42 @@ def retry_configuration() -> ExceptionRetryConfiguration:
         method_allowlist=[*REQUEST_RETRY_ALLOWLIST, "eth_sendRawTransaction", "eth_feeHistory", "debug", "anvil"])
 
 
+class Sessions:
+    """What the HTTP provider posts through: one ``requests.Session`` per thread (as web3 keeps by
+    default), whose proxy, CA-bundle and ``.netrc`` settings are read from the environment once, when
+    the thread's session is made. requests otherwise reads them on every request (two scans of the
+    environment and a look for ~/.netrc: ~0.4 ms of CPU per RPC call, a third of a call's client-side
+    CPU against a local node, measured). An environment changed after connecting is not seen."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._local = threading.local()
+
+    def session(self) -> requests.Session:
+        session: requests.Session | None = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            env = session.merge_environment_settings(self.url, {}, None, None, None)
+            netrc = requests.utils.get_netrc_auth(self.url)
+            session.trust_env = False
+            session.proxies.update(env["proxies"])
+            if env["verify"] is not None:
+                session.verify = env["verify"]
+            if netrc:
+                session.auth = netrc
+            self._local.session = session
+        return session
+
+    def post(self, *args: Any, **kwargs: Any) -> requests.Response:
+        return self.session().post(*args, **kwargs)
+
+    def get(self, *args: Any, **kwargs: Any) -> requests.Response:
+        return self.session().get(*args, **kwargs)
+
+
 def http_provider(url: str, timeout: float = TIMEOUT) -> HTTPProvider:
-    return HTTPProvider(url, request_kwargs={"timeout": timeout}, exception_retry_configuration=retry_configuration())
+    return HTTPProvider(url, request_kwargs={"timeout": timeout}, session=Sessions(url),
+                        exception_retry_configuration=retry_configuration())
 
 
 def redact_url(url: str) -> str:
