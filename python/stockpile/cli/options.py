@@ -195,12 +195,12 @@ def expect_contract(w3: Any, address: str, artifact: str, probe: str, what: str 
     """The web3 contract ``artifact`` at ``address``, refused in one line when nothing is deployed there
     or the code there does not answer ``probe()`` as that contract does (a token given for an attestor)."""
     from stockpile.cli.errors import CliError
-    from stockpile.contracts import load
+    from stockpile.contracts import contract as cached_contract
 
     label = what or artifact
     if not w3.eth.get_code(address):
         raise CliError(f"no contract at {address} (expected the {label})")
-    contract = w3.eth.contract(address=address, abi=load(artifact).abi)
+    contract = cached_contract(w3, artifact, address)
     try:
         getattr(contract.functions, probe)().call()
     except Exception:

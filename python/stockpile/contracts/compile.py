@@ -101,6 +101,7 @@ def compile_all(contracts_dir: Path | None = None, out_dir: Path | None = None) 
     _drop_stale(out_dir or artifacts.artifacts_dir(), written)
     artifacts.load.cache_clear()
     artifacts.abi.cache_clear()
+    artifacts._contract.cache_clear()
     return written
 
 

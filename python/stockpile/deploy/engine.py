@@ -11,17 +11,16 @@ the next one without duplicates.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeGuard
 from collections.abc import Callable
 
 from rich.progress import Progress
 from web3 import Web3
-from eth_typing import ChecksumAddress, HexStr
+from eth_typing import HexStr
 from eth_utils import to_checksum_address
 
-from stockpile.contracts import load
+from stockpile.contracts import contract, load
 from stockpile.deploy.manifest import Action, DeployedContract, Manifest, Pending, load_manifest, save_manifest
 from stockpile.core.eth import ZERO_ADDRESS
 from stockpile.core.jsonconv import jsonable
@@ -82,14 +81,7 @@ class ApplyContext:
         return self.manifest.address(key)
 
     def contract(self, key: str, artifact: str):
-        return _contract(self.w3, to_checksum_address(self.address(key)), artifact)
-
-
-@lru_cache(maxsize=1024)
-def _contract(w3: Web3, address: ChecksumAddress, artifact: str):
-    """web3 builds a contract class from the ABI on every call (~0.1 s for CommodityToken's): the steps
-    ask for the same few contracts again and again."""
-    return w3.eth.contract(address=address, abi=load(artifact).abi)
+        return contract(self.w3, artifact, self.address(key))
 
 
 class DeploymentError(StockpileError, RuntimeError):

@@ -17,7 +17,7 @@ from typing import Any, cast
 from eth_utils import to_checksum_address
 from web3 import Web3
 
-from stockpile.contracts import load
+from stockpile.contracts import contract, load
 from stockpile.oracle.report import SignerConfig, feed_id
 from stockpile.oracle.units import from_answer
 from stockpile.sdk import errors as sdk_errors
@@ -35,7 +35,7 @@ def decode_error(data: str | bytes) -> ContractError | None:
 
 
 def hub_contract(w3: Web3, address: str):
-    return w3.eth.contract(address=to_checksum_address(address), abi=load("PriceFeed").abi)
+    return contract(w3, "PriceFeed", address)
 
 
 def feed_symbols(hub) -> list[str]:

@@ -160,12 +160,11 @@ class PortalService:
     def _connect(self, products: list[ProductContracts], doc: dict) -> Stockpile:
         if doc.get("directory"):
             return Stockpile.connect(self.w3, directory=doc["directory"])
-        from stockpile.contracts import load
+        from stockpile.contracts import contract
 
         infos = {}
-        tok_abi = load("CommodityToken").abi
         for p in products:
-            t = self.w3.eth.contract(address=Web3.to_checksum_address(p.token), abi=tok_abi)
+            t = contract(self.w3, "CommodityToken", p.token)
             symbol = t.functions.symbol().call()
             feed = (doc.get("products", {}).get(p.product) or {}).get("feed")
             infos[symbol] = ProductInfo(symbol=symbol, name=t.functions.name().call(), product_code=p.product,
@@ -320,9 +319,8 @@ class PortalService:
         """A basket at the snapshot block: shares, NAV, and per component its units per share, what the basket
         holds, shares x units (the backing identity: held == shares x units unless tokens were sent to it
         directly) and the product it is (whose attested lots back the holding)."""
-        from stockpile.contracts import load
+        from stockpile.contracts import contract
 
-        erc20_abi = load("CommodityToken").abi
         client = self.sp.basket(symbol)
         b, block = client.token, snap.block
         supply = b.functions.totalSupply().call(block_identifier=block)
@@ -330,7 +328,7 @@ class PortalService:
         components = []
         for token, units, _feed, _hb, tdec, _fdec in b.functions.composition().call(block_identifier=block):
             p = by_token.get(token.lower())
-            erc20 = self.w3.eth.contract(address=token, abi=erc20_abi)
+            erc20 = contract(self.w3, "CommodityToken", token)
             held = erc20.functions.balanceOf(b.address).call(block_identifier=block)
             required = supply * units
             components.append({

@@ -57,14 +57,13 @@ def discover_products(w3: Web3, directory: str, start_block: int = 0) -> list[Pr
     """Every product registered in the Directory: token and reserve attestor by symbol; the
     product code is the token's ``productCode()``. ChainConfigError when the address holds no
     contract or not a Directory."""
-    from stockpile.contracts import load
+    from stockpile.contracts import contract
     from stockpile.reconcile.chain.reader import ChainConfigError
 
     addr = Web3.to_checksum_address(directory)
     if not w3.eth.get_code(addr):
         raise ChainConfigError(f"directory {addr} has no code on chain {w3.eth.chain_id}: wrong address or chain")
-    d = w3.eth.contract(address=addr, abi=load("Directory").abi)
-    tok_abi = load("CommodityToken").abi
+    d = contract(w3, "Directory", addr)
     try:
         n = d.functions.count().call()
     except Exception as exc:  # ContractLogicError, BadFunctionCallOutput: another contract
@@ -76,7 +75,7 @@ def discover_products(w3: Web3, directory: str, start_block: int = 0) -> list[Pr
         except Exception as exc:
             raise ChainConfigError(f"directory {addr} is not a Directory (at({i}) failed: {type(exc).__name__})") from None
         try:
-            code = w3.eth.contract(address=token, abi=tok_abi).functions.productCode().call()
+            code = contract(w3, "CommodityToken", token).functions.productCode().call()
         except Exception as exc:
             raise ChainConfigError(f"directory {addr} entry {i} ({_symbol}): token {token} has no productCode() "
                                    f"({type(exc).__name__}): not a CommodityToken") from None

@@ -66,7 +66,7 @@ class Metrics:
 
 def guardian_pause(w3: Web3, report: Report, cfg: RunConfig, guardian_key: str) -> list[GuardianAction]:
     """Pause minting of every product with a supply_above_reserve break (unless already paused)."""
-    from stockpile.reconcile.chain.abi import token_abi
+    from stockpile.contracts import contract
     from stockpile.sdk.transactions import Sender, TransactionFailed
 
     sender = Sender(w3, guardian_key, timeout=60)
@@ -74,7 +74,7 @@ def guardian_pause(w3: Web3, report: Report, cfg: RunConfig, guardian_key: str) 
     over = sorted({b["product"] for b in report["breaks"] if b["kind"] == "supply_above_reserve"})
     tokens = {p.product: p.token for p in cfg.products}
     for product in over:
-        token = w3.eth.contract(address=Web3.to_checksum_address(tokens[product]), abi=token_abi())
+        token = contract(w3, "CommodityToken", tokens[product])
         action: GuardianAction = {"product": product, "token": token.address, "guardian": sender.address, "action": "pause minting"}
         try:
             if token.functions.mintingPaused().call():

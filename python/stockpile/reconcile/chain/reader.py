@@ -18,6 +18,7 @@ from web3 import Web3
 from web3._utils.events import get_event_data
 from web3.exceptions import BadFunctionCallOutput, ContractLogicError
 
+from stockpile.contracts import contract
 from stockpile.reconcile.chain.abi import attestor_abi, token_abi
 from stockpile.reconcile.chain.logs import LogStats, paged_logs
 from stockpile.reconcile.chain.state import Attestation, PendingRedemption, ProductChainState
@@ -128,11 +129,11 @@ class ChainReader:
         return b
 
     def token(self, product: str):
-        return self.w3.eth.contract(address=Web3.to_checksum_address(self.products[product].token), abi=self.token_abi)
+        return contract(self.w3, "CommodityToken", self.products[product].token)
 
     def attestor(self, product: str):
         a = self.products[product].attestor
-        return None if a is None else self.w3.eth.contract(address=Web3.to_checksum_address(a), abi=self.attestor_abi)
+        return None if a is None else contract(self.w3, "ReserveAttestor", a)
 
     def checkpoint_name(self, p: ProductContracts) -> str:
         return f"{self.chain_id}:{p.product}:{p.token.lower()}:{(p.attestor or '').lower()}"
