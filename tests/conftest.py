@@ -73,6 +73,14 @@ def _speed_up_ape() -> None:
     fast.__set_name__(ContractInstance, "_errors_")
     ContractInstance._errors_ = fast
 
+    # 4. ape's ContractCache.instance_at computes `getattr(contract_type, "name", f"{contract_type}")`: the
+    #    default, a pydantic dump of the whole ContractType (ABI, bytecode, source map: ~5 ms), is built on
+    #    every call even when the name exists. str() of a ContractType is its name here.
+    from ethpm_types import ContractType
+
+    assert "__str__" not in ContractType.__dict__, "ethpm-types defines ContractType.__str__ now"
+    ContractType.__str__ = lambda self: f"ContractType({self.name})"  # type: ignore[method-assign]
+
     import eth.chains.base as py_evm_chain
 
     assert callable(getattr(py_evm_chain, "get_gas_estimator", None)), "py-evm moved get_gas_estimator"

@@ -75,3 +75,10 @@ def test_two_run_gas_estimate_succeeds_and_is_close_to_py_evms_search(project, a
     with pytest.raises(Exception) as refused:
         w3.eth.estimate_gas({"from": other.address, "to": directory.address, "data": "0x" + bytes(register.data).hex()})
     assert refused.type.__name__ in ("ContractLogicError", "TransactionFailed"), refused.value
+
+
+def test_contract_type_str_is_its_name(project):
+    ct = project.Directory.contract_type
+    assert str(ct) == "ContractType(Directory)"  # not a dump of the ABI and bytecode
+    assert ape.Contract  # ape itself is untouched: repr still shows the model
+    assert "abi=" in repr(ct)
