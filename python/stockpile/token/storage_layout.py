@@ -18,6 +18,7 @@ inline must stay identical. Snapshots live in ``contracts/storage-layouts/<Contr
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -45,16 +46,30 @@ def erc7201_slot(namespace: str) -> str:
     return "0x" + (int.from_bytes(keccak(h.to_bytes(32, "big")), "big") & ~0xFF).to_bytes(32, "big").hex()
 
 
+# Compiles already done in this process, by a hash of their standard-JSON input (the compiler is
+# deterministic): the check, the snapshot writer and the tests that ask for the same sources again
+# get the first answer instead of another ~4 s solc-js run. Kept small: a compile's ASTs are big.
+_COMPILED: dict[str, dict[str, Any]] = {}
+_COMPILED_MAX = 4
+
+
 def compile_layouts(sources: dict[str, dict[str, str]] | None = None) -> dict[str, Any]:
-    """Standard-JSON compile returning ASTs and storage layouts (same settings as `stockpile build`)."""
-    install_solc_shim()
+    """Standard-JSON compile returning ASTs and storage layouts (same settings as `stockpile build`).
+
+    The same input compiles once per process; the result is shared, so treat it as read-only."""
     settings = compiler_settings()
     settings["remappings"] = ["@openzeppelin/=node_modules/@openzeppelin/", "@chainlink/=node_modules/@chainlink/"]
     settings["outputSelection"] = {"*": {"": ["ast"], "*": ["storageLayout"]}}
-    return solcx.compile_standard(
-        {"language": "Solidity", "sources": sources or _sources(PROJECT_ROOT / "contracts"), "settings": settings},
-        solc_version=SOLC_VERSION, base_path=str(PROJECT_ROOT), allow_paths=[str(PROJECT_ROOT)],
-    )
+    request = {"language": "Solidity", "sources": sources or _sources(PROJECT_ROOT / "contracts"), "settings": settings}
+    key = hashlib.sha256(json.dumps([SOLC_VERSION, request], sort_keys=True).encode()).hexdigest()
+    if key not in _COMPILED:
+        install_solc_shim()
+        out = solcx.compile_standard(request, solc_version=SOLC_VERSION, base_path=str(PROJECT_ROOT),
+                                     allow_paths=[str(PROJECT_ROOT)])
+        while len(_COMPILED) >= _COMPILED_MAX:
+            _COMPILED.pop(next(iter(_COMPILED)))
+        _COMPILED[key] = out
+    return _COMPILED[key]
 
 
 def _walk(node: Any):
