@@ -8,7 +8,6 @@ import json
 import pytest
 
 from devkit.cli import run
-from stockpile.contracts.compile import _sources
 from stockpile.toolchain import PROJECT_ROOT
 from stockpile.token.storage_layout import (
     SNAPSHOT_DIR, check_against_snapshots, compare, compile_layouts, erc7201_slot, snapshot,
@@ -16,6 +15,7 @@ from stockpile.token.storage_layout import (
 
 TOKEN_SRC = "contracts/token/CommodityToken.sol"
 CORE_SRC = "contracts/token/CommodityTokenCore.sol"  # the namespace struct is declared here
+V2_SRC = "tests/contracts/CommodityTokenV2.sol"
 CORE_IMPORT = 'import {CommodityTokenCore} from "./CommodityTokenCore.sol";'
 
 
@@ -58,9 +58,11 @@ EDITS = {
 
 @pytest.fixture(scope="module")
 def variants():
-    """One compile holding the real sources, the test upgrade target (tests/contracts) and broken copies of CommodityToken (same contract name)."""
-    sources = _sources(PROJECT_ROOT / "contracts") | _sources(PROJECT_ROOT / "tests" / "contracts")  # + the V2 target
-    base, core = sources[TOKEN_SRC]["content"], sources[CORE_SRC]["content"]
+    """One compile holding the test upgrade target (tests/contracts, importing the real CommodityToken)
+    and broken copies of CommodityToken (same contract name). The other product contracts stay out:
+    nothing here reads them (~1.8 s CPU of solc-js less)."""
+    sources = {V2_SRC: {"content": (PROJECT_ROOT / V2_SRC).read_text()}}
+    base, core = (PROJECT_ROOT / TOKEN_SRC).read_text(), (PROJECT_ROOT / CORE_SRC).read_text()
     for name, edits in EDITS.items():
         token_v, core_v = _variant(base, core, name, edits)
         sources[f"contracts/token/CommodityToken_{name}.sol"] = {"content": token_v}
