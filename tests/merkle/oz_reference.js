@@ -1,6 +1,7 @@
 // Independent reference: @openzeppelin/merkle-tree's StandardMerkleTree, called by the tests.
-// One request per stdin line, one answer per stdout line (the tests keep one process for the
-// whole module instead of starting node, ~0.15 s CPU, per hypothesis example):
+// One request per stdin line, one answer per stdout line (tests/merkle keeps one process for the
+// whole module instead of starting node, ~0.15 s CPU, per hypothesis example; a single request
+// without a line break, then end of input, works as before):
 // request: {"types": [...], "values": [[...], ...], "load": <optional dump from Python>}
 // answer: {"root", "proofs": [[...] per value], "dump", "verifiedLoaded": bool|null}
 const path = require("path");
@@ -26,6 +27,7 @@ readline.createInterface({ input: process.stdin, crlfDelay: Infinity }).on("line
     reply = answer(JSON.parse(line));
   } catch (e) {
     reply = { error: String(e && e.stack ? e.stack : e) };
+    process.exitCode = 1; // one-shot callers (tests/reserve, tests/reconcile) see a failed run
   }
   process.stdout.write(JSON.stringify(reply) + "\n");
 });
