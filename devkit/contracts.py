@@ -51,7 +51,7 @@ def dev_artifacts() -> dict[str, Artifact]:
         from stockpile.contracts.compile import compile_standard_json
 
         out = compile_standard_json(sources, outputs=["abi", "evm.bytecode.object", "evm.deployedBytecode.object",
-                                                      "evm.deployedBytecode.immutableReferences"])
+                                                      "evm.deployedBytecode.immutableReferences"], imports_too=False)
         found: dict[str, Any] = {}
         for source in sources:
             for name, data in out["contracts"][source].items():

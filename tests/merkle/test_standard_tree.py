@@ -17,10 +17,34 @@ from stockpile.merkle.lots import encode_lot
 REFERENCE = Path(__file__).with_name("oz_reference.js")
 
 
-def oz(types, values, load=None):
-    payload = {"types": types, "values": [[str(x) if isinstance(x, int) else x for x in v] for v in values], "load": load}
-    out = subprocess.run(["node", str(REFERENCE)], input=json.dumps(payload), capture_output=True, text=True, check=True)
-    return json.loads(out.stdout)
+class Reference:
+    """One node process running oz_reference.js for the whole module: a request per line."""
+
+    def __init__(self):
+        self.proc = subprocess.Popen(["node", str(REFERENCE)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     text=True, encoding="utf-8")
+
+    def __call__(self, types, values, load=None):
+        payload = {"types": types, "values": [[str(x) if isinstance(x, int) else x for x in v] for v in values],
+                   "load": load}
+        self.proc.stdin.write(json.dumps(payload) + "\n")  # ensure_ascii: no raw line break inside
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        assert line, f"oz_reference.js exited with {self.proc.poll()}"
+        reply = json.loads(line)
+        assert "error" not in reply, reply.get("error")
+        return reply
+
+    def close(self):
+        self.proc.stdin.close()
+        self.proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def oz():
+    ref = Reference()
+    yield ref
+    ref.close()
 
 
 def hexes(items):
@@ -34,7 +58,7 @@ lots = st.tuples(text.filter(bool), text.filter(bool), text.filter(bool), text,
 
 @settings(max_examples=40, deadline=None)
 @given(st.lists(lots, min_size=1, max_size=12))
-def test_lot_trees_match_openzeppelin(values):
+def test_lot_trees_match_openzeppelin(oz, values):
     ours = lot_tree(values)
     ref = oz(LOT_LEAF_TYPES, values)
     assert "0x" + ours.root.hex() == ref["root"]
@@ -48,7 +72,7 @@ def test_fast_lot_encoder_equals_abi_encode(value):
     assert encode_lot(value) == encode(LOT_LEAF_TYPES, list(value))
 
 
-def test_generic_types_match_openzeppelin():
+def test_generic_types_match_openzeppelin(oz):
     types = ["address", "uint256"]
     values = [["0x1111111111111111111111111111111111111111", 5000], ["0x2222222222222222222222222222222222222222", 2500],
               ["0x3333333333333333333333333333333333333333", 1]]
@@ -56,13 +80,13 @@ def test_generic_types_match_openzeppelin():
     assert "0x" + ours.root.hex() == oz(types, values)["root"]
 
 
-def test_openzeppelin_loads_and_verifies_our_dump():
+def test_openzeppelin_loads_and_verifies_our_dump(oz):
     values = [("WH-1", f"LOT-{i}", "NDPR-OXIDE", "powder", 995_000, 10**18 * (i + 1), f"SGS-{i}") for i in range(7)]
     ours = lot_tree(values)
     assert oz(LOT_LEAF_TYPES, values, load=ours.dump())["verifiedLoaded"] is True
 
 
-def test_our_verifier_accepts_openzeppelin_proofs_and_rejects_tampering():
+def test_our_verifier_accepts_openzeppelin_proofs_and_rejects_tampering(oz):
     values = [("WH-1", f"LOT-{i}", "DY-METAL", "ingot", 999_000, 1000 + i, "") for i in range(5)]
     ref = oz(LOT_LEAF_TYPES, values)
     tree = lot_tree(values)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 
 import pytest
@@ -21,8 +22,8 @@ contract Probe is ERC20Permit {
 """
 
 
-def run(args, stdin=None):
-    return subprocess.run([SHIM, *args], input=stdin, capture_output=True, text=True, cwd=PROJECT_ROOT)
+def run(args, stdin=None, env=None):
+    return subprocess.run([SHIM, *args], input=stdin, capture_output=True, text=True, cwd=PROJECT_ROOT, env=env)
 
 
 def test_version_is_native_looking_and_parsed_by_py_solc_x():
@@ -32,6 +33,22 @@ def test_version_is_native_looking_and_parsed_by_py_solc_x():
     assert str(get_solc_version(SHIM)) == SOLC_VERSION
     with_commit = get_solc_version(SHIM, with_commit_hash=True)
     assert str(with_commit).startswith(f"{SOLC_VERSION}+commit.")
+
+
+def test_version_answer_is_kept_per_package_and_asked_again_when_the_package_changes(tmp_path):
+    env = dict(os.environ, STOCKPILE_SOLC_CACHE=str(tmp_path))  # not the checkout's: other workers read that
+    first = run(["--version"], env=env)
+    assert first.returncode == 0 and f"Version: {SOLC_VERSION}+commit." in first.stdout
+    (kept,) = tmp_path.glob("*-version.json")
+    data = json.loads(kept.read_text())
+    assert data["version"] in first.stdout
+    # the kept answer is what the next call prints (planted here to tell the two apart)
+    kept.write_text(json.dumps({**data, "version": f"{SOLC_VERSION}+commit.00000000.Linux.g++"}))
+    assert "commit.00000000" in run(["--version"], env=env).stdout
+    # kept for another package (or another soljson.js): solc-js is asked again, and the answer replaced
+    kept.write_text(json.dumps({"key": "another solc-js", "version": "0.8.1+commit.00000000.Linux.g++"}))
+    assert run(["--version"], env=env).stdout == first.stdout
+    assert json.loads(kept.read_text()) == data
 
 
 def test_help_lists_combined_json_outputs_where_py_solc_x_reads_them():

@@ -56,11 +56,15 @@ def _sources(contracts_dir: Path) -> dict[str, dict[str, str]]:
     }
 
 
-def compile_standard_json(sources: dict[str, dict[str, str]], outputs: list[str] = OUTPUTS) -> dict[str, Any]:
+def compile_standard_json(sources: dict[str, dict[str, str]], outputs: list[str] = OUTPUTS,
+                          imports_too: bool = True) -> dict[str, Any]:
+    """Compile ``sources`` (and what they import). ``imports_too=False``: output only for the given
+    sources; solc then skips generating code for the imported contracts (OpenZeppelin's, Safe's
+    libraries, a base compiled again on its own), the same bytecode of ours for less CPU."""
     install_solc_shim()
     settings = compiler_settings()
     settings["remappings"] = ["@openzeppelin/=node_modules/@openzeppelin/", "@chainlink/=node_modules/@chainlink/"]
-    settings["outputSelection"] = {"*": {"*": outputs}}
+    settings["outputSelection"] = {"*": {"*": outputs}} if imports_too else {src: {"*": outputs} for src in sources}
     return solcx.compile_standard(
         {"language": "Solidity", "sources": sources, "settings": settings},
         solc_version=SOLC_VERSION,
@@ -72,7 +76,7 @@ def compile_standard_json(sources: dict[str, dict[str, str]], outputs: list[str]
 def compile_all(contracts_dir: Path | None = None, out_dir: Path | None = None) -> list[Path]:
     """Compile every contract under ``contracts/`` and write its artifact. Returns the files written."""
     contracts_dir = contracts_dir or PROJECT_ROOT / "contracts"
-    out = compile_standard_json({**_sources(contracts_dir), **_external_sources()})
+    out = compile_standard_json({**_sources(contracts_dir), **_external_sources()}, imports_too=False)
     written = []
     version = f"solc-js {SOLC_VERSION}"
     for source, contracts in out.get("contracts", {}).items():
