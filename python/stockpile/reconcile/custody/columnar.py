@@ -194,11 +194,22 @@ class FastChunk:
     def params(self) -> list:
         """The rows' values flattened row by row (14 per row, :class:`CheckedRow` order), made
         column-wise through a numpy object array (no tuple per row): what a multi-row ``INSERT``
-        binds. Memoised (made in the caller's thread, bound in the writer's)."""
+        binds. The rows are grouped by warehouse, in file order within each (a stable sort: the
+        ``(snapshot, warehouse)`` index then takes each warehouse's entries as one ascending run;
+        a warehouse's rows keep their line order in rowid order). Memoised (made in the caller's
+        thread, bound in the writer's)."""
         if self._params is None:
             import numpy as np
+            import pyarrow as pa
 
             c, fast, take = self._c, self.fast, self._take
+            quantity: Any = self.quantity
+            leaves = np.frombuffer(self.leaves, dtype="S32")
+            wh = c._enc["warehouse_id"][1][fast]
+            if len(wh) > 1 and bool((wh[1:] < wh[:-1]).any()):
+                order = np.argsort(wh, kind="stable")
+                fast, take = fast[order], pa.array(fast[order])
+                quantity, leaves = np.array(quantity, dtype=object)[order], leaves[order]
             m = np.empty((len(fast), 14), dtype=object)
             m[:, 0] = c._lines[fast].tolist()
             for j, name in ((1, "warehouse_id"), (2, "lot_id"), (3, "product_code"), (4, "form"), (6, "gross_quantity"),
@@ -209,8 +220,11 @@ class FastChunk:
                     m[:, j] = c._cols[name].take(take).to_numpy(zero_copy_only=False)
             m[:, 5] = c._ppm[fast].tolist()
             m[:, 11] = c._ts[fast].tolist()
-            m[:, 12] = self.quantity
-            block = self.leaves
+            m[:, 12] = quantity
+            # the leaves as bytearray slices: the sqlite3 module binds a bytearray as a BLOB at once,
+            # while bytes go through its adapter lookup (measured with callgrind: 3,300 of 25,700
+            # instructions per stored row)
+            block = bytearray(leaves.tobytes())
             m[:, 13] = [block[j:j + 32] for j in range(0, len(block), 32)]
             self._params = m.ravel().tolist()
         return self._params
