@@ -81,13 +81,59 @@ class Database:
         self.revision = migrate(self.engine)
         # (view, product) -> (root, total, lots): see view_root
         self._roots: dict[tuple[frozenset, str], tuple[str | None, int, int]] = {}
+        self._checkpoints: list[threading.Thread] = []  # see _bulk_transaction
 
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
 
     def dispose(self) -> None:
+        self.wait_checkpoints()
         self.engine.dispose()
+
+    @contextlib.contextmanager
+    def _bulk_transaction(self):
+        """``engine.begin()`` for an ingestion. On SQLite its commit does not also copy the WAL
+        into the database file (the automatic checkpoint after a commit that leaves more than 1,000
+        pages in the WAL: measured 1.0 s of the 1M-lot ingestion, its ~220 MB written again and
+        synced): the commit makes the rows durable in the WAL (what every commit guarantees), and
+        the checkpoint runs in a background thread on its own connection, as PostgreSQL's
+        checkpointer does (:meth:`wait_checkpoints`; :meth:`dispose` waits for it; cut short by the
+        process's exit, the next connection's checkpoint completes it)."""
+        if self.dialect != "sqlite":
+            with self.engine.begin() as conn:
+                yield conn
+            return
+        with self.engine.connect() as conn:
+            raw = conn.connection.driver_connection
+            assert raw is not None
+            before = raw.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+            raw.execute("PRAGMA wal_autocheckpoint=0")  # per connection, not transactional
+            try:
+                with conn.begin():
+                    yield conn
+            finally:
+                raw.execute(f"PRAGMA wal_autocheckpoint={int(before)}")
+        self._checkpoint_in_background()
+
+    def _checkpoint_in_background(self) -> None:
+        def run() -> None:
+            try:
+                with self.engine.connect() as conn:
+                    raw = conn.connection.driver_connection
+                    assert raw is not None
+                    raw.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            except Exception:  # noqa: BLE001 - a later commit's automatic checkpoint does it then
+                pass
+
+        t = threading.Thread(target=run, name="wal-checkpoint", daemon=True)
+        t.start()
+        self._checkpoints.append(t)
+
+    def wait_checkpoints(self) -> None:
+        """Wait for the background WAL checkpoints of this process's ingestions (SQLite)."""
+        while self._checkpoints:
+            self._checkpoints.pop().join()
 
     # ---------------------------------------------------------------- ingestion
     def find_snapshot(self, content_hash: str, kind: str = "custody", parse_options: str | None = None):
@@ -156,7 +202,7 @@ class Database:
         pool = _pool(catalogue, meta, workers, check_chars) if workers > 1 else None
         try:
             # the writer (a thread, maybe an open COPY) is stopped before the transaction ends either way
-            with self.engine.begin() as conn, contextlib.ExitStack() as stop_writer:
+            with self._bulk_transaction() as conn, contextlib.ExitStack() as stop_writer:
                 sid = conn.execute(
                     text("INSERT INTO snapshots (kind, content_hash, report_hash, source, format, as_of, ingested_at, "
                          "accepted, rejected, size_bytes, meta, parse_options) VALUES (:kind, :h, :rh, :src, :fmt, 0, "
