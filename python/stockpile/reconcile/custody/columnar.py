@@ -211,23 +211,26 @@ class FastChunk:
                 order = np.argsort(wh, kind="stable")
                 fast, take = fast[order], pa.array(fast[order])
                 quantity, leaves = np.array(quantity, dtype=object)[order], leaves[order]
-            m = np.empty((len(fast), 14), dtype=object)
-            m[:, 0] = c._lines[fast].tolist()
+            # each column's values as a list, put in place by a slice assignment of the flat list
+            # (a C loop; the numpy object matrix, ravelled and listed, was 0.73 of 1.15 s at 1M lots)
+            width = 14
+            flat: list = [None] * (len(fast) * width)
+            flat[0::width] = c._lines[fast].tolist()
             for j, name in ((1, "warehouse_id"), (2, "lot_id"), (3, "product_code"), (4, "form"), (6, "gross_quantity"),
                             (7, "net_quantity"), (8, "unit"), (9, "assay_ref"), (10, "status")):
                 if name in c._enc:
-                    m[:, j] = c._objects(name)[c._enc[name][1][fast]]
+                    flat[j::width] = c._objects(name)[c._enc[name][1][fast]].tolist()
                 else:
-                    m[:, j] = c._cols[name].take(take).to_numpy(zero_copy_only=False)
-            m[:, 5] = c._ppm[fast].tolist()
-            m[:, 11] = c._ts[fast].tolist()
-            m[:, 12] = quantity
+                    flat[j::width] = c._cols[name].take(take).to_numpy(zero_copy_only=False).tolist()
+            flat[5::width] = c._ppm[fast].tolist()
+            flat[11::width] = c._ts[fast].tolist()
+            flat[12::width] = list(quantity)
             # the leaves as bytearray slices: the sqlite3 module binds a bytearray as a BLOB at once,
             # while bytes go through its adapter lookup (measured with callgrind: 3,300 of 25,700
             # instructions per stored row)
             block = bytearray(leaves.tobytes())
-            m[:, 13] = [block[j:j + 32] for j in range(0, len(block), 32)]
-            self._params = m.ravel().tolist()
+            flat[13::width] = [block[j:j + 32] for j in range(0, len(block), 32)]
+            self._params = flat
         return self._params
 
     def arrow(self):
