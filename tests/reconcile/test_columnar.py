@@ -152,6 +152,9 @@ def test_a_failing_write_mid_ingest_stores_nothing_and_the_export_can_be_ingeste
     ('W1,A,NDPR-OXIDE,"powder, fine",99.5,10,9,kg,S,in_stock,' + T, "a quoted field"),
     ("W1,A,NDPR-OXIDE,powder,99.5,10,9,kg,S,in_stock," + T + "\n\nW1,B,NDPR-OXIDE,powder,99.5,10,9,kg,S,in_stock," + T,
      "a blank line"),
+    ("W1,A,NDPR-OXIDE,powder,99.5,10,9,kg,S,in_stock," + T + "\n", "a blank last line"),
+    ("W1,A,NDPR-OXIDE,powder,99.5,10,9,kg,S,in_stock," + T + "\r\n\r\nW1,B,NDPR-OXIDE,powder,99.5,10,9,kg,S,in_stock," + T,
+     "a blank line between CRLF lines"),
     ("W1,A,NDPR-OXIDE,powder,99.5,10,9,kg,S,in_stock," + T + "\nW1,B,NDPR-OXIDE,powder,99.5,10,9,kg,S", "a short row"),
 ])
 def test_files_the_fast_path_cannot_map_line_by_line_go_through_the_exact_path(tmp_path, body, why):

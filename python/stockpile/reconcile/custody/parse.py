@@ -116,7 +116,7 @@ class FileScan:
 
     sha256: str
     size: int
-    keccak: str
+    keccak: str | None  # None: not computed (scan_file(keccak=False))
     utf8: bool  # the whole file is valid UTF-8
     nul: bool  # the file holds a NUL byte
 
@@ -125,22 +125,24 @@ class FileScan:
         return self.utf8 and not self.nul
 
 
-def scan_file(path: str | Path) -> FileScan:
+def scan_file(path: str | Path, keccak: bool = True) -> FileScan:
     """sha256, size and keccak256 (the attestation reportHash of a report that is this file) in one
-    pass, plus UTF-8 validity and NUL bytes (C-speed checks, so clean files skip per-row ones)."""
+    pass, plus UTF-8 validity and NUL bytes (C-speed checks, so clean files skip per-row ones).
+    ``keccak=False``: no keccak256 (``FileScan.keccak`` None; :func:`file_keccak` makes it apart)."""
     import codecs
 
     from stockpile.core.hashing import keccak_256
 
     h = hashlib.sha256()
-    k = keccak_256()
+    k = keccak_256() if keccak else None
     size = 0
     dec = codecs.getincrementaldecoder("utf-8")()
     utf8, nul = True, False
     with open(path, "rb") as f:
         while chunk := f.read(1 << 20):
             h.update(chunk)
-            k.update(chunk)
+            if k is not None:
+                k.update(chunk)
             size += len(chunk)
             if utf8:
                 try:
@@ -154,7 +156,20 @@ def scan_file(path: str | Path) -> FileScan:
             dec.decode(b"", final=True)
         except UnicodeDecodeError:
             utf8 = False
-    return FileScan(h.hexdigest(), size, "0x" + k.hexdigest(), utf8, nul)
+    return FileScan(h.hexdigest(), size, "0x" + k.hexdigest() if k is not None else None, utf8, nul)
+
+
+def file_keccak(path: str | Path) -> str:
+    """keccak256 of a file's bytes (0x-hex: the attestation reportHash of a report that is this
+    file), read 4 MiB at a time; each block is hashed without the GIL, so a thread can compute it
+    while this process does other work (an ingestion's columnar read)."""
+    from stockpile.core.hashing import keccak_256
+
+    k = keccak_256()
+    with open(path, "rb") as f:
+        while chunk := f.read(4 << 20):
+            k.update(chunk)
+    return "0x" + k.hexdigest()
 
 
 def file_hash(path: str | Path) -> tuple[str, int]:
@@ -167,6 +182,7 @@ def file_hashes(path: str | Path) -> tuple[str, int, str]:
     """(sha256 hex, size, keccak256 0x-hex) in one pass; the keccak is the attestation reportHash
     of a report that is this file."""
     s = scan_file(path)
+    assert s.keccak is not None
     return s.sha256, s.size, s.keccak
 
 

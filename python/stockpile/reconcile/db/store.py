@@ -16,13 +16,14 @@ from heapq import merge
 from itertools import chain
 from operator import attrgetter, itemgetter, methodcaller
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import NamedTuple, cast
 
 from sqlalchemy import Engine, text
 
 from stockpile.reconcile.custody.parse import (
-    CheckedRow, ExportError, Reject, Validator, check_chunk, duplicate_reason, init_worker, is_field_value, meta_checks_chars, read_records,
-    scan_file, write_rejects,
+    CheckedRow, ExportError, Reject, Validator, check_chunk, duplicate_reason, file_keccak, init_worker, is_field_value,
+    meta_checks_chars, read_records, scan_file, write_rejects,
 )
 from stockpile.reconcile.custody.schema import RESERVE_STATUSES, Catalogue
 from stockpile.reconcile.db.engine import make_engine, migrate
@@ -81,13 +82,59 @@ class Database:
         self.revision = migrate(self.engine)
         # (view, product) -> (root, total, lots): see view_root
         self._roots: dict[tuple[frozenset, str], tuple[str | None, int, int]] = {}
+        self._checkpoints: list[threading.Thread] = []  # see _bulk_transaction
 
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
 
     def dispose(self) -> None:
+        self.wait_checkpoints()
         self.engine.dispose()
+
+    @contextlib.contextmanager
+    def _bulk_transaction(self):
+        """``engine.begin()`` for an ingestion. On SQLite its commit does not also copy the WAL
+        into the database file (the automatic checkpoint after a commit that leaves more than 1,000
+        pages in the WAL: measured 1.0 s of the 1M-lot ingestion, its ~220 MB written again and
+        synced): the commit makes the rows durable in the WAL (what every commit guarantees), and
+        the checkpoint runs in a background thread on its own connection, as PostgreSQL's
+        checkpointer does (:meth:`wait_checkpoints`; :meth:`dispose` waits for it; cut short by the
+        process's exit, the next connection's checkpoint completes it)."""
+        if self.dialect != "sqlite":
+            with self.engine.begin() as conn:
+                yield conn
+            return
+        with self.engine.connect() as conn:
+            raw = conn.connection.driver_connection
+            assert raw is not None
+            before = raw.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+            raw.execute("PRAGMA wal_autocheckpoint=0")  # per connection, not transactional
+            try:
+                with conn.begin():
+                    yield conn
+            finally:
+                raw.execute(f"PRAGMA wal_autocheckpoint={int(before)}")
+        self._checkpoint_in_background()
+
+    def _checkpoint_in_background(self) -> None:
+        def run() -> None:
+            try:
+                with self.engine.connect() as conn:
+                    raw = conn.connection.driver_connection
+                    assert raw is not None
+                    raw.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            except Exception:  # noqa: BLE001 - a later commit's automatic checkpoint does it then
+                pass
+
+        t = threading.Thread(target=run, name="wal-checkpoint", daemon=True)
+        t.start()
+        self._checkpoints.append(t)
+
+    def wait_checkpoints(self) -> None:
+        """Wait for the background WAL checkpoints of this process's ingestions (SQLite)."""
+        while self._checkpoints:
+            self._checkpoints.pop().join()
 
     # ---------------------------------------------------------------- ingestion
     def find_snapshot(self, content_hash: str, kind: str = "custody", parse_options: str | None = None):
@@ -127,7 +174,7 @@ class Database:
         started = time.perf_counter()
         catalogue = catalogue or Catalogue.load()
         path = Path(path)
-        scan = scan_file(path)
+        scan = scan_file(path, keccak=False)  # the keccak256 (report hash) in a thread below
         meta, records = read_records(path, catalogue, decimal_comma=decimal_comma, content_hash=(scan.sha256, scan.size),
                                      scan=scan)
         options = meta.parse_options()
@@ -136,13 +183,14 @@ class Database:
             return IngestResult(existing.id, str(path), scan.sha256, kind, existing.accepted, existing.rejected,
                                 existing.as_of, duplicate=True, rejects_path=existing.rejects_path,
                                 seconds=time.perf_counter() - started)
-        with gc_paused():
+        # the file's keccak256 (0.35 s CPU at 1M lots, without the GIL) alongside the columnar read
+        with ThreadPoolExecutor(1, thread_name_prefix="report-hash") as hasher, gc_paused():
             return self._ingest(path, catalogue, kind, rejects_dir, show_progress, workers, started, scan, meta, records,
-                                    columnar)
+                                hasher.submit(file_keccak, path), columnar)
 
     def _ingest(self, path, catalogue, kind, rejects_dir, show_progress, workers, started, scan, meta,
-                records, columnar=None) -> IngestResult:
-        digest, size, report_hash = scan.sha256, scan.size, scan.keccak
+                records, report_hash: Future[str], columnar=None) -> IngestResult:
+        digest, size = scan.sha256, scan.size
         check_chars = meta_checks_chars(meta, scan)
         if workers is None:
             workers = 1  # measured: on 2 shared cores the worker pool (pickling) was slower than one process
@@ -156,12 +204,12 @@ class Database:
         pool = _pool(catalogue, meta, workers, check_chars) if workers > 1 else None
         try:
             # the writer (a thread, maybe an open COPY) is stopped before the transaction ends either way
-            with self.engine.begin() as conn, contextlib.ExitStack() as stop_writer:
+            with self._bulk_transaction() as conn, contextlib.ExitStack() as stop_writer:
                 sid = conn.execute(
                     text("INSERT INTO snapshots (kind, content_hash, report_hash, source, format, as_of, ingested_at, "
                          "accepted, rejected, size_bytes, meta, parse_options) VALUES (:kind, :h, :rh, :src, :fmt, 0, "
                          ":now, 0, 0, :size, :meta, :opt) RETURNING id"),
-                    {"kind": kind, "h": digest, "rh": report_hash, "src": str(path), "fmt": meta.format,
+                    {"kind": kind, "h": digest, "rh": None, "src": str(path), "fmt": meta.format,
                      "now": int(time.time()), "size": size, "meta": json.dumps(meta.meta), "opt": meta.parse_options()},
                 ).scalar_one()
                 writer = background = _BackgroundWriter(_writer(conn, self.dialect, sid))
@@ -229,8 +277,9 @@ class Database:
                     conn.execute(text("INSERT INTO rejects (snapshot_id, line, code, reason, raw) VALUES (:s, :l, :c, :r, :raw)"),
                                  [{"s": sid, "l": x.line, "c": x.code, "r": x.reason, "raw": x.raw} for x in rejects])
                 conn.execute(text("UPDATE snapshots SET as_of = :a, accepted = :n, rejected = :r, rejects_path = :p, "
-                                  "distinct_lot_ids = :d WHERE id = :s"),
-                             {"a": snap_as_of, "n": accepted, "r": len(rejects), "p": rejects_path, "d": distinct, "s": sid})
+                                  "distinct_lot_ids = :d, report_hash = :rh WHERE id = :s"),
+                             {"a": snap_as_of, "n": accepted, "r": len(rejects), "p": rejects_path, "d": distinct,
+                              "rh": report_hash.result(), "s": sid})
                 if wh_count:
                     conn.execute(text("INSERT INTO snapshot_warehouses (snapshot_id, warehouse_id, as_of, lots) "
                                       "VALUES (:s, :w, :a, :n)"),
@@ -834,8 +883,8 @@ def _writer(conn, dialect: str, sid: int) -> _Writer:
 def _pg_writer(raw, cols: str, sid: int) -> _Writer:
     """One COPY kept open across batches (the server loads rows while the next batch is made;
     a COPY per batch would wait for the server each time): rows by ``write_row`` in text format,
-    columnar chunks as CSV made by Arrow (no Python object per row; fast rows are printable ASCII
-    and every string is quoted, so an empty one is not NULL). A switch of format starts a new COPY."""
+    columnar chunks in binary format made by Arrow (:func:`_copy_binary`: no Python object per
+    row; no field is NULL). A switch of format starts a new COPY."""
     state: dict = {"fmt": None, "stack": None, "cp": None}
 
     def open_copy(fmt: str):
@@ -843,15 +892,19 @@ def _pg_writer(raw, cols: str, sid: int) -> _Writer:
             end(True)
             stack = contextlib.ExitStack()
             cur = stack.enter_context(raw.cursor())
-            options = " (FORMAT csv)" if fmt == "csv" else ""
+            options = " (FORMAT binary)" if fmt == "binary" else ""
             state.update(fmt=fmt, stack=stack, cp=stack.enter_context(cur.copy(f"COPY lots ({cols}) FROM STDIN{options}")))
+            if fmt == "binary":  # whole blocks of rows: the header and trailer are ours to send
+                state["cp"].write(_PG_BINARY_HEADER)
         return state["cp"]
 
     def end(ok: bool) -> None:
-        stack = state["stack"]
+        stack, fmt, cp = state["stack"], state["fmt"], state["cp"]
         state.update(fmt=None, stack=None, cp=None)
         if stack is not None:
             if ok:
+                if fmt == "binary":
+                    cp.write(_PG_BINARY_TRAILER)
                 stack.close()  # ends the COPY: the server's error, if any, is raised here
             else:
                 err = RuntimeError("ingestion failed")
@@ -863,31 +916,60 @@ def _pg_writer(raw, cols: str, sid: int) -> _Writer:
             cp.write_row((sid, *row))
 
     def write_chunk(chunk) -> None:
-        open_copy("csv").write(_copy_csv(sid, chunk.arrow()))
+        open_copy("binary").write(_copy_binary(sid, chunk.arrow()))
 
     return _Writer(write, write_chunk, end)
 
 
-def _copy_csv(sid: int, table) -> bytes:
-    """COPY ... (FORMAT csv) data of lot rows (an Arrow table in CheckedRow order, ``leaf`` 32-byte
-    binary) for snapshot ``sid``: the leaf as bytea hex text (``\\x`` and 64 hex digits)."""
-    import io
+_PG_BINARY_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)  # signature, flags 0, no header extension
+_PG_BINARY_TRAILER = b"\xff\xff"
 
+
+def _copy_binary(sid: int, table) -> bytes:
+    """COPY ... (FORMAT binary) rows of lot rows (an Arrow table in CheckedRow order, ``leaf``
+    32-byte binary) for snapshot ``sid``, made column-wise: each row is its field count and, per
+    field, a 4-byte length and the value (int8/int4 big-endian, text as its bytes, bytea as is),
+    joined element-wise by Arrow. The server then parses no text and decodes no hex (measured
+    against the COPY CSV made by Arrow before, 1M lots: the server's CPU 4.9 -> 3.8 s, ours 3.6 -> 3.2 s)."""
     import numpy as np
     import pyarrow as pa
-    import pyarrow.csv as pacsv
+    import pyarrow.compute as pc
 
     n = table.num_rows
+
+    def fixed(*parts) -> object:
+        """Fixed-width bytes per row: numpy (n, width) uint8 blocks side by side, as Arrow binary."""
+        block = np.ascontiguousarray(np.hstack(parts))
+        width = block.shape[1]
+        offsets = np.arange(0, width * (n + 1), width, dtype=np.int32)
+        return pa.Array.from_buffers(pa.binary(), n, [None, pa.py_buffer(offsets), pa.py_buffer(block)])
+
+    def be(values, dtype: str) -> object:
+        return np.asarray(values).astype(dtype).view(np.uint8).reshape(n, -1)
+
+    def length(col) -> object:  # the 4-byte length word of a text field
+        return be(pc.binary_length(col).to_numpy(zero_copy_only=False), ">i4")
+
+    def const(data: bytes) -> object:
+        return np.broadcast_to(np.frombuffer(data, dtype=np.uint8), (n, len(data)))
+
+    text = {name: table.column(name).combine_chunks().cast(pa.binary()) for name in (
+        "warehouse_id", "lot_id", "product_code", "form", "gross_quantity", "net_quantity", "unit", "assay_ref", "status",
+        "quantity")}
     leaf = table.column("leaf").combine_chunks()
-    raw = np.frombuffer(leaf.buffers()[1], dtype=np.uint8)[leaf.offset * 32:(leaf.offset + n) * 32].reshape(n, 32)
-    digits = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
-    hexed = np.empty((n, 66), dtype=np.uint8)
-    hexed[:, 0], hexed[:, 1] = ord("\\"), ord("x")
-    hexed[:, 2::2], hexed[:, 3::2] = digits[raw >> 4], digits[raw & 15]
-    offsets = pa.py_buffer(np.arange(0, 66 * (n + 1), 66, dtype=np.int32).tobytes())
-    leaf_text = pa.StringArray.from_buffers(n, offsets, pa.py_buffer(hexed.tobytes()))
-    out = table.set_column(table.schema.get_field_index("leaf"), "leaf", leaf_text)
-    out = out.add_column(0, "snapshot_id", pa.array(np.full(n, sid, dtype=np.int64)))
-    buf = io.BytesIO()
-    pacsv.write_csv(out, buf, pacsv.WriteOptions(include_header=False))
-    return buf.getvalue()
+    leaf_raw = np.frombuffer(leaf.buffers()[1], dtype=np.uint8)[leaf.offset * 32:(leaf.offset + n) * 32].reshape(n, 32)
+    four, eight = (4).to_bytes(4, "big"), (8).to_bytes(4, "big")
+    pieces = [fixed(const(len(LOT_COLUMNS).to_bytes(2, "big") + eight + int(sid).to_bytes(8, "big", signed=True) + four),
+                    be(table.column("line").to_numpy(), ">i4"), length(text["warehouse_id"]))]
+    for prev, name in (("warehouse_id", "lot_id"), ("lot_id", "product_code"), ("product_code", "form")):
+        pieces += [text[prev], fixed(length(text[name]))]
+    pieces += [text["form"], fixed(const(four), be(table.column("purity_ppm").to_numpy(), ">i4"),
+                                   length(text["gross_quantity"]))]
+    for prev, name in (("gross_quantity", "net_quantity"), ("net_quantity", "unit"), ("unit", "assay_ref"),
+                       ("assay_ref", "status")):
+        pieces += [text[prev], fixed(length(text[name]))]
+    pieces += [text["status"], fixed(const(eight), be(table.column("as_of").to_numpy(), ">i8"), length(text["quantity"])),
+               text["quantity"], fixed(const((32).to_bytes(4, "big")), leaf_raw)]
+    rows = pc.binary_join_element_wise(*pieces, b"")
+    offsets = np.frombuffer(rows.buffers()[1], dtype=np.int32)[rows.offset:rows.offset + n + 1]
+    return rows.buffers()[2].to_pybytes()[int(offsets[0]):int(offsets[-1])]
