@@ -10,20 +10,18 @@ import httpx
 import pytest
 from web3 import Web3
 
-from portal_helpers import start_portal
+from portal_helpers import devnet_from, start_portal
 from stockpile.contracts import load
-from stockpile.portal.devnet import prepare
 from devkit.devchain import send
-from stockpile.toolchain import Anvil
 from stockpile.toolchain.anvil import dev_keys
 
 pytestmark = [pytest.mark.anvil, pytest.mark.slow]
 
 
-def test_minting_paused_shows_then_portal_serves_the_last_snapshot_while_the_node_is_down(tmp_path):
-    node = Anvil(extra_args=["--state", str(tmp_path / "anvil-state.json")]).start()
+def test_minting_paused_shows_then_portal_serves_the_last_snapshot_while_the_node_is_down(prepared, tmp_path):
+    # its own node (it is stopped and started again), with the prepared devnet and a state file to come back with
+    node, info = devnet_from(prepared, tmp_path / "work", state_file=tmp_path / "anvil-state.json")
     try:
-        info = prepare(node.url, tmp_path)
         info["work"] = tmp_path
         proc, url = start_portal(info, "--refresh", "0.5")
         try:
