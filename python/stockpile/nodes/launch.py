@@ -32,9 +32,11 @@ def _forkserver() -> Any:
     return ctx
 
 
-def _run(argv: list[str], env: dict[str, str], stdout: Connection | None, log_path: str) -> None:
-    """In the child: environment, stdout (the pipe, else the log) and stderr (the log), then the CLI."""
+def _run(argv: list[str], env: dict[str, str], stdout: Connection | None, log_path: str, cwd: str | None) -> None:
+    """In the child: environment, working folder, stdout (the pipe, else the log) and stderr (the log), then the CLI."""
     os.environ.update(env)
+    if cwd is not None:
+        os.chdir(cwd)
     log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     os.dup2(stdout.fileno() if stdout is not None else log, 1)
     os.dup2(log, 2)
@@ -83,13 +85,14 @@ class Launched:
 
 
 def launch(argv: Sequence[str | Path], env: Mapping[str, str] | None = None, log: str | Path = os.devnull,
-           capture_stdout: bool = False) -> Launched:
+           capture_stdout: bool = False, cwd: str | Path | None = None) -> Launched:
     """``stockpile ARGV`` as a child of the fork server, with ``env`` added to this process's
-    environment; stderr (and stdout unless ``capture_stdout``: then a pipe read as ``.stdout``)
-    appended to ``log``."""
+    environment, in ``cwd`` (default: this process's working folder); stderr (and stdout unless
+    ``capture_stdout``: then a pipe read as ``.stdout``) appended to ``log``."""
     ctx = _forkserver()
     reader, writer = ctx.Pipe(duplex=False) if capture_stdout else (None, None)
-    process = ctx.Process(target=_run, args=(list(map(str, argv)), {**os.environ, **(env or {})}, writer, str(log)),
+    process = ctx.Process(target=_run, args=(list(map(str, argv)), {**os.environ, **(env or {})}, writer, str(log),
+                                             str(cwd if cwd is not None else Path.cwd())),
                           daemon=False, name=f"stockpile {' '.join(map(str, argv[:2]))}")
     process.start()
     stdout = None
