@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import os
 import signal
+import time
+
+import httpx
 
 import pytest
 
@@ -45,7 +48,17 @@ def test_sigterm_stops_a_running_oracle_node(anvil, tmp_path):
         line = node.stdout.readline()
         assert "listening on http://" in line, (tmp_path / "node.log").read_text()
         assert node.poll() is None
+        url = line.strip().rsplit(" ", 1)[-1]
+        deadline = time.monotonic() + 30
+        while True:  # serving: a SIGTERM between the "listening" line and serve_forever exits 1 (ValueError)
+            try:
+                if httpx.get(url + "/health", timeout=2).status_code in (200, 503):
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "the node never answered /health"
+            time.sleep(0.1)
         node.send_signal(signal.SIGTERM)
-        assert node.wait(30) == 0
+        assert node.wait(30) == 0, (tmp_path / "node.log").read_text()
     finally:
         shutdown()
