@@ -45,11 +45,11 @@ def deployment(prepared, tmp_path_factory):
         node.stop()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def portal(deployment):
-    """A portal process per module (on the session's deployment and database): refreshing every 2 s,
-    it costs CPU for as long as it runs, so it stops with the module instead of idling, polling the
-    node, until the test worker's session ends."""
+    """One portal process for the session's deployment and database (refreshing every 2 s: a refresh
+    while neither the chain nor the custody database changed keeps the snapshot, so idling costs a
+    block request, not a re-read; starting one costs ~3 s CPU: imports, first refresh, lot index)."""
     proc, url = start_portal(deployment, "--refresh", "2")
     yield url
     proc.terminate()
