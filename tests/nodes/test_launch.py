@@ -50,14 +50,15 @@ def test_sigterm_stops_a_running_oracle_node(anvil, tmp_path):
         assert node.poll() is None
         url = line.strip().rsplit(" ", 1)[-1]
         deadline = time.monotonic() + 30
-        while True:  # serving: a SIGTERM between the "listening" line and serve_forever exits 1 (ValueError)
-            try:
-                if httpx.get(url + "/health", timeout=2).status_code in (200, 503):
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "the node never answered /health"
-            time.sleep(0.1)
+        with httpx.Client(timeout=2) as web:
+            while True:  # serving: a SIGTERM between the "listening" line and serve_forever exits 1 (ValueError)
+                try:
+                    if web.get(url + "/health").status_code in (200, 503):
+                        break
+                except httpx.HTTPError:
+                    pass
+                assert time.monotonic() < deadline, "the node never answered /health"
+                time.sleep(0.1)
         node.send_signal(signal.SIGTERM)
         assert node.wait(30) == 0, (tmp_path / "node.log").read_text()
     finally:
