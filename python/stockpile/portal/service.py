@@ -153,6 +153,8 @@ class PortalService:
         self._custody: dict[tuple, tuple[int, int]] = {}
         self._prices: dict[str, dict[int, dict | None]] = {}
         self._history: dict[tuple, dict] = {}
+        self._basket_clients: dict[str, Any] = {}  # symbol -> the SDK's BasketClient
+        self._erc20: dict[str, Contract] = {}  # component token address -> contract
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -337,15 +339,18 @@ class PortalService:
         directly) and the product it is (whose attested lots back the holding)."""
         from stockpile.contracts import load
 
-        erc20_abi = load("CommodityToken").abi
-        client = self.sp.basket(symbol)
+        if symbol not in self._basket_clients:  # its contracts and decimals: the same at every refresh
+            self._basket_clients[symbol] = self.sp.basket(symbol)
+        client = self._basket_clients[symbol]
         b, block = client.token, snap.block
         supply = b.functions.totalSupply().call(block_identifier=block)
         by_token = {p.info.token.lower(): p for p in snap.products.values()}
         components = []
         for token, units, _feed, _hb, tdec, _fdec in b.functions.composition().call(block_identifier=block):
             p = by_token.get(token.lower())
-            erc20 = self.w3.eth.contract(address=token, abi=erc20_abi)
+            if token not in self._erc20:  # a web3 contract object costs ~10 ms CPU to build: one per token
+                self._erc20[token] = self.w3.eth.contract(address=token, abi=load("CommodityToken").abi)
+            erc20 = self._erc20[token]
             held = erc20.functions.balanceOf(b.address).call(block_identifier=block)
             required = supply * units
             components.append({
