@@ -5,6 +5,8 @@
 3. three custodian attestor nodes (separate processes, own copies of the exports) sign each
    product's reserve (Merkle root of its lots) when their books agree; the transmitter submits
 4. oracle operators (one node process each, own key and market view) publish reference prices
+   (the node processes are forked from one launcher that imported the package once:
+   ``stockpile.nodes.launch``, ~1.5 s CPU less per node than a fresh interpreter)
 5. mint against the reserves, transfer, permit + transferFrom, redeem; create and redeem basket
    shares (SMB) and print the basket's NAV next to its component prices
 6. print a summary per product (supply, attested reserve, price, holders)
@@ -15,9 +17,6 @@ Everything runs on anvil's public development accounts: never use them on a real
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime
@@ -34,6 +33,7 @@ from stockpile.toolchain import Anvil
 from stockpile.toolchain.anvil import dev_keys
 
 if TYPE_CHECKING:
+    from stockpile.nodes.launch import Launched
     from stockpile.reconcile.custody.schema import Catalogue
     from stockpile.reconcile.db.store import Database
 
@@ -49,6 +49,15 @@ def run_demo(port: int | None = None, work_dir: str | Path | None = None, consol
     console = console or Console(width=150)
     work = Path(work_dir or tempfile.mkdtemp(prefix="stockpile-demo-"))
     keys = dev_keys()
+    try:
+        return _run_demo(port, work, keys, console)
+    finally:
+        from stockpile.nodes.launch import shutdown
+
+        shutdown()  # the node launcher the attestor and oracle node processes were forked from
+
+
+def _run_demo(port: int | None, work: Path, keys: list[str], console: Console) -> int:
     with Anvil(port=port) as node:
         console.rule("1. local chain and deployment")
         sp, manifest = _deploy(node.url, keys, work, console)
@@ -174,14 +183,16 @@ def _attest_locally(sp, db, as_of: int, keys: list[str], console: Console) -> di
     return out
 
 
-def start_oracle_node(folder: Path, config: dict, key: str, timeout: float = 60) -> tuple[subprocess.Popen, str]:
-    """One operator's node as its own process (``python -m stockpile oracle node``): (process, url).
-    ``config`` is the node YAML as a dict; the key goes in ``ORACLE_NODE_KEY`` (``key: {key_env: ...}``)."""
+def start_oracle_node(folder: Path, config: dict, key: str, timeout: float = 60) -> tuple[Launched, str]:
+    """One operator's node as its own process (``stockpile oracle node``, forked from the node launcher
+    that imported the package once: ``stockpile.nodes.launch``): (process, url). ``config`` is the node
+    YAML as a dict; the key goes in ``ORACLE_NODE_KEY`` (``key: {key_env: ...}``)."""
+    from stockpile.nodes.launch import launch
+
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "node.yaml").write_text(yaml.safe_dump(config))
-    with open(folder / "node.log", "ab") as log_file:  # the child keeps its own descriptor
-        proc = subprocess.Popen([sys.executable, "-m", "stockpile", "oracle", "node", "--config", str(folder / "node.yaml")],
-                                env=dict(os.environ, ORACLE_NODE_KEY=key), stdout=subprocess.PIPE, stderr=log_file, text=True)
+    proc = launch(["oracle", "node", "--config", folder / "node.yaml"], env={"ORACLE_NODE_KEY": key},
+                  log=folder / "node.log", capture_stdout=True)
     end = time.time() + timeout
     assert proc.stdout is not None
     while time.time() < end:

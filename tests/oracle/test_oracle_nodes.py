@@ -16,7 +16,7 @@ from eth_account import Account
 
 from node_helpers import TOKEN, TOKEN_ENV, NodeProcess, start_all
 from oracle_helpers import ANVIL_TRANSMITTER, advance, make_keys
-from stockpile.nodes import NodeRef, Nodes
+from stockpile.nodes import NodeRef, Nodes, launch
 from stockpile.oracle.config import FeederConfig
 from stockpile.oracle.report import feed_id, median
 from stockpile.oracle.state import State
@@ -46,14 +46,15 @@ def net(anvil, w3, anvil_keys, signer_keys, tmp_path_factory, cert):
     hub = stack.deploy_hub(w3, anvil_keys[0], [Account.from_key(k).address for k in five], 1,
                            {s.removesuffix("/USD"): stack.feed("1000000", heartbeat=3600) for s in SYMBOLS})["address"]
     root = tmp_path_factory.mktemp("nodes")
-    nodes = [NodeProcess(f"op{i}", root / f"op{i}", k, anvil.url, hub, 31337, PRODUCTS, tls=cert if i == 0 else None)
-             for i, k in enumerate(five)]
+    nodes = [NodeProcess(f"op{i}", root / f"op{i}", k, anvil.url, hub, 31337, PRODUCTS, tls=cert if i == 0 else None,
+                         fresh=i == 0) for i, k in enumerate(five)]  # op0 in a fresh interpreter, the others forked
     for i, n in enumerate(nodes):
         n.write_prices({"NDPR": f"62.{50 + i}", "DY": f"310.{10 + i}"})
     start_all(nodes)
     yield {"hub": hub, "nodes": nodes, "root": root}
     for n in nodes:
         n.stop()
+    launch.shutdown()  # the node launcher: stopped and waited for (its CPU counts as this module's)
 
 
 def _transmitter(net, w3, anvil_keys, tmp_path, extra_refs=(), **cfg) -> NodeTransmitter:

@@ -1,9 +1,14 @@
 """The portal served over a real anvil deployment (the sample deployment file, the sample custody
 exports, attestations, prices, a holder journey and two reconciliations), and a real headless
-Chromium (Debian's chromium + chromium-driver, installed by `make browser`) driven by selenium."""
+Chromium (Debian's chromium + chromium-driver, installed by `make browser`) driven by selenium.
+
+The deployment is prepared once per test session (``prepared``: `stockpile.portal.devnet.prepare`
+on an anvil, then its chain state dumped), shared by every xdist worker; each user gets its own
+anvil loaded from that state and its own copy of the work files (``portal_helpers.devnet_from``)."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 from pathlib import Path
 
@@ -11,29 +16,40 @@ import httpx
 import pytest
 from web3 import Web3
 
-from portal_helpers import start_portal
-from stockpile.portal.devnet import prepare
-from stockpile.toolchain import Anvil
+from portal_helpers import devnet_from, prepare_shared, start_portal
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 
 
 @pytest.fixture(scope="session")
-def deployment(tmp_path_factory):
+def prepared(tmp_path_factory) -> Path:
+    """The prepared devnet (chain state, work files, deployment info), made by the first worker that
+    asks; the others wait for it (a lock file in the session's folder that all xdist workers share)."""
+    base = tmp_path_factory.getbasetemp()
+    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    with open(root / "portal-devnet.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        return prepare_shared(root / "portal-devnet-prepared")
+
+
+@pytest.fixture(scope="session")
+def deployment(prepared, tmp_path_factory):
     work = tmp_path_factory.mktemp("portal-devnet")
-    with Anvil() as node:  # its own node: other suites move the shared node's clock
-        info = prepare(node.url, work)
+    node, info = devnet_from(prepared, work)  # its own node: other suites move the shared node's clock
+    try:
         info["work"] = work
         info["w3"] = Web3(Web3.HTTPProvider(node.url))
         yield info
+    finally:
+        node.stop()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def portal(deployment):
-    """A portal process per module (on the session's deployment and database): refreshing every 2 s,
-    it costs CPU for as long as it runs, so it stops with the module instead of idling, polling the
-    node, until the test worker's session ends."""
+    """One portal process for the session's deployment and database (refreshing every 2 s: a refresh
+    while neither the chain nor the custody database changed keeps the snapshot, so idling costs a
+    block request, not a re-read; starting one costs ~3 s CPU: imports, first refresh, lot index)."""
     proc, url = start_portal(deployment, "--refresh", "2")
     yield url
     proc.terminate()

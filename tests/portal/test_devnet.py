@@ -106,10 +106,10 @@ def test_devnet_up_status_env_down_and_restart_keeps_the_chain(devnet_dir):
     assert json.loads(devnet("status", "--json", d=d).stdout)["portal"] is True
     # the portal serves the renewed round (its index follows the new root)
     deadline = time.monotonic() + 60
-    while httpx.get(env["STOCKPILE_PORTAL"] + "/api/products/NDPR", timeout=10).json()["attestation"]["round"] != \
-            renewed.round_id:
-        assert time.monotonic() < deadline, "the portal did not pick up the renewed attestation"
-        time.sleep(1)
+    with httpx.Client(base_url=env["STOCKPILE_PORTAL"], timeout=10) as web:  # one client for the polls
+        while web.get("/api/products/NDPR").json()["attestation"]["round"] != renewed.round_id:
+            assert time.monotonic() < deadline, "the portal did not pick up the renewed attestation"
+            time.sleep(1)
 
 
 def test_devnet_commands_on_a_folder_without_a_devnet(tmp_path):

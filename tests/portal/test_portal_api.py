@@ -161,6 +161,30 @@ def test_accepted_redemption_stays_pending_until_a_closing_event(api, deployment
     assert "#2" in page and "accepted, being delivered" in page
 
 
+def test_refresh_keeps_the_snapshot_until_the_chain_or_the_custody_database_changes(deployment, tmp_path):
+    """An idle portal does not re-read the chain every refresh: the same head block and custody database
+    give the same snapshot; an ingest into the custody database (no new block) is read at the next one."""
+    import shutil
+
+    from stockpile.portal.service import PortalService
+    from stockpile.reconcile.custody.schema import Catalogue
+    from stockpile.reconcile.db.store import Database
+
+    db_file = tmp_path / "custody.db"  # a copy: the session's database stays as the other tests expect it
+    shutil.copyfile(deployment["db"], db_file)
+    service = PortalService(deployment["products"], db_file, index_path=tmp_path / "index.sqlite")
+    first = service.refresh()
+    assert service.refresh() is first and first.error is None
+    db = Database(db_file)
+    try:  # a newer export of the first sample warehouse, dated before the head block
+        demo.plant_released_lot(db, Catalogue.load(), deployment["as_of"] + 60, tmp_path)
+    finally:
+        db.dispose()
+    second = service.refresh()
+    assert second is not first and second.block == first.block and second.error is None
+    assert service.refresh() is second
+
+
 # ---------------------------------------------------------------- bad input
 @pytest.mark.parametrize("path", ["/api/products/NOPE", "/api/products/NOPE/history", "/api/products/NOPE/lots",
                                   "/api/products/NOPE/lots/ROT-00000001", "/api/products/NOPE/lots/ROT-00000001/proof"])

@@ -5,7 +5,8 @@ waits for the next block as on a testnet, only not 12 s; block timestamps follow
 a few blocks share a second and the admin delays are passed with evm_increaseTime), with EIP-1559
 fees and a 12M block gas limit so that deployments move the base fee; a fresh deployer key that
 exists only as an encrypted keystore (made with `stockpile deploy new-keystore`) and is
-funded from a faucet; the issuer's 2-of-3 Safe (owners' keys as keystores too) as admin; and in
+funded from a faucet; the issuer's 2-of-3 Safe (owners' keys as keystores too, PBKDF2-encrypted:
+``owner_keystore``) as admin; and in
 front of it all the flaky RPC proxy (rate limits, dropped requests).
 """
 
@@ -20,7 +21,7 @@ import yaml
 from eth_account import Account
 from web3 import Web3
 
-from rehearsal_helpers import FAUCET, SEPOLIA, fund, new_keystore, stockpile
+from rehearsal_helpers import FAUCET, SEPOLIA, fund, new_keystore, owner_keystore, stockpile
 from rpc_proxy import FlakyRpcProxy
 from stockpile.deploy import SAMPLE_DEVNET
 from stockpile.toolchain import Anvil
@@ -54,7 +55,7 @@ def rehearsal(tmp_path_factory):
         spec = new_keystore(work / "keys" / "deployer.json", deployer.key.to_0x_hex())
         owners = [Account.create() for _ in range(3)]
         fund(w3, owners[0].address)
-        owner_specs = [new_keystore(work / "keys" / f"owner{i}.json", o.key.to_0x_hex()) for i, o in enumerate(owners)]
+        owner_specs = [owner_keystore(work / "keys" / f"owner{i}.json", o) for i, o in enumerate(owners)]
         created = stockpile("safe", "create", "--rpc-url", proxy.url, "--account", "env:FAUCET_KEY", "--deploy-contracts",
                             "--threshold", 2, *[x for o in owners for x in ("--owner", o.address)],
                             env={"FAUCET_KEY": FAUCET.key.to_0x_hex()})

@@ -21,12 +21,20 @@ const {
 setLibSourcifyLoggerLevel(1); // warnings and errors only: stdout carries one JSON line per contract
 
 class SolcJs {
+  constructor() {
+    // the same standard-JSON input compiles to the same output: two proxies of one StockpileProxy
+    // source are compiled once (solc-js takes ~2 s CPU per contract)
+    this.outputs = new Map();
+  }
+
   async compile(version, input) {
     const have = solc.version();
     if (!have.startsWith(version)) {
       throw new Error(`the metadata asks for solc ${version}, this solc-js is ${have}`);
     }
-    const output = JSON.parse(solc.compile(JSON.stringify(input)));
+    const json = JSON.stringify(input);
+    if (!this.outputs.has(json)) this.outputs.set(json, solc.compile(json));
+    const output = JSON.parse(this.outputs.get(json));
     const errors = (output.errors || []).filter((e) => e.severity === 'error');
     if (errors.length) {
       const err = new Error(`compilation failed: ${errors[0].formattedMessage || errors[0].message}`);

@@ -144,18 +144,19 @@ def _wait_http(url: str, body: dict | None, timeout: float, what: str, d: Path, 
 
     deadline = time.monotonic() + timeout
     pid = int(_pid_file(d, name).read_text())
-    while time.monotonic() < deadline:
-        if not Path(f"/proc/{pid}").exists() or _zombie(pid):
-            log = d / "logs" / f"{name}.log"
-            tail = log.read_text(errors="replace").strip().splitlines()[-3:] if log.exists() else []
-            raise DevnetError(f"{what} exited; see {log}: {' | '.join(tail)}")
-        try:
-            r = httpx.post(url, json=body, timeout=2) if body else httpx.get(url, timeout=2)
-            if r.status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
+    with httpx.Client(timeout=2) as client:  # one client: each new one loads the CA bundle (~30 ms CPU)
+        while time.monotonic() < deadline:
+            if not Path(f"/proc/{pid}").exists() or _zombie(pid):
+                log = d / "logs" / f"{name}.log"
+                tail = log.read_text(errors="replace").strip().splitlines()[-3:] if log.exists() else []
+                raise DevnetError(f"{what} exited; see {log}: {' | '.join(tail)}")
+            try:
+                r = client.post(url, json=body) if body else client.get(url)
+                if r.status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
     raise DevnetError(f"{what} did not answer at {url} within {timeout:.0f}s")
 
 

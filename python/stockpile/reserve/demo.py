@@ -10,11 +10,9 @@ Demo only: the keys are anvil's public development keys.
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import shutil
 import subprocess
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -22,6 +20,7 @@ from typing import Any
 import yaml
 
 from stockpile.nodes import NodeRef, Nodes, token_hash
+from stockpile.nodes.launch import Launched, launch
 from stockpile.reserve.collect import Collection, SubmissionLog, collect_from_nodes, submit_once
 from stockpile.reserve.custodian import AttestationRequest
 from stockpile.reserve.models import Attestation, report_hash
@@ -55,7 +54,7 @@ class AttestorNodes:
     def __init__(self, rpc_url: str, chain_id: int, attestors: dict[str, str], keys: Sequence[str],
                  exports: Path, work: Path, tamper: dict[int, str] | None = None):
         self.token = secrets.token_urlsafe(24)
-        self.procs: list[subprocess.Popen] = []
+        self.procs: list[Launched] = []
         self.refs: list[NodeRef] = []
         self.tampered: dict[str, tuple[str, str, str]] = {}  # node -> the lot its copy changed
         for i, key in enumerate(keys):
@@ -73,11 +72,9 @@ class AttestorNodes:
                 "server": {"host": "127.0.0.1", "port": 0, "max_body_bytes": 1024 * 1024,
                            "transmitters": [{"name": "demo-transmitter", "token_sha256": token_hash(self.token)}]},
             }))
-            log = open(home / "node.log", "wb")  # noqa: SIM115 - the node writes it while it runs
-            self.procs.append(subprocess.Popen(
-                [sys.executable, "-m", "stockpile.cli", "reserve", "node", "--config", str(config)],
-                stdout=subprocess.PIPE, stderr=log, env={**os.environ, "ATTESTOR_KEY": key}))
-            log.close()
+            # its own process, forked from the node launcher that imported the package once
+            self.procs.append(launch(["reserve", "node", "--config", config], env={"ATTESTOR_KEY": key},
+                                     log=home / "node.log", capture_stdout=True))
         try:
             for i, proc in enumerate(self.procs):
                 assert proc.stdout is not None
