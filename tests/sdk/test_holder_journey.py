@@ -7,10 +7,11 @@ from decimal import Decimal
 import pytest
 from eth_account import Account
 
+from stockpile.contracts import load
 from stockpile.merkle import Lot
 from stockpile.sdk import Stockpile, errors
 from stockpile.sdk.units import QuantityError
-from sdk_helpers import ATTESTOR_KEYS, SPENDER, publish_price
+from sdk_helpers import ATTESTOR_KEYS, SPENDER, BatchCountingProxy, publish_price
 
 pytestmark = pytest.mark.anvil
 
@@ -35,6 +36,57 @@ def test_products_are_discovered_from_the_directory(holder):
     ndpr = holder.product("NDPR").info
     assert (ndpr.product_code, ndpr.decimals, ndpr.unit) == ("NDPR-OXIDE", 18, "NdPr oxide, 1 kg, 99.5%")
     assert ndpr.attestor and ndpr.feed
+
+
+def test_connect_reads_the_directory_in_a_few_batches(devnet, holder):
+    """connect() asks the node for the Directory's products and each token's name, code, unit and
+    decimals in JSON-RPC batches: a handful of HTTP requests, not one per view."""
+    url, manifest = devnet
+    with BatchCountingProxy(url) as proxy:
+        sp = Stockpile.connect(proxy.url, manifest=manifest)
+    assert sp.products() == holder.products() and len(sp.products()) == 5
+    assert sp.baskets() == holder.baskets() == ["SMB"]
+    assert proxy.stats["batches"] >= 2  # the Directory entries, then the tokens' views
+    assert proxy.stats["requests"] + proxy.stats["batches"] <= 8, proxy.stats  # unbatched: ~30
+
+
+@pytest.mark.parametrize("refuse", ["error", "http"])
+def test_connect_to_a_node_that_refuses_batches(devnet, holder, refuse):
+    """A node that refuses batches (a JSON-RPC error, or HTTP 400) is read one call at a time, with the
+    same products; the connection remembers it and sends it no further batch."""
+    from stockpile.sdk import rpc
+
+    url, manifest = devnet
+    with BatchCountingProxy(url, refuse=refuse) as proxy:
+        w3 = rpc.connect(proxy.url)
+        sp = Stockpile.connect(w3, manifest=manifest)
+        assert sp.products() == holder.products() and sp.baskets() == ["SMB"]
+        assert proxy.stats["refused"] == 1 and proxy.stats["requests"] > 10, proxy.stats
+        again = Stockpile.connect(w3, manifest=manifest)
+        assert again.products() == holder.products()
+        assert proxy.stats["batches"] == 1, proxy.stats  # not asked again
+
+
+def test_a_call_that_fails_in_a_batch_raises_as_it_does_alone(devnet, holder):
+    """rpc.read_calls: one failing view among others raises what that view raises on its own (the
+    Directory's UnknownProduct revert), and the node is still asked in batches afterwards."""
+    from web3.exceptions import ContractLogicError
+
+    from stockpile.sdk import rpc
+
+    url, _ = devnet
+    with BatchCountingProxy(url) as proxy:
+        w3 = rpc.connect(proxy.url)
+        d = w3.eth.contract(address=holder.directory, abi=load("Directory").abi)
+        with pytest.raises(ContractLogicError) as alone:
+            d.functions.get("NOPE").call()
+        with pytest.raises(ContractLogicError) as batched:
+            rpc.read_calls(w3, [d.functions.get("NDPR"), d.functions.get("NOPE"), d.functions.get("AG")])
+        assert str(batched.value) == str(alone.value) and batched.value.data == alone.value.data
+        batches = proxy.stats["batches"]
+        found = rpc.read_calls(w3, [d.functions.get("NDPR"), d.functions.get("AG")])
+        assert [f[0] for f in found] == [holder.product("NDPR").info.token, holder.product("AG").info.token]
+        assert proxy.stats["batches"] == batches + 1
 
 
 def test_holder_journey(operator, holder, devnet):

@@ -14,17 +14,19 @@ error (``errors.ReserveExceeded``...).
 
 from __future__ import annotations
 
+import functools
 import json
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
 from eth_typing import ChecksumAddress
 from eth_utils import to_checksum_address
 from web3 import Web3
+from web3.contract import Contract
 from web3.logs import DISCARD
 from web3.types import TopicFilter
 
@@ -78,12 +80,17 @@ class ProductClient:
     def __init__(self, sp: Stockpile, info: ProductInfo):
         self.sp = sp
         self.info = info
-        w3 = sp.w3
-        # the addresses are passed on as given (web3 checks them): the casts only name their type
-        self.token = w3.eth.contract(address=cast(ChecksumAddress, info.token), abi=_token_abi())
-        self.attestor = w3.eth.contract(address=cast(ChecksumAddress, info.attestor),
-                                        abi=load("ReserveAttestor").abi) if info.attestor else None
-        self.feed = w3.eth.contract(address=cast(ChecksumAddress, info.feed), abi=sp.feed_abi) if info.feed else None
+        self.token = sp._contract("token", info.token)
+
+    @functools.cached_property
+    def attestor(self) -> Contract | None:
+        """The product's ReserveAttestor (None if it has none); built when first used."""
+        return self.sp._contract("attestor", self.info.attestor) if self.info.attestor else None
+
+    @functools.cached_property
+    def feed(self) -> Contract | None:
+        """The product's reference price feed (None if it has none); built when first used."""
+        return self.sp._contract("feed", self.info.feed) if self.info.feed else None
 
     @property
     def symbol(self) -> str:
@@ -392,8 +399,7 @@ class Stockpile:
                  directory: str | None = None, baskets: dict[str, tuple[str, str | None]] | None = None):
         self.w3 = w3
         self._baskets = dict(baskets or {})  # symbol -> (BasketToken address, BasketNavFeed address or None)
-        if hasattr(w3.provider, "cache_allowed_requests"):
-            w3.provider.cache_allowed_requests = True  # eth_chainId once, not before every call
+        _cache_chain_id(w3)
         self.account = account
         self.directory = directory
         self._products = products
@@ -405,6 +411,10 @@ class Stockpile:
             for item in _token_abi() if item.get("type") == "event"
         }
         self._clients: dict[str, ProductClient] = {}
+        # web3 contract objects by (kind, address), and their factories by kind, shared with with_account():
+        # web3 spends ~10 ms CPU on each object over a large ABI (CommodityToken's), twice that without the factory
+        self._contracts: dict[tuple[str, str], Contract] = {}
+        self._factories: dict[str, type[Contract]] = {}
 
     # -- construction -------------------------------------------------------------------------
     @classmethod
@@ -418,6 +428,7 @@ class Stockpile:
             from_manifest = _baskets_from_manifest(data)
         if directory is None:
             raise SdkError("give a Directory address or a deployment manifest")
+        _cache_chain_id(w3)  # before the Directory is read
         products = _products_from_directory(w3, directory)
         baskets = {**from_manifest, **_baskets_from_directory(w3, directory)}  # the Directory's entry wins
         return cls(w3, products, account, directory, baskets)
@@ -438,7 +449,9 @@ class Stockpile:
 
     def with_account(self, account: LocalAccount) -> Stockpile:
         """The same connection acting as another account."""
-        return Stockpile(self.w3, self._products, account, self.directory, self._baskets)
+        other = Stockpile(self.w3, self._products, account, self.directory, self._baskets)
+        other._contracts, other._factories = self._contracts, self._factories
+        return other
 
     def baskets(self) -> list[str]:
         """Symbols of the baskets known to this client (from the Directory, the deployment manifest or
@@ -464,6 +477,16 @@ class Stockpile:
         return BasketClient(self, address, nav_feed)
 
     # -- plumbing ------------------------------------------------------------------------------
+    def _contract(self, kind: str, address: str) -> Contract:
+        """The web3 contract of ``kind`` (a key of ``CONTRACT_ABIS``) at ``address``, built once per connection.
+        The address is passed on as given (web3 checks it): the cast only names its type."""
+        key = (kind, address)
+        if key not in self._contracts:
+            if kind not in self._factories:
+                self._factories[kind] = self.w3.eth.contract(abi=CONTRACT_ABIS[kind]())
+            self._contracts[key] = self._factories[kind](address=cast(ChecksumAddress, address))
+        return self._contracts[key]
+
     def send(self, fn: Any) -> Any:
         if self._sender is None:
             raise SdkError("this client has no account: connect(..., account=...) to send transactions")
@@ -478,6 +501,12 @@ class Stockpile:
             args = {k: ("0x" + v.hex() if isinstance(v, (bytes, bytearray)) else v) for k, v in decoded["args"].items()}
         return HistoryEvent(block_number=log["blockNumber"], tx_hash=Web3.to_hex(log["transactionHash"]),
                             log_index=log["logIndex"], event=name, args=args)
+
+
+def _cache_chain_id(w3: Web3) -> None:
+    """web3 asks eth_chainId before every call unless its provider caches it: ask it once."""
+    if hasattr(w3.provider, "cache_allowed_requests"):
+        w3.provider.cache_allowed_requests = True
 
 
 def _feed_abi() -> list[dict[str, Any]]:
@@ -507,16 +536,13 @@ def _baskets_from_directory(w3: Web3, directory: str) -> dict[str, tuple[str, st
     had a basket list answers none (its baskets are then known from the manifest only)."""
     from web3.exceptions import BadFunctionCallOutput, ContractLogicError
 
-    d = w3.eth.contract(address=to_checksum_address(directory), abi=load("Directory").abi)
+    d = w3.eth.contract(address=to_checksum_address(directory), abi=_views("Directory", *DIRECTORY_VIEWS))
     try:
         symbols = d.functions.basketSymbols().call()
     except (ContractLogicError, BadFunctionCallOutput):
         return {}
-    out: dict[str, tuple[str, str | None]] = {}
-    for symbol in symbols:
-        basket, nav = d.functions.getBasket(symbol).call()
-        out[symbol] = (basket, nav if int(nav, 16) else None)
-    return out
+    found = rpc.read_calls(w3, [d.functions.getBasket(symbol) for symbol in symbols])
+    return {symbol: (basket, nav if int(nav, 16) else None) for symbol, (basket, nav) in zip(symbols, found)}
 
 
 def _token_abi() -> list[dict[str, Any]]:
@@ -526,14 +552,45 @@ def _token_abi() -> list[dict[str, Any]]:
     return token_abi_with_authorizations(load("CommodityToken").abi, load("CommodityTokenAuthorizations").abi)
 
 
+CONTRACT_ABIS: dict[str, Callable[[], list[dict[str, Any]]]] = {
+    "token": _token_abi,
+    "attestor": lambda: load("ReserveAttestor").abi,
+    "feed": _feed_abi,
+    "erc20": lambda: load("CommodityToken").abi,  # a basket's component, as an ERC-20 (with permit)
+    "basket": lambda: load("BasketToken").abi,
+    "nav": lambda: load("BasketNavFeed").abi,
+}
+
+
 def _products_from_directory(w3: Web3, directory: str) -> dict[str, ProductInfo]:
-    d = w3.eth.contract(address=to_checksum_address(directory), abi=load("Directory").abi)
+    """Every product of the Directory: its addresses, then each token's name, code, unit and decimals,
+    in two JSON-RPC batches (``rpc.read_calls``)."""
+    d = w3.eth.contract(address=to_checksum_address(directory), abi=_views("Directory", *DIRECTORY_VIEWS))
+    symbols = d.functions.symbols().call()
+    entries = rpc.read_calls(w3, [d.functions.get(symbol) for symbol in symbols])
+    token_views = w3.eth.contract(abi=_views("CommodityToken", *TOKEN_VIEWS))  # one factory for every token
+    calls = []
+    for _, (token, _, _) in zip(symbols, entries):
+        functions = token_views(address=token).functions
+        calls += [getattr(functions, view)() for view in TOKEN_VIEWS]
+    values = rpc.read_calls(w3, calls)
     out = {}
-    for symbol in d.functions.symbols().call():
-        token, feed, attestor = d.functions.get(symbol).call()
-        t = w3.eth.contract(address=token, abi=load("CommodityToken").abi)
+    for i, (symbol, (token, feed, attestor)) in enumerate(zip(symbols, entries)):
+        name, product_code, unit, decimals = values[i * len(TOKEN_VIEWS):(i + 1) * len(TOKEN_VIEWS)]
         out[symbol] = ProductInfo(
-            symbol=symbol, name=t.functions.name().call(), product_code=t.functions.productCode().call(),
-            unit=t.functions.unitDescription().call(), decimals=t.functions.decimals().call(), token=token,
+            symbol=symbol, name=name, product_code=product_code, unit=unit, decimals=decimals, token=token,
             attestor=attestor if int(attestor, 16) else None, feed=feed if int(feed, 16) else None)
     return out
+
+
+# The views connect() reads. A web3 contract object costs time with the square of its ABI's functions
+# (~15 ms CPU for CommodityToken's whole ABI, ~0.5 ms for these four), so connect builds its own over
+# just these ABI entries (taken from the artifacts, not copied).
+DIRECTORY_VIEWS = ("symbols", "get", "basketSymbols", "getBasket")
+TOKEN_VIEWS = ("name", "productCode", "unitDescription", "decimals")
+
+
+@functools.cache
+def _views(artifact: str, *names: str) -> list[dict[str, Any]]:
+    """The ABI entries of the functions ``names`` in ``artifact``'s ABI."""
+    return [e for e in load(artifact).abi if e.get("type") == "function" and e.get("name") in names]
