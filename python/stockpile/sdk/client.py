@@ -552,16 +552,6 @@ def _token_abi() -> list[dict[str, Any]]:
     return token_abi_with_authorizations(load("CommodityToken").abi, load("CommodityTokenAuthorizations").abi)
 
 
-CONTRACT_ABIS: dict[str, Callable[[], list[dict[str, Any]]]] = {
-    "token": _token_abi,
-    "attestor": lambda: load("ReserveAttestor").abi,
-    "feed": _feed_abi,
-    "erc20": lambda: load("CommodityToken").abi,  # a basket's component, as an ERC-20 (with permit)
-    "basket": lambda: load("BasketToken").abi,
-    "nav": lambda: load("BasketNavFeed").abi,
-}
-
-
 def _products_from_directory(w3: Web3, directory: str) -> dict[str, ProductInfo]:
     """Every product of the Directory: its addresses, then each token's name, code, unit and decimals,
     in two JSON-RPC batches (``rpc.read_calls``)."""
@@ -590,7 +580,27 @@ DIRECTORY_VIEWS = ("symbols", "get", "basketSymbols", "getBasket")
 TOKEN_VIEWS = ("name", "productCode", "unitDescription", "decimals")
 
 
+# What a basket reads and sends to its components: the ERC-20 (and EIP-2612 nonce) functions of
+# CommodityToken's ABI, with all its errors (a revert is decoded with the called contract's names).
+ERC20_FUNCTIONS = ("name", "symbol", "decimals", "balanceOf", "allowance", "approve", "nonces")
+
+
+@functools.cache
+def _erc20_abi() -> list[dict[str, Any]]:
+    return _views("CommodityToken", *ERC20_FUNCTIONS) + [e for e in load("CommodityToken").abi if e["type"] == "error"]
+
+
 @functools.cache
 def _views(artifact: str, *names: str) -> list[dict[str, Any]]:
     """The ABI entries of the functions ``names`` in ``artifact``'s ABI."""
     return [e for e in load(artifact).abi if e.get("type") == "function" and e.get("name") in names]
+
+
+CONTRACT_ABIS: dict[str, Callable[[], list[dict[str, Any]]]] = {
+    "token": _token_abi,
+    "attestor": lambda: load("ReserveAttestor").abi,
+    "feed": _feed_abi,
+    "erc20": _erc20_abi,  # a basket's component, as an ERC-20 with permit
+    "basket": lambda: load("BasketToken").abi,
+    "nav": lambda: load("BasketNavFeed").abi,
+}
