@@ -87,11 +87,12 @@ def check_quickstart_output(text: str, before, operator: Stockpile) -> None:
 
 
 class BatchCountingProxy:
-    """An HTTP JSON-RPC front for a node that counts the requests and batches it forwards; with
+    """An HTTP JSON-RPC front for a node that counts the requests (and each method) and batches it forwards; with
     ``refuse`` it answers every batch as nodes without batch support do (``"error"``: a JSON-RPC
     error object, HTTP 200; ``"http"``: HTTP 400) and forwards single requests only."""
 
     def __init__(self, upstream: str, refuse: str | None = None):
+        import json
         import threading
         from collections import Counter
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -109,6 +110,8 @@ class BatchCountingProxy:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 batch = body.lstrip().startswith(b"[")
                 proxy.stats["batches" if batch else "requests"] += 1
+                if not batch:
+                    proxy.stats[json.loads(body)["method"]] += 1
                 status, out = 200, b""
                 if batch and refuse == "error":
                     proxy.stats["refused"] += 1

@@ -89,6 +89,24 @@ def test_a_call_that_fails_in_a_batch_raises_as_it_does_alone(devnet, holder):
         assert proxy.stats["batches"] == batches + 1
 
 
+def test_the_chain_id_is_not_asked_again_for_each_call(devnet, holder):
+    """web3 asks eth_chainId before every call and transaction unless the provider caches it:
+    rpc.connect's provider keeps it, and caches nothing else (each call and block read reaches the node)."""
+    from stockpile.sdk import rpc
+
+    url, _ = devnet
+    with BatchCountingProxy(url) as proxy:
+        w3 = rpc.connect(proxy.url, chain_id=31337)
+        token = w3.eth.contract(address=holder.product("NDPR").info.token, abi=load("CommodityToken").abi)
+        token.functions.totalSupply().call()
+        asked = proxy.stats["eth_chainId"]
+        for _ in range(5):
+            token.functions.totalSupply().call()
+            w3.eth.get_block("latest")
+    assert 1 <= asked <= 2 and proxy.stats["eth_chainId"] == asked, proxy.stats  # the check, web3's validation
+    assert proxy.stats["eth_call"] == 6 and proxy.stats["eth_getBlockByNumber"] == 5, proxy.stats
+
+
 def test_holder_journey(operator, holder, devnet):
     me = holder.address
     spender_acct = Account.from_key(SPENDER)

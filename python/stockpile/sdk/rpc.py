@@ -2,7 +2,7 @@
 timeout, the retrying provider below, an optional chain-id check; errors name the URL without its
 path, where API keys live).
 
-The HTTP provider rides out what public endpoints do: rate limits (HTTP 429) and connections
+The HTTP provider asks the chain id once and rides out what public endpoints do: rate limits (HTTP 429) and connections
 dropped now and then.
 
 web3.py retries only read methods by default. Here ``eth_sendRawTransaction`` is retried too:
@@ -24,6 +24,7 @@ import requests
 from web3 import HTTPProvider, Web3
 from web3.middleware import ExtraDataToPOAMiddleware
 from web3.providers.rpc.utils import REQUEST_RETRY_ALLOWLIST, ExceptionRetryConfiguration
+from web3.types import RPCEndpoint
 
 from stockpile.sdk.errors import StockpileError
 
@@ -45,7 +46,10 @@ def retry_configuration() -> ExceptionRetryConfiguration:
 
 
 def http_provider(url: str, timeout: float = TIMEOUT) -> HTTPProvider:
-    return HTTPProvider(url, request_kwargs={"timeout": timeout}, exception_retry_configuration=retry_configuration())
+    """The retrying provider; it asks the chain id once (web3 asks it before every call and transaction
+    otherwise: twice the requests), caching nothing else."""
+    return HTTPProvider(url, request_kwargs={"timeout": timeout}, exception_retry_configuration=retry_configuration(),
+                        cache_allowed_requests=True, cacheable_requests={RPCEndpoint("eth_chainId")})
 
 
 def redact_url(url: str) -> str:
