@@ -38,16 +38,22 @@ def test_products_are_discovered_from_the_directory(holder):
     assert ndpr.attestor and ndpr.feed
 
 
-def test_connect_reads_the_directory_in_a_few_batches(devnet, holder):
-    """connect() asks the node for the Directory's products and each token's name, code, unit and
-    decimals in JSON-RPC batches: a handful of HTTP requests, not one per view."""
+def test_connect_reads_the_directory_in_a_few_requests_and_a_product_when_asked(devnet, holder):
+    """connect() reads the Directory's entries in one JSON-RPC batch; a product's name, code, unit and decimals
+    are read (one batch) when it is first asked for, and products() reads the rest in one more."""
     url, manifest = devnet
     with BatchCountingProxy(url) as proxy:
         sp = Stockpile.connect(proxy.url, manifest=manifest)
-    assert sp.products() == holder.products() and len(sp.products()) == 5
+        at_connect = proxy.stats.copy()
+        ndpr = sp.product("NDPR").info
+        after_one = proxy.stats.copy()
+        assert sp.product("NDPR").info == ndpr and proxy.stats == after_one  # read once
+        products = sp.products()
+    assert at_connect["batches"] == 1 and at_connect["requests"] <= 6, at_connect  # unbatched: ~30 requests
+    assert after_one["batches"] == 2 and after_one["requests"] == at_connect["requests"], after_one
+    assert proxy.stats["batches"] == 3 and proxy.stats["requests"] == at_connect["requests"], proxy.stats
+    assert ndpr == holder.product("NDPR").info and products == holder.products() and len(products) == 5
     assert sp.baskets() == holder.baskets() == ["SMB"]
-    assert proxy.stats["batches"] >= 2  # the Directory entries, then the tokens' views
-    assert proxy.stats["requests"] + proxy.stats["batches"] <= 8, proxy.stats  # unbatched: ~30
 
 
 @pytest.mark.parametrize("refuse", ["error", "http"])

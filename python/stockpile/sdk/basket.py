@@ -64,12 +64,11 @@ class BasketClient:
     # -- reads -----------------------------------------------------------------------------
     def composition(self) -> list[BasketComponentInfo]:
         if self._components is None:
-            by_token = {p.token.lower(): p for p in self.sp.products()}
+            by_token = self.sp._symbols_by_token()
             out = []
             for token, units, feed, heartbeat, token_decimals, _feed_decimals in \
                     self.token.functions.composition().call():
-                product = by_token.get(token.lower())
-                symbol = product.symbol if product else self._erc20(token).functions.symbol().call()
+                symbol = by_token.get(token.lower()) or self._erc20(token).functions.symbol().call()
                 out.append(BasketComponentInfo(
                     symbol=symbol, token=token, units=units,
                     amount_per_share=Decimal(units).scaleb(self.decimals - token_decimals), decimals=token_decimals,
@@ -185,7 +184,7 @@ class BasketClient:
         if valid_before is None:
             valid_before = self.sp.w3.eth.get_block("latest")["timestamp"] + PERMIT_TTL
         nonce = self.authorization_nonce(to, n, salt)
-        products = {p.token.lower(): p.symbol for p in self.sp.products()}
+        products = self.sp._symbols_by_token()
         auths = []
         for c in self.composition():
             if c.token.lower() not in products:

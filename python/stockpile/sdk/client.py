@@ -19,7 +19,7 @@ import json
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, ValuesView
 
 from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
@@ -395,7 +395,7 @@ class ProductClient:
 class Stockpile:
     """Entry point: products discovered from a Directory contract or a deployment manifest."""
 
-    def __init__(self, w3: Web3, products: dict[str, ProductInfo], account: LocalAccount | None = None,
+    def __init__(self, w3: Web3, products: Mapping[str, ProductInfo], account: LocalAccount | None = None,
                  directory: str | None = None, baskets: dict[str, tuple[str, str | None]] | None = None):
         self.w3 = w3
         self._baskets = dict(baskets or {})  # symbol -> (BasketToken address, BasketNavFeed address or None)
@@ -477,6 +477,13 @@ class Stockpile:
         return BasketClient(self, address, nav_feed)
 
     # -- plumbing ------------------------------------------------------------------------------
+    def _symbols_by_token(self) -> dict[str, str]:
+        """Product symbol by token address (lower case), without reading any token's metadata."""
+        products = self._products
+        if isinstance(products, _DirectoryProducts):
+            return products.symbols_by_token()
+        return {info.token.lower(): symbol for symbol, info in products.items()}
+
     def _contract(self, kind: str, address: str) -> Contract:
         """The web3 contract of ``kind`` (a key of ``CONTRACT_ABIS``) at ``address``, built once per connection.
         The address is passed on as given (web3 checks it): the cast only names its type."""
@@ -552,25 +559,59 @@ def _token_abi() -> list[dict[str, Any]]:
     return token_abi_with_authorizations(load("CommodityToken").abi, load("CommodityTokenAuthorizations").abi)
 
 
-def _products_from_directory(w3: Web3, directory: str) -> dict[str, ProductInfo]:
-    """Every product of the Directory: its addresses, then each token's name, code, unit and decimals,
-    in two JSON-RPC batches (``rpc.read_calls``)."""
+def _products_from_directory(w3: Web3, directory: str) -> _DirectoryProducts:
+    """Every product of the Directory: its addresses now (one JSON-RPC batch), its token's metadata when asked."""
     d = w3.eth.contract(address=to_checksum_address(directory), abi=_views("Directory", *DIRECTORY_VIEWS))
     symbols = d.functions.symbols().call()
     entries = rpc.read_calls(w3, [d.functions.get(symbol) for symbol in symbols])
-    token_views = w3.eth.contract(abi=_views("CommodityToken", *TOKEN_VIEWS))  # one factory for every token
-    calls = []
-    for _, (token, _, _) in zip(symbols, entries):
-        functions = token_views(address=token).functions
-        calls += [getattr(functions, view)() for view in TOKEN_VIEWS]
-    values = rpc.read_calls(w3, calls)
-    out = {}
-    for i, (symbol, (token, feed, attestor)) in enumerate(zip(symbols, entries)):
-        name, product_code, unit, decimals = values[i * len(TOKEN_VIEWS):(i + 1) * len(TOKEN_VIEWS)]
-        out[symbol] = ProductInfo(
-            symbol=symbol, name=name, product_code=product_code, unit=unit, decimals=decimals, token=token,
-            attestor=attestor if int(attestor, 16) else None, feed=feed if int(feed, 16) else None)
-    return out
+    return _DirectoryProducts(w3, {symbol: tuple(entry) for symbol, entry in zip(symbols, entries)})
+
+
+class _DirectoryProducts(Mapping[str, ProductInfo]):
+    """The Directory's products by symbol, in its order. Their token, feed and attestor addresses are read at
+    connect; each token's name, product code, unit and decimals when that product is first asked for
+    (``values()``: all of them, in one JSON-RPC batch). A command on one product reads its four views, not
+    four per product of the deployment."""
+
+    def __init__(self, w3: Web3, entries: dict[str, tuple[str, str, str]]):
+        self._w3 = w3
+        self._entries = entries  # symbol -> (token, feed, attestor)
+        self._infos: dict[str, ProductInfo] = {}
+
+    def __getitem__(self, symbol: str) -> ProductInfo:
+        if symbol not in self._infos:
+            self._read([symbol])
+        return self._infos[symbol]
+
+    def __contains__(self, symbol: object) -> bool:
+        return symbol in self._entries
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def values(self) -> ValuesView[ProductInfo]:
+        self._read([symbol for symbol in self._entries if symbol not in self._infos])
+        return super().values()
+
+    def symbols_by_token(self) -> dict[str, str]:
+        return {token.lower(): symbol for symbol, (token, _, _) in self._entries.items()}
+
+    def _read(self, symbols: list[str]) -> None:
+        entries = [self._entries[symbol] for symbol in symbols]  # KeyError for a symbol the Directory lacks
+        token_views = self._w3.eth.contract(abi=_views("CommodityToken", *TOKEN_VIEWS))  # one factory for all
+        calls = []
+        for token, _, _ in entries:
+            functions = token_views(address=cast(ChecksumAddress, token)).functions
+            calls += [getattr(functions, view)() for view in TOKEN_VIEWS]
+        values = rpc.read_calls(self._w3, calls)
+        for i, (symbol, (token, feed, attestor)) in enumerate(zip(symbols, entries)):
+            name, product_code, unit, decimals = values[i * len(TOKEN_VIEWS):(i + 1) * len(TOKEN_VIEWS)]
+            self._infos[symbol] = ProductInfo(
+                symbol=symbol, name=name, product_code=product_code, unit=unit, decimals=decimals, token=token,
+                attestor=attestor if int(attestor, 16) else None, feed=feed if int(feed, 16) else None)
 
 
 # The views connect() reads. A web3 contract object costs time with the square of its ABI's functions
