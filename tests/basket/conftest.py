@@ -26,33 +26,31 @@ def priced(stack):
 
 
 @pytest.fixture(scope="module")
-def anvil():
-    """A fresh node per module (other suites move a shared node's clock)."""
-    from stockpile.toolchain import Anvil
+def sample(tmp_path_factory):
+    """The sample deployment on anvil (devkit.sample_chain: deployed once per process, this module on a snapshot
+    of it, reverted at its end: the clock too, so other suites moving it leave nothing behind)."""
+    from devkit import sample_chain
 
-    with Anvil() as node:
-        yield node
-
-
-@pytest.fixture(scope="module")
-def w3(anvil):
-    from web3 import Web3
-
-    return Web3(Web3.HTTPProvider(anvil.url, request_kwargs={"timeout": 30}))
+    with sample_chain.lend(tmp_path_factory.mktemp("basket")) as chain:
+        yield chain
 
 
 @pytest.fixture(scope="module")
-def deployed(w3, tmp_path_factory):
-    """The sample deployment file (five products, basket SMB) applied by the deploy engine; returns the engine."""
-    from eth_account import Account
+def anvil(sample):
+    return sample.node
 
+
+@pytest.fixture(scope="module")
+def w3(sample):
+    return sample.w3
+
+
+@pytest.fixture(scope="module")
+def deployed(sample):
+    """The deploy engine of the sample deployment file (five products, basket SMB), over this module's manifest."""
     from stockpile.deploy import SAMPLE_DEVNET, load_deployment, make_engine
-    from stockpile.sdk.transactions import Sender
-    from stockpile.toolchain.anvil import dev_keys
 
-    engine = make_engine(load_deployment(SAMPLE_DEVNET), w3, tmp_path_factory.mktemp("deployments"))
-    engine.apply(Sender(w3, Account.from_key(dev_keys()[0])), progress=False)
-    return engine
+    return make_engine(load_deployment(SAMPLE_DEVNET), sample.w3, sample.manifest_dir)
 
 
 @pytest.fixture(scope="module")

@@ -8,13 +8,11 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
-from click.testing import CliRunner
 
 from basket_helpers import HOLDER, KEYS
-from stockpile.cli import main
+from devkit.cli import run
 
 STOCKPILE = str(Path(sys.executable).parent / "stockpile")
 
@@ -27,14 +25,14 @@ def cli_env(sp, deployed, anvil):
 
 @pytest.fixture(scope="module")
 def cli(cli_env):
-    """``stockpile basket ...`` in-process (click's CliRunner over the same ``stockpile.cli`` app, milliseconds
-    instead of the ~1.5 s CPU of starting a process); no STOCKPILE_* variable of the test's own environment."""
+    """``stockpile basket ...`` in-process (devkit.cli.run: click's runner over the same ``stockpile.cli`` app,
+    milliseconds instead of the ~1.5 s CPU of starting a process); no STOCKPILE_* variable of the test's own
+    environment."""
     env = {**dict.fromkeys(k for k in os.environ if k.startswith("STOCKPILE_")), **cli_env}
 
-    def run(*args):
-        r = CliRunner(mix_stderr=False).invoke(main, ["basket", *map(str, args)], env=env, prog_name="stockpile")
-        return SimpleNamespace(returncode=r.exit_code, stdout=r.stdout, stderr=r.stderr)
-    return run
+    def basket(*args):
+        return run("basket", *args, env=env)
+    return basket
 
 
 @pytest.fixture(scope="module")

@@ -7,10 +7,11 @@ from decimal import Decimal
 import pytest
 from eth_account import Account
 
+from stockpile.contracts import load
 from stockpile.merkle import Lot
 from stockpile.sdk import Stockpile, errors
 from stockpile.sdk.units import QuantityError
-from sdk_helpers import ATTESTOR_KEYS, SPENDER, publish_price
+from sdk_helpers import ATTESTOR_KEYS, SPENDER, BatchCountingProxy, publish_price
 
 pytestmark = pytest.mark.anvil
 
@@ -35,6 +36,81 @@ def test_products_are_discovered_from_the_directory(holder):
     ndpr = holder.product("NDPR").info
     assert (ndpr.product_code, ndpr.decimals, ndpr.unit) == ("NDPR-OXIDE", 18, "NdPr oxide, 1 kg, 99.5%")
     assert ndpr.attestor and ndpr.feed
+
+
+def test_connect_reads_the_directory_in_a_few_requests_and_a_product_when_asked(devnet, holder):
+    """connect() reads the Directory's entries in one JSON-RPC batch; a product's name, code, unit and decimals
+    are read (one batch) when it is first asked for, and products() reads the rest in one more."""
+    url, manifest = devnet
+    with BatchCountingProxy(url) as proxy:
+        sp = Stockpile.connect(proxy.url, manifest=manifest)
+        at_connect = proxy.stats.copy()
+        ndpr = sp.product("NDPR").info
+        after_one = proxy.stats.copy()
+        assert sp.product("NDPR").info == ndpr and proxy.stats == after_one  # read once
+        products = sp.products()
+    assert at_connect["batches"] == 1 and at_connect["requests"] <= 6, at_connect  # unbatched: ~30 requests
+    assert after_one["batches"] == 2 and after_one["requests"] == at_connect["requests"], after_one
+    assert proxy.stats["batches"] == 3 and proxy.stats["requests"] == at_connect["requests"], proxy.stats
+    assert ndpr == holder.product("NDPR").info and products == holder.products() and len(products) == 5
+    assert sp.baskets() == holder.baskets() == ["SMB"]
+
+
+@pytest.mark.parametrize("refuse", ["error", "http"])
+def test_connect_to_a_node_that_refuses_batches(devnet, holder, refuse):
+    """A node that refuses batches (a JSON-RPC error, or HTTP 400) is read one call at a time, with the
+    same products; the connection remembers it and sends it no further batch."""
+    from stockpile.sdk import rpc
+
+    url, manifest = devnet
+    with BatchCountingProxy(url, refuse=refuse) as proxy:
+        w3 = rpc.connect(proxy.url)
+        sp = Stockpile.connect(w3, manifest=manifest)
+        assert sp.products() == holder.products() and sp.baskets() == ["SMB"]
+        assert proxy.stats["refused"] == 1 and proxy.stats["requests"] > 10, proxy.stats
+        again = Stockpile.connect(w3, manifest=manifest)
+        assert again.products() == holder.products()
+        assert proxy.stats["batches"] == 1, proxy.stats  # not asked again
+
+
+def test_a_call_that_fails_in_a_batch_raises_as_it_does_alone(devnet, holder):
+    """rpc.read_calls: one failing view among others raises what that view raises on its own (the
+    Directory's UnknownProduct revert), and the node is still asked in batches afterwards."""
+    from web3.exceptions import ContractLogicError
+
+    from stockpile.sdk import rpc
+
+    url, _ = devnet
+    with BatchCountingProxy(url) as proxy:
+        w3 = rpc.connect(proxy.url)
+        d = w3.eth.contract(address=holder.directory, abi=load("Directory").abi)
+        with pytest.raises(ContractLogicError) as alone:
+            d.functions.get("NOPE").call()
+        with pytest.raises(ContractLogicError) as batched:
+            rpc.read_calls(w3, [d.functions.get("NDPR"), d.functions.get("NOPE"), d.functions.get("AG")])
+        assert str(batched.value) == str(alone.value) and batched.value.data == alone.value.data
+        batches = proxy.stats["batches"]
+        found = rpc.read_calls(w3, [d.functions.get("NDPR"), d.functions.get("AG")])
+        assert [f[0] for f in found] == [holder.product("NDPR").info.token, holder.product("AG").info.token]
+        assert proxy.stats["batches"] == batches + 1
+
+
+def test_the_chain_id_is_not_asked_again_for_each_call(devnet, holder):
+    """web3 asks eth_chainId before every call and transaction unless the provider caches it:
+    rpc.connect's provider keeps it, and caches nothing else (each call and block read reaches the node)."""
+    from stockpile.sdk import rpc
+
+    url, _ = devnet
+    with BatchCountingProxy(url) as proxy:
+        w3 = rpc.connect(proxy.url, chain_id=31337)
+        token = w3.eth.contract(address=holder.product("NDPR").info.token, abi=load("CommodityToken").abi)
+        token.functions.totalSupply().call()
+        asked = proxy.stats["eth_chainId"]
+        for _ in range(5):
+            token.functions.totalSupply().call()
+            w3.eth.get_block("latest")
+    assert 1 <= asked <= 2 and proxy.stats["eth_chainId"] == asked, proxy.stats  # the check, web3's validation
+    assert proxy.stats["eth_call"] == 6 and proxy.stats["eth_getBlockByNumber"] == 5, proxy.stats
 
 
 def test_holder_journey(operator, holder, devnet):

@@ -18,16 +18,14 @@ from __future__ import annotations
 
 import os
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal
 
 from eth_abi import encode
 
 from eth_account.messages import encode_typed_data
-from eth_typing import ChecksumAddress
 from eth_utils import keccak, to_checksum_address
 from web3.contract import Contract
 
-from stockpile.contracts import load
 from stockpile.sdk import errors
 from stockpile.core.eth import PERMIT_TYPE, typed_data
 from stockpile.sdk.models import (
@@ -49,10 +47,8 @@ class BasketClient:
 
     def __init__(self, sp: Stockpile, address: str, nav_feed: str | None = None):
         self.sp = sp
-        w3 = sp.w3
-        self.token = w3.eth.contract(address=to_checksum_address(address), abi=load("BasketToken").abi)
-        self.nav_feed = (w3.eth.contract(address=to_checksum_address(nav_feed), abi=load("BasketNavFeed").abi)
-                         if nav_feed else None)
+        self.token = sp._contract("basket", to_checksum_address(address))
+        self.nav_feed = sp._contract("nav", to_checksum_address(nav_feed)) if nav_feed else None
         self.symbol = self.token.functions.symbol().call()
         self.decimals = self.token.functions.decimals().call()
         self._components: list[BasketComponentInfo] | None = None
@@ -68,12 +64,11 @@ class BasketClient:
     # -- reads -----------------------------------------------------------------------------
     def composition(self) -> list[BasketComponentInfo]:
         if self._components is None:
-            by_token = {p.token.lower(): p for p in self.sp.products()}
+            by_token = self.sp._symbols_by_token()
             out = []
             for token, units, feed, heartbeat, token_decimals, _feed_decimals in \
                     self.token.functions.composition().call():
-                product = by_token.get(token.lower())
-                symbol = product.symbol if product else self._erc20(token).functions.symbol().call()
+                symbol = by_token.get(token.lower()) or self._erc20(token).functions.symbol().call()
                 out.append(BasketComponentInfo(
                     symbol=symbol, token=token, units=units,
                     amount_per_share=Decimal(units).scaleb(self.decimals - token_decimals), decimals=token_decimals,
@@ -189,7 +184,7 @@ class BasketClient:
         if valid_before is None:
             valid_before = self.sp.w3.eth.get_block("latest")["timestamp"] + PERMIT_TTL
         nonce = self.authorization_nonce(to, n, salt)
-        products = {p.token.lower(): p.symbol for p in self.sp.products()}
+        products = self.sp._symbols_by_token()
         auths = []
         for c in self.composition():
             if c.token.lower() not in products:
@@ -250,13 +245,13 @@ class BasketClient:
         return self.sp.address
 
     def _erc20(self, address: str) -> Contract:
-        return self.sp.w3.eth.contract(address=to_checksum_address(address), abi=load("CommodityToken").abi)
+        return self.sp._contract("erc20", to_checksum_address(address))
 
     def _component_price(self, c: BasketComponentInfo) -> Price:
         """The component's price from the feed the basket records for it (the one its NAV uses)."""
         if c.feed is None:
             raise errors.StockpileError(f"basket {self.symbol}: component {c.symbol} has no price feed")
-        feed = self.sp.w3.eth.contract(address=cast(ChecksumAddress, c.feed), abi=self.sp.feed_abi)  # web3 checks it
+        feed = self.sp._contract("feed", c.feed)
         round_id, answer, _, updated_at, _ = call_translating(lambda: feed.functions.latestRoundData().call(), feed.abi)
         decimals = feed.functions.decimals().call()
         now = self.sp.w3.eth.get_block("latest")["timestamp"]

@@ -2,18 +2,23 @@
 timeout, the retrying provider below, an optional chain-id check; errors name the URL without its
 path, where API keys live).
 
-The HTTP provider rides out what public endpoints do: rate limits (HTTP 429) and connections
+The HTTP provider asks the chain id once and rides out what public endpoints do: rate limits (HTTP 429) and connections
 dropped now and then.
 
 web3.py retries only read methods by default. Here ``eth_sendRawTransaction`` is retried too:
 the same signed bytes are the same transaction, so sending them again cannot duplicate it (the
 node answers "already known", or "nonce too low" once it is mined, which ``Sender.broadcast``
 recognises by looking the transaction hash up).
+
+``read_calls(w3, calls)`` reads many views in JSON-RPC batches (one HTTP request each), one call
+at a time on a node or provider that takes no batches.
 """
 
 from __future__ import annotations
 
 import threading
+import weakref
+from collections.abc import Sequence
 from typing import Any
 
 import requests
@@ -27,6 +32,7 @@ from stockpile.sdk.errors import StockpileError
 RETRIES = 7  # backoff 0.1 s doubling: up to ~6 s in all, longer than a public endpoint's rate-limit window
 BACKOFF = 0.1
 TIMEOUT = 30.0  # seconds per request (a large eth_getLogs range on a public endpoint takes a while)
+BATCH_SIZE = 20  # calls per JSON-RPC batch: under the smallest batch limit public endpoints set
 
 
 class RpcError(StockpileError):
@@ -114,3 +120,30 @@ def check_chain_id(w3: Web3, expected: int, where: str = "the node") -> int:
     if got != expected:
         raise RpcError(f"{where} is chain id {got}, not the expected {expected}")
     return got
+
+
+_NO_BATCHES: weakref.WeakSet[Any] = weakref.WeakSet()  # providers whose node refused a batch: asked one call at a time
+
+
+def read_calls(w3: Web3, calls: Sequence[Any]) -> list[Any]:
+    """The results of ``calls`` (bound web3 contract calls such as ``token.functions.name()``), in order.
+
+    Sent as JSON-RPC batches of up to ``BATCH_SIZE`` (one HTTP round trip and a fraction of web3's
+    per-request work each). When a batch fails, the calls are asked again one at a time: a call
+    that fails on its own then raises exactly as it would unbatched; when they all answer, it was the
+    node (or the provider: eth-tester has no batches) that refused the batch, and this provider is
+    asked one call at a time from then on."""
+    if len(calls) < 2 or w3.provider in _NO_BATCHES:
+        return [c.call() for c in calls]
+    try:
+        out: list[Any] = []
+        for start in range(0, len(calls), BATCH_SIZE):
+            with w3.batch_requests() as batch:
+                for c in calls[start:start + BATCH_SIZE]:
+                    batch.add(c)
+                out.extend(batch.execute())
+        return out
+    except Exception:  # whatever refused the batch: the calls one by one raise what is wrong with them, if anything
+        results = [c.call() for c in calls]
+        _NO_BATCHES.add(w3.provider)
+        return results
