@@ -51,6 +51,20 @@ def test_version_answer_is_kept_per_package_and_asked_again_when_the_package_cha
     assert json.loads(kept.read_text()) == data
 
 
+def test_decoded_wasm_is_kept_and_a_damaged_copy_is_decoded_again(tmp_path):
+    env = dict(os.environ, STOCKPILE_SOLC_CACHE=str(tmp_path))
+    src = {"language": "Solidity", "sources": {"C.sol": {"content": "pragma solidity ^0.8.0; contract C {}"}},
+           "settings": {"outputSelection": {"*": {"*": ["evm.bytecode.object"]}}}}
+    first = run(["--standard-json"], stdin=json.dumps(src), env=env)
+    (wasm,) = tmp_path.glob("*.wasm")
+    assert wasm.read_bytes()[:4] == b"\0asm"
+    wasm.write_bytes(b"\0asm" + b"\0" * 100)  # a cut-short copy
+    again = run(["--standard-json"], stdin=json.dumps(src), env=env)
+    assert again.returncode == 0 and json.loads(again.stdout) == json.loads(first.stdout)
+    assert json.loads(first.stdout)["contracts"]["C.sol"]["C"]["evm"]["bytecode"]["object"]
+    assert wasm.stat().st_size > 1_000_000  # decoded from soljson.js again, and kept
+
+
 def test_help_lists_combined_json_outputs_where_py_solc_x_reads_them():
     outputs = solcx.main._get_combined_json_outputs(SHIM).split(",")
     for key in ("abi", "bin", "bin-runtime", "ast", "srcmap", "hashes", "storage-layout"):

@@ -26,22 +26,6 @@ const path = require("path");
 
 const PROJECT_ROOT = path.resolve(__dirname, "..", "..");
 
-function loadSolc() {
-  const wanted = process.env.STOCKPILE_SOLC_PACKAGE || "solc";
-  const candidates = [
-    path.join(PROJECT_ROOT, "node_modules", wanted),
-    wanted,
-  ];
-  for (const c of candidates) {
-    try {
-      return require(c);
-    } catch (e) {
-      if (e.code !== "MODULE_NOT_FOUND") throw e;
-    }
-  }
-  fail(`solc-js not found: run 'npm ci' in ${PROJECT_ROOT}`);
-}
-
 function solcPackageDir() {
   const wanted = process.env.STOCKPILE_SOLC_PACKAGE || "solc";
   for (const c of [path.join(PROJECT_ROOT, "node_modules", wanted), wanted]) {
@@ -54,39 +38,107 @@ function solcPackageDir() {
   return null;
 }
 
+// What is kept between runs, per solc-js package, in $STOCKPILE_SOLC_CACHE (default
+// node_modules/.cache/stockpile-solc): keyed by the package's folder, version and its soljson.js
+// size and time, so another solc-js there is asked afresh.
+function kept(dir) {
+  const real = fs.realpathSync(dir);
+  const st = fs.statSync(path.join(real, "soljson.js"));
+  const pkg = JSON.parse(fs.readFileSync(path.join(real, "package.json"), "utf8"));
+  const key = [real, pkg.version, st.size, st.mtimeMs].join(" ");
+  const folder = process.env.STOCKPILE_SOLC_CACHE || path.join(PROJECT_ROOT, "node_modules", ".cache", "stockpile-solc");
+  const tag = require("crypto").createHash("sha256").update(key).digest("hex").slice(0, 16);
+  return { real, key, base: path.join(folder, path.basename(real)), tag };
+}
+
+function keep(file, data) {
+  try {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const tmp = `${file}.${process.pid}.tmp`; // parallel callers: write, then rename
+    fs.writeFileSync(tmp, data);
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    // a read-only checkout still works, only slower
+  }
+}
+
+// soljson.js carries solc's wasm as base64 of an LZ4 block (9 MB of text for 22 MB of wasm), decoded
+// in JavaScript on every start: ~0.17 s of the ~0.35 s CPU a start costs. The decoded wasm is kept
+// (checked: wasm magic, the size soljson.js states) and soljson.js runs with it in place of its
+// decoder statement, as solc-js's own loadRemoteVersion runs a downloaded soljson.js. Any other
+// layout of soljson.js (null): the plain require.
+const WASM_DECODER = 'Module["wasmBinary"] = (function (source, uncompressedSize) {';
+
+function soljsonWithKeptWasm(dir) {
+  const k = kept(dir);
+  const file = path.join(k.real, "soljson.js");
+  const text = fs.readFileSync(file, "utf8");
+  const start = text.indexOf(WASM_DECODER);
+  const end = start < 0 ? -1 : text.indexOf("\nvar Module = typeof Module", start);
+  if (end < 0) return null;
+  const decoder = text.slice(start, end);
+  const size = Number((/,\s*(\d+)\);\s*$/.exec(decoder) || [])[1]);
+  const valid = (b) => b !== null && b.length === size && b.length > 8 && b.readUInt32LE(0) === 0x6d736100;
+  const wasmFile = `${k.base}-${k.tag}.wasm`;
+  let bytes = null;
+  try {
+    bytes = fs.readFileSync(wasmFile);
+  } catch (e) {
+    // not kept yet
+  }
+  if (!valid(bytes)) {
+    const holder = {};
+    new Function("Module", decoder)(holder); // soljson.js's own decoder
+    const w = holder.wasmBinary;
+    bytes = w ? Buffer.from(w.buffer, w.byteOffset, w.byteLength) : null;
+    if (!valid(bytes)) return null;
+    keep(wasmFile, bytes);
+  }
+  const Module = require("module");
+  const m = new Module(file, module);
+  m.filename = file;
+  m.paths = Module._nodeModulePaths(k.real);
+  globalThis.__stockpileSolcWasm = bytes;
+  try {
+    m._compile(text.slice(0, start) + 'Module["wasmBinary"] = globalThis.__stockpileSolcWasm;' + text.slice(end), file);
+  } finally {
+    delete globalThis.__stockpileSolcWasm;
+  }
+  return m.exports;
+}
+
+function loadSolc() {
+  const dir = solcPackageDir();
+  if (!dir) fail(`solc-js not found: run 'npm ci' in ${PROJECT_ROOT}`);
+  let soljson = null;
+  try {
+    soljson = soljsonWithKeptWasm(dir);
+  } catch (e) {
+    soljson = null; // the plain require below
+  }
+  if (soljson) {
+    const wrapper = require(path.join(dir, "wrapper.js"));
+    return (wrapper.default || wrapper)(soljson);
+  }
+  return require(dir);
+}
+
 // `--version` runs before every py-solc-x compile and on every ape-solidity start; loading solc's
-// wasm to answer it costs ~0.35 s CPU. The answer is kept per package in
-// $STOCKPILE_SOLC_CACHE (default node_modules/.cache/stockpile-solc), keyed by the package's
-// folder, version and its soljson.js size and time: another solc-js there asks the wasm again.
+// wasm to answer it costs ~0.35 s CPU: the answer is kept too.
 function versionString() {
   const dir = solcPackageDir();
-  let cacheFile = null;
-  let key = null;
+  let k = null;
   if (dir) {
-    const cacheDir = process.env.STOCKPILE_SOLC_CACHE || path.join(PROJECT_ROOT, "node_modules", ".cache", "stockpile-solc");
     try {
-      const real = fs.realpathSync(dir);
-      const st = fs.statSync(path.join(real, "soljson.js"));
-      const pkg = JSON.parse(fs.readFileSync(path.join(real, "package.json"), "utf8"));
-      key = [real, pkg.version, st.size, st.mtimeMs].join(" ");
-      cacheFile = path.join(cacheDir, `${path.basename(real)}-version.json`);
-      const cached = JSON.parse(fs.readFileSync(cacheFile, "utf8"));
-      if (cached.key === key && typeof cached.version === "string") return cached.version;
+      k = kept(dir);
+      const answer = JSON.parse(fs.readFileSync(`${k.base}-version.json`, "utf8"));
+      if (answer.key === k.key && typeof answer.version === "string") return answer.version;
     } catch (e) {
       // no answer kept yet (or an unreadable one): ask the wasm
     }
   }
   const version = nativeVersion(loadSolc());
-  if (cacheFile) {
-    try {
-      fs.mkdirSync(path.dirname(cacheFile), { recursive: true });
-      const tmp = `${cacheFile}.${process.pid}.tmp`; // parallel callers: write, then rename
-      fs.writeFileSync(tmp, JSON.stringify({ key, version }) + "\n");
-      fs.renameSync(tmp, cacheFile);
-    } catch (e) {
-      // a read-only checkout still answers, only slower
-    }
-  }
+  if (k) keep(`${k.base}-version.json`, JSON.stringify({ key: k.key, version }) + "\n");
   return version;
 }
 

@@ -46,30 +46,35 @@ def erc7201_slot(namespace: str) -> str:
     return "0x" + (int.from_bytes(keccak(h.to_bytes(32, "big")), "big") & ~0xFF).to_bytes(32, "big").hex()
 
 
-# Compiles already done in this process, by a hash of their standard-JSON input (the compiler is
-# deterministic): the check, the snapshot writer and the tests that ask for the same sources again
-# get the first answer instead of another ~4 s solc-js run. Kept small: a compile's ASTs are big.
+# The last compile of contracts/ itself in this process, by a hash of its standard-JSON input (the
+# compiler is deterministic): the check, the snapshot writer and the tests that ask again for the
+# same files get it instead of another ~3 s solc-js run (~40 MB kept).
 _COMPILED: dict[str, dict[str, Any]] = {}
-_COMPILED_MAX = 4
 
 
 def compile_layouts(sources: dict[str, dict[str, str]] | None = None) -> dict[str, Any]:
     """Standard-JSON compile returning ASTs and storage layouts (same settings as `stockpile build`).
 
-    The same input compiles once per process; the result is shared, so treat it as read-only."""
+    Without ``sources``: ``contracts/`` as it is on disk, compiled once per process for the same
+    files; the result is shared, so treat it as read-only."""
     settings = compiler_settings()
     settings["remappings"] = ["@openzeppelin/=node_modules/@openzeppelin/", "@chainlink/=node_modules/@chainlink/"]
     settings["outputSelection"] = {"*": {"": ["ast"], "*": ["storageLayout"]}}
     request = {"language": "Solidity", "sources": sources or _sources(PROJECT_ROOT / "contracts"), "settings": settings}
+    if sources is not None:
+        return _compile(request)
     key = hashlib.sha256(json.dumps([SOLC_VERSION, request], sort_keys=True).encode()).hexdigest()
     if key not in _COMPILED:
-        install_solc_shim()
-        out = solcx.compile_standard(request, solc_version=SOLC_VERSION, base_path=str(PROJECT_ROOT),
-                                     allow_paths=[str(PROJECT_ROOT)])
-        while len(_COMPILED) >= _COMPILED_MAX:
-            _COMPILED.pop(next(iter(_COMPILED)))
-        _COMPILED[key] = out
+        _COMPILED.clear()
+        _COMPILED[key] = _compile(request)
     return _COMPILED[key]
+
+
+def _compile(request: dict[str, Any]) -> dict[str, Any]:
+    install_solc_shim()
+    out: dict[str, Any] = solcx.compile_standard(request, solc_version=SOLC_VERSION, base_path=str(PROJECT_ROOT),
+                                                 allow_paths=[str(PROJECT_ROOT)])
+    return out
 
 
 def _walk(node: Any):
@@ -97,7 +102,8 @@ class _Index:
         self.contracts: dict[int, tuple[str, dict]] = {}
         self.struct_ids: dict[int, dict] = {}
         # Solidity declares contracts only at file level and structs at file or contract level: two
-        # levels of the AST hold them all (no walk through every expression of every function).
+        # levels of the AST hold them all (no walk through every expression of every function: that
+        # took ~0.15 s per snapshot of a compile of contracts/).
         for src, data in out["sources"].items():
             for node in data["ast"].get("nodes", []):
                 if node.get("nodeType") == "ContractDefinition":
@@ -107,18 +113,6 @@ class _Index:
                             self.struct_ids[sub["id"]] = sub
                 elif node.get("nodeType") == "StructDefinition":
                     self.struct_ids[node["id"]] = node
-
-    _recent: list[tuple[dict[str, Any], _Index]] = []  # the last compiles indexed (their outputs kept alive)
-
-    @classmethod
-    def of(cls, out: dict[str, Any]) -> _Index:
-        """The index of `out`, built once per compile output (outputs are read-only)."""
-        for known, index in cls._recent:
-            if known is out:
-                return index
-        index = cls(out)
-        cls._recent = [(out, index), *cls._recent[:_COMPILED_MAX - 1]]
-        return index
 
     def find(self, name: str, source: str | None = None) -> tuple[str, dict]:
         hits = [(s, n) for s, n in self.contracts.values() if n["name"] == name and (source is None or s == source)]
@@ -157,7 +151,7 @@ def _collect_structs(index: _Index, struct: dict, inline: bool, out: dict[str, d
 def snapshot(contract: str, out: dict[str, Any] | None = None, source: str | None = None) -> dict[str, Any]:
     """The storage-layout snapshot of `contract` (a dict ready for JSON)."""
     out = out or compile_layouts()
-    index = _Index.of(out)
+    index = _Index(out)
     src, node = index.find(contract, source)
     layout = out["contracts"][src][contract].get("storageLayout") or {}
     storage = [{"label": e["label"], "type": (layout.get("types") or {}).get(e["type"], {}).get("label", e["type"]),
@@ -182,7 +176,7 @@ def snapshot(contract: str, out: dict[str, Any] | None = None, source: str | Non
 
 def upgradeable_contracts(out: dict[str, Any]) -> list[tuple[str, str]]:
     """(source, name) of every non-test contract under contracts/ that inherits UUPSUpgradeable."""
-    index = _Index.of(out)
+    index = _Index(out)
     result = []
     for src, node in index.contracts.values():
         if not src.startswith("contracts/") or node.get("abstract"):
