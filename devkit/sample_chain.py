@@ -11,7 +11,8 @@ the chain as it was right after the deploy:
 
 At the module's end the chain is reverted to that state (anvil restores the clock too, so a
 module that moves time leaves none of it behind) and the module's manifest copy is thrown away
-with its directory. Each module gets its own ``Web3`` (no request cache carried across).
+with its directory. Each module gets its own ``Web3`` (``stockpile.sdk.rpc.connect``: nothing but the chain
+id cached, nothing carried across modules).
 The node is stopped when the process exits.
 """
 
@@ -27,7 +28,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from web3 import Web3
+from stockpile.sdk import rpc
 
 
 @dataclass
@@ -51,7 +52,7 @@ def _deployed() -> _Deployed:
 
     node = Anvil().start()
     atexit.register(node.stop)
-    w3 = Web3(Web3.HTTPProvider(node.url, request_kwargs={"timeout": 30}))
+    w3 = rpc.connect(node.url, chain_id=31337)
     manifest_dir = Path(tempfile.mkdtemp(prefix="stockpile-sample-chain-")) / "deployments"
     atexit.register(shutil.rmtree, manifest_dir.parent, True)
     engine = make_engine(load_deployment(SAMPLE_DEVNET), w3, manifest_dir)
@@ -71,7 +72,7 @@ def lend(work: Path) -> Iterator[SimpleNamespace]:
     from stockpile.toolchain.anvil import dev_keys
 
     d = _deployed()
-    w3 = Web3(Web3.HTTPProvider(d.node.url, request_kwargs={"timeout": 30}))
+    w3 = rpc.connect(d.node.url)
     snapshot = w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
     manifest_dir = work / "deployments"
     shutil.copytree(d.manifest_dir, manifest_dir)

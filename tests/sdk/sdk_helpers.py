@@ -89,7 +89,8 @@ def check_quickstart_output(text: str, before, operator: Stockpile) -> None:
 class BatchCountingProxy:
     """An HTTP JSON-RPC front for a node that counts the requests (and each method) and batches it forwards; with
     ``refuse`` it answers every batch as nodes without batch support do (``"error"``: a JSON-RPC
-    error object, HTTP 200; ``"http"``: HTTP 400) and forwards single requests only."""
+    error object, HTTP 200; ``"http"``: HTTP 400) or leaves its last answer out (``"short"``), and forwards
+    single requests as they are."""
 
     def __init__(self, upstream: str, refuse: str | None = None):
         import json
@@ -122,6 +123,9 @@ class BatchCountingProxy:
                 else:
                     out = session.post(upstream, data=body, headers={"content-type": "application/json"},
                                        timeout=30).content
+                    if batch and refuse == "short":
+                        proxy.stats["refused"] += 1
+                        out = json.dumps(json.loads(out)[:-1]).encode()
                 self.send_response(status)
                 self.send_header("content-type", "application/json")
                 self.send_header("content-length", str(len(out)))

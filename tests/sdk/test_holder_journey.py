@@ -56,10 +56,10 @@ def test_connect_reads_the_directory_in_a_few_requests_and_a_product_when_asked(
     assert sp.baskets() == holder.baskets() == ["SMB"]
 
 
-@pytest.mark.parametrize("refuse", ["error", "http"])
+@pytest.mark.parametrize("refuse", ["error", "http", "short"])
 def test_connect_to_a_node_that_refuses_batches(devnet, holder, refuse):
-    """A node that refuses batches (a JSON-RPC error, or HTTP 400) is read one call at a time, with the
-    same products; the connection remembers it and sends it no further batch."""
+    """A node that refuses batches (a JSON-RPC error, HTTP 400, or an answer missing) is read one call at a
+    time, with the same products; the connection remembers it and sends it no further batch."""
     from stockpile.sdk import rpc
 
     url, manifest = devnet

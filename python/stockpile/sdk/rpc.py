@@ -138,10 +138,14 @@ def read_calls(w3: Web3, calls: Sequence[Any]) -> list[Any]:
     try:
         out: list[Any] = []
         for start in range(0, len(calls), BATCH_SIZE):
+            chunk = calls[start:start + BATCH_SIZE]
             with w3.batch_requests() as batch:
-                for c in calls[start:start + BATCH_SIZE]:
+                for c in chunk:
                     batch.add(c)
-                out.extend(batch.execute())
+                answers = batch.execute()
+            if len(answers) != len(chunk):  # a node that drops answers from a batch: web3 would pair what came
+                raise ValueError(f"{len(answers)} answers to a batch of {len(chunk)}")
+            out.extend(answers)
         return out
     except Exception:  # whatever refused the batch: the calls one by one raise what is wrong with them, if anything
         results = [c.call() for c in calls]
