@@ -211,6 +211,26 @@ def test_tls_on_a_non_loopback_address_is_allowed(cert):
     s.stop()
 
 
+def test_a_stop_before_serving_ends_serve_forever_cleanly():
+    """A SIGTERM between a node's "listening on" line and its serve loop: stop() first, then serve_forever()
+    returns at once (it raised ValueError on the closed socket: 'Invalid file descriptor: -1')."""
+    s = NodeServer(ServerConfig(), {})
+    s.stop()
+    done = threading.Event()
+    t = threading.Thread(target=lambda: (s.serve_forever(), done.set()), daemon=True)
+    t.start()
+    assert done.wait(5), "serve_forever kept running after stop()"
+
+
+def test_stop_from_another_thread_ends_serve_forever():
+    s = NodeServer(ServerConfig(), {})
+    done = threading.Event()
+    t = threading.Thread(target=lambda: (s.serve_forever(), done.set()), daemon=True)
+    t.start()
+    s.stop()
+    assert done.wait(5)
+
+
 # ------------------------------------------------------------------------------------------- collector
 
 

@@ -109,6 +109,8 @@ class NodeServer:
         self.httpd = self._make_httpd()
         self.thread: threading.Thread | None = None
         self._serving = False
+        self._stopped = False
+        self._lifecycle = threading.Lock()  # stop() against serve_forever() starting on another thread
 
     # ------------------------------------------------------------------------------ lifecycle
 
@@ -153,18 +155,26 @@ class NodeServer:
         return f"{scheme}://{host}:{self.port}"
 
     def start(self) -> NodeServer:
-        self._serving = True
+        with self._lifecycle:
+            self._serving = True
         self.thread = threading.Thread(target=lambda: self.httpd.serve_forever(poll_interval=0.1), daemon=True, name="node-server")
         self.thread.start()
         return self
 
     def serve_forever(self) -> None:
-        """Serve on the calling thread until ``stop()`` is called from another (e.g. a signal handler's thread)."""
-        self._serving = True
+        """Serve on the calling thread until ``stop()`` is called from another (e.g. a signal handler's thread).
+        Returns at once if ``stop()`` came first (a SIGTERM between start-up and serving)."""
+        with self._lifecycle:
+            if self._stopped:
+                return
+            self._serving = True
         self.httpd.serve_forever(poll_interval=0.1)
 
     def stop(self) -> None:
-        if self.thread is not None or self._serving:
+        with self._lifecycle:
+            self._stopped = True
+            serving = self.thread is not None or self._serving
+        if serving:  # serve_forever has started or is about to: shutdown() waits for its loop to end
             self.httpd.shutdown()
             self.thread, self._serving = None, False
         self.httpd.server_close()
