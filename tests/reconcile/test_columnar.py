@@ -106,6 +106,35 @@ def test_columnar_and_exact_paths_store_the_same(db, tmp_path, kind, children, m
         assert r[13] == lot_leaf((r[1], r[2], r[3], r[4], r[5], int(r[12]), r[9]))
 
 
+def test_a_clean_export_is_stored_grouped_by_warehouse_and_read_back_as_the_exact_path_reads_it(db, tmp_path,
+                                                                                                monkeypatch):
+    """An export the fast path takes whole (no exact-path row to merge in by line) is written
+    warehouse by warehouse, so the (snapshot, warehouse) index only appends at its right edge; what
+    the database holds and what a custody view reads back, warehouse by warehouse in line order,
+    are those of the exact path."""
+    from stockpile.reconcile import parallel
+    from stockpile.reconcile.custody import columnar
+
+    monkeypatch.setattr(columnar, "CHUNK", 300)  # many chunks, hashed by the forked children
+    monkeypatch.setattr(parallel, "MIN_SPLIT", 1)
+    path = generate(3000, seed=11).write_csv(tmp_path / "clean.csv")
+    fast = db.ingest(path, rejects_dir=tmp_path / "fast", columnar=True)
+    assert fast.accepted == 3000 and fast.rejected == 0
+    with db.engine.connect() as c:
+        order = [tuple(r) for r in c.execute(text("SELECT warehouse_id, line FROM lots ORDER BY id"))]
+    assert len({w for w, _line in order}) == 3
+    assert order == sorted(order)  # grouped by warehouse, file order within each
+    assert order != sorted(order, key=lambda r: r[1])  # not the file's order: its warehouses are interleaved
+    other = Database(tmp_path / "exact.db")
+    other.ingest(path, rejects_dir=tmp_path / "exact", columnar=False)
+    try:
+        assert _stored(db) == _stored(other)
+        assert db.custody_view() == other.custody_view()
+        assert db.reserve_roots() == other.reserve_roots()
+    finally:
+        other.dispose()
+
+
 def test_a_failing_write_mid_ingest_stores_nothing_and_the_export_can_be_ingested_again(db, tmp_path, monkeypatch):
     """The lot rows are written by a background thread, in the ingestion's one transaction: a
     write that fails half-way (disk full, lost connection) raises in the caller and leaves no

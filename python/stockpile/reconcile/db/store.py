@@ -616,8 +616,8 @@ def _ingest_columns(cols, validator: Validator, writer, bar, rejects, rejected_i
     # anyway); else counted column-wise, resolved in Python for the few involved
     distinct = distinct_lot_ids()
     if distinct == len(cols) + len(slow_good):
-        stored = _store_chunks(cols.rows(), iter(slow_good[1:]), slow_good[0] if slow_good else None, writer, bar,
-                               wh_count, wh_as_of, reserve)
+        stored = _store_chunks(cols.rows(by_warehouse=not slow_good), iter(slow_good[1:]),
+                               slow_good[0] if slow_good else None, writer, bar, wh_count, wh_as_of, reserve)
         return stored, distinct
     fast_keys = cols.keys()
     slow_keys = pa.array([r.warehouse_id + "\x00" + r.lot_id for r in slow_good], pa.string())
@@ -653,7 +653,7 @@ def _ingest_columns(cols, validator: Validator, writer, bar, rejects, rejected_i
     distinct = distinct_lot_ids()
     pending = iter(slow_good)
     nxt = next(pending, None)
-    return _store_chunks(cols.rows(), pending, nxt, writer, bar, wh_count, wh_as_of, reserve), distinct
+    return _store_chunks(cols.rows(by_warehouse=nxt is None), pending, nxt, writer, bar, wh_count, wh_as_of, reserve), distinct
 
 
 def _store_chunks(chunks, pending, nxt, writer, bar, wh_count, wh_as_of, reserve) -> int:
