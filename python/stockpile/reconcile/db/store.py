@@ -6,6 +6,7 @@ import contextlib
 import json
 import multiprocessing
 import queue
+import sys
 import threading
 import time
 from collections import deque
@@ -184,9 +185,16 @@ class Database:
                                 existing.as_of, duplicate=True, rejects_path=existing.rejects_path,
                                 seconds=time.perf_counter() - started)
         # the file's keccak256 (0.35 s CPU at 1M lots, without the GIL) alongside the columnar read
-        with ThreadPoolExecutor(1, thread_name_prefix="report-hash") as hasher, gc_paused():
-            return self._ingest(path, catalogue, kind, rejects_dir, show_progress, workers, started, scan, meta, records,
-                                hasher.submit(file_keccak, path), columnar)
+        try:
+            with ThreadPoolExecutor(1, thread_name_prefix="report-hash") as hasher, gc_paused():
+                return self._ingest(path, catalogue, kind, rejects_dir, show_progress, workers, started, scan, meta,
+                                    records, hasher.submit(file_keccak, path), columnar)
+        finally:
+            # the columnar read's buffers are free now, but Arrow's allocator keeps their pages for
+            # reuse (measured after a 1M-lot ingestion: 175 MB of this process's RSS); give them back
+            arrow = sys.modules.get("pyarrow")
+            if arrow is not None:
+                arrow.default_memory_pool().release_unused()
 
     def _ingest(self, path, catalogue, kind, rejects_dir, show_progress, workers, started, scan, meta,
                 records, report_hash: Future[str], columnar=None) -> IngestResult:
