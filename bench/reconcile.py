@@ -1,10 +1,12 @@
 """Reconciliation at scale: 1,000,000 custody lots from the generator, on SQLite and PostgreSQL.
 
 Baseline in the same run: ``pandas.read_csv`` of the same export (in a child process, so its
-memory is not ours), measured right before and right after each backend's stages, the mean of the
-two (the load of a shared machine drifts within a run: one read before the stages swung from 3.7 s
-to 6.6 s between the two backends of one run). Stages, per backend, each timed and given as a ratio
-to that baseline:
+memory is not ours). Each backend's stages run ``RECONCILE_BENCH_REPEATS`` (3) times, each into a
+new database, interleaved with the baseline: one read before the first repetition and one after
+each. Every figure is the median of its samples, all of which are in the results (on this 2-core
+VM single figures swing: quiet, one pandas read took 1.7 s and another 3.3 s in the same hour; under
+load one swung from 3.7 s to 6.6 s within a run). Stages, per backend, each timed and given as a
+ratio (median over median) to that baseline:
 
 - ingest: parse, validate every row (rejects with line numbers), hash every Merkle leaf, store;
 - merkle: every product's reserve root from the stored leaves (what an attestor signs;
@@ -21,8 +23,8 @@ Targets (issue 16): end to end <= 5x, ingest <= 3x, merkle <= 1x the pandas read
 (sampled per backend from /proc while its stages run). PostgreSQL runs when its server binaries
 (initdb, pg_ctl) are installed; otherwise its metrics say why they are missing.
 
-``RECONCILE_BENCH_LOTS`` overrides the lot count (for a quick look); ``RECONCILE_BENCH_BACKENDS``
-(``sqlite,postgres``) picks the backends.
+``RECONCILE_BENCH_LOTS`` overrides the lot count (for a quick look), ``RECONCILE_BENCH_REPEATS`` the
+repetitions; ``RECONCILE_BENCH_BACKENDS`` (``sqlite,postgres``) picks the backends.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ import time
 from pathlib import Path
 
 LOTS = int(os.environ.get("RECONCILE_BENCH_LOTS", "1000000"))
+REPEATS = int(os.environ.get("RECONCILE_BENCH_REPEATS", "3"))
 BACKENDS = os.environ.get("RECONCILE_BENCH_BACKENDS", "sqlite,postgres").split(",")
 PRODUCTS = ("NDPR-OXIDE", "DY-METAL", "TB-METAL", "LI2CO3")
 TARGETS = {"ingest": 3.0, "merkle": 1.0, "end_to_end": 5.0}
@@ -117,16 +120,32 @@ class _Postgres:
         self.url = f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
         return self
 
+    def new_database(self, r: int) -> str:
+        """The URL of a new database for repetition r (the previous repetition's dropped)."""
+        import psycopg
+
+        with psycopg.connect(self.url.replace("postgresql+psycopg", "postgresql"), autocommit=True) as conn:
+            if r:
+                conn.execute(f"DROP DATABASE bench_{r - 1}")
+            conn.execute(f"CREATE DATABASE bench_{r}")
+        return self.url.rsplit("/", 1)[0] + f"/bench_{r}"
+
     def __exit__(self, *exc):
         subprocess.run(self._as_user([str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"]),
                        capture_output=True)
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
-def _backend_run(backend: str, db_url, csv_path: Path, tmp: Path, w3, stacks, attest, m) -> None:
+def _backend_run(backend: str, new_db, csv_path: Path, tmp: Path, w3, stacks, attest, m) -> None:
+    """The stages of one backend REPEATS times, each time into a new database (``new_db(r)``: a URL
+    or path), interleaved with the baseline's reads: pandas reads the export before the first
+    repetition and after each one. Every figure is the median of its samples (all of them are in
+    the results), the ratios medians over the baseline's median."""
     # module imports are outside the timers on both sides: the baseline's child imports pandas before
     # its timer starts, so the libraries the ingestion loads on first use are imported here (pyarrow,
     # and pandas, which pyarrow imports at its first conversion of a Python value: 0.6 s of CPU)
+    import statistics
+
     import pandas  # noqa: F401
     import pyarrow.compute  # noqa: F401
     import pyarrow.csv  # noqa: F401
@@ -134,51 +153,70 @@ def _backend_run(backend: str, db_url, csv_path: Path, tmp: Path, w3, stacks, at
     from stockpile.reconcile.db.store import Database
     from stockpile.reconcile.service import RunConfig, reconcile
 
-    # the baseline around this backend's stages: on a shared machine the load drifts within a run, so
-    # pandas reads the export right before and right after them and the baseline is the mean of the two
-    before_s, before_load = _pandas_baseline(csv_path), round(os.getloadavg()[0], 2)
+    base_s, loads = [_pandas_baseline(csv_path)], [round(os.getloadavg()[0], 2)]
+    samples: dict[str, list[float]] = {"ingest": [], "merkle": [], "reconcile": [], "end_to_end": []}
+    peaks: list[float] = []
+    start_rss: list[float] = []
+    for r in range(REPEATS):
+        start_rss.append(round(PeakRss.now_mib(), 1))
+        with PeakRss() as rss:
+            db = Database(new_db(r))
+            t = time.perf_counter()
+            res = db.ingest(csv_path, rejects_dir=tmp)
+            ingest_s = time.perf_counter() - t
+            assert res.accepted == LOTS and res.rejected == 0, res
 
-    with PeakRss() as rss:
-        db = Database(db_url)
-        t = time.perf_counter()
-        res = db.ingest(csv_path, rejects_dir=tmp)
-        ingest_s = time.perf_counter() - t
-        assert res.accepted == LOTS and res.rejected == 0, res
+            t = time.perf_counter()
+            roots = db.reserve_roots()  # what an attestor signs; the reconciliation of the same view reuses it
+            merkle_s = time.perf_counter() - t
+            assert roots == attest, "roots from the ingested lots differ from the generator's"
 
-        t = time.perf_counter()
-        roots = db.reserve_roots()  # what an attestor signs; the reconciliation of the same view reuses it
-        merkle_s = time.perf_counter() - t
-        assert roots == attest, "roots from the ingested lots differ from the generator's"
-
-        t = time.perf_counter()
-        cfg = RunConfig(products=[s.contracts() for s in stacks], confirmations=0, out_dir=tmp / f"report-{backend}")
-        report = reconcile(db, w3, cfg)
-        run_s = time.perf_counter() - t
-        assert report["status"] == "clean", report.get("error") or report["breaks"][:5]
-        db.dispose()
-    after_s, after_load = _pandas_baseline(csv_path), round(os.getloadavg()[0], 2)
-    pandas_s = (before_s + after_s) / 2
-    m(f"{backend}.pandas_read_csv_seconds", pandas_s, "s", before=round(before_s, 4), after=round(after_s, 4),
-      load_average_1min=before_load, load_average_1min_after=after_load,
-      note="mean of a read right before and one right after this backend's stages")
+            t = time.perf_counter()
+            cfg = RunConfig(products=[s.contracts() for s in stacks], confirmations=0, out_dir=tmp / f"report-{backend}")
+            report = reconcile(db, w3, cfg)
+            run_s = time.perf_counter() - t
+            assert report["status"] == "clean", report.get("error") or report["breaks"][:5]
+            db.dispose()
+        peaks.append(round(rss.peak, 1))
+        for k, v in (("ingest", ingest_s), ("merkle", merkle_s), ("reconcile", run_s),
+                     ("end_to_end", ingest_s + merkle_s + run_s)):
+            samples[k].append(round(v, 4))
+        base_s.append(_pandas_baseline(csv_path))
+        loads.append(round(os.getloadavg()[0], 2))
+    pandas_s = statistics.median(base_s)
+    med = {k: statistics.median(v) for k, v in samples.items()}
+    m(f"{backend}.pandas_read_csv_seconds", pandas_s, "s", samples=[round(x, 4) for x in base_s],
+      load_average_1min=loads,
+      note=f"median of {len(base_s)} reads: one before the first repetition of the stages and one after each")
     tm = report["timings"]
-    total_s = ingest_s + merkle_s + run_s
     base = {"baseline": "pandas.read_csv (same file, strings, no validation)", "baseline_value": round(pandas_s, 4)}
-    m(f"{backend}.ingest_seconds", ingest_s, "s", **base, target_ratio=TARGETS["ingest"])
-    m(f"{backend}.ingest_rows_per_second", round(LOTS / ingest_s), "rows/s")
-    m(f"{backend}.merkle_seconds", merkle_s, "s", **base, target_ratio=TARGETS["merkle"])
-    m(f"{backend}.merkle_leaves_per_second", round(LOTS / merkle_s), "leaves/s")
-    m(f"{backend}.reconcile_seconds", run_s, "s", **base,
-      note="the whole reconcile call: chain sync and state, classification, reports")
-    m(f"{backend}.chain_sync_seconds", tm["chain_sync"] + tm["chain_state"], "s")
+    rep = f"median of {REPEATS} repetitions, each into a new database"
+    m(f"{backend}.ingest_seconds", med["ingest"], "s", **base, target_ratio=TARGETS["ingest"],
+      samples=samples["ingest"], note=rep)
+    m(f"{backend}.ingest_rows_per_second", round(LOTS / med["ingest"]), "rows/s")
+    m(f"{backend}.merkle_seconds", med["merkle"], "s", **base, target_ratio=TARGETS["merkle"],
+      samples=samples["merkle"], note=rep)
+    m(f"{backend}.merkle_leaves_per_second", round(LOTS / med["merkle"]), "leaves/s")
+    m(f"{backend}.reconcile_seconds", med["reconcile"], "s", **base, samples=samples["reconcile"],
+      note="the whole reconcile call: chain sync and state, classification, reports; " + rep)
+    m(f"{backend}.chain_sync_seconds", tm["chain_sync"] + tm["chain_state"], "s", note="the last repetition")
     m(f"{backend}.classify_seconds", tm["classify"], "s",
-      note="a clean run reuses the merkle stage's roots of the same custody view and reads no lot row")
-    m(f"{backend}.report_seconds", tm["report"], "s")
-    m(f"{backend}.end_to_end_seconds", total_s, "s", **base, target_ratio=TARGETS["end_to_end"])
-    m(f"{backend}.peak_rss", round(rss.peak, 1), "MiB", target=RSS_TARGET_MIB)
+      note="the last repetition; a clean run reuses the merkle stage's roots of the same custody view and reads no lot row")
+    m(f"{backend}.report_seconds", tm["report"], "s", note="the last repetition")
+    m(f"{backend}.end_to_end_seconds", med["end_to_end"], "s", **base, target_ratio=TARGETS["end_to_end"],
+      samples=samples["end_to_end"], note=rep + "; each repetition's ingest + merkle + reconcile")
+    m(f"{backend}.peak_rss", max(peaks), "MiB", target=RSS_TARGET_MIB, samples=peaks, rss_at_start=start_rss,
+      note="the highest of the repetitions (samples: each one's peak; rss_at_start: the process before each)")
     m(f"{backend}.load_average_1min_at_end", round(os.getloadavg()[0], 2), "load",
       note=f"{os.cpu_count()} cores; other jobs' load changes the ratios")
     m(f"{backend}.breaks_found_clean_run", len(report["breaks"]), "breaks")
+
+
+def _new_sqlite(tmp: Path, r: int) -> Path:
+    """A new SQLite database file for repetition r (the previous repetition's files removed)."""
+    for old in tmp.glob("reconcile-*.db*"):
+        old.unlink()
+    return tmp / f"reconcile-{r}.db"
 
 
 def _generate(path: Path, as_of: str) -> tuple[Path, dict]:
@@ -236,7 +274,7 @@ def run() -> list[dict]:
 
         for backend in BACKENDS:
             if backend == "sqlite":
-                _backend_run("sqlite", tmp / "reconcile.db", csv_path, tmp, w3, stacks, attest, m)
+                _backend_run("sqlite", lambda r: _new_sqlite(tmp, r), csv_path, tmp, w3, stacks, attest, m)
             elif backend == "postgres":
                 try:
                     pg = _Postgres().__enter__()
@@ -244,7 +282,7 @@ def run() -> list[dict]:
                     m("postgres.skipped", 1, "flag", reason=f"{type(exc).__name__}: {exc}")
                     continue
                 try:
-                    _backend_run("postgres", pg.url, csv_path, tmp, w3, stacks, attest, m)
+                    _backend_run("postgres", pg.new_database, csv_path, tmp, w3, stacks, attest, m)
                 finally:
                     pg.__exit__(None, None, None)
     m("process_peak_rss", round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1), "MiB")
