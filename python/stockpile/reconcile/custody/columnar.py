@@ -127,6 +127,8 @@ class Columns:
 
         cols = self._cols
         size = size or CHUNK
+        if size * 10 ** _LIMB >= 2 ** 63:
+            raise ValueError(f"chunks of {size} rows would overflow the int64 limb sums of their quantities")
         wh_values, wh_idx = self._enc["warehouse_id"]
         order = self.fast
         if by_warehouse and len(wh_values) > 1:
@@ -156,12 +158,12 @@ class Columns:
                 in_reserve = np.flatnonzero(reserve_code[st_idx[fast]])
                 group = w[in_reserve] * n_prod + prod_idx[fast][in_reserve]
                 leaves = np.frombuffer(chunk.leaves, dtype="S32")
-                digits = chunk.quantity_digits()
+                limbs = chunk.quantity_limbs()
                 reserve: dict[tuple[str, str], tuple[bytes, int]] = {}
                 for g in np.unique(group).tolist():
                     pos = in_reserve[group == g]
-                    reserve[(wh_values[g // n_prod], prod_values[g % n_prod])] = (leaves[pos].tobytes(),
-                                                                                 _sum_digits(digits[pos]))
+                    reserve[(wh_values[g // n_prod], prod_values[g % n_prod])] = (
+                        leaves[pos].tobytes(), _join_limbs(limbs[pos].sum(axis=0).tolist()))
                 chunk.tally = ({wh_values[j]: int(counts[j]) for j in present},
                                {wh_values[j]: int(latest[j]) for j in present}, reserve)
                 yield chunk
@@ -190,19 +192,25 @@ class FastChunk:
         from the column)."""
         return self._c._qty.take(self._take).to_numpy(zero_copy_only=False).tolist()
 
-    def quantity_digits(self):
-        """The base-unit quantities as a (rows, 78) array of decimal digits (uint8, left-padded
-        with zeros: every fast quantity is below 10**77)."""
+    def quantity_limbs(self):
+        """The base-unit quantities as a (rows, L) int64 array of base-10**13 limbs, most
+        significant first, L as few as the chunk's longest quantity needs (every fast quantity is
+        below 10**77): a column sum of up to 16,384 rows stays below 2**63, so a group's exact
+        total is :func:`_join_limbs` of its rows' column sums."""
         import numpy as np
         import pyarrow.compute as pc
 
         n = len(self.fast)
-        padded = pc.utf8_lpad(self._c._qty.take(self._take), width=_QTY_DIGITS, padding="0")
-        offsets = np.frombuffer(padded.buffers()[1], dtype=np.int32)[padded.offset:padded.offset + n + 1]
-        if int(offsets[-1] - offsets[0]) != _QTY_DIGITS * n:
+        qty = self._c._qty.take(self._take)
+        longest = pc.max(pc.binary_length(qty)).as_py() or 1
+        if longest >= _QTY_DIGITS:
             raise AssertionError("a fast quantity longer than 77 digits")  # read_columns leaves those to the exact path
-        raw = np.frombuffer(padded.buffers()[2], dtype=np.uint8)
-        return raw[int(offsets[0]):int(offsets[-1])].reshape(n, _QTY_DIGITS) - ord("0")
+        width = -(-longest // _LIMB) * _LIMB
+        padded = pc.utf8_lpad(qty, width=width, padding="0")
+        offsets = np.frombuffer(padded.buffers()[1], dtype=np.int32)[padded.offset:padded.offset + n + 1]
+        raw = np.frombuffer(padded.buffers()[2], dtype=np.uint8)[int(offsets[0]):int(offsets[-1])]
+        digits = raw.reshape(n, width // _LIMB, _LIMB).astype(np.int64) - ord("0")
+        return digits @ (10 ** np.arange(_LIMB - 1, -1, -1, dtype=np.int64))
 
     def rows(self) -> list[tuple]:
         c, fast, take = self._c, self.fast, self._take
@@ -447,23 +455,15 @@ def read_columns(path: Path, header_line: int, header: list[str], delimiter: str
 
 
 _QTY_DIGITS = 78  # a fast row's quantity has at most 77 digits
-_LIMB = 13  # digits summed per int64 limb: 16,384 rows x 10**13 stays below 2**63
+_LIMB = 13  # digits per int64 limb: a sum over a chunk (at most 2**16 rows) x 10**13 stays below 2**63
 
 
-def _sum_digits(digits) -> int:
-    """The exact sum of quantities given as rows of decimal digits (quantity_digits), summed
-    13 digits at a time in int64 and carried in Python ints."""
-    import numpy as np
-
-    if not len(digits):
-        return 0
-    if len(digits) * 10 ** _LIMB >= 2 ** 63:  # pragma: no cover - chunks are far smaller
-        return sum(_sum_digits(digits[i:i + 100_000]) for i in range(0, len(digits), 100_000))
-    weights = 10 ** np.arange(_LIMB - 1, -1, -1, dtype=np.int64)
+def _join_limbs(sums: list[int]) -> int:
+    """The integer whose base-10**13 limbs (most significant first, each possibly over 10**13:
+    a column sum of :meth:`FastChunk.quantity_limbs`) are ``sums``."""
     total = 0
-    for lo in range(0, _QTY_DIGITS, _LIMB):  # most significant limb first
-        limb = digits[:, lo:lo + _LIMB].astype(np.int64) @ weights[-min(_LIMB, _QTY_DIGITS - lo):]
-        total = total * 10 ** min(_LIMB, _QTY_DIGITS - lo) + int(limb.sum())
+    for x in sums:
+        total = total * 10 ** _LIMB + int(x)
     return total
 
 
