@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
-import threading
 from dataclasses import dataclass
 from pathlib import Path
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
@@ -17,6 +15,7 @@ from sqlalchemy import text
 from web3 import Web3
 
 from devkit import devchain
+from devkit.rpc_front import RpcFront
 from stockpile.reconcile.chain.abi import attestor_abi, token_abi
 from stockpile.reconcile.chain.reader import ChainReader
 from stockpile.reconcile.cli import reconcile as reconcile_cli
@@ -211,53 +210,25 @@ def test_confirmations_hide_the_newest_blocks(env):
     assert report["chain"]["block"] == env.w3.eth.block_number - 1
 
 
-class RefusingProxy:
+class RefusingProxy(RpcFront):
     """An HTTP JSON-RPC proxy in front of anvil that refuses eth_getLogs over more than K blocks,
     as hosted nodes do."""
 
     def __init__(self, upstream: str, max_blocks: int):
-        self.upstream, self.max_blocks, self.refused, self.log_calls = upstream, max_blocks, 0, 0
-        proxy = self
+        super().__init__(upstream)
+        self.max_blocks, self.refused, self.log_calls = max_blocks, 0, 0
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *a):
-                pass
-
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                req = json.loads(body)
-                if req.get("method") == "eth_getLogs":
-                    proxy.log_calls += 1
-                    f = req["params"][0]
-                    lo, hi = int(f["fromBlock"], 16), int(f["toBlock"], 16)
-                    if hi - lo + 1 > proxy.max_blocks:
-                        proxy.refused += 1
-                        out = json.dumps({"jsonrpc": "2.0", "id": req["id"], "error": {
-                            "code": -32005, "message": "query returned more than 10000 results"}}).encode()
-                        self._send(out)
-                        return
-                out = httpx.post(proxy.upstream, content=body, headers={"content-type": "application/json"},
-                                 timeout=60).content
-                self._send(out)
-
-            def _send(self, out: bytes):
-                self.send_response(200)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(out)))
-                self.end_headers()
-                self.wfile.write(out)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
+    def answer(self, body: bytes, path: str) -> tuple[int, bytes] | None:
+        req = json.loads(body)
+        if req.get("method") != "eth_getLogs":
+            return None
+        self.log_calls += 1
+        f = req["params"][0]
+        if int(f["toBlock"], 16) - int(f["fromBlock"], 16) + 1 <= self.max_blocks:
+            return None
+        self.refused += 1
+        return 200, json.dumps({"jsonrpc": "2.0", "id": req["id"], "error": {
+            "code": -32005, "message": "query returned more than 10000 results"}}).encode()
 
 
 def test_node_refusing_large_log_ranges(env, tmp_path):

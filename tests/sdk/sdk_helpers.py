@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 
+from devkit.rpc_front import RpcFront
 from stockpile.sdk import Stockpile
 from stockpile.toolchain.anvil import dev_keys
 
@@ -86,60 +87,35 @@ def check_quickstart_output(text: str, before, operator: Stockpile) -> None:
     assert operator.product("NDPR").balance(holder.address).amount == before - Decimal("102.5")
 
 
-class BatchCountingProxy:
+class BatchCountingProxy(RpcFront):
     """An HTTP JSON-RPC front for a node that counts the requests (and each method) and batches it forwards; with
     ``refuse`` it answers every batch as nodes without batch support do (``"error"``: a JSON-RPC
     error object, HTTP 200; ``"http"``: HTTP 400) or leaves its last answer out (``"short"``), and forwards
     single requests as they are."""
 
     def __init__(self, upstream: str, refuse: str | None = None):
-        import json
-        import threading
         from collections import Counter
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-        import requests
-
+        super().__init__(upstream, timeout=30)
+        self.refuse = refuse
         self.stats: Counter[str] = Counter()
-        proxy, session = self, requests.Session()
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *a):
-                pass
+    def answer(self, body: bytes, path: str) -> tuple[int, bytes] | None:
+        import json
 
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                batch = body.lstrip().startswith(b"[")
-                proxy.stats["batches" if batch else "requests"] += 1
-                if not batch:
-                    proxy.stats[json.loads(body)["method"]] += 1
-                status, out = 200, b""
-                if batch and refuse == "error":
-                    proxy.stats["refused"] += 1
-                    out = b'{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"batch requests are not supported"}}'
-                elif batch and refuse == "http":
-                    proxy.stats["refused"] += 1
-                    status, out = 400, b'{"error":"batch requests are not supported"}'
-                else:
-                    out = session.post(upstream, data=body, headers={"content-type": "application/json"},
-                                       timeout=30).content
-                    if batch and refuse == "short":
-                        proxy.stats["refused"] += 1
-                        out = json.dumps(json.loads(out)[:-1]).encode()
-                self.send_response(status)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(out)))
-                self.end_headers()
-                self.wfile.write(out)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> BatchCountingProxy:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        batch = body.lstrip().startswith(b"[")
+        self.stats["batches" if batch else "requests"] += 1
+        if not batch:
+            self.stats[json.loads(body)["method"]] += 1
+            return None
+        if self.refuse == "error":
+            self.stats["refused"] += 1
+            return 200, b'{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"batch requests are not supported"}}'
+        if self.refuse == "http":
+            self.stats["refused"] += 1
+            return 400, b'{"error":"batch requests are not supported"}'
+        out = self.forward(body)
+        if self.refuse == "short":
+            self.stats["refused"] += 1
+            out = json.dumps(json.loads(out)[:-1]).encode()
+        return 200, out

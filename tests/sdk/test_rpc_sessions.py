@@ -6,49 +6,33 @@ from __future__ import annotations
 
 import json
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from devkit.rpc_front import RpcFront
 from stockpile.sdk import rpc
 from stockpile.toolchain.anvil import free_port
 
 
-class _Proxy(BaseHTTPRequestHandler):
-    """An HTTP proxy stand-in that answers every JSON-RPC request itself with chain id 0x7a69."""
+class _Proxy(RpcFront):
+    """An HTTP proxy stand-in that answers every JSON-RPC request itself with chain id 0x7a69 and
+    records the URL it was asked for."""
 
-    seen: list[str] = []
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[str] = []
 
-    def do_POST(self):  # noqa: N802 (http.server's name)
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        _Proxy.seen.append(self.path)
-        out = json.dumps({"jsonrpc": "2.0", "id": body["id"], "result": "0x7a69"}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(out)))
-        self.end_headers()
-        self.wfile.write(out)
-
-    def log_message(self, *args):
-        pass
-
-
-def _serve():
-    server = ThreadingHTTPServer(("127.0.0.1", free_port()), _Proxy)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
+    def answer(self, body: bytes, path: str) -> tuple[int, bytes]:
+        self.seen.append(path)
+        return 200, json.dumps({"jsonrpc": "2.0", "id": json.loads(body)["id"], "result": "0x7a69"}).encode()
 
 
 def test_the_proxy_from_the_environment_is_used(monkeypatch):
-    server = _serve()
-    try:
+    with _Proxy() as proxy:
         for var in ("NO_PROXY", "no_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
             monkeypatch.delenv(var, raising=False)
-        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{server.server_port}")
-        _Proxy.seen.clear()
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
         w3 = rpc.connect("http://node.invalid:8545/")
         assert w3.eth.chain_id == 31337 and w3.eth.chain_id == 31337
-        assert _Proxy.seen == ["http://node.invalid:8545/"] * 2  # through the proxy, on every request
-    finally:
-        server.shutdown()
+        assert proxy.seen == ["http://node.invalid:8545/"] * 2  # through the proxy, on every request
 
 
 def test_no_proxy_bypasses_the_proxy(monkeypatch, anvil):
