@@ -96,17 +96,15 @@ class Columns:
         i = int(self.fast[position])
         return self._delimiter.join(self._cols[h][i].as_py() for h in self._header)
 
+    @functools.cached_property
     def warehouse_rank(self):
         """Per row of the file, the place of its warehouse id in ascending string order (an int64
-        array, memoised): the order of the ``(snapshot, warehouse)`` index."""
+        array): the order of the ``(snapshot, warehouse)`` index."""
         import numpy as np
 
-        got = self._obj.get("warehouse rank")
-        if got is None:
-            values, idx = self._enc["warehouse_id"]
-            rank = np.argsort(np.argsort(np.array(values, dtype=object))) if values else np.zeros(1, dtype=np.int64)
-            got = self._obj["warehouse rank"] = rank[idx]
-        return got
+        values, idx = self._enc["warehouse_id"]
+        rank = np.argsort(np.argsort(np.array(values, dtype=object))) if values else np.zeros(1, dtype=np.int64)
+        return rank[idx]
 
     def rows(self, size: int | None = None, workers: int = 2, by_warehouse: bool = False) -> Iterator[FastChunk]:
         """The fast rows, in file order, ``size`` (default :data:`CHUNK`) at a time, as
@@ -132,7 +130,7 @@ class Columns:
         wh_values, wh_idx = self._enc["warehouse_id"]
         order = self.fast
         if by_warehouse and len(wh_values) > 1:
-            order = order[np.argsort(self.warehouse_rank()[order], kind="stable")]
+            order = order[np.argsort(self.warehouse_rank[order], kind="stable")]
         bounds = [(lo, min(lo + size, len(order))) for lo in range(0, len(order), size)]
         prod_values, prod_idx = self._enc["product_code"]
         st_values, st_idx = self._enc["status"]
@@ -195,8 +193,8 @@ class FastChunk:
     def quantity_limbs(self):
         """The base-unit quantities as a (rows, L) int64 array of base-10**13 limbs, most
         significant first, L as few as the chunk's longest quantity needs (every fast quantity is
-        below 10**77): a column sum of up to 16,384 rows stays below 2**63, so a group's exact
-        total is :func:`_join_limbs` of its rows' column sums."""
+        below 10**77): a column sum over a chunk stays below 2**63 (:meth:`Columns.rows` refuses
+        larger chunks), so a group's exact total is :func:`_join_limbs` of its rows' column sums."""
         import numpy as np
         import pyarrow.compute as pc
 
@@ -240,7 +238,7 @@ class FastChunk:
 
             c, fast, take = self._c, self.fast, self._take
             leaves = np.frombuffer(self.leaves, dtype="S32")
-            wh = c.warehouse_rank()[fast]
+            wh = c.warehouse_rank[fast]
             if len(wh) > 1 and bool((wh[1:] < wh[:-1]).any()):
                 order = np.argsort(wh, kind="stable")
                 fast, take, leaves = fast[order], pa.array(fast[order]), leaves[order]
@@ -455,7 +453,7 @@ def read_columns(path: Path, header_line: int, header: list[str], delimiter: str
 
 
 _QTY_DIGITS = 78  # a fast row's quantity has at most 77 digits
-_LIMB = 13  # digits per int64 limb: a sum over a chunk (at most 2**16 rows) x 10**13 stays below 2**63
+_LIMB = 13  # digits per int64 limb: the column sum of a chunk of up to 922,337 rows stays below 2**63
 
 
 def _join_limbs(sums: list[int]) -> int:
