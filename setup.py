@@ -5,6 +5,10 @@ The artifacts (ABI, bytecode, storage layout) are compiled from ``contracts/`` b
 runs that build first. Test and benchmark contracts (``contracts/test``, ``contracts/bench``, or
 anything compiled from outside ``contracts/`` and the npm packages) stay out of the distributions.
 A non-editable build without the product artifacts fails instead of shipping an SDK without ABIs.
+
+It also compiles ``stockpile.core._keccak`` (keccak256 over many rows at once, for the Merkle trees
+of large custody exports). That extension is optional: where it cannot be built (no C compiler),
+the install goes on and :mod:`stockpile.core.hashing` hashes row by row instead, same bytes.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from setuptools import setup
+from setuptools import Extension, setup
 from setuptools.command.build_py import build_py
 from setuptools.command.sdist import sdist
 
@@ -68,4 +72,5 @@ class Sdist(sdist):
 
 
 if __name__ == "__main__":  # setuptools' build backend runs this file as __main__; tests import it
-    setup(cmdclass={"build_py": BuildPy, "sdist": Sdist})
+    setup(cmdclass={"build_py": BuildPy, "sdist": Sdist},
+          ext_modules=[Extension("stockpile.core._keccak", ["python/stockpile/core/_keccak.c"], optional=True)])
