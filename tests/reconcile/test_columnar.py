@@ -240,8 +240,9 @@ def test_migration_0005_fills_reserve_leaves_of_existing_snapshots(tmp_path):
 
 
 def test_two_core_hashing_gives_the_one_core_digests():
-    """The forked children (ChunkWorkers for the leaves of an ingestion, digests_in_two for tree
-    levels) return exactly what hashing everything in this process returns, in order."""
+    """The forked children (ChunkWorkers for the leaves of an ingestion) return exactly what
+    hashing everything in this process returns, in order; a tree over more leaves than a fork is
+    worth has OpenZeppelin's layout's root."""
     import os
 
     from sha3 import keccak_256

@@ -14,7 +14,7 @@ from typing import Any
 
 from eth_abi import encode as abi_encode
 
-from stockpile.core.hashing import keccak, keccak_256  # noqa: F401  (keccak re-exported)
+from stockpile.core.hashing import keccak, keccak_pairs  # noqa: F401  (keccak re-exported)
 from stockpile.core.jsonconv import jsonable
 
 def leaf_hash(types: Sequence[str], value: Sequence[Any]) -> bytes:
@@ -46,27 +46,32 @@ def proof_from_dump(dump: dict[str, Any], index: int) -> list[str]:
     return [dump["tree"][p] for p in proof_positions(dump["values"][index]["treeIndex"])]
 
 
-def _hash_up(tree: list[Any], n: int, on_progress: Callable[[int], None] | None = None) -> None:
-    """Fill the inner nodes of ``tree`` (2n-1 slots, leaves in the last n) bottom-up."""
-    k = keccak_256
-    step = 1 << 16
-    for i in range(len(tree) - 1 - n, -1, -1):
-        a, b = tree[2 * i + 1], tree[2 * i + 2]
-        tree[i] = k(a + b).digest() if a < b else k(b + a).digest()
-        if on_progress is not None and not i % step:
-            on_progress(step)
+def _nodes(ordered: Sequence[bytes], on_progress: Callable[[int], None] | None = None) -> bytearray:
+    """The 2n-1 nodes of the tree over the leaves ``ordered`` (ascending), 32 bytes each, in tree
+    order: the leaves reversed in the last n, the inner nodes hashed a level at a time by
+    :func:`~stockpile.core.hashing.keccak_pairs` (node i = hash of nodes 2i+1 and 2i+2, so the
+    nodes [hi // 2, hi) need only nodes from hi on, contiguous)."""
+    n = len(ordered)
+    tree = bytearray(32 * (n - 1))
+    tree += b"".join(reversed(ordered))
+    hi = n - 1
+    while hi > 0:
+        lo = hi // 2
+        tree[32 * lo:32 * hi] = keccak_pairs(memoryview(tree)[32 * (2 * lo + 1):32 * (2 * hi + 1)])
+        if on_progress is not None:
+            on_progress(hi - lo)
+        hi = lo
+    return tree
 
 
-def merkle_root(leaves: Sequence[bytes], on_progress: Callable[[int], None] | None = None) -> bytes | None:
-    """The root a ``StandardMerkleTree`` over these leaves has, without keeping the tree or
-    proof indexes (large lot lists). None for no leaves."""
-    n = len(leaves)
-    if n == 0:
+def merkle_root(leaves: Sequence[bytes], on_progress: Callable[[int], None] | None = None,
+                presorted: bool = False) -> bytes | None:
+    """The root a ``StandardMerkleTree`` over these leaves has, without keeping proof indexes
+    (large lot lists). None for no leaves. ``presorted``: ``leaves`` are already ascending;
+    ``on_progress(k)``: k more inner nodes hashed."""
+    if not leaves:
         return None
-    tree: list[Any] = [None] * (n - 1)
-    tree.extend(sorted(leaves, reverse=True))  # tree[size-1-i] = i-th smallest leaf
-    _hash_up(tree, n, on_progress)
-    return bytes(tree[0])
+    return bytes(_nodes(leaves if presorted else sorted(leaves), on_progress)[:32])
 
 
 class StandardMerkleTree:
@@ -80,14 +85,11 @@ class StandardMerkleTree:
         n = len(leaves)
         order = sorted(range(n), key=leaves.__getitem__)
         size = 2 * n - 1
-        tree: list[bytes] = [b""] * size
         self.tree_index = [0] * n  # value index -> position in tree
         for i, vi in enumerate(order):
-            pos = size - 1 - i
-            tree[pos] = leaves[vi]
-            self.tree_index[vi] = pos
-        _hash_up(tree, n)
-        self.tree = tree
+            self.tree_index[vi] = size - 1 - i
+        nodes = _nodes([leaves[vi] for vi in order])
+        self.tree: list[bytes] = [bytes(nodes[i:i + 32]) for i in range(0, len(nodes), 32)]
 
     @classmethod
     def of(

@@ -1,13 +1,10 @@
-"""Two cores for the hashing of a million lots, in forked children.
+"""The leaves of an ingestion, chunk by chunk, computed in forked children ahead of the process
+that writes the rows (:class:`ChunkWorkers`).
 
-The work is keccak over data already in memory (columns of an export, leaves, pair hashes), so a
-fork shares it copy-on-write and only 32-byte digests come back (a pipe, or shared memory);
-nothing is pickled. On one core, without ``fork``, or for small ranges, everything runs in this
-process.
-
-- :func:`digests_in_two`: the upper half of a range of tree nodes in a child, the lower half here;
-- :class:`ChunkWorkers`: the leaves of an ingestion, chunk by chunk, computed in children ahead
-  of the process that writes the rows.
+The work (encoding a chunk's rows from the columns of an export and hashing them) reads data
+already in memory, so a fork shares it copy-on-write and only 32-byte digests come back, through
+shared memory; nothing is pickled. On one core, without ``fork``, or for small exports, everything
+runs in this process.
 """
 
 from __future__ import annotations
@@ -19,41 +16,6 @@ import signal
 from collections.abc import Callable
 
 MIN_SPLIT = 50_000  # below this, a fork costs more than it saves
-
-
-def digests_in_two(fn: Callable[[int, int], list[bytes]], lo: int, hi: int) -> list[bytes]:
-    """``fn(lo, hi)`` (a list of 32-byte digests, one per index), the upper half computed by a
-    forked child when that pays."""
-    if hi - lo < MIN_SPLIT or (os.cpu_count() or 1) < 2 or not hasattr(os, "fork"):
-        return fn(lo, hi)
-    mid = (lo + hi) // 2
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # child: the upper half, back through the pipe, then gone without any clean-up
-        code = 0
-        try:
-            os.close(r)
-            view = memoryview(b"".join(fn(mid, hi)))
-            while view:
-                view = view[os.write(w, view):]
-        except BaseException:  # noqa: BLE001 - the parent sees a short answer and raises
-            code = 1
-        finally:
-            os._exit(code)
-    os.close(w)
-    try:
-        first = fn(lo, mid)
-        chunks = []
-        while chunk := os.read(r, 1 << 20):
-            chunks.append(chunk)
-    finally:
-        os.close(r)
-        _, status = os.waitpid(pid, 0)
-    rest = b"".join(chunks)
-    if status != 0 or len(rest) != 32 * (hi - mid):
-        raise RuntimeError("hashing in the child process failed")
-    first.extend([rest[i:i + 32] for i in range(0, len(rest), 32)])
-    return first
 
 
 class ChunkWorkers:

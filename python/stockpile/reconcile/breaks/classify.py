@@ -18,7 +18,6 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
 
-from stockpile.core.hashing import keccak_256 as _k256
 from stockpile.reconcile.breaks.model import Break, Severity, make
 from stockpile.reconcile.chain.state import ProductChainState
 from stockpile.reconcile.custody.parse import format_time
@@ -43,37 +42,13 @@ class ProductResult:
 
 
 def merkle_root(leaves: list[bytes], bar=None, presorted: bool = False) -> str | None:
-    """Root of the StandardMerkleTree over these leaves (same layout as stockpile.merkle /
-    @openzeppelin/merkle-tree: sorted leaves stored from the end, commutative pair hash), without
-    keeping the tree or proof indexes. ``presorted``: the leaves are already in ascending order.
-    The wide lower levels are hashed on two cores (stockpile.reconcile.parallel)."""
-    from stockpile.reconcile.parallel import digests_in_two
+    """Root (0x-hex) of the StandardMerkleTree over these leaves (:func:`stockpile.merkle.tree.merkle_root`),
+    None for none. ``presorted``: the leaves are already in ascending order; ``bar``: a progress
+    bar told of every level hashed."""
+    from stockpile.merkle.tree import merkle_root as root
 
-    n = len(leaves)
-    if n == 0:
-        return None
-    size = 2 * n - 1
-    tree: list = [None] * (size - n)
-    # tree[size-1-i] = i-th smallest leaf
-    tree.extend(leaves[::-1] if presorted else sorted(leaves, reverse=True))
-    k = _k256
-
-    def nodes(lo: int, hi: int) -> list[bytes]:
-        out = []
-        for i in range(lo, hi):
-            a, b = tree[2 * i + 1], tree[2 * i + 2]
-            out.append(k(a + b).digest() if a < b else k(b + a).digest())
-        return out
-
-    # node i needs nodes 2i+1 and 2i+2: every node of [ceil((hi-1)/2), hi) only needs nodes >= hi
-    hi = size - n
-    while hi > 0:
-        lo = hi // 2
-        tree[lo:hi] = digests_in_two(nodes, lo, hi)
-        if bar is not None:
-            bar.update(hi - lo)
-        hi = lo
-    return "0x" + tree[0].hex()
+    got = root(leaves, None if bar is None else bar.update, presorted=presorted)
+    return None if got is None else "0x" + got.hex()
 
 
 def ratio(numerator: int | None, denominator: int | None) -> str | None:

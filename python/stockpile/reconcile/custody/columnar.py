@@ -11,8 +11,9 @@ line (quotes, blank lines, bare CR, a field over the csv module's limit, a row w
 column count) is read entirely by the exact path.
 
 The Merkle leaf of a fast row is built as fixed-layout bytes (rows grouped by the number of
-32-byte words of each string) and hashed with the same keccak256 as
-:func:`stockpile.merkle.lots.lot_leaf`; tests check both paths store identical rows.
+32-byte words of each string) and hashed a group at a time by
+:func:`stockpile.core.hashing.keccak_rows` (the same leaf as :func:`stockpile.merkle.lots.lot_leaf`);
+tests check both paths store identical rows.
 """
 
 from __future__ import annotations
@@ -31,7 +32,6 @@ if TYPE_CHECKING:
 MIN_BYTES = 256 * 1024  # smaller exports: the exact path is as fast (and pyarrow need not load)
 _ASCII_SPACE = "".join(chr(i) for i in range(128) if chr(i).isspace())  # what str.strip removes in ASCII
 _HEAD = 7 * 32
-_RATE = 136  # keccak256 absorbs 136 bytes per permutation
 
 
 # what a chunk of fast rows adds up to: lots per warehouse, latest as-of per warehouse, and per
@@ -472,7 +472,7 @@ def leaf_block(cols: dict[str, Any], take, ppm, quantity: list[str]) -> bytes:
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
-    from sha3 import keccak_256 as k
+    from stockpile.core.hashing import keccak_rows
 
     n = len(quantity)
     if not n:
@@ -515,19 +515,7 @@ def leaf_block(cols: dict[str, Any], take, ppm, quantity: list[str]) -> bytes:
                 offsets = np.frombuffer(padded.buffers()[1], dtype=np.int32)
                 a, b = int(offsets[start]), int(offsets[start + len(idx)])
                 m[:, o + 32:o + 32 + 32 * w] = np.frombuffer(buf, dtype=np.uint8)[a:b].reshape(len(idx), 32 * w)
-        mv = m.data.cast("B")  # the rows without a copy
-        # the first 136 bytes (keccak's rate) are the same in every row of a group: the four string
-        # offsets of the head and the 28 zero bytes that start the uint32 purity word. They are
-        # absorbed once, and each row starts from a copy of that state (one permutation of the
-        # six per leaf fewer; callgrind: 43,800 -> 39,800 instructions per leaf)
-        start_state = k(mv[:_RATE]).copy
-        leaves: list[bytes] = []
-        add = leaves.append
-        for i in range(len(idx)):
-            h = start_state()
-            h.update(mv[i * size + _RATE:(i + 1) * size])
-            add(k(h.digest()).digest())
-        hashed = b"".join(leaves)
+        hashed = keccak_rows(m.data, size, twice=True)
         if out is None:
             return hashed
         out[idx] = np.frombuffer(hashed, dtype="S32")
