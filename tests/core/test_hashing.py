@@ -100,3 +100,23 @@ def test_the_compiled_functions_refuse_bad_arguments_themselves():
         _keccak.pairs(b"x" * 63)
     with pytest.raises(TypeError):
         _keccak.rows("text", 4)  # type: ignore[arg-type]
+
+
+def test_without_the_extension_the_same_roots_and_leaves_row_by_row():
+    """Where the extension was not built, stockpile.core.hashing says so and hashes in Python: the
+    Merkle root of the same leaves is the compiled path's."""
+    import subprocess
+    import sys
+
+    from stockpile.merkle.tree import merkle_root
+
+    leaves = [hashing.keccak(bytes([i % 256, i // 256])) for i in range(1000)]
+    code = ("import sys; sys.modules['stockpile.core._keccak'] = None\n"
+            "from stockpile.core import hashing\nfrom stockpile.merkle.tree import merkle_root\n"
+            "leaves = [hashing.keccak(bytes([i % 256, i // 256])) for i in range(1000)]\n"
+            "print(repr(hashing.ACCELERATED), merkle_root(leaves).hex(), hashing.keccak_rows(b'abc' * 2, 3, twice=True).hex())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    accelerated, root, rows = out.stdout.split()
+    assert accelerated == "''"
+    assert root == merkle_root(leaves).hex()
+    assert rows == hashing.keccak_rows(b"abc" * 2, 3, twice=True).hex()

@@ -50,3 +50,21 @@ def test_compile_drops_artifacts_of_deleted_contracts(tmp_path):
     fresh = _artifact(tmp_path, "Fresh", "contracts/Fresh.sol")
     _drop_stale(tmp_path, [fresh])
     assert kept.exists() and fresh.exists() and not gone.exists()
+
+
+def test_the_compiled_keccak_is_optional_where_no_c_compiler_works(tmp_path):
+    """setup.py builds stockpile.core._keccak where it can; with a compiler that fails, the build
+    goes on without it (Extension(optional=True)) instead of refusing the install."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "CC": "/bin/false", "LDSHARED": "/bin/false"}
+    out = subprocess.run([sys.executable, "setup.py", "build_ext", "--build-lib", str(tmp_path / "lib"),
+                          "--build-temp", str(tmp_path / "tmp")], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "stockpile.core._keccak" in out.stdout + out.stderr  # setuptools names what it left out
+    assert not list((tmp_path).rglob("_keccak*.so"))
+    out = subprocess.run([sys.executable, "setup.py", "build_ext", "--build-lib", str(tmp_path / "lib"),
+                          "--build-temp", str(tmp_path / "tmp")], cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 0 and list((tmp_path / "lib").rglob("_keccak*.so")), out.stderr
