@@ -50,11 +50,8 @@ def run() -> list[dict]:
     leaves = os.urandom(LEAF * ROWS)
     pairs = os.urandom(64 * ROWS)
     want = _one_object_per_leaf(leaves)
-    paths = {
-        "compiled": lambda d: hashing.keccak_rows(d, LEAF, twice=True),
-        "compiled_one_row_at_a_time": lambda d: _keccak.rows(d, LEAF, True, simd=False),
-        "python": lambda d: hashing.keccak_rows(d, LEAF, twice=True, compiled=False),
-    }
+    paths = {f"compiled_{p}": (lambda d, p=p: _keccak.rows(d, LEAF, True, path=p)) for p in _keccak.PATHS}
+    paths["python"] = lambda d: hashing.keccak_rows(d, LEAF, twice=True, compiled=False)
     for name, fn in paths.items():
         if fn(leaves) != want:
             raise AssertionError(f"keccak_rows ({name}) differs from safe-pysha3")
@@ -63,7 +60,7 @@ def run() -> list[dict]:
 
     base, base_samples = _per_row_us(_one_object_per_leaf, leaves, ROWS)
     out: list[dict] = [{"metric": "simd", "value": hashing.ACCELERATED or "none", "unit": "path",
-                        "note": "what keccak_rows uses on this CPU (avx512f: eight rows side by side)"}]
+                        "note": "what keccak_rows uses on this CPU (avx512f: eight rows side by side, avx2: four)"}]
     for name, fn in paths.items():
         value, samples = _per_row_us(fn, leaves, ROWS)
         out.append({"metric": f"leaf_{name}_us", "value": value, "unit": "us/leaf", "samples": samples,

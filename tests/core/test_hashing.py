@@ -6,6 +6,7 @@ row count around the eight-row batch."""
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 from sha3 import keccak_256
@@ -26,16 +27,22 @@ def _paths():
 
     yield "python", lambda d, s, t: hashing.keccak_rows(d, s, t, compiled=False)
     yield "compiled", hashing.keccak_rows
-    yield "compiled, one row at a time", lambda d, s, t: _keccak.rows(d, s, t, simd=False)
+    for path in _keccak.PATHS:
+        yield path, lambda d, s, t, p=path: _keccak.rows(d, s, t, path=p)
 
 
 def test_the_development_install_has_the_compiled_extension():
     """`make setup` builds stockpile.core._keccak (setup.py): a silent fallback to the row-by-row
     path would make every large Merkle tree ~5x slower without any test noticing."""
-    assert hashing.ACCELERATED in ("avx512f", "scalar")
     from stockpile.core import _keccak
 
     assert hashing._keccak is _keccak
+    assert _keccak.PATHS[0] == hashing.ACCELERATED and _keccak.PATHS[-1] == "scalar"
+    assert set(_keccak.PATHS) <= {"avx512f", "avx2", "scalar"}
+    flags = Path("/proc/cpuinfo").read_text().split() if Path("/proc/cpuinfo").exists() else []
+    if flags:  # what the CPU says it has is what the module offers
+        assert ("avx512f" in _keccak.PATHS) == ("avx512f" in flags)
+        assert ("avx2" in _keccak.PATHS) == ("avx2" in flags)
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -76,7 +83,8 @@ def test_pairs_hash_each_pair_in_ascending_order():
         expected = b"".join(want)
         assert hashing.keccak_pairs(data) == expected, n
         assert hashing.keccak_pairs(data, compiled=False) == expected, n
-        assert _keccak.pairs(data, simd=False) == expected, n
+        for path in _keccak.PATHS:
+            assert _keccak.pairs(data, path=path) == expected, (n, path)
 
 
 @pytest.mark.parametrize("call, message", [
@@ -100,6 +108,10 @@ def test_the_compiled_functions_refuse_bad_arguments_themselves():
         _keccak.pairs(b"x" * 63)
     with pytest.raises(TypeError):
         _keccak.rows("text", 4)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="'sse9': not one of avx512f, avx2, scalar"):
+        _keccak.rows(b"x" * 8, 4, path="sse9")
+    with pytest.raises(TypeError, match="path must be a str or None"):
+        _keccak.pairs(b"", path=1)  # type: ignore[arg-type]
 
 
 def test_without_the_extension_the_same_roots_and_leaves_row_by_row():

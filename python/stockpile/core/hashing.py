@@ -4,8 +4,9 @@ brings it), else pycryptodome (a dependency of eth-hash, so of web3).
 For many equal-size rows at once (the leaves and pair hashes of a large Merkle tree),
 :func:`keccak_rows` and :func:`keccak_pairs` hash a whole buffer in one call: in the compiled
 ``stockpile.core._keccak`` (built at install by setup.py: eight rows side by side with AVX-512 where
-the CPU has it, ~5x fewer CPU-seconds per OpenZeppelin leaf than one hash object per row, without
-the GIL), else row by row here, with the same bytes. :data:`ACCELERATED` says which.
+the CPU has it, four with AVX2, else one at a time; ~5x fewer CPU-seconds per OpenZeppelin leaf
+than one hash object per row with AVX-512, and without the GIL), else row by row here, with the
+same bytes. :data:`ACCELERATED` says which.
 """
 
 from __future__ import annotations
@@ -27,8 +28,9 @@ except ImportError:  # pragma: no cover - installed where no C compiler was foun
 
 Buffer = bytes | bytearray | memoryview
 
-# "avx512f" (eight rows side by side), "scalar" (compiled, a row at a time) or "" (not compiled)
-ACCELERATED: str = (_keccak.SIMD or "scalar") if _keccak is not None else ""
+# "avx512f" (eight rows side by side), "avx2" (four), "scalar" (compiled, a row at a time), or ""
+# (not compiled: row by row in Python)
+ACCELERATED: str = _keccak.PATHS[0] if _keccak is not None else ""
 
 
 def keccak(data: bytes) -> bytes:
