@@ -22,6 +22,12 @@
 #include <stdint.h>
 #include <string.h>
 
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+/* lanes are loaded as host integers: on a big-endian machine the build fails, and setup.py's
+ * optional extension leaves hashing to the row-by-row Python path */
+#error "stockpile.core._keccak assumes a little-endian machine"
+#endif
+
 #define RATE 136
 
 static const uint64_t RC[24] = {
@@ -74,7 +80,7 @@ static void keccakf(uint64_t s[25]) {
 static inline uint64_t load64(const unsigned char *p) {
     uint64_t v;
     memcpy(&v, p, 8);
-    return v; /* little-endian lanes: the targets built here (x86-64, aarch64) are little-endian */
+    return v; /* keccak's lanes are little-endian, as the host is (checked above) */
 }
 
 /* keccak256 of one message into out[32] */
