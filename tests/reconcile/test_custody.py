@@ -264,6 +264,31 @@ def test_existing_database_is_upgraded_on_start_keeping_its_data(tmp_path):
     db.dispose()
 
 
+def test_a_new_sqlite_database_has_16k_pages_and_an_old_one_keeps_its_own(tmp_path):
+    """New files get SQLITE_PAGE_SIZE (faster bulk ingestion); a database made with SQLite's default
+    4 KiB pages keeps them (the pragma cannot change a file that holds tables, or is in WAL mode)
+    and still opens, ingests and reads."""
+    import sqlite3
+
+    from stockpile.reconcile.db.engine import SQLITE_PAGE_SIZE
+    from stockpile.reconcile.db.store import Database
+    from stockpile.reconcile.samples import SAMPLES
+
+    new = Database(tmp_path / "new.db")
+    new.dispose()
+    assert SQLITE_PAGE_SIZE == 16384
+    assert sqlite3.connect(tmp_path / "new.db").execute("PRAGMA page_size").fetchone()[0] == SQLITE_PAGE_SIZE
+    old = sqlite3.connect(tmp_path / "old.db")
+    old.execute("CREATE TABLE keep (x INTEGER)")  # a file with a table: its page size is fixed
+    old.commit()
+    old.close()
+    db = Database(tmp_path / "old.db")
+    res = db.ingest(SAMPLES[0])
+    assert res.accepted > 0 and len(db.custody_view()) == res.accepted
+    db.dispose()
+    assert sqlite3.connect(tmp_path / "old.db").execute("PRAGMA page_size").fetchone()[0] == 4096
+
+
 # the tables and columns a database made at 0001 / 0002 has (snapshots.report_hash came with 0002)
 _OLD_SCHEMA = {
     "snapshots": "id, kind, content_hash, source, format, as_of, ingested_at, accepted, rejected, size_bytes, meta, "

