@@ -41,117 +41,50 @@ static const uint64_t RC[24] = {
 static const int ROTC[24] = {1, 3, 6, 10, 15, 21, 28, 36, 45, 55, 2, 14, 27, 41, 56, 8, 25, 43, 62, 18, 39, 61, 20, 44};
 static const int PILN[24] = {10, 7, 11, 17, 18, 3, 5, 16, 8, 21, 24, 4, 15, 23, 19, 13, 12, 2, 20, 14, 22, 9, 6, 1};
 
-#define ROL64(x, n) (((x) << (n)) | ((x) >> ((64 - (n)) & 63)))
+/* One Keccak-f[1600] permutation of the 25 lanes s[], for any lane type T (a uint64_t, or a
+ * vector of several states' lanes side by side) given its operations: XOR(a, b), XOR5 of five,
+ * ROL(x, n) (rotate left by n), CHI(a, b, c) = a ^ (~b & c), CONST(k) (k in every lane).
+ * The scalar path and each vector path below are this one definition. */
+#define UNROLL _Pragma("GCC unroll 25")
+#define KECCAKF(T, s, XOR, XOR5, ROL, CHI, CONST)                                                         \
+    do {                                                                                                  \
+        T bc_[5], t_;                                                                                     \
+        for (int r_ = 0; r_ < 24; r_++) {                                                                 \
+            /* theta */                                                                                   \
+            UNROLL for (int i = 0; i < 5; i++) bc_[i] = XOR5(s[i], s[i + 5], s[i + 10], s[i + 15], s[i + 20]); \
+            UNROLL for (int i = 0; i < 5; i++) {                                                          \
+                t_ = XOR(bc_[(i + 4) % 5], ROL(bc_[(i + 1) % 5], 1));                                     \
+                UNROLL for (int j = 0; j < 25; j += 5) s[j + i] = XOR(s[j + i], t_);                      \
+            }                                                                                             \
+            /* rho and pi */                                                                              \
+            t_ = s[1];                                                                                    \
+            UNROLL for (int i = 0; i < 24; i++) {                                                         \
+                T b_ = s[PILN[i]];                                                                        \
+                s[PILN[i]] = ROL(t_, ROTC[i]);                                                            \
+                t_ = b_;                                                                                  \
+            }                                                                                             \
+            /* chi */                                                                                     \
+            UNROLL for (int j = 0; j < 25; j += 5) {                                                      \
+                UNROLL for (int i = 0; i < 5; i++) bc_[i] = s[j + i];                                     \
+                UNROLL for (int i = 0; i < 5; i++) s[j + i] = CHI(bc_[i], bc_[(i + 1) % 5], bc_[(i + 2) % 5]); \
+            }                                                                                             \
+            /* iota */                                                                                    \
+            s[0] = XOR(s[0], CONST(RC[r_]));                                                              \
+        }                                                                                                 \
+    } while (0)
 
-static void keccakf(uint64_t s[25]) {
-    uint64_t bc[5], t;
-    for (int r = 0; r < 24; r++) {
-        #pragma GCC unroll 25
-        for (int i = 0; i < 5; i++)
-            bc[i] = s[i] ^ s[i + 5] ^ s[i + 10] ^ s[i + 15] ^ s[i + 20];
-        #pragma GCC unroll 25
-        for (int i = 0; i < 5; i++) {
-            t = bc[(i + 4) % 5] ^ ROL64(bc[(i + 1) % 5], 1);
-            #pragma GCC unroll 25
-            for (int j = 0; j < 25; j += 5)
-                s[j + i] ^= t;
-        }
-        t = s[1];
-        #pragma GCC unroll 25
-        for (int i = 0; i < 24; i++) {
-            int j = PILN[i];
-            uint64_t b = s[j];
-            s[j] = ROL64(t, ROTC[i]);
-            t = b;
-        }
-        #pragma GCC unroll 25
-        for (int j = 0; j < 25; j += 5) {
-            #pragma GCC unroll 25
-            for (int i = 0; i < 5; i++)
-                bc[i] = s[j + i];
-            #pragma GCC unroll 25
-            for (int i = 0; i < 5; i++)
-                s[j + i] ^= (~bc[(i + 1) % 5]) & bc[(i + 2) % 5];
-        }
-        s[0] ^= RC[r];
-    }
-}
+#define XOR64(a, b) ((a) ^ (b))
+#define XOR5_64(a, b, c, d, e) ((a) ^ (b) ^ (c) ^ (d) ^ (e))
+#define ROL64(x, n) (((x) << (n)) | ((x) >> ((64 - (n)) & 63)))
+#define CHI64(a, b, c) ((a) ^ (~(b) & (c)))
+#define CONST64(k) (k)
+
+static void keccakf(uint64_t s[25]) { KECCAKF(uint64_t, s, XOR64, XOR5_64, ROL64, CHI64, CONST64); }
 
 static inline uint64_t load64(const unsigned char *p) {
     uint64_t v;
     memcpy(&v, p, 8);
     return v; /* keccak's lanes are little-endian, as the host is (checked above) */
-}
-
-/* keccak256 of one message into out[32] */
-static void keccak256(const unsigned char *in, Py_ssize_t len, unsigned char *out) {
-    uint64_t s[25] = {0};
-    unsigned char last[RATE];
-    while (len >= RATE) {
-        for (int i = 0; i < RATE / 8; i++)
-            s[i] ^= load64(in + 8 * i);
-        keccakf(s);
-        in += RATE;
-        len -= RATE;
-    }
-    memset(last, 0, RATE);
-    memcpy(last, in, (size_t)len);
-    last[len] ^= 0x01;
-    last[RATE - 1] ^= 0x80;
-    for (int i = 0; i < RATE / 8; i++)
-        s[i] ^= load64(last + 8 * i);
-    keccakf(s);
-    memcpy(out, s, 32);
-}
-
-static void rows_scalar(const unsigned char *data, Py_ssize_t n, Py_ssize_t size, int twice, unsigned char *out) {
-    for (Py_ssize_t r = 0; r < n; r++) {
-        keccak256(data + r * size, size, out + 32 * r);
-        if (twice)
-            keccak256(out + 32 * r, 32, out + 32 * r);
-    }
-}
-
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#include <immintrin.h>
-#define HAVE_X8 1
-
-#define X8 __attribute__((target("avx512f")))
-
-X8 static void keccakf_x8(__m512i s[25]) {
-    __m512i bc[5], t;
-#pragma GCC unroll 24
-    for (int r = 0; r < 24; r++) {
-        #pragma GCC unroll 25
-        for (int i = 0; i < 5; i++) /* xor of three, twice (0x96: a ^ b ^ c) */
-            bc[i] = _mm512_ternarylogic_epi64(
-                _mm512_ternarylogic_epi64(s[i], s[i + 5], s[i + 10], 0x96), s[i + 15], s[i + 20], 0x96);
-        #pragma GCC unroll 25
-        for (int i = 0; i < 5; i++) {
-            t = _mm512_xor_si512(bc[(i + 4) % 5], _mm512_rol_epi64(bc[(i + 1) % 5], 1));
-            #pragma GCC unroll 25
-            for (int j = 0; j < 25; j += 5)
-                s[j + i] = _mm512_xor_si512(s[j + i], t);
-        }
-        t = s[1];
-        #pragma GCC unroll 25
-        for (int i = 0; i < 24; i++) {
-            int j = PILN[i];
-            __m512i b = s[j];
-            s[j] = _mm512_rolv_epi64(t, _mm512_set1_epi64(ROTC[i]));
-            t = b;
-        }
-        #pragma GCC unroll 25
-        for (int j = 0; j < 25; j += 5) { /* 0xD2: a ^ (~b & c) */
-            #pragma GCC unroll 25
-            for (int i = 0; i < 5; i++)
-                bc[i] = s[j + i];
-            #pragma GCC unroll 25
-            for (int i = 0; i < 5; i++)
-                s[j + i] = _mm512_ternarylogic_epi64(bc[i], bc[(i + 1) % 5], bc[(i + 2) % 5], 0xD2);
-        }
-        s[0] = _mm512_xor_si512(s[0], _mm512_set1_epi64((long long)RC[r]));
-    }
 }
 
 /* Copies rows r .. r+k-1 of data, each padded to `padded` bytes (keccak's 0x01 ... 0x80), into scratch. */
@@ -166,120 +99,98 @@ static void pad_rows(unsigned char *scratch, const unsigned char *data, Py_ssize
     }
 }
 
-/* Eight rows at a time: each row is copied, padded, into a scratch of eight padded rows whose
- * lanes are gathered block by block. Rows past the last multiple of eight: the scalar path. */
+static int rows_x1(const unsigned char *data, Py_ssize_t n, Py_ssize_t size, int twice, unsigned char *out);
+
+/* The body of rows_xN: keccak256 of n rows of `size` bytes into out (32 bytes each), N rows side
+ * by side in the lanes of T (PERM: KECCAKF over T; LANES(stride, p): lane i of each state from
+ * p + i * stride, STRIDE(padded) the stride; STORE(dst, v): the N lanes of v to dst[0..N-1]). Each
+ * group of N rows is copied, padded, into a scratch of N padded rows whose lanes are loaded block
+ * by block; ``twice``: the 32-byte digest (lanes 0-3) hashed again as a one-block message. Rows
+ * past the last multiple of N go one at a time. -1 when out of memory. */
+#define ROWS_XN(N, T, PERM, XOR, CONST, STRIDE, LANES, STORE)                                             \
+    do {                                                                                                  \
+        Py_ssize_t blocks = size / RATE + 1, padded = blocks * RATE, r = 0;                               \
+        unsigned char *scratch = PyMem_RawMalloc((size_t)((N) * padded));                                 \
+        if (scratch == NULL)                                                                              \
+            return -1;                                                                                    \
+        const T stride = STRIDE(padded);                                                                  \
+        (void)stride;                                                                                     \
+        for (; r + (N) <= n; r += (N)) {                                                                  \
+            pad_rows(scratch, data, r, (N), size, padded);                                                \
+            T s[25];                                                                                      \
+            for (int i = 0; i < 25; i++)                                                                  \
+                s[i] = CONST(0);                                                                          \
+            for (Py_ssize_t b = 0; b < blocks; b++) {                                                     \
+                const unsigned char *base = scratch + b * RATE;                                           \
+                for (int i = 0; i < RATE / 8; i++)                                                        \
+                    s[i] = XOR(s[i], LANES(stride, base + 8 * i));                                        \
+                PERM(s);                                                                                  \
+            }                                                                                             \
+            if (twice) {                                                                                  \
+                for (int i = 4; i < 25; i++)                                                              \
+                    s[i] = CONST(0);                                                                      \
+                s[4] = CONST(0x01);                                                                       \
+                s[RATE / 8 - 1] = CONST(0x8000000000000000ULL);                                           \
+                PERM(s);                                                                                  \
+            }                                                                                             \
+            uint64_t lanes[4][N];                                                                         \
+            for (int i = 0; i < 4; i++)                                                                   \
+                STORE(lanes[i], s[i]);                                                                    \
+            for (int k = 0; k < (N); k++)                                                                 \
+                for (int i = 0; i < 4; i++)                                                               \
+                    memcpy(out + 32 * (r + k) + 8 * i, &lanes[i][k], 8);                                  \
+        }                                                                                                 \
+        PyMem_RawFree(scratch);                                                                           \
+        return r < n ? rows_x1(data + r * size, n - r, size, twice, out + 32 * r) : 0;                    \
+    } while (0)
+
+#define STRIDE1(padded) 0
+#define LANES1(stride, p) load64(p)
+#define STORE1(dst, v) memcpy((dst), &(v), 8)
+
+static int rows_x1(const unsigned char *data, Py_ssize_t n, Py_ssize_t size, int twice, unsigned char *out) {
+    ROWS_XN(1, uint64_t, keccakf, XOR64, CONST64, STRIDE1, LANES1, STORE1);
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define HAVE_SIMD 1
+
+#define X8 __attribute__((target("avx512f")))
+
+/* AVX-512: three-input logic (0x96: a ^ b ^ c; 0xD2: a ^ (~b & c)) and a rotate instruction */
+#define XOR8(a, b) _mm512_xor_si512((a), (b))
+#define XOR5_8(a, b, c, d, e) _mm512_ternarylogic_epi64(_mm512_ternarylogic_epi64((a), (b), (c), 0x96), (d), (e), 0x96)
+#define ROL8(x, n) _mm512_rolv_epi64((x), _mm512_set1_epi64(n))
+#define CHI8(a, b, c) _mm512_ternarylogic_epi64((a), (b), (c), 0xD2)
+#define CONST8(k) _mm512_set1_epi64((long long)(k))
+
+X8 static void keccakf_x8(__m512i s[25]) { KECCAKF(__m512i, s, XOR8, XOR5_8, ROL8, CHI8, CONST8); }
+
+#define STRIDE8(p) _mm512_set_epi64(7 * (p), 6 * (p), 5 * (p), 4 * (p), 3 * (p), 2 * (p), (p), 0)
+#define LANES8(stride, p) _mm512_i64gather_epi64((stride), (const void *)(p), 1)
+#define STORE8(dst, v) _mm512_storeu_si512((void *)(dst), (v))
+
 X8 static int rows_x8(const unsigned char *data, Py_ssize_t n, Py_ssize_t size, int twice, unsigned char *out) {
-    Py_ssize_t blocks = size / RATE + 1, padded = blocks * RATE;
-    unsigned char *scratch = PyMem_RawMalloc((size_t)(8 * padded));
-    if (scratch == NULL)
-        return -1;
-    const __m512i stride = _mm512_set_epi64(7 * padded, 6 * padded, 5 * padded, 4 * padded, 3 * padded, 2 * padded,
-                                            padded, 0);
-    const __m512i out_stride = _mm512_set_epi64(7 * 32, 6 * 32, 5 * 32, 4 * 32, 3 * 32, 2 * 32, 32, 0);
-    Py_ssize_t r = 0;
-    for (; r + 8 <= n; r += 8) {
-        pad_rows(scratch, data, r, 8, size, padded);
-        __m512i s[25];
-        for (int i = 0; i < 25; i++)
-            s[i] = _mm512_setzero_si512();
-        for (Py_ssize_t b = 0; b < blocks; b++) {
-            const unsigned char *base = scratch + b * RATE;
-            for (int i = 0; i < RATE / 8; i++)
-                s[i] = _mm512_xor_si512(s[i], _mm512_i64gather_epi64(stride, (const void *)(base + 8 * i), 1));
-            keccakf_x8(s);
-        }
-        if (twice) { /* the 32-byte digest (lanes 0-3) as a one-block message */
-            for (int i = 4; i < 25; i++)
-                s[i] = _mm512_setzero_si512();
-            s[4] = _mm512_set1_epi64(0x01);
-            s[RATE / 8 - 1] = _mm512_set1_epi64((long long)0x8000000000000000ULL);
-            keccakf_x8(s);
-        }
-        unsigned char *dst = out + 32 * r;
-        for (int i = 0; i < 4; i++)
-            _mm512_i64scatter_epi64((void *)(dst + 8 * i), out_stride, s[i], 1);
-    }
-    PyMem_RawFree(scratch);
-    rows_scalar(data + r * size, n - r, size, twice, out + 32 * r);
-    return 0;
+    ROWS_XN(8, __m512i, keccakf_x8, XOR8, CONST8, STRIDE8, LANES8, STORE8);
 }
 
 #define X4 __attribute__((target("avx2")))
+/* AVX2: no rotate and no three-input logic: shifts and or, andnot and xor */
+#define XOR4(a, b) _mm256_xor_si256((a), (b))
+#define XOR5_4(a, b, c, d, e) XOR4(XOR4(XOR4((a), (b)), XOR4((c), (d))), (e))
 #define ROL4(x, n) _mm256_or_si256(_mm256_slli_epi64((x), (n)), _mm256_srli_epi64((x), 64 - (n)))
+#define CHI4(a, b, c) XOR4((a), _mm256_andnot_si256((b), (c)))
+#define CONST4(k) _mm256_set1_epi64x((long long)(k))
 
-/* The same permutation on four states, one per 64-bit lane of a ymm register (AVX2 has no rotate
- * and no three-input logic: shifts and or, andnot and xor). */
-X4 static void keccakf_x4(__m256i s[25]) {
-    __m256i bc[5], t;
-    for (int r = 0; r < 24; r++) {
-        #pragma GCC unroll 25
-        for (int i = 0; i < 5; i++)
-            bc[i] = _mm256_xor_si256(_mm256_xor_si256(_mm256_xor_si256(s[i], s[i + 5]), _mm256_xor_si256(s[i + 10], s[i + 15])),
-                                     s[i + 20]);
-        #pragma GCC unroll 25
-        for (int i = 0; i < 5; i++) {
-            t = _mm256_xor_si256(bc[(i + 4) % 5], ROL4(bc[(i + 1) % 5], 1));
-            #pragma GCC unroll 25
-            for (int j = 0; j < 25; j += 5)
-                s[j + i] = _mm256_xor_si256(s[j + i], t);
-        }
-        t = s[1];
-        #pragma GCC unroll 25
-        for (int i = 0; i < 24; i++) {
-            int j = PILN[i];
-            __m256i b = s[j];
-            s[j] = ROL4(t, ROTC[i]);
-            t = b;
-        }
-        #pragma GCC unroll 25
-        for (int j = 0; j < 25; j += 5) { /* a ^ (~b & c) */
-            #pragma GCC unroll 25
-            for (int i = 0; i < 5; i++)
-                bc[i] = s[j + i];
-            #pragma GCC unroll 25
-            for (int i = 0; i < 5; i++)
-                s[j + i] = _mm256_xor_si256(bc[i], _mm256_andnot_si256(bc[(i + 1) % 5], bc[(i + 2) % 5]));
-        }
-        s[0] = _mm256_xor_si256(s[0], _mm256_set1_epi64x((long long)RC[r]));
-    }
-}
+X4 static void keccakf_x4(__m256i s[25]) { KECCAKF(__m256i, s, XOR4, XOR5_4, ROL4, CHI4, CONST4); }
 
-/* Four rows at a time, as rows_x8 (AVX2 has gathers but no scatter: the digests are stored lane by lane). */
+#define STRIDE4(p) _mm256_set_epi64x(3 * (p), 2 * (p), (p), 0)
+#define LANES4(stride, p) _mm256_i64gather_epi64((const long long *)(p), (stride), 1)
+#define STORE4(dst, v) _mm256_storeu_si256((__m256i *)(dst), (v))
+
 X4 static int rows_x4(const unsigned char *data, Py_ssize_t n, Py_ssize_t size, int twice, unsigned char *out) {
-    Py_ssize_t blocks = size / RATE + 1, padded = blocks * RATE;
-    unsigned char *scratch = PyMem_RawMalloc((size_t)(4 * padded));
-    if (scratch == NULL)
-        return -1;
-    const __m256i stride = _mm256_set_epi64x(3 * padded, 2 * padded, padded, 0);
-    Py_ssize_t r = 0;
-    for (; r + 4 <= n; r += 4) {
-        pad_rows(scratch, data, r, 4, size, padded);
-        __m256i s[25];
-        for (int i = 0; i < 25; i++)
-            s[i] = _mm256_setzero_si256();
-        for (Py_ssize_t b = 0; b < blocks; b++) {
-            const unsigned char *base = scratch + b * RATE;
-            for (int i = 0; i < RATE / 8; i++)
-                s[i] = _mm256_xor_si256(s[i], _mm256_i64gather_epi64((const long long *)(base + 8 * i), stride, 1));
-            keccakf_x4(s);
-        }
-        if (twice) {
-            for (int i = 4; i < 25; i++)
-                s[i] = _mm256_setzero_si256();
-            s[4] = _mm256_set1_epi64x(0x01);
-            s[RATE / 8 - 1] = _mm256_set1_epi64x((long long)0x8000000000000000ULL);
-            keccakf_x4(s);
-        }
-        uint64_t lanes[4][4];
-        for (int i = 0; i < 4; i++)
-            _mm256_storeu_si256((__m256i *)lanes[i], s[i]);
-        for (int k = 0; k < 4; k++)
-            for (int i = 0; i < 4; i++)
-                memcpy(out + 32 * (r + k) + 8 * i, &lanes[i][k], 8);
-    }
-    PyMem_RawFree(scratch);
-    rows_scalar(data + r * size, n - r, size, twice, out + 32 * r);
-    return 0;
+    ROWS_XN(4, __m256i, keccakf_x4, XOR4, CONST4, STRIDE4, LANES4, STORE4);
 }
 
 static void cpu_paths(int *avx512, int *avx2) {
@@ -288,7 +199,7 @@ static void cpu_paths(int *avx512, int *avx2) {
     *avx2 = __builtin_cpu_supports("avx2");
 }
 #else
-#define HAVE_X8 0
+#define HAVE_SIMD 0
 static void cpu_paths(int *avx512, int *avx2) { *avx512 = *avx2 = 0; }
 #endif
 
@@ -322,7 +233,7 @@ static int parse_path(PyObject *path) {
 
 /* hash n rows of size bytes into out; -1 (no exception set) when out of memory */
 static int hash_rows(const unsigned char *data, Py_ssize_t n, Py_ssize_t size, int twice, int path, unsigned char *out) {
-#if HAVE_X8
+#if HAVE_SIMD
     if (path == PATH_AVX512 && n >= 8)
         return rows_x8(data, n, size, twice, out);
     if (path == PATH_AVX2 && n >= 4)
@@ -330,8 +241,7 @@ static int hash_rows(const unsigned char *data, Py_ssize_t n, Py_ssize_t size, i
 #else
     (void)path;
 #endif
-    rows_scalar(data, n, size, twice, out);
-    return 0;
+    return rows_x1(data, n, size, twice, out);
 }
 
 static PyObject *py_rows(PyObject *self, PyObject *args, PyObject *kwargs) {

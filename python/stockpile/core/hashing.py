@@ -4,8 +4,8 @@ brings it), else pycryptodome (a dependency of eth-hash, so of web3).
 For many equal-size rows at once (the leaves and pair hashes of a large Merkle tree),
 :func:`keccak_rows` and :func:`keccak_pairs` hash a whole buffer in one call: in the compiled
 ``stockpile.core._keccak`` (built at install by setup.py: eight rows side by side with AVX-512 where
-the CPU has it, four with AVX2, else one at a time; ~5x fewer CPU-seconds per OpenZeppelin leaf
-than one hash object per row with AVX-512, and without the GIL), else row by row here, with the
+the CPU has it, four with AVX2, else one at a time; with AVX-512 ~1/10 of the CPU-seconds per
+OpenZeppelin leaf of one hash object per row, and without the GIL), else row by row here, with the
 same bytes. :data:`ACCELERATED` says which.
 """
 
